@@ -1,0 +1,111 @@
+"""Shape arithmetic of convolution and pooling: plain ints, no arrays.
+
+Output size (Chainer's ``get_conv_outsize``)::
+
+    floor((size + 2p - dk) / s) + 1          dk = d(k - 1) + 1   (cover_all=False)
+    (size + 2p - dk + s - 1) // s + 1                             (cover_all=True)
+
+``cover_all=True`` is the default of ``F.max_pooling_2d`` in every Chainer version: the last,
+partial window is kept, so no input row or column is left out.
+
+Receptive field (Araujo et al., "Computing Receptive Fields of Convolutional Neural Networks",
+Distill 2019): through a layer with kernel k, stride s, padding p and dilation d::
+
+    rf'    = rf + (dk - 1) * jump
+    jump'  = jump * s
+    start' = start + ((dk - 1) / 2 - p) * jump
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def pair(value, name: str = "value") -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``. Refuses anything else with a ``ValueError``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def effective_kernel(k: int, d: int = 1) -> int:
+    """The extent a dilated kernel spans: ``d(k-1) + 1`` (Chainer v7's ``dk``)."""
+    return d * (k - 1) + 1
+
+
+def conv_out_size(size: int, k: int, s: int = 1, p: int = 0, d: int = 1,
+                  cover_all: bool = False) -> int:
+    """Output length along one axis; ``ValueError`` with a sentence when it would be < 1."""
+    for value, label in ((size, "input size"), (k, "kernel size"), (s, "stride"), (d, "dilation")):
+        if value < 1:
+            raise ValueError(f"The {label} must be at least 1, got {value}.")
+    if p < 0:
+        raise ValueError(f"The padding must be at least 0, got {p}.")
+    dk = effective_kernel(k, d)
+    padded = size + 2 * p
+    if cover_all:
+        out = (padded - dk + s - 1) // s + 1
+    else:
+        out = (padded - dk) // s + 1
+    if out < 1 or padded < dk:
+        span = f"kernel {k}" if d == 1 else f"kernel {k} at dilation {d} (spans {dk})"
+        raise ValueError(
+            f"The {span} is larger than the padded input ({size} + 2*{p} = {padded}), "
+            "so there is no position to place it.")
+    return out
+
+
+@dataclass(frozen=True)
+class AxisCoverage:
+    """How one axis is walked: outputs, the last input index read, what is dropped or padded."""
+
+    out: int
+    used: int        # input + padding positions touched by some window
+    dropped: int     # trailing input positions never read (cover_all=False)
+    extra: int       # positions past the padded input that the last partial window reaches
+
+
+def axis_coverage(size: int, k: int, s: int = 1, p: int = 0, d: int = 1,
+                  cover_all: bool = False) -> AxisCoverage:
+    """Explain an axis: how many trailing rows are never covered, or how far ``cover_all`` overhangs."""
+    out = conv_out_size(size, k, s, p, d, cover_all)
+    dk = effective_kernel(k, d)
+    padded = size + 2 * p
+    reach = (out - 1) * s + dk  # one past the last padded position touched
+    dropped = max(0, padded - reach)
+    extra = max(0, reach - padded)
+    return AxisCoverage(out=out, used=min(reach, padded), dropped=dropped, extra=extra)
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive field size, jump (stride in input pixels) and centre of the first output."""
+
+    size: float = 1
+    jump: float = 1
+    start: float = 0.5
+
+    def through(self, k: int, s: int = 1, p: int = 0, d: int = 1) -> "ReceptiveField":
+        """The receptive field after one more layer with this kernel, stride, padding, dilation."""
+        dk = effective_kernel(k, d)
+        return ReceptiveField(
+            size=self.size + (dk - 1) * self.jump,
+            jump=self.jump * s,
+            start=self.start + ((dk - 1) / 2 - p) * self.jump,
+        )
+
+
+def conv_params(c_in: int, c_out: int, kh: int, kw: int, groups: int = 1, bias: bool = True) -> int:
+    """Weights ``c_out * c_in/groups * kh * kw`` plus ``c_out`` biases."""
+    return c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)
+
+
+def conv_macs(c_in: int, c_out: int, kh: int, kw: int, oh: int, ow: int, groups: int = 1) -> int:
+    """Multiply-adds of one convolution: one per weight per output position."""
+    return c_out * (c_in // groups) * kh * kw * oh * ow
+
+
+def linear_params(n_in: int, n_out: int, bias: bool = True) -> int:
+    return n_in * n_out + (n_out if bias else 0)

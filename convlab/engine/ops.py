@@ -1,0 +1,247 @@
+"""Stateless array functions, Chainer's semantics, NCHW float32. NumPy or CuPy, same code.
+
+Every op takes the array module from its input (:func:`array_module`), so a CuPy array stays
+on the device. Wrong shapes raise ``ValueError`` naming the op, the shapes and what was expected.
+"""
+
+from __future__ import annotations
+
+from convlab.engine.arithmetic import conv_out_size, effective_kernel, pair
+from convlab.engine.backend import array_module
+
+
+def _check_ndim(op: str, x, ndim: int, layout: str):
+    if x.ndim != ndim:
+        raise ValueError(f"{op}: expected a {ndim}-d {layout} array, got shape {tuple(x.shape)}")
+
+
+def _pad_hw(x, ph: int, pw: int, value: float):
+    """Pad the two spatial axes of ``(N, C, H, W)`` with ``value``; no copy when there is no pad."""
+    if ph == 0 and pw == 0:
+        return x
+    xp = array_module(x)
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def im2col(x, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int = 1, dw: int = 1,
+           cover_all: bool = False, pad_value: float = 0.0):
+    """Patches of ``x`` laid out as ``(N, C, kh, kw, OH, OW)``, C-contiguous.
+
+    Reshaped to ``(N, C*kh*kw, OH*OW)`` it is the right operand of the convolution GEMM, whose
+    product ``(out, OH*OW)`` is already in NCHW order: no transpose copy after the GEMM. Built
+    with ``kh*kw`` strided slice copies, each a contiguous write.
+    """
+    xp = array_module(x)
+    n, c, h, w = x.shape
+    oh = conv_out_size(h, kh, sh, ph, dh, cover_all)
+    ow = conv_out_size(w, kw, sw, pw, dw, cover_all)
+    # cover_all may reach past the padded input: pad the far side so every window is in range
+    need_h = (oh - 1) * sh + effective_kernel(kh, dh)
+    need_w = (ow - 1) * sw + effective_kernel(kw, dw)
+    extra_h = max(0, need_h - (h + 2 * ph))
+    extra_w = max(0, need_w - (w + 2 * pw))
+    if ph or pw or extra_h or extra_w:
+        padded = xp.full((n, c, h + 2 * ph + extra_h, w + 2 * pw + extra_w), pad_value, dtype=x.dtype)
+        padded[:, :, ph:ph + h, pw:pw + w] = x
+        x = padded
+    col = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        top = i * dh
+        for j in range(kw):
+            left = j * dw
+            col[:, :, i, j] = x[:, :, top:top + sh * (oh - 1) + 1:sh, left:left + sw * (ow - 1) + 1:sw]
+    return col
+
+
+def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as in Chainer's ``F.convolution_2d``).
+
+    ``y[n, o, i, j] = b[o] + sum_{c,u,v} W[o, c, u, v] * x[n, g*C/G + c, i*s + u*d - p, j*s + v*d - p]``
+
+    x: ``(N, C, H, W)``; W: ``(out, C/groups, kh, kw)``; b: ``(out,)`` or None. Output size
+    ``floor((H + 2p - d(k-1) - 1) / s) + 1`` (``cover_all=False``, Chainer's default for
+    convolution). One GEMM per group over im2col; the bias is added in place.
+    """
+    _check_ndim("conv2d", x, 4, "(N, C, H, W)")
+    _check_ndim("conv2d", W, 4, "(out, in/groups, kh, kw) weight")
+    n, c, h, w = x.shape
+    c_out, c_per_group, kh, kw = W.shape
+    if groups < 1 or c % groups or c_out % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide both the input channels ({c}) "
+                         f"and the output channels ({c_out})")
+    if c_per_group * groups != c:
+        raise ValueError(f"conv2d: input {tuple(x.shape)} has {c} channels but weight "
+                         f"{tuple(W.shape)} with groups={groups} expects {c_per_group * groups}")
+    if b is not None and tuple(b.shape) != (c_out,):
+        raise ValueError(f"conv2d: bias shape {tuple(b.shape)} does not match weight "
+                         f"{tuple(W.shape)}; expected ({c_out},)")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(pad, "pad")
+    dh, dw = pair(dilation, "dilation")
+    try:
+        col = im2col(x, kh, kw, sh, sw, ph, pw, dh, dw)  # (N, C, kh, kw, OH, OW)
+    except ValueError as exc:
+        raise ValueError(f"conv2d: input {tuple(x.shape)}, weight {tuple(W.shape)}: {exc}") from None
+    oh, ow = col.shape[-2:]
+    k = c_per_group * kh * kw
+    col = col.reshape(n, groups, k, oh * ow)                      # (N, G, C/G*kh*kw, OH*OW)
+    w_mat = W.reshape(groups, c_out // groups, k)                 # (G, out/G, C/G*kh*kw)
+    if n == 1 and groups == 1:
+        y = w_mat[0] @ col[0, 0]                                  # (out, OH*OW)
+    else:
+        y = w_mat @ col                                           # (N, G, out/G, OH*OW)
+    y = y.reshape(n, c_out, oh, ow)                               # (N, out, OH, OW), no copy
+    if b is not None:
+        y += b.reshape(1, c_out, 1, 1)
+    return y
+
+
+def _pool_geometry(op: str, x, ksize, stride, pad, cover_all: bool):
+    _check_ndim(op, x, 4, "(N, C, H, W)")
+    kh, kw = pair(ksize, "ksize")
+    sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
+    ph, pw = pair(pad, "pad")
+    try:
+        oh = conv_out_size(x.shape[2], kh, sh, ph, 1, cover_all)
+        ow = conv_out_size(x.shape[3], kw, sw, pw, 1, cover_all)
+    except ValueError as exc:
+        raise ValueError(f"{op}: input {tuple(x.shape)}, ksize {(kh, kw)}: {exc}") from None
+    return kh, kw, sh, sw, ph, pw, oh, ow
+
+
+def max_pool2d(x, ksize, *, stride=None, pad=0, cover_all=True):
+    """Max pooling as Chainer's ``F.max_pooling_2d`` (stride defaults to ksize, ``cover_all=True``).
+
+    Output size ``(H + 2p - k + s - 1) // s + 1`` with ``cover_all``, else ``(H + 2p - k) // s + 1``.
+    Padding and the overhang of the last partial window count as ``-inf``. Computed as a running
+    maximum over ``kh*kw`` strided slices, never a reduction over a window view.
+    """
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry("max_pool2d", x, ksize, stride, pad, cover_all)
+    xp = array_module(x)
+    need_h, need_w = (oh - 1) * sh + kh, (ow - 1) * sw + kw
+    h, w = x.shape[2:]
+    if ph or pw or need_h > h + 2 * ph or need_w > w + 2 * pw:
+        lo = xp.finfo(x.dtype).min if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        padded = xp.full(x.shape[:2] + (max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)),
+                         lo, dtype=x.dtype)
+        padded[:, :, ph:ph + h, pw:pw + w] = x
+        x = padded
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            window = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            if out is None:
+                out = window.copy()
+            else:
+                xp.maximum(out, window, out=out)
+    return out
+
+
+def avg_pool2d(x, ksize, *, stride=None, pad=0):
+    """Average pooling as Chainer's ``F.average_pooling_2d``: zero padding counts in the mean.
+
+    ``y = sum(window) / (kh * kw)``; output size ``(H + 2p - k) // s + 1``; stride defaults to ksize.
+    """
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry("avg_pool2d", x, ksize, stride, pad, False)
+    x = _pad_hw(x, ph, pw, 0.0)
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            window = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            out = window.copy() if out is None else out.__iadd__(window)
+    out *= x.dtype.type(1.0 / (kh * kw))
+    return out
+
+
+def relu(x):
+    """``max(x, 0)``, a new array (the input is kept for display)."""
+    xp = array_module(x)
+    return xp.maximum(x, x.dtype.type(0))
+
+
+def softmax(x, axis=1):
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis`` (numerically stable)."""
+    xp = array_module(x)
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def linear(x, W, b=None):
+    """``y = x W^T + b`` with x flattened to ``(N, -1)``; W is ``(out, in)`` as in Chainer."""
+    _check_ndim("linear", W, 2, "(out, in) weight")
+    if x.ndim < 2:
+        raise ValueError(f"linear: expected a batch of inputs (N, ...), got shape {tuple(x.shape)}")
+    n = x.shape[0]
+    flat = x.reshape(n, -1)                                         # (N, in)
+    if flat.shape[1] != W.shape[1]:
+        raise ValueError(f"linear: input {tuple(x.shape)} flattens to {flat.shape[1]} features "
+                         f"but weight {tuple(W.shape)} expects {W.shape[1]}")
+    if b is not None and tuple(b.shape) != (W.shape[0],):
+        raise ValueError(f"linear: bias shape {tuple(b.shape)} does not match weight "
+                         f"{tuple(W.shape)}; expected ({W.shape[0]},)")
+    if n == 1:
+        y = (W @ flat[0]).reshape(1, -1)                            # GEMV over row-major W
+    else:
+        y = flat @ W.T                                              # (N, out)
+    if b is not None:
+        y += b
+    return y
+
+
+def _channel_axes(x):
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def batch_norm(x, gamma, beta, *, mean=None, var=None, eps=2e-5):
+    """Batch normalisation (Ioffe and Szegedy, 2015) over channel axis 1.
+
+    ``y = gamma * (x - mean) / sqrt(var + eps) + beta``. With ``mean``/``var`` given, the inference
+    form (Chainer's ``fixed_batch_normalization``); with them None, the statistics of ``x`` over
+    ``(N, H, W)`` with the biased variance (Chainer's training form). ``eps`` defaults to 2e-5.
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected (N, C, ...) input, got shape {tuple(x.shape)}")
+    c = x.shape[1]
+    for name, arr in (("gamma", gamma), ("beta", beta), ("mean", mean), ("var", var)):
+        if arr is not None and tuple(arr.shape) != (c,):
+            raise ValueError(f"batch_norm: {name} has shape {tuple(arr.shape)} but input "
+                             f"{tuple(x.shape)} has {c} channels; expected ({c},)")
+    if (mean is None) != (var is None):
+        raise ValueError("batch_norm: give both mean and var (inference) or neither (batch statistics)")
+    xp = array_module(x)
+    if mean is None:
+        axes = _channel_axes(x)
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes)
+    scale = gamma / xp.sqrt(var + x.dtype.type(eps))
+    shift = beta - mean * scale
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    y = x * scale.astype(x.dtype).reshape(shape)
+    y += shift.astype(x.dtype).reshape(shape)
+    return y
+
+
+def local_response_norm(x, *, n=5, k=2.0, alpha=1e-4, beta=0.75):
+    """Local response normalisation as Chainer's ``F.local_response_normalization``.
+
+    ``y_c = x_c / (k + alpha * sum_{c' = c - n//2}^{c + n//2} x_{c'}^2) ** beta``
+    (Krizhevsky et al., 2012). Chainer's defaults n=5, k=2, alpha=1e-4, beta=0.75; unlike
+    PyTorch, alpha is not divided by n.
+    """
+    _check_ndim("local_response_norm", x, 4, "(N, C, H, W)")
+    xp = array_module(x)
+    half = n // 2
+    sq = x * x
+    csum = xp.zeros((x.shape[0], x.shape[1] + 1) + x.shape[2:], dtype=x.dtype)
+    xp.cumsum(sq, axis=1, out=csum[:, 1:])                         # (N, C+1, H, W) prefix sums
+    c = x.shape[1]
+    hi = xp.minimum(xp.arange(c) + half + 1, c)
+    lo = xp.maximum(xp.arange(c) - half, 0)
+    window = csum[:, hi] - csum[:, lo]                              # (N, C, H, W)
+    window *= x.dtype.type(alpha)
+    window += x.dtype.type(k)
+    return x / window ** x.dtype.type(beta)

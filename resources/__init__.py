@@ -1,0 +1,1 @@
+"""Data files shipped with ConvLab (sample photos, icons). Installed as ``convlab.resources``."""
