@@ -84,7 +84,10 @@ class Network:
             try:
                 out = layer.output_shape(shape)
             except ValueError as exc:
-                row.error = f"{layer.name}: {exc}" + self._fitting_sizes_hint(layer, shape)
+                reason = str(exc)
+                if not reason.startswith(layer.name):
+                    reason = f"{layer.name}: {reason}"
+                row.error = reason + self._fitting_sizes_hint(layer, shape)
                 failed = True
                 continue
             if layer.geometry is not None:
