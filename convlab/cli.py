@@ -26,56 +26,58 @@ def _gui_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _shapes_parser(sub) -> None:
-    p = sub.add_parser("shapes", help="print a network's layer table with totals",
-                       description="Print every layer's output shape, parameters, multiply-adds "
-                                   "and receptive field, like torchinfo.")
+def _shapes(p: argparse.ArgumentParser):
+    p.description = ("Print every layer's output shape, parameters, multiply-adds and receptive "
+                     "field, like torchinfo.")
     p.add_argument("--net", choices=("alexbn", "alex"), default="alexbn")
     p.add_argument("--input", type=int, default=227, metavar="N",
                    help="square input size in pixels (default 227)")
 
+    def run(args):
+        from convlab.shapes import print_shapes
 
-def _bench_parser(sub) -> None:
-    p = sub.add_parser("bench", help="benchmark the engine (batch-1 AlexBN forward)")
+        return print_shapes(args.net, args.input)
+
+    return run
+
+
+def _bench(p: argparse.ArgumentParser):
+    p.description = "Benchmark the engine: batch-1 forward per layer, against measured ceilings."
     p.add_argument("--net", choices=("alexbn", "alex"), default="alexbn")
     p.add_argument("--repeats", type=int, default=30, help="timed forwards (default 30)")
     p.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2)")
 
+    def run(args):
+        from convlab.bench import run_bench
 
-def _sub_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="convlab")
-    p.add_argument("--version", action="version", version=f"convlab {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-    _shapes_parser(sub)
-    _bench_parser(sub)
+        return run_bench(args.net, repeats=args.repeats, threads=args.threads)
+
+    return run
+
+
+def _export(p: argparse.ArgumentParser):
     from convlab import export_cli
 
-    export_cli.add_parser(sub)
+    export_cli.add_arguments(p)
+    return export_cli.run
+
+
+def _snapshot(p: argparse.ArgumentParser):
     from convlab import snapshot_cli
 
-    snapshot_cli.add_parser(sub)
-    return p
+    snapshot_cli.add_arguments(p)
+    return snapshot_cli.run
+
+
+_BUILDERS = {"shapes": _shapes, "export": _export, "snapshot": _snapshot, "bench": _bench}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:
-        args = _sub_parser().parse_args(argv)
-        if args.command == "shapes":
-            from convlab.shapes import print_shapes
-
-            return print_shapes(args.net, args.input)
-        if args.command == "bench":
-            from convlab.bench import run_bench
-
-            return run_bench(args.net, repeats=args.repeats, threads=args.threads)
-        if args.command == "export":
-            from convlab import export_cli
-
-            return export_cli.run(args)
-        from convlab import snapshot_cli
-
-        return snapshot_cli.run(args)
+        parser = argparse.ArgumentParser(prog=f"convlab {argv[0]}")
+        run = _BUILDERS[argv[0]](parser)  # imports only what this command needs
+        return run(parser.parse_args(argv[1:]))
     args = _gui_parser().parse_args(argv)
     from convlab.ui.app import run_app
 
