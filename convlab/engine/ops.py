@@ -82,21 +82,48 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1):
     ph, pw = pair(pad, "pad")
     dh, dw = pair(dilation, "dilation")
     try:
-        col = im2col(x, kh, kw, sh, sw, ph, pw, dh, dw)  # (N, C, kh, kw, OH, OW)
+        oh = conv_out_size(h, kh, sh, ph, dh)
+        ow = conv_out_size(w, kw, sw, pw, dw)
     except ValueError as exc:
         raise ValueError(f"conv2d: input {tuple(x.shape)}, weight {tuple(W.shape)}: {exc}") from None
-    oh, ow = col.shape[-2:]
-    k = c_per_group * kh * kw
-    col = col.reshape(n, groups, k, oh * ow)                      # (N, G, C/G*kh*kw, OH*OW)
-    w_mat = W.reshape(groups, c_out // groups, k)                 # (G, out/G, C/G*kh*kw)
-    if n == 1 and groups == 1:
-        y = w_mat[0] @ col[0, 0]                                  # (out, OH*OW)
-    else:
-        y = w_mat @ col                                           # (N, G, out/G, OH*OW)
-    y = y.reshape(n, c_out, oh, ow)                               # (N, out, OH, OW), no copy
+    xp = array_module(x)
+    y = xp.empty((n, c_out, oh, ow), dtype=xp.result_type(x.dtype, W.dtype))
+    # Tile over output rows so the im2col matrix stays within COL_BUDGET bytes (a 15x15 kernel at
+    # stride 1 over a 512x512 RGB image would otherwise need 0.7 GB); one tile in the usual case.
+    row_bytes = n * c * kh * kw * ow * x.dtype.itemsize
+    rows = max(1, min(oh, COL_BUDGET // max(row_bytes, 1)))
+    if rows < oh:
+        x = _pad_hw(x, ph, pw, 0.0)
+        ph = pw = 0
+    span = effective_kernel(kh, dh)
+    for r0 in range(0, oh, rows):
+        r1 = min(oh, r0 + rows)
+        part = x if rows == oh else x[:, :, r0 * sh:(r1 - 1) * sh + span]
+        _conv_rows(part, W, y[:, :, r0:r1], groups, (sh, sw), (ph, pw), (dh, dw))
     if b is not None:
         y += b.reshape(1, c_out, 1, 1)
     return y
+
+
+COL_BUDGET = 64 << 20  # bytes of im2col matrix per GEMM
+
+
+def _conv_rows(x, W, out, groups, stride, pad, dilation):
+    """Write the convolution of ``x`` into ``out`` (a view of ``(N, out, rows, OW)``)."""
+    n, c_out, oh, ow = out.shape
+    kh, kw = W.shape[2:]
+    col = im2col(x, kh, kw, *stride, *pad, *dilation)              # (N, C, kh, kw, OH, OW)
+    k = W.shape[1] * kh * kw
+    col = col.reshape(n, groups, k, oh * ow)                        # (N, G, C/G*kh*kw, OH*OW)
+    w_mat = W.reshape(groups, c_out // groups, k)                   # (G, out/G, C/G*kh*kw)
+    if out.flags.c_contiguous:
+        dest = out.reshape(n, groups, c_out // groups, oh * ow)     # (N, G, out/G, OH*OW), a view
+        if n == 1 and groups == 1:
+            array_module(x).matmul(w_mat[0], col[0, 0], out=dest[0, 0])
+        else:
+            array_module(x).matmul(w_mat, col, out=dest)
+    else:
+        out[...] = (w_mat @ col).reshape(n, c_out, oh, ow)
 
 
 def _pool_geometry(op: str, x, ksize, stride, pad, cover_all: bool):
