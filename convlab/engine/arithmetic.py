@@ -49,7 +49,7 @@ def conv_out_size(size: int, k: int, s: int = 1, p: int = 0, d: int = 1,
         out = (padded - dk + s - 1) // s + 1
     else:
         out = (padded - dk) // s + 1
-    if out < 1 or padded < dk:
+    if out < 1:
         span = f"kernel {k}" if d == 1 else f"kernel {k} at dilation {d} (spans {dk})"
         raise ValueError(
             f"The {span} is larger than the padded input ({size} + 2*{p} = {padded}), "

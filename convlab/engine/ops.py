@@ -151,7 +151,7 @@ def max_pool2d(x, ksize, *, stride=None, pad=0, cover_all=True):
     need_h, need_w = (oh - 1) * sh + kh, (ow - 1) * sw + kw
     h, w = x.shape[2:]
     if ph or pw or need_h > h + 2 * ph or need_w > w + 2 * pw:
-        lo = xp.finfo(x.dtype).min if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        lo = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         padded = xp.full(x.shape[:2] + (max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)),
                          lo, dtype=x.dtype)
         padded[:, :, ph:ph + h, pw:pw + w] = x
@@ -260,15 +260,13 @@ def local_response_norm(x, *, n=5, k=2.0, alpha=1e-4, beta=0.75):
     PyTorch, alpha is not divided by n.
     """
     _check_ndim("local_response_norm", x, 4, "(N, C, H, W)")
-    xp = array_module(x)
     half = n // 2
-    sq = x * x
-    csum = xp.zeros((x.shape[0], x.shape[1] + 1) + x.shape[2:], dtype=x.dtype)
-    xp.cumsum(sq, axis=1, out=csum[:, 1:])                         # (N, C+1, H, W) prefix sums
     c = x.shape[1]
-    hi = xp.minimum(xp.arange(c) + half + 1, c)
-    lo = xp.maximum(xp.arange(c) - half, 0)
-    window = csum[:, hi] - csum[:, lo]                              # (N, C, H, W)
+    sq = x * x
+    window = sq.copy()                                              # (N, C, H, W)
+    for offset in range(1, half + 1):                               # the n channels around c
+        window[:, offset:] += sq[:, :c - offset]
+        window[:, :c - offset] += sq[:, offset:]
     window *= x.dtype.type(alpha)
     window += x.dtype.type(k)
     return x / window ** x.dtype.type(beta)

@@ -43,16 +43,20 @@ def _read_array(archive, key: str) -> np.ndarray:
     except ValueError as exc:  # object arrays need pickle, which we never allow
         raise ValueError(f"{key} holds pickled Python objects, which ConvLab refuses to load "
                          f"({exc})") from None
-    if arr.dtype == np.float64:
-        return arr.astype(np.float32)
-    if arr.dtype != np.float32:
+    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
         raise ValueError(f"{key} has dtype {arr.dtype}; expected float32 (or float64)")
-    return arr
+    with np.errstate(over="ignore"):  # overflow is reported below, as a refusal
+        out = arr.astype(np.float32)  # also makes big-endian files native
+    if arr.dtype.itemsize == 8 and not np.isfinite(out).all() and np.isfinite(arr).all():
+        raise ValueError(f"{key} holds float64 values too large for float32")
+    return out
 
 
 def read_npz(net, path) -> dict[tuple[str, str], np.ndarray]:
     """Read and validate every array ``net`` needs from ``path``; raise ``ValueError`` on any problem."""
     name = os.fspath(path)
+    if os.path.isdir(name):
+        raise ValueError(f"{name} is a folder, not a .npz file")
     if not os.path.isfile(name):
         raise ValueError(f"{name}: no such file")
     if not zipfile.is_zipfile(name):

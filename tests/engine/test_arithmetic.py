@@ -55,9 +55,6 @@ def test_conv_out_size_refuses_sizes_below_one_with_a_sentence(args, kwargs):
     assert len(message.split()) >= 5 and message.rstrip().endswith(".")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "contract mismatch: DESIGN.md's cover_all formula gives (3 - 5 + 3 - 1) // 3 + 1 = 1 "
-    "(Chainer pools the partial window), but conv_out_size also refuses whenever size + 2p < dk"))
 def test_conv_out_size_cover_all_window_larger_than_input_but_result_one():
     assert conv_out_size(3, 5, 3, cover_all=True) == 1
 

@@ -153,9 +153,6 @@ def test_max_pool2d_pad_zero_stride_within_window_never_reads_only_overhang():
                 assert np.all(y <= -1.0) and np.all(y >= x.min()), (size, k, s)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine deviation: a window that lies wholly in padding gives float32's lowest finite "
-    "number, not -inf as the docstring and Chainer (pval=-inf) say"))
 def test_max_pool2d_window_wholly_in_padding_is_minus_infinity():
     x = np.zeros((1, 1, 1, 1), np.float32)
     y = ops.max_pool2d(x, 3, stride=3, pad=2)   # padded [p p x p p] + overhang: windows [0,3) [3,6)
@@ -272,9 +269,6 @@ def test_local_response_norm_matches_reference(kwargs, shape):
     check(ops.local_response_norm(x, **kwargs), ref.local_response_norm(x, **kwargs), rtol=1e-4)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: local_response_norm takes window sums as differences of float32 prefix sums "
-    "over all channels, so a large channel elsewhere cancels a small window's sum"))
 def test_local_response_norm_window_sum_independent_of_distant_channels():
     x = np.zeros((1, 8, 1, 1), np.float32)
     x[0, 0] = 1e4   # x^2 = 1e8: far outside channel 6's window

@@ -254,3 +254,27 @@ def test_refusals_left_the_target_as_built(target, target_before):
     # the target was built with seed 1, and after all the refusals above it still is
     assert_params_equal(target, all_params(build_network("alexbn", seed=1)))
     assert_params_equal(target, target_before)
+
+
+def test_big_endian_float32_loads_as_native(loader, source_params, npz):
+    arrays = dict(source_params)
+    arrays["conv2/W"] = source_params["conv2/W"].astype(">f4")
+    path = npz(arrays)
+    scramble(loader)
+    loader.load_npz(path)
+    assert all_params(loader)["conv2/W"].dtype == np.float32
+    assert_params_equal(loader, source_params)
+
+
+def test_float64_too_large_for_float32_refused(target, target_before, source_params, npz):
+    arrays = dict(source_params)
+    arrays["fc8/b"] = np.full(source_params["fc8/b"].shape, 1e300, np.float64)
+    message = refused(target, npz(arrays), target_before, naming="fc8/b")
+    assert "too large" in message
+
+
+def test_folder_refused_as_a_folder(target, target_before, workdir):
+    folder = workdir / "a-folder.npz"
+    folder.mkdir(exist_ok=True)
+    assert "folder" in refused(target, folder, target_before)
+    folder.rmdir()
