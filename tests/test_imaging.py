@@ -1,0 +1,277 @@
+"""convlab.imaging and convlab.samples: every file becomes (H, W, 3) float32 or one ImageLoadError."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from convlab import imaging, samples
+from convlab.imaging import ImageLoadError, load_image, load_image_bytes
+
+
+def save(img: Image.Image, path, fmt="PNG", **kw):
+    img.save(path, fmt, **kw)
+    return path
+
+
+def check_contract(a):
+    assert a.dtype == np.float32 and a.ndim == 3 and a.shape[2] == 3
+    assert a.flags.c_contiguous
+    assert np.all((a >= 0) & (a <= 1))
+
+
+# --- modes -------------------------------------------------------------------------------------
+
+def test_rgba_is_composited_on_white(tmp_path):
+    img = Image.new("RGBA", (2, 1))
+    img.putpixel((0, 0), (255, 0, 0, 0))      # fully transparent red -> white
+    img.putpixel((1, 0), (0, 0, 0, 128))      # half-transparent black -> mid grey
+    a = load_image(save(img, tmp_path / "a.png"))
+    check_contract(a)
+    assert np.allclose(a[0, 0], 1.0)
+    assert np.allclose(a[0, 1], 1 - 128 / 255, atol=1e-6)
+
+
+def test_grey_L_and_LA_expand_to_rgb(tmp_path):
+    a = load_image(save(Image.new("L", (3, 2), 51), tmp_path / "l.png"))
+    assert a.shape == (2, 3, 3) and np.allclose(a, 51 / 255)
+    la = load_image(save(Image.new("LA", (1, 1), (0, 0)), tmp_path / "la.png"))
+    assert np.allclose(la, 1.0)  # transparent black on white
+
+
+def test_palette_with_and_without_transparency(tmp_path):
+    img = Image.new("P", (2, 1))
+    img.putpalette([0, 0, 255, 255, 255, 0] + [0] * 762)
+    img.putpixel((0, 0), 0)
+    img.putpixel((1, 0), 1)
+    a = load_image(save(img, tmp_path / "p.png"))
+    assert np.allclose(a[0, 0], [0, 0, 1]) and np.allclose(a[0, 1], [1, 1, 0])
+    b = load_image(save(img, tmp_path / "pt.png", transparency=0))
+    assert np.allclose(b[0, 0], 1.0) and np.allclose(b[0, 1], [1, 1, 0])
+
+
+def test_16_bit_is_divided_by_65535_not_truncated(tmp_path):
+    values = np.array([[0, 257, 32768, 65535]], dtype=np.uint16)
+    img = Image.fromarray(values)
+    assert img.mode == "I;16"
+    a = load_image(save(img, tmp_path / "16.png"))
+    check_contract(a)
+    assert np.allclose(a[0, :, 0], values[0] / 65535.0, atol=1e-7)
+    assert np.allclose(a[..., 0], a[..., 2])
+
+
+def test_int32_and_float_modes(tmp_path):
+    i = load_image(save(Image.fromarray(np.array([[0, 65535]], np.int32)), tmp_path / "i.tif", "TIFF"))
+    assert np.allclose(i[0, :, 0], [0, 1])
+    f = load_image(save(Image.fromarray(np.array([[0.25, 0.75]], np.float32)), tmp_path / "f.tif", "TIFF"))
+    assert np.allclose(f[0, :, 1], [0.25, 0.75])
+    wide = load_image(save(Image.fromarray(np.array([[-2.0, 6.0]], np.float32)), tmp_path / "w.tif", "TIFF"))
+    assert np.allclose(wide[0, :, 0], [0, 1])  # outside [0, 1]: stretched min..max
+
+
+def test_cmyk_and_bilevel(tmp_path):
+    a = load_image(save(Image.new("CMYK", (2, 2), (0, 255, 0, 0)), tmp_path / "c.tif", "TIFF"))
+    assert np.allclose(a[0, 0], [1, 0, 1])  # full magenta ink -> magenta
+    b = load_image(save(Image.new("1", (2, 2), 1), tmp_path / "b.png"))
+    assert np.allclose(b, 1.0)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    img = Image.new("RGB", (40, 20), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, 20, 20))  # left half red, right half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display": the left half ends on top
+    a = load_image(save(img, tmp_path / "r.jpg", "JPEG", exif=exif.tobytes(), quality=95))
+    assert a.shape == (40, 20, 3)
+    top, bottom = a[:15].mean(axis=(0, 1)), a[25:].mean(axis=(0, 1))
+    assert top[0] > 0.9 and top[2] < 0.1
+    assert bottom[2] > 0.9 and bottom[0] < 0.1
+
+
+def test_bytes_and_samples_load():
+    buf = io.BytesIO()
+    Image.new("RGB", (5, 4), (255, 0, 0)).save(buf, "PNG")
+    assert load_image_bytes(buf.getvalue()).shape == (4, 5, 3)
+    for sample in samples.list_samples():
+        check_contract(load_image(sample))
+
+
+# --- bad files ---------------------------------------------------------------------------------
+
+def noise_png(path, size=(64, 64)):
+    rng = np.random.default_rng(0)
+    return save(Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)), path)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_truncated_file(tmp_path, fmt):
+    path = tmp_path / f"t.{fmt.lower()}"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path, fmt)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageLoadError, match="truncated or damaged"):
+        load_image(path)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"hello, this is text\n", "is not an image"),
+    (b"", "is empty"),
+])
+def test_not_an_image(tmp_path, content, reason):
+    path = tmp_path / "notes.png"
+    path.write_bytes(content)
+    with pytest.raises(ImageLoadError, match=reason):
+        load_image(path)
+
+
+def test_missing_file_folder_and_permission(tmp_path, monkeypatch):
+    with pytest.raises(ImageLoadError, match="does not exist"):
+        load_image(tmp_path / "nope.png")
+    with pytest.raises(ImageLoadError, match="is a folder"):
+        load_image(tmp_path)
+    path = noise_png(tmp_path / "ok.png")
+
+    def denied(*a, **k):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(imaging, "open", denied, raising=False)  # the tests run as root: chmod is moot
+    with pytest.raises(ImageLoadError, match="permission denied"):
+        load_image(path)
+
+
+def test_decompression_bomb_guards(tmp_path, monkeypatch):
+    path = noise_png(tmp_path / "big.png", (20, 20))
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 100)
+    with pytest.raises(ImageLoadError, match="too many pixels") as info:
+        load_image(path)
+    assert "\n" not in str(info.value)
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 10**9)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # Pillow's own guard (over twice the limit)
+    with pytest.raises(ImageLoadError, match="too many pixels"):
+        load_image(path)
+
+
+def _valid_files():
+    out = []
+    rng = np.random.default_rng(2)
+    img = Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
+    for fmt in ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"):
+        buf = io.BytesIO()
+        img.save(buf, fmt)
+        out.append(buf.getvalue())
+    return out
+
+
+VALID = _valid_files()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.integers(0, len(VALID) - 1), cut=st.floats(0, 1),
+       flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=6))
+def test_damaged_files_only_ever_raise_image_load_error(which, cut, flips):
+    data = bytearray(VALID[which][: max(1, int(len(VALID[which]) * cut))])
+    for where, value in flips:
+        data[int(where * (len(data) - 1))] = value
+    try:
+        a = load_image_bytes(bytes(data))
+    except ImageLoadError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        check_contract(a)
+
+
+# --- geometry ----------------------------------------------------------------------------------
+
+def test_scale_to_longest_shrinks_keeps_float_never_enlarges():
+    img = np.full((500, 1000, 3), 0.3, np.float32)
+    scaled, factor = imaging.scale_to_longest(img, 512)
+    assert scaled.shape == (256, 512, 3) and factor == pytest.approx(0.512)
+    assert scaled.dtype == np.float32 and np.allclose(scaled, 0.3, atol=1e-5)  # no 8-bit rounding
+    small = np.zeros((100, 50, 3), np.float32)
+    same, f = imaging.scale_to_longest(small, 512)
+    assert same.shape == small.shape and f == 1.0
+
+
+def test_center_crop_imagenet_steps():
+    img = np.full((300, 600, 3), 0.5, np.float32)
+    steps = imaging.center_crop_imagenet(img)
+    assert steps["resized"].shape == (256, 512, 3)
+    assert steps["box_resized"] == (142, 14, 369, 241)
+    left, top, right, bottom = steps["box"]
+    assert (right - left) == pytest.approx(227 * 600 / 512) and top == pytest.approx(14 * 300 / 256)
+    assert steps["crop"].shape == (227, 227, 3)
+    x = steps["input"]
+    assert x.shape == (1, 3, 227, 227) and x.dtype == np.float32
+    expected = 0.5 - np.array(imaging.IMAGENET_MEAN) / 255.0
+    assert np.allclose(x[0, :, 100, 100], expected, atol=1e-5)
+
+
+def test_montage_layout_and_separators():
+    maps = np.arange(10 * 3 * 4, dtype=np.float32).reshape(10, 3, 4)
+    grid, (rows, cols) = imaging.montage(maps)
+    assert (rows, cols) == (3, 4) and grid.shape == (3 * 3 + 2, 4 * 4 + 3)
+    for i in range(10):
+        r, c = divmod(i, cols)
+        assert np.array_equal(grid[r * 4:r * 4 + 3, c * 5:c * 5 + 4], maps[i])
+    assert np.isnan(grid[3]).all() and np.isnan(grid[:, 4]).all()   # separators
+    assert np.isnan(grid[8:, 10:]).all()                             # the two empty cells
+    g2, layout = imaging.montage(maps, cols=5, sep=0, fill=-1)
+    assert layout == (2, 5) and g2.shape == (6, 20) and not np.isnan(g2).any()
+
+
+def test_normalize_modes():
+    maps = np.stack([np.array([[0.0, 2.0]]), np.array([[5.0, 5.0]]), np.array([[-1.0, 1.0]])]).astype(np.float32)
+    per_map = imaging.normalize(maps, "map")
+    assert per_map.dtype == np.float32 and per_map.shape == maps.shape
+    assert np.allclose(per_map[0], [[0, 1]]) and np.allclose(per_map[1], 0) and np.allclose(per_map[2], [[0, 1]])
+    layer = imaging.normalize(maps, "layer")
+    assert np.allclose(layer[0], [[1 / 6, 3 / 6]]) and np.allclose(layer[1], 1.0)
+    fixed = imaging.normalize(maps, ("fixed", 0, 4))
+    assert np.allclose(fixed[0], [[0, 0.5]]) and np.allclose(fixed[1], 1) and np.allclose(fixed[2], [[0, 0.25]])
+    assert imaging.parse_normalize("fixed:0,4") == ("fixed", 0.0, 4.0)
+    for bad in ("fixed:4,0", "fixed:a,b", "global"):
+        with pytest.raises(ValueError):
+            imaging.parse_normalize(bad)
+
+
+def test_colormaps():
+    table = imaging.lut("viridis")
+    assert table.shape == (256, 3) and table.dtype == np.uint8
+    assert tuple(table[0]) == (68, 1, 84) and tuple(table[-1]) == (253, 231, 37)
+    rgb = imaging.apply_colormap(np.array([[0.0, 1.0, np.nan]]), "gray")
+    assert rgb.shape == (1, 3, 3) and rgb.dtype == np.uint8
+    assert tuple(rgb[0, 0]) == (0, 0, 0) and tuple(rgb[0, 1]) == (255, 255, 255)
+    assert tuple(rgb[0, 2]) == imaging.NAN_COLOR
+    with pytest.raises(ValueError, match="unknown colormap"):
+        imaging.check_colormap("no-such-map")
+
+
+def test_write_png_text_chunks_and_atomicity(tmp_path, monkeypatch):
+    path = tmp_path / "out.png"
+    text = {"convlab:settings": json.dumps({"kernel": 11}), "Comment": "Größe ✓"}
+    imaging.write_png(path, np.zeros((4, 6, 3), np.uint8), text)
+    with Image.open(path) as im:
+        assert im.size == (6, 4) and im.text["Comment"] == "Größe ✓"
+        assert json.loads(im.text["convlab:settings"]) == {"kernel": 11}
+    before = path.read_bytes()
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(Image.Image, "save", full)
+    with pytest.raises(OSError):
+        imaging.write_png(path, np.ones((4, 6), np.uint8), {})
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+def test_bundled_samples_and_licence():
+    names = [s.name for s in samples.list_samples()]
+    assert names == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"]
+    assert samples.default_sample().name == "astronaut.jpg"
+    assert load_image(samples.default_sample()).shape == (512, 512, 3)
+    licence = (samples.samples_folder() / "LICENSE.md").read_text(encoding="utf-8")
+    assert all(name in licence for name in names)
+    assert all(s.stat().st_size < 150_000 for s in samples.list_samples())
