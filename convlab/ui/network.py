@@ -1,0 +1,314 @@
+"""The Network pane: Chainer's AlexBN (or LRN AlexNet) end to end on the current photo.
+
+Shows Chainer's ImageNet preprocessing step by step, a table of every layer (shape, params,
+multiply-adds, receptive field, jump, milliseconds, dead ReLU share) that fills in as the worker
+finishes each layer, and the maps of the selected layer in the explorer's montage view.
+All computation runs in :class:`~convlab.ui.worker.LatestWorker` threads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
+                               QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout,
+                               QWidget)
+
+from convlab.netrun import NetworkResult, NetworkRunner, NetworkSettings
+from convlab.ui.feature_view import FeatureView
+from convlab.ui.layer_table import LayerTableModel
+from convlab.ui.montage import build_montage
+from convlab.ui.worker import LatestWorker
+
+MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex"}
+BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
+
+
+def fc_as_map(values: np.ndarray) -> np.ndarray:
+    """``(F,)`` -> ``(1, rows, cols)`` with rows x cols = F as near square as F allows."""
+    f = values.size
+    rows = max(d for d in range(1, int(math.isqrt(f)) + 1) if f % d == 0)
+    return values.reshape(1, rows, f // rows)
+
+
+def layer_montage(name: str, arr: np.ndarray, normalise: str, aspect: float):
+    """Worker side: the montage of one layer's output (fully connected outputs as one tile)."""
+    if arr.ndim == 1:
+        tile = fc_as_map(arr)
+        return build_montage(tile, names=[f"{name}: {arr.size} units, unit = row x {tile.shape[2]} + column"],
+                             normalise=normalise, aspect=aspect, title=name)
+    return build_montage(arr, normalise=normalise, aspect=aspect, title=name)
+
+
+def _rgb_pixmap(rgb: np.ndarray, height: int = 150) -> QPixmap:
+    """(H, W, 3) uint8 -> a pixmap scaled to ``height`` (small images only: GUI thread)."""
+    rgb = np.ascontiguousarray(rgb)
+    image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format_RGB888)
+    return QPixmap.fromImage(image.copy()).scaledToHeight(height, Qt.SmoothTransformation)
+
+
+def prep_images(prep: dict) -> list[np.ndarray]:
+    """Worker side: the resized photo with the crop box, the crop, and the mean-subtracted input."""
+    resized = (np.clip(prep["resized"], 0, 1) * 255).astype(np.uint8)
+    left, top, right, bottom = prep["box_resized"]
+    boxed = resized.copy()
+    for t in range(2):
+        boxed[top + t, left:right] = boxed[bottom - 1 - t, left:right] = (255, 200, 0)
+        boxed[top:bottom, left + t] = boxed[top:bottom, right - 1 - t] = (255, 200, 0)
+    crop = (np.clip(prep["crop"], 0, 1) * 255).astype(np.uint8)
+    centred = prep["input"][0].transpose(1, 2, 0)
+    lo, hi = float(centred.min()), float(centred.max())
+    shown = ((centred - lo) / max(hi - lo, 1e-6) * 255).astype(np.uint8)
+    return [boxed, crop, shown]
+
+
+class NetworkPane(QWidget):
+    """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
+
+    resultReady = Signal(int)  # request id, once the whole forward pass is shown
+    message = Signal(str, str)  # text, level ("error" or "info") for the window's message area
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.settings = NetworkSettings()  # what the shown result was computed with
+        self.image: np.ndarray | None = None
+        self.result: NetworkResult | None = None
+        self._runner = NetworkRunner()  # touched only inside worker jobs
+        self.worker = LatestWorker("network", self)
+        self.map_worker = LatestWorker("network-maps", self)
+        self.model = LayerTableModel(self)
+        self._build()
+        self.worker.preview.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.map_worker.finished.connect(self._on_montage)
+        self.view.normaliseChanged.connect(lambda _: self.show_layer(self.selected_layer()))
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_box = QComboBox(objectName="netModel")
+        self.model_box.addItems(list(MODELS))
+        self.model_box.setToolTip("AlexBN: Chainer's alexbn.py, the seed article's model. "
+                                  "Alex: the original with local response normalisation.")
+        self.insize = QSpinBox(objectName="inputSize", minimum=32, maximum=512, value=227,
+                               suffix=" px", keyboardTracking=False)
+        self.insize.setToolTip("The crop fed to the network. 227 is AlexBN's insize; 224 still "
+                               "reaches 6x6 at pool5 thanks to cover_all pooling.")
+        self.bn_box = QComboBox(objectName="bnMode")
+        self.bn_box.addItems(list(BN_MODES))
+        self.seed = QSpinBox(objectName="netSeed", minimum=0, maximum=2**31 - 1, value=0,
+                             keyboardTracking=False)
+        self.seed.setToolTip("Seed of the random (LeCun normal) initialisation.")
+        self.handmade = QCheckBox("hand-made conv1 (Gabor + colour-opponent, not learned)",
+                                  objectName="handmadeConv1")
+        self.load_button = QPushButton("Load Chainer weights (.npz)…", objectName="loadWeights")
+        self.random_button = QPushButton("Random weights", objectName="randomWeights")
+        self.weights_label = QLabel(objectName="weightsLabel")
+        self.bn_label = QLabel(objectName="bnExplain", wordWrap=True)
+        self.input_note = QLabel(objectName="inputNote", wordWrap=True)
+        self.top5 = QLabel(objectName="top5", wordWrap=True)
+        for label in (self.bn_label, self.input_note, self.top5, self.weights_label):
+            label.setStyleSheet("color: palette(placeholder-text);")
+        bar = QHBoxLayout()
+        for w in (QLabel("Model"), self.model_box, QLabel("input"), self.insize, QLabel("BN"),
+                  self.bn_box, QLabel("seed"), self.seed, self.handmade):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.random_button)
+        bar.addWidget(self.load_button)
+        self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
+        prep = QHBoxLayout()
+        for label, caption in zip(self.prep_labels, ("shorter side 256, centre crop", "crop",
+                                                     "minus ImageNet mean, / 255")):
+            box = QVBoxLayout()
+            box.addWidget(label)
+            box.addWidget(QLabel(caption, alignment=Qt.AlignCenter))
+            prep.addLayout(box)
+        self.table = QTableView(objectName="layerTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectRows)
+        self.table.setSelectionMode(QTableView.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda cur, _: self.show_layer(self.selected_layer()))
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(prep)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.input_note)
+        column.addWidget(self.top5)
+        self.view = FeatureView(self, title="Maps of conv1")
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.view)
+        split.setStretchFactor(1, 1)
+        split.setSizes([560, 700])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        notes = QHBoxLayout()
+        notes.addWidget(self.weights_label)
+        notes.addWidget(self.bn_label, 1)
+        layout.addLayout(notes)
+        layout.addWidget(split, 1)
+        self.model_box.currentTextChanged.connect(lambda t: self.apply(net=MODELS[t]))
+        self.insize.valueChanged.connect(lambda v: self.apply(insize=v))
+        self.bn_box.currentTextChanged.connect(lambda t: self.apply(bn_mode=BN_MODES[t]))
+        self.seed.valueChanged.connect(lambda v: self.apply(seed=v, weights=None))
+        self.handmade.toggled.connect(lambda on: self.apply(handmade_conv1=on))
+        self.load_button.clicked.connect(self.load_weights_dialog)
+        self.random_button.clicked.connect(lambda: self.apply(weights=None, bn_mode="batch"))
+        self._sync_controls(self.settings)
+
+    # -- state -------------------------------------------------------------------------------
+    def set_image(self, loaded) -> int:
+        """Take the window's photo (the full-resolution original, for the 256-pixel resize)."""
+        original = getattr(loaded, "original", None)
+        self.image = original if original is not None else loaded.image
+        return self.refresh()
+
+    def apply(self, **changes) -> int:
+        return self.refresh(self.settings.replace(**changes))
+
+    def load_weights(self, path: str) -> int:
+        """Load a Chainer .npz in the worker; a refused file keeps the current weights."""
+        return self.refresh(self.settings.replace(weights=os.fspath(path), bn_mode="stored"))
+
+    def load_weights_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
+                                              "Chainer weights (*.npz);;All files (*)")
+        if path:
+            self.load_weights(path)
+
+    def refresh(self, settings: NetworkSettings | None = None) -> int:
+        """Run the network for ``settings`` (default: the current ones) on the current photo."""
+        s = settings or self.settings
+        self._sync_controls(s)
+        if self.image is None:
+            return 0
+        image, runner = self.image, self._runner
+        selected, normalise, aspect = self.selected_layer() or "conv1", self.view.normalise, self.view.aspect()
+
+        def job(j):
+            result = runner.run(image, s, should_stop=j.should_stop,
+                                on_rows=lambda rows, prep: j.preview(("rows", rows, prep_images(prep), s)),
+                                on_layer=lambda name, sec, dead: j.preview(("layer", name, sec, dead)))
+            if not result.completed:
+                return None
+            name = selected if selected in result.outputs else next(iter(result.outputs), None)
+            montage = layer_montage(name, result.outputs[name], normalise, aspect) if name else None
+            return result, name, montage
+
+        return self.worker.submit(job)
+
+    def _sync_controls(self, s: NetworkSettings) -> None:
+        """Show ``s`` in the controls without triggering another run (signals blocked)."""
+        pairs = ((self.model_box, lambda w: w.setCurrentText(_key(MODELS, s.net))),
+                 (self.insize, lambda w: w.setValue(s.insize)),
+                 (self.bn_box, lambda w: w.setCurrentText(_key(BN_MODES, s.bn_mode))),
+                 (self.seed, lambda w: w.setValue(s.seed)),
+                 (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
+        for widget, setter in pairs:
+            widget.blockSignals(True)
+            setter(widget)
+            widget.blockSignals(False)
+        self.bn_box.setEnabled(s.net == "alexbn")
+        self.bn_label.setText(_bn_explanation(s))
+
+    def selected_layer(self) -> str | None:
+        row = self.table.currentIndex().row()
+        layer = self.model.layer_at(row)
+        return layer.name if layer is not None else None
+
+    def select_layer(self, name: str) -> None:
+        row = self.model.row_of(name)
+        if row >= 0:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+
+    def show_layer(self, name: str | None) -> None:
+        if self.result is None or name is None or name not in self.result.outputs:
+            if name is not None and self.result is not None:
+                self.view.clear(f"{name} has no output: the input stops before it.")
+            return
+        arr, normalise, aspect = self.result.outputs[name], self.view.normalise, self.view.aspect()
+        self.map_worker.submit(lambda j: (name, layer_montage(name, arr, normalise, aspect)))
+
+    # -- results -----------------------------------------------------------------------------
+    def _on_progress(self, request_id: int, payload) -> None:
+        if payload[0] == "rows":
+            _, rows, images, s = payload
+            selected = self.selected_layer()
+            self.model.set_rows(rows)
+            self.select_layer(selected or "conv1")
+            for label, rgb in zip(self.prep_labels, images):
+                label.setPixmap(_rgb_pixmap(rgb, 130))
+            error = next((r.error for r in rows if r.error), "")
+            self.input_note.setText(error)
+            self.input_note.setStyleSheet("color: #c0392b;" if error else
+                                          "color: palette(placeholder-text);")
+        else:
+            _, name, seconds, dead = payload
+            self.model.set_time(name, seconds, dead)
+
+    def _on_finished(self, request_id: int, payload) -> None:
+        result, name, montage = payload
+        self.result, self.settings = result, result.settings
+        self._sync_controls(result.settings)
+        self.weights_label.setText(f"Weights: {result.weights_source}")
+        if not any(r.error for r in result.rows):
+            self.input_note.setText(result.note)
+        self.top5.setText(_top5_text(result))
+        if montage is not None:
+            self._on_montage(0, (name, montage))
+        self.resultReady.emit(request_id)
+
+    def _on_montage(self, _request_id: int, payload) -> None:
+        name, montage = payload
+        if self.result is not None and name == (self.selected_layer() or name):
+            self.view.title.setText(f"Maps of {name}: {_shape_text(self.result.outputs[name])}")
+            self.view.show_montage(montage)
+
+    def _on_failed(self, request_id: int, reason: str) -> None:
+        self._sync_controls(self.settings)  # back to what is shown
+        self.message.emit(f"Network: {reason}", "error")
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
+        self.map_worker.shutdown()
+
+
+def _key(mapping: dict, value: str) -> str:
+    return next(k for k, v in mapping.items() if v == value)
+
+
+def _shape_text(arr: np.ndarray) -> str:
+    return "x".join(map(str, arr.shape)) + (" units" if arr.ndim == 1 else "")
+
+
+def _bn_explanation(s: NetworkSettings) -> str:
+    if s.net != "alexbn":
+        return "Alex has no BatchNormalization: ReLU then LRN after conv1 and conv2."
+    if s.bn_mode == "batch":
+        why = ("the weights are untrained, so the stored averages (mean 0, variance 1) would not "
+               "normalise anything" if not s.weights else "chosen by you; the loaded file also "
+               "holds trained running averages")
+        return f"BN normalises with this image's statistics over (N, H, W): {why}."
+    why = ("the loaded weights' trained running averages" if s.weights else
+           "untrained: mean 0, variance 1, so BN barely changes the maps")
+    return f"BN uses the stored running averages ({why})."
+
+
+def _top5_text(result: NetworkResult) -> str:
+    if not result.settings.weights:
+        return "Top-5 classes appear with trained weights; random weights predict nothing."
+    if not result.top5:
+        return ""
+    return "Top-5: " + ",  ".join(f"{name} {p:.1%}" for _, name, p in result.top5)

@@ -1,0 +1,109 @@
+"""The Network pane on its own: table rows and totals, layer maps, BN mode, weights in and out."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests.ui.helpers import RESULT_MS
+
+NET_MS = max(RESULT_MS, 30_000)  # a first forward builds AlexBN (about 0.5 s) on a busy machine
+
+
+@pytest.fixture
+def pane(qtbot):
+    from convlab.ui.network import NetworkPane
+
+    widget = NetworkPane()
+    qtbot.addWidget(widget)
+    widget.resize(1280, 760)
+    widget.show()
+    rng = np.random.default_rng(3)
+    image = rng.random((300, 400, 3), dtype=np.float32)
+    with qtbot.waitSignal(widget.resultReady, timeout=NET_MS):
+        widget.set_image(SimpleNamespace(original=image, image=image))
+    yield widget
+    widget.shutdown()
+
+
+def _table(pane):
+    m = pane.model
+    return [[m.data(m.index(r, c)) for c in range(m.columnCount())] for r in range(m.rowCount())]
+
+
+def test_table_lists_every_layer_and_totals_like_convlab_shapes(pane):
+    rows = _table(pane)
+    names = [r[0] for r in rows]
+    assert names[:4] == ["conv1", "bn1", "relu1", "pool1"] and names[-2:] == ["fc8", "total"]
+    by_name = {r[0]: r for r in rows}
+    assert by_name["conv1"][3] == "96x55x55" and by_name["pool5"][3] == "256x6x6"
+    assert by_name["pool5"][6] == "195" and by_name["pool5"][7] == "32"
+    assert by_name["total"][4] == "62,379,048" and by_name["total"][5] == "1.135 G"
+    assert all(by_name[n][8] for n in names[:-1]), "every layer has its milliseconds"
+    assert by_name["relu1"][9].endswith("%")
+
+
+def test_selecting_a_layer_shows_its_maps(pane, qtbot):
+    for name, count in (("conv2", 256), ("pool5", 256), ("conv1", 96)):
+        pane.select_layer(name)
+        qtbot.waitUntil(lambda: pane.view.montage is not None and pane.view.montage.title == name,
+                        timeout=NET_MS)
+        assert pane.view.montage.count == count
+    pane.select_layer("fc7")
+    qtbot.waitUntil(lambda: pane.view.montage.title == "fc7", timeout=NET_MS)
+    assert pane.view.montage.maps.size == 4096  # one tiled strip of every unit
+
+
+def test_bn_mode_switch_changes_the_maps(pane, qtbot):
+    before = pane.result.outputs["bn1"].copy()
+    assert "this image's statistics" in pane.bn_label.text()
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.bn_box.setCurrentText("stored averages")
+    after = pane.result.outputs["bn1"]
+    assert pane.result.settings.bn_mode == "stored"
+    assert not np.allclose(before, after)
+    assert "stored running averages" in pane.bn_label.text()
+
+
+def test_input_that_cannot_reach_fc6_says_where_and_why(pane, qtbot):
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.insize.setValue(180)
+    assert "fc6" in pane.input_note.text() and "9,216" in pane.input_note.text()
+    assert "pool5" in pane.result.outputs and "fc6" not in pane.result.outputs
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.insize.setValue(224)
+    assert "cover_all" in pane.input_note.text()
+    assert pane.result.outputs["pool5"].shape == (256, 6, 6)
+
+
+def test_weights_load_through_the_pane_and_a_bad_file_is_refused(pane, qtbot, tmp_path):
+    from convlab.engine.nets import build_network
+
+    trained = build_network("alexbn", seed=5)
+    trained["bn1"].params["avg_mean"][:] = 0.25
+    path = tmp_path / "alexbn.npz"
+    trained.save_npz(path)
+    (tmp_path / "synset_words.txt").write_text(
+        "".join(f"n{i:08d} thing {i}, other\n" for i in range(1000)))
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.load_weights(str(path))
+    assert "alexbn.npz" in pane.weights_label.text()
+    assert pane.result.settings.bn_mode == "stored"
+    assert pane.top5.text().startswith("Top-5: thing")
+    shown = pane.result.outputs["conv1"].copy()
+
+    bad = tmp_path / "bad.npz"
+    arrays = dict(np.load(path))
+    del arrays["fc7/W"]
+    np.savez(bad, **arrays)
+    messages = []
+    pane.message.connect(lambda text, level: messages.append(text))
+    with qtbot.waitSignal(pane.worker.failed, timeout=NET_MS):
+        pane.load_weights(str(bad))
+    assert "fc7/W" in messages[-1]
+    assert "alexbn.npz" in pane.weights_label.text(), "the loaded weights stay active"
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.refresh()
+    np.testing.assert_array_equal(pane.result.outputs["conv1"], shown)
