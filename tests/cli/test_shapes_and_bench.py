@@ -1,0 +1,45 @@
+"""``convlab shapes`` and ``convlab bench`` through the real command-line entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from convlab.cli import main
+
+
+def test_shapes_prints_every_layer_and_the_totals(capsys):
+    assert main(["shapes"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "alexbn at 227x227"
+    pool5 = next(line for line in lines if line.startswith("pool5"))
+    assert "256x6x6" in pool5 and "195 / 32" in pool5
+    assert "Total params: 62,379,048" in out and "(1.135 G)" in out
+    header = lines[1]
+    # aligned: every row's output column starts where the header's does
+    col = header.index("output")
+    assert all(line[col - 2:col] == "  " for line in lines[3:25])
+
+
+def test_shapes_for_an_input_that_cannot_pass_says_where_and_exits_1(capsys):
+    assert main(["shapes", "--net", "alex", "--input", "180"]) == 1
+    out = capsys.readouterr().out
+    assert "norm1" in out
+    assert "The input does not pass: fc6 expects 9,216 inputs but receives 256x5x5 = 6,400" in out
+    assert "199-230" in out
+
+
+def test_shapes_refuses_a_bad_flag_argparse_style():
+    proc = subprocess.run([sys.executable, "-m", "convlab", "shapes", "--net", "vgg"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "invalid choice: 'vgg'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bench_reports_layers_ceilings_and_roofline(capsys):
+    assert main(["bench", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "conv2" in out and "fc6" in out
+    assert "GFLOP/s (2048^3 float32)" in out and "GB/s (GEMV over 234 MB)" in out
+    assert "of the roofline" in out and "peak resident memory" in out
