@@ -1,0 +1,59 @@
+"""The QApplication: Fusion with a dark palette, pyqtgraph options, and the window's main loop."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+DARK = {
+    QPalette.ColorRole.Window: "#2a2d33", QPalette.ColorRole.WindowText: "#e3e6ea",
+    QPalette.ColorRole.Base: "#1f2227", QPalette.ColorRole.AlternateBase: "#252a31",
+    QPalette.ColorRole.ToolTipBase: "#30343b", QPalette.ColorRole.ToolTipText: "#e3e6ea",
+    QPalette.ColorRole.Text: "#e3e6ea", QPalette.ColorRole.Button: "#343840",
+    QPalette.ColorRole.ButtonText: "#e3e6ea", QPalette.ColorRole.BrightText: "#ff7b72",
+    QPalette.ColorRole.Highlight: "#3d7fd6", QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#7cc4ff", QPalette.ColorRole.PlaceholderText: "#8b95a3",
+}
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion with a dark palette: maps and photos read better on a dark surround."""
+    app.setStyle("Fusion")
+    palette = QPalette()
+    for role, colour in DARK.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6d747e"))
+    app.setPalette(palette)
+
+
+def make_app(argv: list[str] | None = None, *, theme: bool = True) -> QApplication:
+    """The process's QApplication (created once), named for QSettings, themed."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName("ConvLab")
+    app.setApplicationName("ConvLab")
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=False, useOpenGL=False)
+    if theme:
+        apply_theme(app)
+    return app
+
+
+def run_app(image_path: str | None = None) -> int:
+    """``convlab [IMAGE]``: open the window and run until it is closed; returns the exit code."""
+    app = make_app()
+    from convlab.ui.main_window import MainWindow
+    from convlab.ui.worker import shutdown_all
+
+    window = MainWindow(image_path, settings=QSettings())
+    window.show()
+    code = app.exec()
+    shutdown_all()
+    return int(code)

@@ -1,0 +1,232 @@
+"""The explorer's settings panel: one named widget per setting, grouped, each with a tooltip.
+
+Integer settings are a spin box (it carries the object name and drives the value) beside a
+slider that follows it. The panel writes nothing but ``changed``; the explorer reads
+:meth:`ControlPanel.settings`, and :meth:`ControlPanel.set_settings` updates every widget with
+signals blocked (napari's model -> view direction).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from convlab.engine.arithmetic import effective_kernel
+from convlab.engine.explorer import LIMITS, ExplorerSettings
+from convlab.engine.kernels import BANK_LABELS, BANKS
+
+TIPS = {
+    "kernel": "Kernel size k: every output pixel is a weighted sum over a k×k patch. "
+              "AlexNet's first layer uses 11.",
+    "stride": "A larger stride skips image detail: the kernel jumps s pixels at a time, so the "
+              "output is about s times smaller per side.",
+    "padding": "Zero rows and columns added on every side. Padding k//2 keeps the size at "
+               "stride 1 (for odd k).",
+    "same": "'Same' padding: k//2 (or half the dilated span), so that at stride 1 the output "
+            "keeps the input's height and width.",
+    "dilation": "Dilation d spreads the k×k taps d pixels apart: the kernel sees d(k−1)+1 pixels "
+                "with the same k² weights.",
+    "filters": "How many kernels, so how many output maps. The layer's arguments alone do not "
+               "fix the number of output pixels: the image size decides that too.",
+    "pool": "Max pooling window (1 = no pooling): each output keeps the strongest response in "
+            "its window, so small shifts of a feature change little.",
+    "pool_stride": "How far the pooling window moves (at most the window): 2 with window 3 "
+                   "gives AlexNet's overlapping pooling.",
+    "cover_all": "Chainer's default for pooling: one more, partial window so the last rows and "
+                 "columns are covered too (PyTorch: ceil_mode=True).",
+    "batch_norm": "BatchNormalization with this image's statistics: every map to mean 0 and "
+                  "variance 1. AlexBN uses it where AlexNet had LRN.",
+    "relu": "ReLU sets every negative response to 0: those pixels of the maps go dark.",
+    "grayscale": "One input channel (luma) instead of red, green and blue: each kernel then has "
+                 "one channel, and colour no longer matters.",
+    "bank": "Where the kernels come from: seeded random ones (like an untrained network) or "
+            "hand-made filters.",
+    "seed": "Seed of the random kernels: the same seed gives the same kernels.",
+    "longest": "Large photos are scaled down so that their longest side is this many pixels "
+               "before exploring (the readout says so).",
+}
+INT_ROWS = (("kernel", "kernelSize", "Kernel size"), ("stride", "stride", "Stride"),
+            ("padding", "padding", "Padding"), ("dilation", "dilation", "Dilation"),
+            ("filters", "filters", "Filters"))
+POOL_ROWS = (("pool", "poolSize", "Window"), ("pool_stride", "poolStride", "Stride"))
+
+
+def _spin_slider(name: str, lo: int, hi: int, tip: str) -> tuple[QSpinBox, QSlider]:
+    spin = QSpinBox(objectName=name, minimum=lo, maximum=hi, toolTip=tip)
+    spin.setAccelerated(True)
+    slider = QSlider(Qt.Orientation.Horizontal, minimum=lo, maximum=hi, toolTip=tip)
+    slider.setObjectName(f"{name}Slider")
+    slider.setPageStep(max(1, (hi - lo) // 8))
+    slider.valueChanged.connect(spin.setValue)
+    spin.valueChanged.connect(lambda v: _quiet(slider, v))
+    return spin, slider
+
+
+def _quiet(widget, value) -> None:
+    was = widget.blockSignals(True)
+    widget.setValue(value)
+    widget.blockSignals(was)
+
+
+class ControlPanel(QWidget):
+    """Every explorer setting, in groups; see the module docstring."""
+
+    changed = Signal()  # some setting changed (by the user or a program), read settings()
+    longestChanged = Signal(int)
+    resetRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.spins: dict[str, QSpinBox] = {}
+        self.sliders: dict[str, QSlider] = {}
+        self.same = QCheckBox("same", objectName="paddingSame", toolTip=TIPS["same"])
+        self.batch_norm = QCheckBox("BatchNormalization", objectName="batchNorm",
+                                    toolTip=TIPS["batch_norm"])
+        self.relu = QCheckBox("ReLU", objectName="relu", toolTip=TIPS["relu"])
+        self.cover_all = QCheckBox("cover_all (Chainer)", objectName="coverAll",
+                                   toolTip=TIPS["cover_all"])
+        self.input_mode = QComboBox(objectName="inputMode", toolTip=TIPS["grayscale"])
+        self.input_mode.addItems(["RGB (3 channels)", "Grayscale (1 channel)"])
+        self.bank = QComboBox(objectName="kernelBank", toolTip=TIPS["bank"])
+        for key in BANKS:
+            self.bank.addItem(BANK_LABELS[key], key)
+        self.seed = QSpinBox(objectName="seed", minimum=0, maximum=9999, toolTip=TIPS["seed"])
+        self.kernel_note = QLabel("", objectName="kernelNote", wordWrap=True)
+        self.kernel_note.setStyleSheet("color: palette(placeholder-text);")
+        self.longest = QSpinBox(objectName="longestSide", minimum=64, maximum=4096,
+                                singleStep=64, value=512, suffix=" px", toolTip=TIPS["longest"])
+        self.longest.setKeyboardTracking(False)
+        self.image_name = QLabel("", objectName="imageName", wordWrap=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._image_group())
+        layout.addWidget(self._int_group("Convolution", INT_ROWS, extra=self._padding_extra))
+        layout.addWidget(self._kernel_group())
+        layout.addWidget(self._after_group())
+        layout.addWidget(self._int_group("Max pooling", POOL_ROWS, extra=self._pool_extra))
+        reset = QPushButton("Reset to defaults", objectName="resetDefaults")
+        reset.setToolTip("AlexBN's conv1 block: kernel 11, stride 4, 96 filters, BN, ReLU, pool 3/2.")
+        reset.clicked.connect(self.resetRequested)
+        layout.addWidget(reset)
+        layout.addStretch(1)
+        self._wire()
+        self.set_settings(ExplorerSettings())
+
+    # -- building ------------------------------------------------------------------------------
+    def _image_group(self) -> QGroupBox:
+        box = QGroupBox("Image")
+        grid = QGridLayout(box)
+        grid.addWidget(self.image_name, 0, 0, 1, 2)
+        grid.addWidget(QLabel("Explore at", toolTip=TIPS["longest"]), 1, 0)
+        grid.addWidget(self.longest, 1, 1)
+        grid.addWidget(QLabel("Input", toolTip=TIPS["grayscale"]), 2, 0)
+        grid.addWidget(self.input_mode, 2, 1)
+        return box
+
+    def _int_group(self, title, rows, extra) -> QGroupBox:
+        box = QGroupBox(title)
+        grid = QGridLayout(box)
+        grid.setColumnStretch(1, 1)
+        for r, (key, name, text) in enumerate(rows):
+            lo, hi = LIMITS[key]
+            spin, slider = _spin_slider(name, lo, hi, TIPS[key])
+            self.spins[key], self.sliders[key] = spin, slider
+            grid.addWidget(QLabel(text, toolTip=TIPS[key]), r, 0)
+            grid.addWidget(slider, r, 1)
+            grid.addWidget(spin, r, 2)
+        extra(grid, len(rows))
+        return box
+
+    def _padding_extra(self, grid, row) -> None:
+        grid.addWidget(self.same, 2, 3)
+
+    def _pool_extra(self, grid, row) -> None:
+        grid.addWidget(self.cover_all, row, 0, 1, 3)
+
+    def _kernel_group(self) -> QGroupBox:
+        box = QGroupBox("Kernels")
+        grid = QGridLayout(box)
+        grid.addWidget(self.bank, 0, 0, 1, 2)
+        grid.addWidget(QLabel("Random seed", toolTip=TIPS["seed"]), 1, 0)
+        grid.addWidget(self.seed, 1, 1)
+        grid.addWidget(self.kernel_note, 2, 0, 1, 2)
+        return box
+
+    def _after_group(self) -> QGroupBox:
+        box = QGroupBox("After the convolution")
+        row = QHBoxLayout(box)
+        row.addWidget(self.batch_norm)
+        row.addWidget(self.relu)
+        row.addStretch(1)
+        return box
+
+    def _wire(self) -> None:
+        for spin in self.spins.values():
+            spin.valueChanged.connect(self._changed)
+        for box in (self.same, self.batch_norm, self.relu, self.cover_all):
+            box.toggled.connect(self._changed)
+        self.input_mode.currentIndexChanged.connect(self._changed)
+        self.bank.currentIndexChanged.connect(self._changed)
+        self.seed.valueChanged.connect(self._changed)
+        self.longest.valueChanged.connect(self.longestChanged)
+
+    # -- model <-> view ------------------------------------------------------------------------
+    def _changed(self, *_) -> None:
+        self._sync_dependent()
+        self.changed.emit()
+
+    def _sync_dependent(self) -> None:
+        """Padding follows the kernel under 'same'; pool stride stays within the window."""
+        k, d = self.spins["kernel"].value(), self.spins["dilation"].value()
+        padding = self.spins["padding"]
+        if self.same.isChecked():
+            _quiet(padding, min(effective_kernel(k, d) // 2, LIMITS["padding"][1]))
+            _quiet(self.sliders["padding"], padding.value())
+        padding.setEnabled(not self.same.isChecked())
+        self.sliders["padding"].setEnabled(not self.same.isChecked())
+        pool = self.spins["pool"].value()
+        stride = self.spins["pool_stride"]
+        for w in (stride, self.sliders["pool_stride"]):
+            was = w.blockSignals(True)
+            if pool > 1:
+                w.setMaximum(pool)  # clamps the value too
+            w.setEnabled(pool > 1)
+            w.blockSignals(was)
+        self.sliders["pool_stride"].setValue(stride.value())
+        self.cover_all.setEnabled(pool > 1)
+
+    def settings(self) -> ExplorerSettings:
+        v = {key: spin.value() for key, spin in self.spins.items()}
+        return ExplorerSettings(**v, batch_norm=self.batch_norm.isChecked(),
+                                relu=self.relu.isChecked(), cover_all=self.cover_all.isChecked(),
+                                grayscale=self.input_mode.currentIndex() == 1,
+                                bank=self.bank.currentData(), seed=self.seed.value())
+
+    def set_settings(self, s: ExplorerSettings) -> None:
+        """Show ``s`` in every widget without emitting ``changed`` for each; then emit once."""
+        widgets = [*self.spins.values(), *self.sliders.values(), self.same, self.batch_norm,
+                   self.relu, self.cover_all, self.input_mode, self.bank, self.seed]
+        blocked = [w.blockSignals(True) for w in widgets]
+        self.spins["pool_stride"].setMaximum(LIMITS["pool_stride"][1])
+        self.sliders["pool_stride"].setMaximum(LIMITS["pool_stride"][1])
+        for key, spin in self.spins.items():
+            spin.setValue(getattr(s, key))
+            self.sliders[key].setValue(getattr(s, key))
+        self.same.setChecked(False)
+        self.batch_norm.setChecked(s.batch_norm)
+        self.relu.setChecked(s.relu)
+        self.cover_all.setChecked(s.cover_all)
+        self.input_mode.setCurrentIndex(1 if s.grayscale else 0)
+        self.bank.setCurrentIndex(max(0, self.bank.findData(s.bank)))
+        self.seed.setValue(s.seed)
+        for w, was in zip(widgets, blocked):
+            w.blockSignals(was)
+        self._changed()
+
+    def set_kernel_note(self, text: str) -> None:
+        self.kernel_note.setText(text)
+        self.kernel_note.setVisible(bool(text))
+
+    def set_image_name(self, text: str) -> None:
+        self.image_name.setText(text)

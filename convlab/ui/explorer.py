@@ -1,0 +1,261 @@
+"""The single-layer laboratory: settings on the left, the shape readout, the maps and kernels.
+
+Every change updates the readout at once (integer arithmetic) and sends one request to the
+worker; the newest request wins. ``resultReady(request_id)`` is emitted once the full result
+for the current settings has been painted (previews do not emit it).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QPlainTextEdit,
+                               QPushButton, QScrollArea, QSplitter, QTabWidget, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from convlab.engine.explorer import ExplorerSettings, chainer_code, plan_explorer, pytorch_code
+from convlab.ui.controls import ControlPanel
+from convlab.ui.explorer_jobs import CostModel, ExplorerOutput, ExplorerRequest, explorer_job
+from convlab.ui.feature_view import FeatureView, KernelStrip
+from convlab.ui.readout import TOOLTIP, first_error, readout_html
+from convlab.ui.sources import LoadedImage
+from convlab.ui.worker import LatestWorker
+
+STAGES = (("conv", "Conv"), ("bn", "BN"), ("relu", "ReLU"), ("pool", "Pool"))
+PAINT_FALLBACK_MS = 300  # emit resultReady even if the view is never painted (hidden window)
+
+
+class ExplorerPane(QWidget):
+    """See the module docstring. ``set_image`` gives it a photo; the controls do the rest."""
+
+    resultReady = Signal(int)  # request id, once the full result is painted
+    statusChanged = Signal(str)  # "compute 28 ms (conv 22, bn 2, …)"
+    failed = Signal(str)  # a one-line reason for the message area
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("explorer")
+        self.loaded: LoadedImage | None = None
+        self.stage: str | None = None  # None = the last stage of the pipeline
+        self.output: ExplorerOutput | None = None  # the last full output on screen
+        self._image_key = 0
+        self._paint_pending: int | None = None
+        self._aspect = 1.6  # the view shape the last montage was laid out for
+        self.last_ready_id = 0  # the last request whose full result was painted
+        self.no_output = ""  # why the current settings give no output ("" when they do)
+        self.cost = CostModel()
+        self.worker = LatestWorker("explorer", self)
+        self.worker.preview.connect(self._on_preview)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.controls = ControlPanel()
+        self.readout = QLabel(objectName="shapeReadout", wordWrap=True)
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setToolTip(TOOLTIP)
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.view = FeatureView(self)
+        self.kernels = KernelStrip(self)
+        self.chainer = self._code_box("chainerCode")
+        self.pytorch = self._code_box("pytorchCode")
+        self.stage_group = QButtonGroup(self)
+        self._build()
+        self._paint_timer = QTimer(self, singleShot=True, interval=PAINT_FALLBACK_MS)
+        self._paint_timer.timeout.connect(self._painted)
+        self._relayout_timer = QTimer(self, singleShot=True, interval=200)
+        self._relayout_timer.timeout.connect(self._relayout)
+        self.view.painted.connect(self._painted)
+        self.view.normaliseChanged.connect(lambda _: self.submit())
+        self.kernels.kernelClicked.connect(self.view.open_map)
+        self.controls.changed.connect(self.refresh)
+        self.controls.resetRequested.connect(self.reset)
+        self.refresh()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _code_box(self, name: str) -> QPlainTextEdit:
+        box = QPlainTextEdit(objectName=name, readOnly=True)
+        box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        box.setAcceptDrops(False)
+        return box
+
+    def _code_tab(self, box: QPlainTextEdit, what: str) -> QWidget:
+        copy = QPushButton(f"Copy {what} code")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(box.toPlainText()))
+        tab = QWidget()
+        layout = QHBoxLayout(tab)
+        layout.addWidget(box, 1)
+        layout.addWidget(copy, 0, Qt.AlignmentFlag.AlignTop)
+        return tab
+
+    def _stage_bar(self) -> None:
+        for i, (name, text) in enumerate(STAGES):
+            button = QToolButton(text=text, checkable=True, objectName=f"stage_{name}")
+            button.setToolTip(f"Show the maps after the {text} stage.")
+            button.setStyleSheet("QToolButton { padding: 2px 8px; }"
+                                 "QToolButton:checked { background: #3d7fd6; color: white;"
+                                 " border: 1px solid #5b9be8; border-radius: 3px; }")
+            self.stage_group.addButton(button, i)
+            self.view.add_to_toolbar(button, i + 1)
+        self.stage_group.idClicked.connect(self._stage_clicked)
+
+    def _build(self) -> None:
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(self.controls)
+        scroll.setMinimumWidth(310)
+        scroll.setMaximumWidth(400)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._stage_bar()
+        self.bottom = QTabWidget(objectName="bottomTabs")
+        self.bottom.addTab(self.kernels, "Kernels")
+        self.bottom.addTab(self._code_tab(self.chainer, "Chainer"), "Chainer code")
+        self.bottom.addTab(self._code_tab(self.pytorch, "PyTorch"), "PyTorch code")
+        split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        split.addWidget(self.view)
+        split.addWidget(self.bottom)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 1)
+        split.setSizes([560, 170])
+        self.readout_frame = QFrame(objectName="readoutFrame")
+        self.readout_frame.setStyleSheet("#readoutFrame { background: palette(alternate-base);"
+                                         " border-radius: 6px; }")
+        QVBoxLayout(self.readout_frame).addWidget(self.readout)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self.readout_frame)
+        right.addWidget(split, 1)
+        body = QHBoxLayout(self)
+        body.setContentsMargins(8, 8, 8, 4)
+        body.addWidget(scroll)
+        body.addLayout(right, 1)
+
+    # -- state -----------------------------------------------------------------------------------
+    def settings(self) -> ExplorerSettings:
+        return self.controls.settings()
+
+    def set_settings(self, settings: ExplorerSettings) -> None:
+        self.controls.set_settings(settings)
+
+    def reset(self) -> None:
+        self.stage = None
+        self.controls.set_settings(ExplorerSettings())
+
+    def set_image(self, loaded: LoadedImage) -> int:
+        """Explore ``loaded`` from now on; returns the request id of its first result."""
+        self.loaded = loaded
+        self._image_key += 1
+        self.controls.set_image_name(loaded.describe())
+        return self.refresh()
+
+    def refresh(self) -> int:
+        """Readout and code at once, then the maps from the worker. Returns the request id."""
+        s = self.settings()
+        self.chainer.setPlainText(chainer_code(s))
+        self.pytorch.setPlainText(pytorch_code(s))
+        if self.loaded is None:
+            return 0
+        h, w = self.loaded.image.shape[:2]
+        plan = plan_explorer(s, h, w)
+        names = [st.name for st in plan if st.shape]
+        shown = self.stage if self.stage in names else names[-1]
+        self.readout.setText(readout_html(plan, s, image_note=self._image_note(), shown=shown))
+        self._sync_stage_buttons(names, shown)
+        error = self.no_output = first_error(plan)
+        if error:
+            self.worker.cancel()
+            self.view.clear(f"No output for these settings: {error}")
+            return 0
+        return self.submit()
+
+    def _image_note(self) -> str:
+        img = self.loaded
+        mode = "grayscale (luma)" if self.settings().grayscale else "RGB"
+        h, w = img.image.shape[:2]
+        if img.factor < 1.0:
+            oh, ow = img.original_shape
+            return (f"{mode} · {img.name}, {ow}×{oh} scaled ×{img.factor:.3g} to {w}×{h} for "
+                    f"exploring (longest side {max(h, w)})")
+        return f"{mode} · {img.name}, {w}×{h}"
+
+    def _sync_stage_buttons(self, names, shown) -> None:
+        for i, (name, _) in enumerate(STAGES):
+            button = self.stage_group.button(i)
+            button.setEnabled(name in names)
+            button.setChecked(name == shown)
+
+    def _stage_clicked(self, index: int) -> None:
+        self.stage = STAGES[index][0]
+        self.refresh()
+
+    def submit(self, *, allow_preview: bool = True) -> int:
+        """Send the current state to the worker (a cached result is reused for re-display)."""
+        if self.loaded is None:
+            return 0
+        last = self.output.result if self.output is not None else None
+        self._aspect = self.view.aspect()
+        request = ExplorerRequest(self.loaded.image, self._image_key, self.settings(), self.stage,
+                                  self.view.normalise, self._aspect, last,
+                                  self.output.image_key if self.output else -1, allow_preview)
+        return self.worker.submit(partial(explorer_job, request, self.cost))
+
+    # -- results (GUI thread) --------------------------------------------------------------------
+    def _show(self, out: ExplorerOutput) -> None:
+        self.view.show_montage(out.montage)
+        if out.strip is not None:
+            self.kernels.show_strip(*out.strip, out.result.kernels, out.result.kernel_names)
+        self.controls.set_kernel_note(out.result.kernel_note)
+
+    def _on_preview(self, request_id: int, out: ExplorerOutput) -> None:
+        if self.worker.is_current(request_id):
+            self._show(out)
+            self.statusChanged.emit(f"preview at 1/{out.factor} size in {out.compute_ms:.0f} ms; "
+                                    "full result follows")
+
+    def _on_finished(self, request_id: int, out: ExplorerOutput) -> None:
+        if not self.worker.is_current(request_id):
+            return  # a newer request is on its way: never show a stale result
+        self.output = out
+        self._show(out)
+        self.statusChanged.emit(self._timing(out))
+        self._paint_pending = request_id
+        if self.view.canvas.isVisible():
+            self._paint_timer.start()
+        else:
+            self._painted()
+
+    def _painted(self) -> None:
+        request_id, self._paint_pending = self._paint_pending, None
+        self._paint_timer.stop()
+        if request_id is not None and self.worker.is_current(request_id):
+            self.last_ready_id = request_id
+            self.resultReady.emit(request_id)
+
+    def _on_failed(self, request_id: int, reason: str) -> None:
+        if self.worker.is_current(request_id):
+            self.view.clear(f"No result: {reason}")
+            self.failed.emit(reason)
+
+    def _timing(self, out: ExplorerOutput) -> str:
+        parts = ", ".join(f"{k} {v * 1e3:.1f}" for k, v in out.result.seconds.items())
+        return f"compute {out.compute_ms:.0f} ms ({parts}) · montage {out.display_ms:.0f} ms"
+
+    def settled(self) -> bool:
+        """True when what is on screen is the full result of the current state (or its refusal)."""
+        if self.loaded is None or self._relayout_timer.isActive():
+            return False
+        if self.no_output:
+            return True
+        return self.last_ready_id == self.worker.latest_id and not self.worker.busy()
+
+    # -- housekeeping ----------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relayout_timer.start()
+
+    def _relayout(self) -> None:
+        """Lay the montage out again when the view's shape changed a lot (no recompute)."""
+        if self.output is not None and abs(self.view.aspect() / self._aspect - 1) > 0.15:
+            self.refresh()
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()

@@ -1,0 +1,308 @@
+"""The main window: menus, the pane tabs, drag and drop, the message area and the status bar.
+
+``MainWindow()`` opens on the bundled sample at the explorer's defaults. ``open_image(path)``
+is what the menu, drag and drop, the samples and the command line use; reading happens in a
+worker, and a bad file leaves the previous image and results in place with one line in the
+message area. ``MainWindow(settings=QSettings(...))`` remembers state across sessions.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QTabWidget,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from convlab.ui import sources, window_state
+from convlab.ui.explorer import ExplorerPane
+from convlab.ui.sources import LoadedImage
+from convlab.ui.worker import LatestWorker
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+PLACEHOLDER = ("The Network pane (Chainer's AlexBN end to end: every layer's shape, parameters, "
+               "cost and maps) arrives with the next issue.")
+
+
+class MessageArea(QWidget):
+    """The non-modal message line above the status bar; ``text()`` is the current message."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = QLabel("", objectName="messageArea", wordWrap=True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(text="✕", autoRaise=True, toolTip="Dismiss")
+        close.clicked.connect(self.clear)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 4, 4, 4)
+        row.addWidget(self.label, 1)
+        row.addWidget(close)
+        self.hide()
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def show_message(self, text: str, level: str = "error") -> None:
+        colour = {"error": "#5c2327", "info": "#1f3a56"}.get(level, "#1f3a56")
+        self.setStyleSheet(f"MessageArea {{ background: {colour}; }} QLabel {{ color: #f2f2f2; }}")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.label.setText(text)
+        self.show()
+
+    def clear(self) -> None:
+        self.label.setText("")
+        self.hide()
+
+
+class MainWindow(QMainWindow):
+    """ConvLab's window; see the module docstring."""
+
+    imageLoaded = Signal(str)  # the name of the photo now explored
+
+    def __init__(self, image_path=None, *, settings: QSettings | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("ConvLab")
+        self.store = settings
+        self.recent: list[str] = []
+        self.last_folder = os.path.expanduser("~")
+        self.sample_index = 0
+        self.loader = LatestWorker("loader", self)
+        self.loader.finished.connect(self._loaded)
+        self.loader.failed.connect(lambda _id, reason: self.show_message(reason))
+        self.exporter = None
+        self.explorer = ExplorerPane(self)
+        self.tabs = QTabWidget(objectName="paneTabs", documentMode=True)
+        self.tabs.addTab(self.explorer, "Explorer")
+        self.placeholder = QLabel(PLACEHOLDER, objectName="networkPlaceholder", wordWrap=True,
+                                  alignment=Qt.AlignmentFlag.AlignCenter)
+        self.tabs.addTab(self.placeholder, "Network")
+        self.message_area = MessageArea(self)
+        self.messageArea = self.message_area.label
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.tabs, 1)
+        column.addWidget(self.message_area)
+        self.setCentralWidget(central)
+        self._status_widgets()
+        window_state.build_menus(self)
+        self.explorer.statusChanged.connect(self.compute_label.setText)
+        self.explorer.resultReady.connect(self.update_backend_label)  # the worker chose it
+        self.explorer.failed.connect(self.show_message)
+        self.explorer.controls.longestChanged.connect(self._rescale)
+        self.network = self._network_pane()
+        self.tabs.currentChanged.connect(self._pane_shown)
+        self.setAcceptDrops(True)
+        self._install_drop_filters()
+        self.resize(1280, 800)
+        if self.store is not None:
+            window_state.restore(self, self.store)
+        self._open_first(image_path)
+
+    # -- panes -----------------------------------------------------------------------------------
+    def add_pane(self, widget: QWidget, title: str, *, replace_placeholder: bool = True) -> int:
+        """Add a pane as a tab (the Network pane replaces the placeholder); returns its index."""
+        index = self.tabs.indexOf(self.placeholder)
+        if replace_placeholder and index >= 0:
+            self.tabs.removeTab(index)
+            self.placeholder.deleteLater()
+            self.tabs.insertTab(index, widget, title)
+        else:
+            index = self.tabs.addTab(widget, title)
+        self._install_drop_filters()
+        return index
+
+    def _network_pane(self):
+        """The Network pane in place of the placeholder, when convlab.ui.network is installed."""
+        try:
+            from convlab.ui.network import NetworkPane
+        except ImportError:
+            return None
+        pane = NetworkPane(self)
+        pane.message.connect(self.show_message)
+        self.add_pane(pane, "Network")
+        return pane
+
+    def _pane_shown(self, index: int) -> None:
+        """A pane gets the current photo when it is first shown after a change (saves CPU)."""
+        pane = self.tabs.widget(index)
+        loaded = getattr(self, "loaded", None)
+        if loaded is None or pane is self.explorer or not hasattr(pane, "set_image"):
+            return
+        if getattr(pane, "_convlab_loaded", None) is not loaded:
+            pane._convlab_loaded = loaded
+            pane.set_image(loaded)
+
+    def _status_widgets(self) -> None:
+        bar = self.statusBar()
+        self.backend_label = QLabel(objectName="backendLabel")
+        self.compute_label = QLabel(objectName="computeLabel")
+        self.size_label = QLabel(objectName="imageSizeLabel")
+        bar.addWidget(self.compute_label, 1)
+        bar.addPermanentWidget(self.size_label)
+        bar.addPermanentWidget(self.backend_label)
+
+    def update_backend_label(self, *_) -> None:
+        from convlab.engine.backend import get_backend
+
+        backend = get_backend()
+        why = f" · {backend.reason}" if backend.reason else ""
+        self.backend_label.setText(f"{backend.description}{why}")
+        self.backend_label.setToolTip("The array backend that computes the maps. "
+                                      "CONVLAB_BACKEND=numpy forces NumPy.")
+
+    # -- images ----------------------------------------------------------------------------------
+    def _open_first(self, image_path) -> None:
+        """At start-up (before the window shows) read the first photo right away."""
+        if isinstance(image_path, LoadedImage):
+            self._set_loaded(image_path)
+            return
+        source = image_path or sources.default_sample()
+        try:
+            loaded = sources.read_and_prepare(source, self.longest) if source else None
+        except ValueError as exc:
+            self.show_message(f"{exc} Showing a sample photo instead.")
+            sample = sources.default_sample()
+            loaded = sources.read_and_prepare(sample, self.longest) if sample else None
+        if loaded is None:
+            loaded = sources.prepare(sources.synthetic_image(), "test card", None, self.longest)
+            self.show_message("No sample photos are installed; showing a made-up test card. "
+                              "Open a photo with File > Open or drop one here.", "info")
+        self._set_loaded(loaded)
+
+    @property
+    def longest(self) -> int:
+        return self.explorer.controls.longest.value()
+
+    def open_image(self, path) -> int:
+        """Read ``path`` in the worker; the explorer switches to it once it is read.
+
+        Returns the loader's request id. A bad file shows one line in the message area and
+        leaves the current image and results as they are.
+        """
+        self.compute_label.setText(f"Reading {os.path.basename(str(path))} …")
+        longest = self.longest
+        return self.loader.submit(lambda job: sources.read_and_prepare(path, longest))
+
+    def open_array(self, image, name: str = "clipboard image") -> int:
+        longest = self.longest
+        return self.loader.submit(lambda job: sources.prepare(image, name, None, longest))
+
+    def _loaded(self, request_id: int, loaded: LoadedImage) -> None:
+        if self.loader.is_current(request_id):
+            self.message_area.clear()
+            self._set_loaded(loaded)
+
+    def _set_loaded(self, loaded: LoadedImage) -> None:
+        self.loaded = loaded
+        self.setWindowTitle(f"ConvLab · {loaded.name}")
+        h, w = loaded.image.shape[:2]
+        self.size_label.setText(f"image {w}×{h}" + (f" (from {loaded.original_shape[1]}×"
+                                f"{loaded.original_shape[0]})" if loaded.factor < 1 else ""))
+        if loaded.path:
+            window_state.remember_file(self, loaded.path)
+        self.explorer.set_image(loaded)
+        self._pane_shown(self.tabs.currentIndex())
+        self.imageLoaded.emit(loaded.name)
+
+    def _rescale(self, longest: int) -> None:
+        original = getattr(self, "loaded", None)
+        if original is not None and original.original is not None:
+            o = original
+            self.loader.submit(lambda job: sources.prepare(o.original, o.name, o.path, longest))
+
+    def paste_image(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            qimage = QGuiApplication.clipboard().image()
+            if not qimage.isNull():
+                qimage = qimage.copy()
+                longest = self.longest
+                self.loader.submit(lambda job: sources.prepare(
+                    sources.qimage_to_array(qimage), "pasted image", None, longest))
+                return
+        paths = window_state.local_files(mime)
+        if paths:
+            self.open_image(paths[0])
+        elif mime is not None and mime.hasText() and os.path.isfile(mime.text().strip()):
+            self.open_image(mime.text().strip())
+        else:
+            self.show_message("The clipboard holds no image (copy a picture or an image file).")
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", self.last_folder,
+                                              IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    def open_sample(self, index: int) -> None:
+        samples = sources.list_samples()
+        if not samples:
+            self.show_message("No sample photos are installed.")
+            return
+        self.sample_index = index % len(samples)
+        item = samples[self.sample_index]
+        self.loader.submit(partial(_read_sample, item, self.longest))
+
+    def next_sample(self, step: int = 1) -> None:
+        self.open_sample(self.sample_index + step)
+
+    # -- messages and export -----------------------------------------------------------------------
+    def show_message(self, text: str, level: str = "error") -> None:
+        self.message_area.show_message(text, level)
+
+    def export_current(self, folder: str | None = None) -> None:
+        """Export the maps on screen as PNG files (convlab.export), or say it is not there yet."""
+        window_state.export_current(self, folder)
+
+    # -- drag and drop ------------------------------------------------------------------------------
+    def _install_drop_filters(self) -> None:
+        """Children that take drops themselves (text boxes, views) hand file drops to us."""
+        for child in self.findChildren(QWidget):
+            if child.acceptDrops() and not child.property("convlabDropFilter"):
+                child.installEventFilter(self)
+                child.setProperty("convlabDropFilter", True)
+
+    def eventFilter(self, obj, event) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
+            if window_state.local_files(event.mimeData()):
+                self._drop_event(event)
+                return True
+        return super().eventFilter(obj, event)
+
+    def _drop_event(self, event) -> None:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        if event.type() == QEvent.Type.Drop:
+            self.open_image(window_state.local_files(event.mimeData())[0])
+
+    def dragEnterEvent(self, event) -> None:
+        if window_state.local_files(event.mimeData()):
+            self._drop_event(event)
+        else:
+            event.ignore()
+
+    dragMoveEvent = dragEnterEvent
+    dropEvent = dragEnterEvent
+
+    # -- closing -------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if self.store is not None:
+            window_state.save(self, self.store)
+        for worker in (self.loader, self.exporter):
+            if worker is not None:
+                worker.shutdown()
+        for i in range(self.tabs.count()):
+            shutdown = getattr(self.tabs.widget(i), "shutdown", None)
+            if callable(shutdown):
+                shutdown()
+        super().closeEvent(event)
+
+
+def _read_sample(item, longest, job) -> LoadedImage:
+    return sources.read_and_prepare(item, longest)

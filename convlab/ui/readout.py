@@ -1,0 +1,96 @@
+"""The shape readout as rich text: every stage's C × H × W with its formula, numbers filled in.
+
+Built from :func:`convlab.engine.explorer.plan_explorer` (integer arithmetic only), so it is
+instant on the GUI thread and always matches the settings, even before the maps arrive.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from convlab.engine.arithmetic import conv_macs, conv_params
+from convlab.engine.explorer import ExplorerSettings, StagePlan
+
+LABELS = {"input": "Input", "conv": "Convolution", "bn": "BN", "relu": "ReLU",
+          "pool": "Max pooling"}
+MUTED = "#8b95a3"
+ACCENT = "#7cc4ff"
+ERROR = "#ff7b72"
+SHOWN = "rgba(124, 196, 255, 0.13)"
+
+
+def shape_text(shape) -> str:
+    """``(96, 55, 55)`` -> ``96 × 55 × 55``."""
+    return " × ".join(str(v) for v in shape) if shape else "—"
+
+
+TOOLTIP = ("Output shapes as channels × height × width. Per side, out = ⌊(in + 2·pad − span) / "
+           "stride⌋ + 1, where span = dilation·(k − 1) + 1; pooling with cover_all rounds up. "
+           "The layer's arguments alone do not fix the number of output pixels: the input size "
+           "decides it too.")
+
+
+def _cost(s: ExplorerSettings, stage: StagePlan) -> str:
+    c_in = 1 if s.grayscale else 3
+    params = conv_params(c_in, s.filters, s.kernel, s.kernel)
+    macs = conv_macs(c_in, s.filters, s.kernel, s.kernel, stage.shape[1], stage.shape[2])
+    return f"{params:,} parameters · {macs / 1e6:,.0f} M multiply-adds"
+
+
+def _row(label: str, shape: str, first: str, notes: list[str], shown: bool,
+         colour: str = "") -> str:
+    bg = f" style='background:{SHOWN}'" if shown else ""
+    style = f"color:{colour};" if colour else ""
+    extra = "".join(f"<br><span style='color:{MUTED}'>{n}</span>" for n in notes)
+    return (f"<tr{bg}><td style='padding:2px 10px 2px 6px;{style}'><b>{label}</b></td>"
+            f"<td style='padding:2px 14px 2px 0; font-family:monospace; font-size:15px;"
+            f" white-space:nowrap;{style}'><b>{shape}</b></td>"
+            f"<td style='padding:2px 6px 2px 0;{style}'>{first}{extra}</td></tr>")
+
+
+def _formula_line(s: ExplorerSettings, st: StagePlan) -> str:
+    text = f"<span style='font-family:monospace; color:{ACCENT}'>{escape(st.formula)}</span>"
+    if st.name == "conv":
+        text += f"<span style='color:{MUTED}'> · {_cost(s, st)}</span>"
+    return text
+
+
+def _merged(plan: list[StagePlan]) -> list[tuple[list[StagePlan], str]]:
+    """Stages to show, with BN and ReLU (shape unchanged) on one row."""
+    rows, same = [], [st for st in plan if st.name in ("bn", "relu") and not st.error]
+    for st in plan:
+        if st in same:
+            if st is same[0]:
+                rows.append((same, " + ".join(LABELS[x.name] for x in same)))
+            continue
+        rows.append(([st], LABELS.get(st.name, st.name)))
+    return rows
+
+
+def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_note: str = "",
+                 shown: str | None = None) -> str:
+    """The whole readout; ``shown`` marks the stage whose maps are on screen."""
+    rows = []
+    for stages, label in _merged(plan):
+        st = stages[0]
+        is_shown = any(x.name == shown for x in stages)
+        if st.error:
+            rows.append(_row(label, "no output", escape(st.error), [], False, ERROR))
+        elif st.name == "input":
+            rows.append(_row(label, shape_text(st.shape), escape(image_note or st.note), [],
+                             is_shown))
+        elif st.formula:
+            notes = [escape(st.note)] if st.note else []
+            rows.append(_row(label, shape_text(st.shape), _formula_line(settings, st), notes,
+                             is_shown))
+        else:
+            what = "; ".join(f"{LABELS[x.name]}: {x.note.replace('shape unchanged; ', '')}"
+                             for x in stages)
+            rows.append(_row(label, shape_text(st.shape),
+                             f"<span style='color:{MUTED}'>shape unchanged · {escape(what)}</span>",
+                             [], is_shown))
+    return "<table cellspacing='0'>" + "".join(rows) + "</table>"
+
+
+def first_error(plan: list[StagePlan]) -> str:
+    return next((st.error for st in plan if st.error), "")

@@ -1,0 +1,16 @@
+"""Helpers for the UI tests."""
+
+from __future__ import annotations
+
+RESULT_MS = 20_000  # generous: CI machines are slow; nothing here asserts on time
+
+
+def change_and_wait(qtbot, win, name, value):
+    """Set the named control, wait for the full result of exactly that request."""
+    from PySide6.QtWidgets import QSpinBox
+
+    spin = win.findChild(QSpinBox, name)
+    with qtbot.waitSignal(win.explorer.resultReady, timeout=RESULT_MS,
+                          check_params_cb=lambda rid: rid == win.explorer.worker.latest_id):
+        spin.setValue(value)
+    return spin
