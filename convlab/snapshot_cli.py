@@ -70,7 +70,7 @@ def _pane_ready(window, pane_name: str):
         return window.explorer.settled
     index = next((i for i in range(window.tabs.count())
                   if window.tabs.tabText(i).lower().startswith("network")), 1)
-    pane = window.tabs.widget(index)
+    pane = window.pane(index)
     settled = getattr(pane, "settled", None)
     if callable(settled):
         window.tabs.setCurrentIndex(index)

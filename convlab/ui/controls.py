@@ -196,6 +196,10 @@ class ControlPanel(QWidget):
         self.sliders["pool_stride"].setValue(stride.value())
         self.cover_all.setEnabled(pool > 1)
 
+    def dragging(self) -> bool:
+        """True while the mouse holds one of the sliders."""
+        return any(slider.isSliderDown() for slider in self.sliders.values())
+
     def settings(self) -> ExplorerSettings:
         v = {key: spin.value() for key, spin in self.spins.items()}
         return ExplorerSettings(**v, batch_norm=self.batch_norm.isChecked(),
@@ -225,8 +229,9 @@ class ControlPanel(QWidget):
         self._changed()
 
     def set_kernel_note(self, text: str) -> None:
-        self.kernel_note.setText(text)
-        self.kernel_note.setVisible(bool(text))
+        if text != self.kernel_note.text() or self.kernel_note.isHidden() == bool(text):
+            self.kernel_note.setText(text)
+            self.kernel_note.setVisible(bool(text))
 
     def set_image_name(self, text: str) -> None:
         self.image_name.setText(text)

@@ -7,6 +7,7 @@ for the current settings has been painted (previews do not emit it).
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -19,7 +20,7 @@ from convlab.engine.explorer import ExplorerSettings, chainer_code, plan_explore
 from convlab.ui.controls import ControlPanel
 from convlab.ui.explorer_jobs import CostModel, ExplorerOutput, ExplorerRequest, explorer_job
 from convlab.ui.feature_view import FeatureView, KernelStrip
-from convlab.ui.readout import TOOLTIP, first_error, readout_html
+from convlab.ui.readout import TOOLTIP, ShapeReadout, first_error, readout_html
 from convlab.ui.sources import LoadedImage
 from convlab.ui.worker import LatestWorker
 
@@ -31,6 +32,7 @@ class ExplorerPane(QWidget):
     """See the module docstring. ``set_image`` gives it a photo; the controls do the rest."""
 
     resultReady = Signal(int)  # request id, once the full result is painted
+    previewReady = Signal(int)  # request id, once a reduced-size preview is painted
     statusChanged = Signal(str)  # "compute 28 ms (conv 22, bn 2, …)"
     failed = Signal(str)  # a one-line reason for the message area
 
@@ -41,9 +43,10 @@ class ExplorerPane(QWidget):
         self.stage: str | None = None  # None = the last stage of the pipeline
         self.output: ExplorerOutput | None = None  # the last full output on screen
         self._image_key = 0
-        self._paint_pending: int | None = None
+        self._paint_pending: tuple[int, bool] | None = None  # (request id, is a preview)
         self._aspect = 1.6  # the view shape the last montage was laid out for
         self.last_ready_id = 0  # the last request whose full result was painted
+        self._inflight, self._inflight_since, self._deferred = 0, 0.0, False
         self.no_output = ""  # why the current settings give no output ("" when they do)
         self.cost = CostModel()
         self.worker = LatestWorker("explorer", self)
@@ -51,10 +54,8 @@ class ExplorerPane(QWidget):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.controls = ControlPanel()
-        self.readout = QLabel(objectName="shapeReadout", wordWrap=True)
-        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout = ShapeReadout()
         self.readout.setToolTip(TOOLTIP)
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view = FeatureView(self)
         self.kernels = KernelStrip(self)
         self.chainer = self._code_box("chainerCode")
@@ -69,6 +70,8 @@ class ExplorerPane(QWidget):
         self.view.normaliseChanged.connect(lambda _: self.submit())
         self.kernels.kernelClicked.connect(self.view.open_map)
         self.controls.changed.connect(self.refresh)
+        for slider in self.controls.sliders.values():
+            slider.sliderReleased.connect(self._released)
         self.controls.resetRequested.connect(self.reset)
         self.refresh()
 
@@ -163,6 +166,7 @@ class ExplorerPane(QWidget):
         error = self.no_output = first_error(plan)
         if error:
             self.worker.cancel()
+            self._inflight, self._deferred = 0, False
             self.view.clear(f"No output for these settings: {error}")
             return 0
         return self.submit()
@@ -188,20 +192,40 @@ class ExplorerPane(QWidget):
         self.refresh()
 
     def submit(self, *, allow_preview: bool = True) -> int:
-        """Send the current state to the worker (a cached result is reused for re-display)."""
+        """Send the current state to the worker (a cached result is reused for re-display).
+
+        While a slider is dragged and a request is still on its way, the new state waits for
+        that request's first picture instead: otherwise requests faster than the worker would
+        abandon each other and nothing would be drawn until the mouse stops.
+        """
         if self.loaded is None:
             return 0
+        dragging = self.controls.dragging()
+        if dragging and self._inflight and time.monotonic() - self._inflight_since < 1.0:
+            self._deferred = True
+            return self.worker.latest_id
         last = self.output.result if self.output is not None else None
         self._aspect = self.view.aspect()
         request = ExplorerRequest(self.loaded.image, self._image_key, self.settings(), self.stage,
                                   self.view.normalise, self._aspect, last,
-                                  self.output.image_key if self.output else -1, allow_preview)
-        return self.worker.submit(partial(explorer_job, request, self.cost))
+                                  self.output.image_key if self.output else -1, allow_preview,
+                                  dragging)
+        self._deferred = False
+        self._inflight = self.worker.submit(partial(explorer_job, request, self.cost))
+        self._inflight_since = time.monotonic()
+        return self._inflight
+
+    def _arrived(self, request_id: int) -> None:
+        """The in-flight request delivered something: send what waited during a drag."""
+        if request_id == self._inflight:
+            self._inflight = 0
+            if self._deferred:
+                self.submit()
 
     # -- results (GUI thread) --------------------------------------------------------------------
     def _show(self, out: ExplorerOutput) -> None:
         self.view.show_montage(out.montage)
-        if out.strip is not None:
+        if out.strip is not None and out.result.kernels is not self.kernels.kernels:
             self.kernels.show_strip(*out.strip, out.result.kernels, out.result.kernel_names)
         self.controls.set_kernel_note(out.result.kernel_note)
 
@@ -210,27 +234,41 @@ class ExplorerPane(QWidget):
             self._show(out)
             self.statusChanged.emit(f"preview at 1/{out.factor} size in {out.compute_ms:.0f} ms; "
                                     "full result follows")
+            self._await_paint(request_id, preview=True)
+        self._arrived(request_id)
 
     def _on_finished(self, request_id: int, out: ExplorerOutput) -> None:
         if not self.worker.is_current(request_id):
+            self._arrived(request_id)
             return  # a newer request is on its way: never show a stale result
         self.output = out
         self._show(out)
         self.statusChanged.emit(self._timing(out))
-        self._paint_pending = request_id
+        self._await_paint(request_id, preview=False)
+        self._arrived(request_id)  # during a drag the waiting state goes out: this one is stale
+
+    def _await_paint(self, request_id: int, *, preview: bool) -> None:
+        """Announce the result once the view has painted it (at once if the view is hidden)."""
+        self._paint_pending = (request_id, preview)
         if self.view.canvas.isVisible():
             self._paint_timer.start()
         else:
             self._painted()
 
     def _painted(self) -> None:
-        request_id, self._paint_pending = self._paint_pending, None
+        pending, self._paint_pending = self._paint_pending, None
         self._paint_timer.stop()
-        if request_id is not None and self.worker.is_current(request_id):
+        if pending is None:
+            return
+        request_id, preview = pending
+        if preview:
+            self.previewReady.emit(request_id)  # a drag may have moved on: still its picture
+        elif self.worker.is_current(request_id):
             self.last_ready_id = request_id
             self.resultReady.emit(request_id)
 
     def _on_failed(self, request_id: int, reason: str) -> None:
+        self._arrived(request_id)
         if self.worker.is_current(request_id):
             self.view.clear(f"No result: {reason}")
             self.failed.emit(reason)
@@ -239,13 +277,20 @@ class ExplorerPane(QWidget):
         parts = ", ".join(f"{k} {v * 1e3:.1f}" for k, v in out.result.seconds.items())
         return f"compute {out.compute_ms:.0f} ms ({parts}) · montage {out.display_ms:.0f} ms"
 
+    def _released(self) -> None:
+        """The mouse let go of a slider: what waited goes now, and a full result follows."""
+        if self._deferred:
+            self._inflight = 0
+            self.submit()
+
     def settled(self) -> bool:
         """True when what is on screen is the full result of the current state (or its refusal)."""
         if self.loaded is None or self._relayout_timer.isActive():
             return False
         if self.no_output:
             return True
-        return self.last_ready_id == self.worker.latest_id and not self.worker.busy()
+        return (not self._deferred and self.last_ready_id == self.worker.latest_id
+                and not self.worker.busy())
 
     # -- housekeeping ----------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:

@@ -12,8 +12,10 @@ import numpy as np
 from convlab.engine.explorer import ExplorerResult, ExplorerSettings, plan_explorer, run_explorer
 from convlab.ui.montage import Montage, block_mean, build_kernel_strip, build_montage, plan_layout
 
-PREVIEW_BUDGET_MS = 35.0  # a full run estimated above this shows a reduced-size preview first
+HEAVY_MS = 80.0  # a full run estimated above this shows a reduced-size preview first
+PREVIEW_BUDGET_MS = 35.0  # what the preview itself may cost
 PREVIEW_FACTORS = (2, 3, 4, 6, 8, 12)
+SETTLE_S = 0.12  # after a preview, wait this long for a newer request before the full run
 STAGE_TITLES = {"conv": "convolution", "bn": "BatchNormalization", "relu": "ReLU",
                 "pool": "max pooling"}
 
@@ -25,7 +27,7 @@ class CostModel:
     counts as a few more, as they are memory-bound passes.
     """
 
-    def __init__(self, rate: float = 12e6):
+    def __init__(self, rate: float = 20e6):
         self.rate = rate
 
     @staticmethod
@@ -61,6 +63,7 @@ class ExplorerRequest:
     cached: ExplorerResult | None = None  # the last full result, reused when it still fits
     cached_key: int = -1
     allow_preview: bool = True
+    dragging: bool = False  # a slider is held: after a preview, wait for the next request
 
 
 @dataclass
@@ -138,13 +141,12 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     if result is None:
         units = cost.units(s, h, w)
         estimate = units / cost.rate
-        factor = preview_factor(estimate)
-        if req.allow_preview and estimate > PREVIEW_BUDGET_MS:
-            factor = passable_factor(s, h, w, factor)
-        if req.allow_preview and estimate > PREVIEW_BUDGET_MS and factor > 1:
+        heavy = req.allow_preview and estimate > HEAVY_MS
+        factor = passable_factor(s, h, w, preview_factor(estimate)) if heavy else 1
+        if factor > 1:
             _preview(req, factor, job)
-            if job.should_stop():
-                return None
+            if job.wait_for_newer(SETTLE_S if req.dragging else 0.0):
+                return None  # a newer request came (the drag goes on): skip the long run
             t0 = time.perf_counter()
         result = run_explorer(req.image, s, should_stop=job.should_stop)
         if not result.completed:

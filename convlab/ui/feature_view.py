@@ -20,7 +20,7 @@ from convlab.ui.montage import Montage, build_kernel_strip, colormap_lut
 
 COLORMAPS = {"viridis": "viridis", "magma": "magma", "grey": "gray", "cividis": "cividis",
              "red-blue": "colorbrewer:RdBu_r", "turbo": "turbo"}
-NORMALISE = {"per map": "map", "shared": "shared"}
+NORMALISE = {"scale per map": "map", "shared scale": "shared"}
 HINT = "Hover a map for its index, position and value; click it to open it large."
 
 
@@ -44,6 +44,7 @@ class FeatureView(QWidget):
         self.badge.setStyleSheet("color: #e0b040;")
         self.normalise_box = QComboBox(objectName="normalise")
         self.normalise_box.addItems(list(NORMALISE))
+        self.normalise_box.setMinimumContentsLength(7)
         self.normalise_box.setToolTip("Per map: each map stretched to its own min..max, so weak "
                                       "maps stay visible. Shared: one scale for all, so strong and "
                                       "weak maps can be compared.")
@@ -69,9 +70,7 @@ class FeatureView(QWidget):
         bar.addWidget(self.title)
         bar.addWidget(self.badge)
         bar.addStretch(1)
-        bar.addWidget(QLabel("scale"))
         bar.addWidget(self.normalise_box)
-        bar.addWidget(QLabel("colours"))
         bar.addWidget(self.colormap_box)
         bar.addWidget(fit)
         layout = QVBoxLayout(self)

@@ -13,8 +13,8 @@ from functools import partial
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QTabWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
+                               QScrollArea, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from convlab.ui import sources, window_state
 from convlab.ui.explorer import ExplorerPane
@@ -105,16 +105,28 @@ class MainWindow(QMainWindow):
 
     # -- panes -----------------------------------------------------------------------------------
     def add_pane(self, widget: QWidget, title: str, *, replace_placeholder: bool = True) -> int:
-        """Add a pane as a tab (the Network pane replaces the placeholder); returns its index."""
-        index = self.tabs.indexOf(self.placeholder)
+        """Add a pane as a tab (the Network pane replaces the placeholder); returns its index.
+
+        The pane sits in a scroll area, so a pane wider than the window scrolls instead of
+        forcing every tab, and the window, to its width.
+        """
+        holder = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        holder.setWidget(widget)
+        index = self.tabs.indexOf(self.placeholder) if self.placeholder is not None else -1
         if replace_placeholder and index >= 0:
             self.tabs.removeTab(index)
             self.placeholder.deleteLater()
-            self.tabs.insertTab(index, widget, title)
+            self.placeholder = None
+            self.tabs.insertTab(index, holder, title)
         else:
-            index = self.tabs.addTab(widget, title)
+            index = self.tabs.addTab(holder, title)
         self._install_drop_filters()
         return index
+
+    def pane(self, index: int) -> QWidget | None:
+        """The pane shown in tab ``index`` (unwrapped from its scroll area)."""
+        widget = self.tabs.widget(index)
+        return widget.widget() if isinstance(widget, QScrollArea) else widget
 
     def _network_pane(self):
         """The Network pane in place of the placeholder, when convlab.ui.network is installed."""
@@ -129,7 +141,7 @@ class MainWindow(QMainWindow):
 
     def _pane_shown(self, index: int) -> None:
         """A pane gets the current photo when it is first shown after a change (saves CPU)."""
-        pane = self.tabs.widget(index)
+        pane = self.pane(index)
         loaded = getattr(self, "loaded", None)
         if loaded is None or pane is self.explorer or not hasattr(pane, "set_image"):
             return
@@ -298,7 +310,7 @@ class MainWindow(QMainWindow):
             if worker is not None:
                 worker.shutdown()
         for i in range(self.tabs.count()):
-            shutdown = getattr(self.tabs.widget(i), "shutdown", None)
+            shutdown = getattr(self.pane(i), "shutdown", None)
             if callable(shutdown):
                 shutdown()
         super().closeEvent(event)

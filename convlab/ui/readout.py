@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from html import escape
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser
+
 from convlab.engine.arithmetic import conv_macs, conv_params
 from convlab.engine.explorer import ExplorerSettings, StagePlan
 
@@ -94,3 +97,47 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
 
 def first_error(plan: list[StagePlan]) -> str:
     return next((st.error for st in plan if st.error), "")
+
+
+class ShapeReadout(QTextBrowser):
+    """The readout widget. ``text()`` is the rich text last set, as with a QLabel.
+
+    A read-only QTextBrowser rather than a QLabel: relaying out the table costs it about a
+    quarter of what a word-wrapping rich-text label costs on every slider step. Its height
+    follows the content, and changes (forcing a window layout) only when a line comes or goes.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("shapeReadout")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setOpenLinks(False)
+        self.setAcceptDrops(False)
+        self.viewport().setAutoFillBackground(False)
+        self.setStyleSheet("QTextBrowser { background: transparent; }")
+        self.document().setDocumentMargin(2)
+        self._html = ""
+
+    def text(self) -> str:
+        return self._html
+
+    def setText(self, html: str) -> None:
+        if html == self._html:
+            return
+        self._html = html
+        self.setHtml(html)
+        self._fit()
+
+    def _fit(self) -> None:
+        self.document().setTextWidth(self.viewport().width())
+        height = int(self.document().size().height()) + 2 * self.frameWidth() + 2
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit()

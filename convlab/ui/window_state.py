@@ -114,7 +114,7 @@ def restore(window, store: QSettings) -> None:
     cmap = str(store.value("view/colormap", "viridis"))
     if cmap in EXPORT_CMAPS:
         view.set_colormap(cmap)
-    view.normalise_box.setCurrentText(str(store.value("view/normalise", "per map")))
+    view.normalise_box.setCurrentText(str(store.value("view/normalise", "scale per map")))
     recent = _load_json(store, "files/recent", [])
     window.recent = [p for p in recent if isinstance(p, str)][:MAX_RECENT]
     folder = str(store.value("files/lastFolder", ""))

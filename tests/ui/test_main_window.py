@@ -16,7 +16,7 @@ NAMES = {"kernelSize": "kernel", "stride": "stride", "padding": "padding", "dila
 
 
 def readout(win) -> str:
-    return win.findChild(QLabel, "shapeReadout").text()
+    return win.findChild(QWidget, "shapeReadout").text()
 
 
 def message(win) -> str:
@@ -46,7 +46,7 @@ def test_every_named_control_exists_with_its_range(window):
         if key != "pool_stride":  # the pooling stride stops at the window (3 by default)
             assert spin.maximum() == hi
         assert spin.value() == getattr(ExplorerSettings(), key)
-    assert window.findChild(QLabel, "shapeReadout") is not None
+    assert window.findChild(QWidget, "shapeReadout") is not None
     assert window.findChild(QLabel, "messageArea") is not None
     for name in ("batchNorm", "relu", "coverAll", "paddingSame", "inputMode", "kernelBank",
                  "longestSide", "seed"):
@@ -236,11 +236,12 @@ def test_export_writes_the_maps_or_says_it_is_coming(qtbot, window, tmp_path):
     assert (tmp_path / "maps" / "manifest.json").exists()
 
 
-def test_network_placeholder_can_be_replaced(window):
-    assert window.tabs.tabText(1) == "Network"
-    pane = QLabel("network pane")
-    index = window.add_pane(pane, "Network")
-    assert window.tabs.widget(index) is pane and window.tabs.count() == 2
+def test_the_second_tab_is_the_network_pane_and_panes_can_be_added(window):
+    assert window.tabs.tabText(0) == "Explorer" and window.tabs.tabText(1) == "Network"
+    pane = QLabel("another pane")
+    index = window.add_pane(pane, "Another", replace_placeholder=False)
+    assert window.pane(index) is pane and window.tabs.count() == 3
+    assert window.pane(0) is window.explorer
 
 
 def test_settings_are_remembered(qtbot, tmp_path):

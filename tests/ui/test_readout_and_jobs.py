@@ -21,6 +21,9 @@ class FakeJob:
     def preview(self, payload):
         self.previews.append(payload)
 
+    def wait_for_newer(self, seconds):
+        return self.stop
+
 
 def test_readout_fills_the_numbers_in_at_the_defaults():
     s = ExplorerSettings()

@@ -107,3 +107,18 @@ def test_shutdown_twice_is_harmless(worker):
     worker.shutdown()
     worker.shutdown()
     assert worker.stopping
+
+
+def test_wait_for_newer_wakes_when_a_request_arrives(qtbot, worker):
+    woke = []
+
+    def waiting(job):
+        t0 = time.monotonic()
+        woke.append((job.wait_for_newer(10.0), time.monotonic() - t0))
+
+    worker.submit(waiting)
+    qtbot.waitUntil(lambda: worker.busy(), timeout=5000)
+    time.sleep(0.05)
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        worker.submit(lambda job: "next")
+    assert woke and woke[0][0] is True and woke[0][1] < 5.0
