@@ -94,7 +94,7 @@ class ControlPanel(QWidget):
         self.seed = QSpinBox(objectName="seed", minimum=0, maximum=9999, toolTip=TIPS["seed"])
         self.kernel_note = QLabel("", objectName="kernelNote", wordWrap=True)
         self.kernel_note.setStyleSheet("color: palette(placeholder-text);")
-        self.longest = QSpinBox(objectName="longestSide", minimum=64, maximum=4096,
+        self.longest = QSpinBox(objectName="longestSide", minimum=16, maximum=4096,
                                 singleStep=64, value=512, suffix=" px", toolTip=TIPS["longest"])
         self.longest.setKeyboardTracking(False)
         self.image_name = QLabel("", objectName="imageName", wordWrap=True)

@@ -159,8 +159,8 @@ class ExplorerPane(QWidget):
             return 0
         h, w = self.loaded.image.shape[:2]
         plan = plan_explorer(s, h, w)
-        names = [st.name for st in plan if st.shape]
-        shown = self.stage if self.stage in names else names[-1]
+        names = [st.name for st in plan if st.shape and st.name != "input"]
+        shown = (self.stage if self.stage in names else names[-1]) if names else None
         self.readout.setText(readout_html(plan, s, image_note=self._image_note(), shown=shown))
         self._sync_stage_buttons(names, shown)
         error = self.no_output = first_error(plan)
@@ -182,10 +182,12 @@ class ExplorerPane(QWidget):
         return f"{mode} · {img.name}, {w}×{h}"
 
     def _sync_stage_buttons(self, names, shown) -> None:
+        self.stage_group.setExclusive(False)  # so that no button is checked when none applies
         for i, (name, _) in enumerate(STAGES):
             button = self.stage_group.button(i)
             button.setEnabled(name in names)
             button.setChecked(name == shown)
+        self.stage_group.setExclusive(True)
 
     def _stage_clicked(self, index: int) -> None:
         self.stage = STAGES[index][0]

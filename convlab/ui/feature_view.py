@@ -10,7 +10,7 @@ rebuild the montage.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -62,6 +62,10 @@ class FeatureView(QWidget):
         self.canvas.left.connect(self._leave)
         self.canvas.clicked.connect(self._click)
         self.canvas.painted.connect(self.painted)
+        self.overlay = QLabel("", self.canvas, objectName="featureOverlay", wordWrap=True,
+                              alignment=Qt.AlignmentFlag.AlignCenter)
+        self.overlay.setStyleSheet("color: #c9ced6; font-size: 15px; padding: 24px;")
+        self.overlay.hide()
         self.info = QLabel(HINT, objectName="featureInfo")
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -95,8 +99,11 @@ class FeatureView(QWidget):
     def show_montage(self, montage: Montage) -> None:
         """Show a montage built off the GUI thread (a preview too: it is marked as such)."""
         self.montage = montage
+        self.overlay.hide()
         self.canvas.show_image(montage.image, lut=self._lut, display_size=montage.display_size)
         self.badge.setText("preview, full result follows" if montage.preview else "")
+        if not self.canvas.underMouse():
+            self._leave()  # the hover line described the old maps
         if self.dialog is not None and self.dialog.isVisible() and not montage.preview:
             self.dialog.set_montage(montage, self._lut)
 
@@ -105,6 +112,16 @@ class FeatureView(QWidget):
         self.canvas.clear_image()
         self.badge.setText("")
         self.info.setText(message or HINT)
+        self.overlay.setText(message)
+        self.overlay.setVisible(bool(message))
+        self._place_overlay()
+
+    def _place_overlay(self) -> None:
+        self.overlay.setGeometry(self.canvas.rect())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_overlay()
 
     def set_colormap(self, name: str) -> None:
         self._colormap = name
@@ -192,7 +209,7 @@ class KernelStrip(QWidget):
         if i is not None:
             f, c, kh, kw = self.kernels.shape
             name = self.names[i] if i < len(self.names) else ""
-            self.info.setText(f"kernel {i}: {name}, {kh}×{kw}×{c}")
+            self.info.setText(f"kernel {i}: {name}, {c}×{kh}×{kw} (channels × height × width)")
 
     def _click(self, x, y) -> None:
         i = self._index(x, y)

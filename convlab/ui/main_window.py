@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         self.sample_index = 0
         self.loader = LatestWorker("loader", self)
         self.loader.finished.connect(self._loaded)
-        self.loader.failed.connect(lambda _id, reason: self.show_message(reason))
+        self.loader.failed.connect(self._load_failed)
         self.exporter = None
         self.explorer = ExplorerPane(self)
         self.tabs = QTabWidget(objectName="paneTabs", documentMode=True)
@@ -90,7 +90,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._status_widgets()
         window_state.build_menus(self)
-        self.explorer.statusChanged.connect(self.compute_label.setText)
+        self._status = ""
+        self.explorer.statusChanged.connect(self._set_status)
         self.explorer.resultReady.connect(self.update_backend_label)  # the worker chose it
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
@@ -158,6 +159,10 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.size_label)
         bar.addPermanentWidget(self.backend_label)
 
+    def _set_status(self, text: str) -> None:
+        self._status = text
+        self.compute_label.setText(text)
+
     def update_backend_label(self, *_) -> None:
         from convlab.engine.backend import get_backend
 
@@ -203,6 +208,10 @@ class MainWindow(QMainWindow):
     def open_array(self, image, name: str = "clipboard image") -> int:
         longest = self.longest
         return self.loader.submit(lambda job: sources.prepare(image, name, None, longest))
+
+    def _load_failed(self, request_id: int, reason: str) -> None:
+        self.show_message(reason)
+        self.compute_label.setText(self._status)  # the old photo and its figures stay
 
     def _loaded(self, request_id: int, loaded: LoadedImage) -> None:
         if self.loader.is_current(request_id):

@@ -104,7 +104,7 @@ class MapDialog(QDialog):
         self.kernel.show_image(kernel_rgb(k[None])[0])
         colour = "colour: what the filter responds to" if k.shape[0] == 3 else \
             "red positive, blue negative"
-        self.kernel_caption.setText(f"{k.shape[1]}×{k.shape[2]}×{k.shape[0]}, weights "
+        self.kernel_caption.setText(f"{k.shape[0]}×{k.shape[1]}×{k.shape[2]} (C×k×k), weights "
                                     f"{float(k.min()):.3g} to {float(k.max()):.3g}; grey is 0, "
                                     f"{colour}.")
 

@@ -175,7 +175,7 @@ def test_hover_reports_the_value_and_click_opens_the_map(qtbot, window):
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
     assert dialog.index == 1
     assert dialog.stats["zeros"].text().endswith("%")
-    assert dialog.kernel_caption.text().startswith("11×11×3")
+    assert dialog.kernel_caption.text().startswith("3×11×11")
     dialog.close()
 
 
@@ -261,3 +261,36 @@ def test_settings_are_remembered(qtbot, tmp_path):
     with qtbot.waitSignal(second.explorer.resultReady, timeout=RESULT_MS):
         second.show()
     second.close()
+
+
+def test_heavy_work_shows_a_preview_first_then_the_full_result(qtbot, window):
+    explorer = window.explorer
+    explorer.cost.rate = 1e3  # pretend this machine is very slow: every run counts as heavy
+    previews, fulls = [], []
+    explorer.previewReady.connect(previews.append)
+    explorer.resultReady.connect(fulls.append)
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
+        window.findChild(QSpinBox, "filters").setValue(12)
+    assert len(previews) == 1 and fulls == [previews[0]]
+    assert explorer.view.badge.text() == ""  # the preview badge is gone with the full result
+    assert explorer.output.result.maps["pool"].shape[0] == 12
+
+
+def test_a_drag_ends_on_the_full_result_of_where_the_slider_stopped(qtbot, window):
+    explorer = window.explorer
+    slider = explorer.controls.sliders["kernel"]
+    slider.setSliderDown(True)
+    for k in (10, 9, 8, 7, 6, 5):
+        slider.setValue(k)
+        qtbot.wait(5)
+    slider.setSliderDown(False)
+    qtbot.waitUntil(explorer.settled, timeout=RESULT_MS)
+    assert explorer.output.result.settings == explorer.settings()
+    assert explorer.output.result.settings.kernel == 5
+
+
+def test_the_status_bar_names_backend_time_and_size(window):
+    assert "NumPy" in window.backend_label.text() or "CuPy" in window.backend_label.text()
+    assert "compute" in window.compute_label.text() and "ms" in window.compute_label.text()
+    h, w = window.loaded.image.shape[:2]
+    assert f"{w}×{h}" in window.size_label.text()
