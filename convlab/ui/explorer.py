@@ -11,12 +11,11 @@ import time
 from functools import partial
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QScrollArea, QSplitter, QTabWidget, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QScrollArea, QSplitter,
+                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from convlab.engine.explorer import ExplorerSettings, chainer_code, plan_explorer, pytorch_code
+from convlab.ui.code_view import CodeView
 from convlab.ui.controls import ControlPanel
 from convlab.ui.explorer_jobs import CostModel, ExplorerOutput, ExplorerRequest, explorer_job
 from convlab.ui.feature_view import FeatureView, KernelStrip
@@ -46,6 +45,7 @@ class ExplorerPane(QWidget):
         self._paint_pending: tuple[int, bool] | None = None  # (request id, is a preview)
         self._aspect = 1.6  # the view shape the last montage was laid out for
         self.last_ready_id = 0  # the last request whose full result was painted
+        self.last_failed_id = 0  # the last request the worker refused
         self._inflight, self._inflight_since, self._deferred = 0, 0.0, False
         self.no_output = ""  # why the current settings give no output ("" when they do)
         self.cost = CostModel()
@@ -58,8 +58,9 @@ class ExplorerPane(QWidget):
         self.readout.setToolTip(TOOLTIP)
         self.view = FeatureView(self)
         self.kernels = KernelStrip(self)
-        self.chainer = self._code_box("chainerCode")
-        self.pytorch = self._code_box("pytorchCode")
+        self.chainer_view = CodeView("chainerCode", "Chainer")
+        self.pytorch_view = CodeView("pytorchCode", "PyTorch")
+        self.chainer, self.pytorch = self.chainer_view.box, self.pytorch_view.box
         self.stage_group = QButtonGroup(self)
         self._build()
         self._paint_timer = QTimer(self, singleShot=True, interval=PAINT_FALLBACK_MS)
@@ -76,21 +77,6 @@ class ExplorerPane(QWidget):
         self.refresh()
 
     # -- layout --------------------------------------------------------------------------------
-    def _code_box(self, name: str) -> QPlainTextEdit:
-        box = QPlainTextEdit(objectName=name, readOnly=True)
-        box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        box.setAcceptDrops(False)
-        return box
-
-    def _code_tab(self, box: QPlainTextEdit, what: str) -> QWidget:
-        copy = QPushButton(f"Copy {what} code")
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(box.toPlainText()))
-        tab = QWidget()
-        layout = QHBoxLayout(tab)
-        layout.addWidget(box, 1)
-        layout.addWidget(copy, 0, Qt.AlignmentFlag.AlignTop)
-        return tab
-
     def _stage_bar(self) -> None:
         for i, (name, text) in enumerate(STAGES):
             button = QToolButton(text=text, checkable=True, objectName=f"stage_{name}")
@@ -111,8 +97,8 @@ class ExplorerPane(QWidget):
         self._stage_bar()
         self.bottom = QTabWidget(objectName="bottomTabs")
         self.bottom.addTab(self.kernels, "Kernels")
-        self.bottom.addTab(self._code_tab(self.chainer, "Chainer"), "Chainer code")
-        self.bottom.addTab(self._code_tab(self.pytorch, "PyTorch"), "PyTorch code")
+        self.bottom.addTab(self.chainer_view, "Chainer code")
+        self.bottom.addTab(self.pytorch_view, "PyTorch code")
         split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
         split.addWidget(self.view)
         split.addWidget(self.bottom)
@@ -153,8 +139,8 @@ class ExplorerPane(QWidget):
     def refresh(self) -> int:
         """Readout and code at once, then the maps from the worker. Returns the request id."""
         s = self.settings()
-        self.chainer.setPlainText(chainer_code(s))
-        self.pytorch.setPlainText(pytorch_code(s))
+        self.chainer_view.set_code(chainer_code(s))
+        self.pytorch_view.set_code(pytorch_code(s))
         if self.loaded is None:
             return 0
         h, w = self.loaded.image.shape[:2]
@@ -272,6 +258,7 @@ class ExplorerPane(QWidget):
     def _on_failed(self, request_id: int, reason: str) -> None:
         self._arrived(request_id)
         if self.worker.is_current(request_id):
+            self.last_failed_id = request_id
             self.view.clear(f"No result: {reason}")
             self.failed.emit(reason)
 
@@ -291,8 +278,8 @@ class ExplorerPane(QWidget):
             return False
         if self.no_output:
             return True
-        return (not self._deferred and self.last_ready_id == self.worker.latest_id
-                and not self.worker.busy())
+        done = self.worker.latest_id in (self.last_ready_id, self.last_failed_id)
+        return done and not self._deferred and not self.worker.busy()
 
     # -- housekeeping ----------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:

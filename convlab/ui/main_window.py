@@ -13,47 +13,18 @@ from functools import partial
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
-                               QScrollArea, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QScrollArea,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from convlab.ui import sources, window_state
 from convlab.ui.explorer import ExplorerPane
+from convlab.ui.message_area import MessageArea
 from convlab.ui.sources import LoadedImage
 from convlab.ui.worker import LatestWorker
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 PLACEHOLDER = ("The Network pane (Chainer's AlexBN end to end: every layer's shape, parameters, "
                "cost and maps) arrives with the next issue.")
-
-
-class MessageArea(QWidget):
-    """The non-modal message line above the status bar; ``text()`` is the current message."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.label = QLabel("", objectName="messageArea", wordWrap=True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton(text="✕", autoRaise=True, toolTip="Dismiss")
-        close.clicked.connect(self.clear)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 4, 4, 4)
-        row.addWidget(self.label, 1)
-        row.addWidget(close)
-        self.hide()
-
-    def text(self) -> str:
-        return self.label.text()
-
-    def show_message(self, text: str, level: str = "error") -> None:
-        colour = {"error": "#5c2327", "info": "#1f3a56"}.get(level, "#1f3a56")
-        self.setStyleSheet(f"MessageArea {{ background: {colour}; }} QLabel {{ color: #f2f2f2; }}")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.label.setText(text)
-        self.show()
-
-    def clear(self) -> None:
-        self.label.setText("")
-        self.hide()
 
 
 class MainWindow(QMainWindow):
@@ -69,6 +40,7 @@ class MainWindow(QMainWindow):
         self.recent: list[str] = []
         self.last_folder = os.path.expanduser("~")
         self.sample_index = 0
+        self._given: dict[int, LoadedImage] = {}  # tab index -> the photo that pane has
         self.loader = LatestWorker("loader", self)
         self.loader.finished.connect(self._loaded)
         self.loader.failed.connect(self._load_failed)
@@ -146,8 +118,8 @@ class MainWindow(QMainWindow):
         loaded = getattr(self, "loaded", None)
         if loaded is None or pane is self.explorer or not hasattr(pane, "set_image"):
             return
-        if getattr(pane, "_convlab_loaded", None) is not loaded:
-            pane._convlab_loaded = loaded
+        if self._given.get(index) is not loaded:
+            self._given[index] = loaded
             pane.set_image(loaded)
 
     def _status_widgets(self) -> None:
