@@ -152,11 +152,12 @@ class MainWindow(QMainWindow):
             return
         source = image_path or sources.default_sample()
         try:
-            loaded = sources.read_and_prepare(source, self.longest) if source else None
+            loaded = (sources.read_and_prepare(source, self.longest, sample=not image_path)
+                      if source else None)
         except ValueError as exc:
             self.show_message(f"{exc} Showing a sample photo instead.")
             sample = sources.default_sample()
-            loaded = sources.read_and_prepare(sample, self.longest) if sample else None
+            loaded = sources.read_and_prepare(sample, self.longest, sample=True) if sample else None
         if loaded is None:
             loaded = sources.prepare(sources.synthetic_image(), "test card", None, self.longest)
             self.show_message("No sample photos are installed; showing a made-up test card. "
@@ -196,7 +197,7 @@ class MainWindow(QMainWindow):
         h, w = loaded.image.shape[:2]
         self.size_label.setText(f"image {w}×{h}" + (f" (from {loaded.original_shape[1]}×"
                                 f"{loaded.original_shape[0]})" if loaded.factor < 1 else ""))
-        if loaded.path:
+        if loaded.path and not loaded.sample:
             window_state.remember_file(self, loaded.path)
         self.explorer.set_image(loaded)
         self._pane_shown(self.tabs.currentIndex())
@@ -298,4 +299,4 @@ class MainWindow(QMainWindow):
 
 
 def _read_sample(item, longest, job) -> LoadedImage:
-    return sources.read_and_prepare(item, longest)
+    return sources.read_and_prepare(item, longest, sample=True)

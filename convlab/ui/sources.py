@@ -116,6 +116,7 @@ class LoadedImage:
     name: str  # file name or "clipboard"
     path: str | None  # a real file path, for recent files and the last folder
     original: np.ndarray | None = None  # kept so the longest side can change without re-reading
+    sample: bool = False  # a bundled photo: not a recent file
 
     def describe(self) -> str:
         h, w = self.image.shape[:2]
@@ -133,14 +134,16 @@ def prepare(original: np.ndarray, name: str, path, longest: int) -> LoadedImage:
                        str(path) if path is not None else None, original)
 
 
-def read_and_prepare(source, longest: int) -> LoadedImage:
+def read_and_prepare(source, longest: int, *, sample: bool = False) -> LoadedImage:
     """A path, a sample item or an ``(H, W, 3)`` array -> :class:`LoadedImage` (worker thread)."""
     if isinstance(source, np.ndarray):
         return prepare(source, "clipboard image", None, longest)
     image = load_image(source)
     path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
-    return prepare(image, getattr(source, "name", None) or os.path.basename(str(source)), path,
-                   longest)
+    loaded = prepare(image, getattr(source, "name", None) or os.path.basename(str(source)), path,
+                     longest)
+    loaded.sample = sample
+    return loaded
 
 
 def qimage_to_array(qimage) -> np.ndarray:

@@ -294,3 +294,33 @@ def test_the_status_bar_names_backend_time_and_size(window):
     assert "compute" in window.compute_label.text() and "ms" in window.compute_label.text()
     h, w = window.loaded.image.shape[:2]
     assert f"{w}×{h}" in window.size_label.text()
+
+
+def test_keyboard_shortcuts_for_the_main_actions(window):
+    from PySide6.QtGui import QAction, QKeySequence
+
+    actions = {a.objectName(): a.shortcut() for a in window.findChildren(QAction) if a.objectName()}
+    assert actions["actionOpen"] == QKeySequence(QKeySequence.StandardKey.Open)
+    assert actions["actionQuit"] == QKeySequence(QKeySequence.StandardKey.Quit)
+    assert not actions["actionExport"].isEmpty()
+    assert not actions["actionNextSample"].isEmpty() and not actions["actionPreviousSample"].isEmpty()
+    assert not actions["actionReset"].isEmpty()
+
+
+def test_recent_files_and_last_folder_are_remembered(qtbot, tmp_path, photo):
+    from PySide6.QtCore import QSettings
+
+    from convlab.ui.main_window import MainWindow
+
+    ini = str(tmp_path / "convlab.ini")
+    first = MainWindow(settings=QSettings(ini, QSettings.Format.IniFormat))
+    qtbot.addWidget(first)
+    path = photo(64, 48)
+    with qtbot.waitSignal(first.explorer.resultReady, timeout=RESULT_MS):
+        first.open_image(path)
+    first.close()
+    second = MainWindow(settings=QSettings(ini, QSettings.Format.IniFormat))
+    qtbot.addWidget(second)
+    assert second.recent[0] == str(path)
+    assert second.last_folder == str(tmp_path)
+    second.close()
