@@ -4,7 +4,3 @@
 single-layer laboratory; ``feature_view.FeatureView`` the reusable montage of maps;
 ``worker.LatestWorker`` computes off the GUI thread, newest request first.
 """
-
-from convlab.ui import refcount_guard
-
-refcount_guard.install()  # before any widget: see refcount_guard's docstring

@@ -30,7 +30,11 @@ def drop(win, path, target=None):
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     pos = QPointF(target.width() / 2, target.height() / 2)
     actions, button, mods = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(pos, actions, mime, button, mods)
+    # QDragEnterEvent takes a QPoint (PySide6 6.11) or a QPointF (6.12); QDropEvent a QPointF
+    try:
+        enter = QDragEnterEvent(pos, actions, mime, button, mods)
+    except TypeError:
+        enter = QDragEnterEvent(pos.toPoint(), actions, mime, button, mods)
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
     QApplication.sendEvent(target, QDropEvent(pos, actions, mime, button, mods))
