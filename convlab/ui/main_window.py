@@ -18,13 +18,13 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QScroll
 
 from convlab.ui import sources, window_state
 from convlab.ui.explorer import ExplorerPane
+from convlab.ui.export_actions import ExportController
 from convlab.ui.message_area import MessageArea
+from convlab.ui.network import NetworkPane
 from convlab.ui.sources import LoadedImage
 from convlab.ui.worker import LatestWorker
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-PLACEHOLDER = ("The Network pane (Chainer's AlexBN end to end: every layer's shape, parameters, "
-               "cost and maps) arrives with the next issue.")
 
 
 class MainWindow(QMainWindow):
@@ -44,13 +44,9 @@ class MainWindow(QMainWindow):
         self.loader = LatestWorker("loader", self)
         self.loader.finished.connect(self._loaded)
         self.loader.failed.connect(self._load_failed)
-        self.exporter = None
         self.explorer = ExplorerPane(self)
         self.tabs = QTabWidget(objectName="paneTabs", documentMode=True)
         self.tabs.addTab(self.explorer, "Explorer")
-        self.placeholder = QLabel(PLACEHOLDER, objectName="networkPlaceholder", wordWrap=True,
-                                  alignment=Qt.AlignmentFlag.AlignCenter)
-        self.tabs.addTab(self.placeholder, "Network")
         self.message_area = MessageArea(self)
         self.messageArea = self.message_area.label
         central = QWidget()
@@ -61,6 +57,8 @@ class MainWindow(QMainWindow):
         column.addWidget(self.message_area)
         self.setCentralWidget(central)
         self._status_widgets()
+        self.exporter = ExportController(self)
+        self.exporter.watch(self.explorer.view)
         window_state.build_menus(self)
         self._status = ""
         self.explorer.statusChanged.connect(self._set_status)
@@ -77,22 +75,15 @@ class MainWindow(QMainWindow):
         self._open_first(image_path)
 
     # -- panes -----------------------------------------------------------------------------------
-    def add_pane(self, widget: QWidget, title: str, *, replace_placeholder: bool = True) -> int:
-        """Add a pane as a tab (the Network pane replaces the placeholder); returns its index.
+    def add_pane(self, widget: QWidget, title: str) -> int:
+        """Add a pane as a tab; returns its index.
 
         The pane sits in a scroll area, so a pane wider than the window scrolls instead of
         forcing every tab, and the window, to its width.
         """
         holder = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         holder.setWidget(widget)
-        index = self.tabs.indexOf(self.placeholder) if self.placeholder is not None else -1
-        if replace_placeholder and index >= 0:
-            self.tabs.removeTab(index)
-            self.placeholder.deleteLater()
-            self.placeholder = None
-            self.tabs.insertTab(index, holder, title)
-        else:
-            index = self.tabs.addTab(holder, title)
+        index = self.tabs.addTab(holder, title)
         self._install_drop_filters()
         return index
 
@@ -101,15 +92,11 @@ class MainWindow(QMainWindow):
         widget = self.tabs.widget(index)
         return widget.widget() if isinstance(widget, QScrollArea) else widget
 
-    def _network_pane(self):
-        """The Network pane in place of the placeholder, when convlab.ui.network is installed."""
-        try:
-            from convlab.ui.network import NetworkPane
-        except ImportError:
-            return None
+    def _network_pane(self) -> NetworkPane:
         pane = NetworkPane(self)
         pane.message.connect(self.show_message)
         self.add_pane(pane, "Network")
+        self.exporter.watch(pane.view)
         return pane
 
     def _pane_shown(self, index: int) -> None:
@@ -249,9 +236,9 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str, level: str = "error") -> None:
         self.message_area.show_message(text, level)
 
-    def export_current(self, folder: str | None = None) -> None:
-        """Export the maps on screen as PNG files (convlab.export), or say it is not there yet."""
-        window_state.export_current(self, folder)
+    def export_current(self, folder: str | None = None) -> int:
+        """Export every layer of the pane in front into ``folder`` (asked for when None)."""
+        return self.exporter.export_all(folder)
 
     # -- drag and drop ------------------------------------------------------------------------------
     def _install_drop_filters(self) -> None:
@@ -288,9 +275,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.store is not None:
             window_state.save(self, self.store)
-        for worker in (self.loader, self.exporter):
-            if worker is not None:
-                worker.shutdown()
+        self.loader.shutdown()
+        self.exporter.shutdown()
         for i in range(self.tabs.count()):
             shutdown = getattr(self.pane(i), "shutdown", None)
             if callable(shutdown):

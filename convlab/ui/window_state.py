@@ -1,4 +1,4 @@
-"""The main window's menus, remembered state (QSettings) and export glue, kept out of its class.
+"""The main window's menus and remembered state (QSettings), kept out of its class.
 
 Remembered: window geometry, explorer settings, longest side, colour map and scale, recent
 files and the last folder. Nothing is restored unless the window was given a QSettings.
@@ -12,17 +12,12 @@ from functools import partial
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog
 
 from convlab.engine.explorer import ExplorerSettings
 from convlab.ui import sources
-from convlab.ui.worker import LatestWorker
+from convlab.ui.feature_view import COLORMAPS
 
 MAX_RECENT = 8
-EXPORT_CMAPS = {"viridis": "viridis", "magma": "magma", "grey": "gray", "cividis": "cividis",
-                "red-blue": "RdBu_r", "turbo": "turbo"}
-
-
 def local_files(mime) -> list[str]:
     """Local file paths carried by a drag or the clipboard (empty when there are none)."""
     if mime is None or not mime.hasUrls():
@@ -51,7 +46,7 @@ def build_menus(window) -> None:
     _action(window, file, "&Paste image", window.paste_image, QKeySequence.StandardKey.Paste,
             "actionPaste")
     file.addSeparator()
-    _action(window, file, "&Export maps…", window.export_current, "Ctrl+E", "actionExport")
+    window.exporter.build_menu(file.addMenu("&Export"))
     file.addSeparator()
     _action(window, file, "&Quit", window.close, QKeySequence.StandardKey.Quit, "actionQuit")
     samples = bar.addMenu("&Samples")
@@ -112,7 +107,7 @@ def restore(window, store: QSettings) -> None:
         pass
     view = window.explorer.view
     cmap = str(store.value("view/colormap", "viridis"))
-    if cmap in EXPORT_CMAPS:
+    if cmap in COLORMAPS:
         view.set_colormap(cmap)
     view.normalise_box.setCurrentText(str(store.value("view/normalise", "scale per map")))
     recent = _load_json(store, "files/recent", [])
@@ -131,50 +126,3 @@ def save(window, store: QSettings) -> None:
     store.setValue("files/recent", json.dumps(window.recent))
     store.setValue("files/lastFolder", window.last_folder)
     store.sync()
-
-
-# -- export -------------------------------------------------------------------------------------
-def export_current(window, folder: str | None) -> None:
-    """Write the explorer's maps with convlab.export in a worker; report in the message area."""
-    try:
-        from convlab import export, export_cli
-    except ImportError:
-        window.show_message("Export comes with issue 5: the maps will be saved as PNG files "
-                            "with a manifest. Until then use the snapshot command.", "info")
-        return
-    out = window.explorer.output
-    if out is None:
-        window.show_message("Nothing to export yet: wait for the maps to appear.")
-        return
-    if folder is None:
-        folder = QFileDialog.getExistingDirectory(window, "Export the maps to a folder",
-                                                  window.last_folder)
-        if not folder:
-            return
-    view = window.explorer.view
-    job = partial(_export_job, export, export_cli, out.result, window.loaded, folder,
-                  window.explorer.controls.longest.value(),
-                  EXPORT_CMAPS.get(view.colormap_box.currentText(), "viridis"),
-                  "layer" if view.normalise == "shared" else "map")
-    if window.exporter is None:
-        window.exporter = LatestWorker("export", window)
-        window.exporter.finished.connect(lambda _id, text: window.show_message(text, "info"))
-        window.exporter.failed.connect(lambda _id, text: window.show_message(text))
-    window.show_message(f"Exporting to {folder} …", "info")
-    window.exporter.submit(job)
-
-
-def _export_job(export, export_cli, result, loaded, folder, longest, cmap, normalize, job) -> str:
-    h, w = loaded.image.shape[:2]
-    if loaded.path:
-        image = export_cli.image_record(loaded.path, (*loaded.original_shape, 3))
-    else:
-        image = {"path": loaded.name, "size": [w, h]}
-    record = export_cli.explorer_settings_record(result.settings, image, longest=longest,
-                                                 input_shape=loaded.image.shape)
-    try:
-        done = export.export_maps(folder, dict(result.maps), settings=record, cmap=cmap,
-                                  normalize=normalize, cancel=job.should_stop)
-    except export.ExportError as exc:
-        raise ValueError(str(exc)) from None
-    return f"Exported {len(done.files)} files to {done.out_dir} in {done.seconds:.1f} s."

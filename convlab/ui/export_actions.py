@@ -1,0 +1,262 @@
+"""Export from the window: the current map, a layer's grid, a layer's maps, every layer.
+
+The files are written by :mod:`convlab.export` and :mod:`convlab.imaging` (no Qt) in a worker
+thread; progress shows in the status bar with a Cancel button, and a failure is one line in
+the message area. A cancelled or failed folder export leaves the folder as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from types import SimpleNamespace
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
+
+from convlab import __version__, export, imaging
+from convlab.export_cli import explorer_settings_record, network_settings_record
+from convlab.ui.worker import LatestWorker
+
+
+def image_record(loaded) -> dict:
+    """Where the photo came from: path and sha256 of the file, or of the pixels when pasted."""
+    path = getattr(loaded, "path", None)
+    source = loaded.original if getattr(loaded, "original", None) is not None else loaded.image
+    if path and os.path.isfile(path):
+        from convlab.export_cli import image_record as file_record
+
+        return file_record(path, source.shape)
+    digest = hashlib.sha256(np.ascontiguousarray(source).tobytes()).hexdigest()
+    return {"path": None, "name": getattr(loaded, "name", "image"), "pixels_sha256": digest,
+            "size": [int(source.shape[1]), int(source.shape[0])]}
+
+
+def render_map(values: np.ndarray, cmap: str, mode="map") -> np.ndarray:
+    """One map, an ``(F, h, w)`` grid or an ``(N,)`` vector -> uint8 RGB, as ``convlab export`` draws it."""
+    if values.ndim == 1:
+        side = int(np.ceil(np.sqrt(values.size)))
+        padded = np.full(side * side, np.nan, np.float32)
+        padded[:values.size] = values
+        values = padded.reshape(side, side)
+    if values.ndim == 3:
+        grid, _ = imaging.montage(imaging.normalize(values, mode))
+        return imaging.apply_colormap(grid, cmap)
+    return imaging.apply_colormap(imaging.normalize(values, mode), cmap)
+
+
+class ExportController(QObject):
+    """File > Export and the maps' context menu; works on whichever pane is in front."""
+
+    exported = Signal(str)  # what was written, as a sentence
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.worker = LatestWorker("export", self)
+        self.worker.preview.connect(self._progress)
+        self.worker.finished.connect(self._done)
+        self.worker.failed.connect(self._failed)
+        self.bar = QProgressBar(objectName="exportProgress", maximumWidth=180, textVisible=True)
+        self.cancel_button = QToolButton(text="Cancel", objectName="exportCancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        for w in (self.bar, self.cancel_button):
+            window.statusBar().addPermanentWidget(w)
+            w.hide()
+        self.current_index: dict[int, int] = {}  # id(view) -> last clicked map
+
+    # -- menu -----------------------------------------------------------------------------------
+    def build_menu(self, menu: QMenu) -> None:
+        specs = [("Current map as PNG…", "Ctrl+E", self.export_map, "actionExport"),
+                 ("Layer grid as PNG…", "Ctrl+Shift+E", self.export_grid, "actionExportGrid"),
+                 ("Every map of the layer into a folder…", None, self.export_layer,
+                  "actionExportLayer"),
+                 ("Every layer into a folder…", "Ctrl+Alt+E", self.export_all, "actionExportAll")]
+        for text, key, slot, name in specs:
+            action = QAction(text, self.window, objectName=name)
+            if key is not None:
+                action.setShortcut(QKeySequence(key))
+            action.triggered.connect(lambda _=False, s=slot: s())
+            menu.addAction(action)
+
+    def watch(self, view) -> None:
+        """Remember a FeatureView's clicked map, and give its maps a "Save map as PNG…" menu."""
+        view.mapClicked.connect(lambda i, v=view: self.current_index.__setitem__(id(v), i))
+        view.canvas.setContextMenuPolicy(Qt.CustomContextMenu)
+        view.canvas.customContextMenuRequested.connect(lambda pos, v=view: self._context(v, pos))
+
+    def _context(self, view, pos) -> None:
+        hit = None
+        if view.montage is not None:
+            point = view.canvas._to_image(view.canvas.mapToScene(pos))
+            hit = view.montage.lookup(*point) if point is not None else None
+        menu = QMenu(view)
+        if hit is not None:
+            menu.addAction(f"Save map {hit[0]} as PNG…", lambda: self.export_map(index=hit[0]))
+        menu.addAction("Save layer grid as PNG…", self.export_grid)
+        menu.exec(view.canvas.mapToGlobal(pos))
+
+    # -- what is in front -------------------------------------------------------------------------
+    def source(self):
+        """``(layers, layer name, settings record, view)`` of the pane in front; ValueError if none."""
+        win = self.window
+        pane = win.pane(win.tabs.currentIndex())
+        loaded = getattr(win, "loaded", None)
+        if pane is getattr(win, "network", None):
+            result = pane.result
+            if result is None or loaded is None:
+                raise ValueError("Nothing to export yet: the network has not run on a photo.")
+            s = result.settings
+            net = SimpleNamespace(name=s.net, weights_source=result.weights_source, insize=s.insize)
+            record = network_settings_record(net, image_record(loaded), seed=s.seed,
+                                             bn_mode=s.bn_mode, weights_path=s.weights,
+                                             crop_box=result.prep["box"])
+            name = pane.selected_layer() or "conv1"
+            return result.outputs, name, record, pane.view
+        out = getattr(win.explorer, "output", None)
+        if out is None or loaded is None:
+            raise ValueError("Nothing to export yet: no feature maps have been computed.")
+        record = explorer_settings_record(out.result.settings, image_record(loaded),
+                                          longest=win.longest, input_shape=loaded.image.shape)
+        return out.result.maps, out.stage, record, win.explorer.view
+
+    def _ask(self, kind: str, suggested: str) -> str:
+        folder = getattr(self.window, "last_folder", "") or os.path.expanduser("~")
+        start = os.path.join(folder, suggested)
+        if kind == "file":
+            path, _ = QFileDialog.getSaveFileName(self.window, "Export as PNG", start, "PNG (*.png)")
+        else:
+            path = QFileDialog.getExistingDirectory(self.window, "Export into folder", folder)
+        return path
+
+    def _begin(self) -> tuple | None:
+        try:
+            return self.source()
+        except ValueError as exc:
+            self.window.show_message(str(exc))
+            return None
+
+    # -- actions ----------------------------------------------------------------------------------
+    def export_map(self, path: str | None = None, *, index: int | None = None) -> int:
+        """The clicked (or given) map of the shown layer as one PNG."""
+        got = self._begin()
+        if got is None:
+            return 0
+        layers, name, record, view = got
+        arr = layers[name]
+        index = self.current_index.get(id(view), 0) if index is None else index
+        index = min(index, len(arr) - 1) if arr.ndim == 3 else 0
+        path = path or self._ask("file", f"{name}_map_{index:03d}.png")
+        if not path:
+            return 0
+        values = arr[index] if arr.ndim == 3 else arr
+        cmap = imaging.check_colormap(_cmap(view))
+        text = {"convlab:settings": json.dumps(record),
+                "convlab:file": json.dumps({"layer": name, "index": index, "version": __version__})}
+        rgb = lambda: render_map(values, cmap, _normalize(view))  # noqa: E731 (runs in the worker)
+        return self._submit(lambda job: _write(path, rgb(), text, f"map {index} of {name}"))
+
+    def export_grid(self, path: str | None = None) -> int:
+        """Every map of the shown layer tiled in one PNG."""
+        got = self._begin()
+        if got is None:
+            return 0
+        layers, name, record, view = got
+        path = path or self._ask("file", f"{name}_grid.png")
+        if not path:
+            return 0
+        arr, cmap = layers[name], imaging.check_colormap(_cmap(view))
+        text = {"convlab:settings": json.dumps(record),
+                "convlab:file": json.dumps({"layer": name, "grid": True, "version": __version__})}
+        mode = _normalize(view)
+        return self._submit(lambda job: _write(path, render_map(arr, cmap, mode), text,
+                                               f"the grid of {name}"))
+
+    def export_layer(self, folder: str | None = None) -> int:
+        return self._export_folder(folder, all_layers=False)
+
+    def export_all(self, folder: str | None = None) -> int:
+        return self._export_folder(folder, all_layers=True)
+
+    def _export_folder(self, folder, *, all_layers: bool) -> int:
+        got = self._begin()
+        if got is None:
+            return 0
+        layers, name, record, view = got
+        folder = folder or self._ask("folder", "")
+        if not folder:
+            return 0
+        what = "all" if all_layers else [name]
+        cmap, mode = imaging.check_colormap(_cmap(view)), _normalize(view)
+
+        def job(j):
+            try:
+                result = export.export_maps(
+                    folder, dict(layers), settings=record, what=what, cmap=cmap, normalize=mode,
+                    progress=lambda done, total: j.preview((done, total)), cancel=j.should_stop)
+            except export.ExportCancelled:
+                return None
+            except export.ExportError as exc:  # one sentence for the message area
+                raise ValueError(str(exc)) from None
+            return (f"Exported {len(result.files)} files to {result.out_dir} "
+                    f"in {result.seconds:.1f} s.")
+
+        return self._submit(job)
+
+    # -- worker plumbing --------------------------------------------------------------------------
+    def _submit(self, job) -> int:
+        self.bar.setRange(0, 0)
+        self.bar.show()
+        self.cancel_button.show()
+        return self.worker.submit(job)
+
+    def _progress(self, _rid, payload) -> None:
+        done, total = payload
+        self.bar.setRange(0, total)
+        self.bar.setValue(done)
+        self.bar.setFormat("export %v/%m")
+
+    def _finish(self) -> None:
+        self.bar.hide()
+        self.cancel_button.hide()
+
+    def _done(self, _rid, sentence: str) -> None:
+        self._finish()
+        self.window.show_message(sentence, "info")
+        self.exported.emit(sentence)
+
+    def _failed(self, _rid, reason: str) -> None:
+        self._finish()
+        self.window.show_message(f"Export failed: {reason}")
+
+    def cancel(self) -> None:
+        """Stop the running export; what it wrote is removed and the folder left as it was."""
+        self.worker.cancel()
+        self._finish()
+        self.window.show_message("Export cancelled; nothing was left behind.", "info")
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
+
+
+def _normalize(view) -> str:
+    """The view's scale as an export normalisation: per map, or shared over the layer."""
+    return "layer" if view.normalise == "shared" else "map"
+
+
+def _cmap(view) -> str:
+    """The view's colormap as a ``cmap`` name (the view lists friendly names)."""
+    from convlab.ui.feature_view import COLORMAPS
+
+    return COLORMAPS.get(view.colormap_box.currentText(), "viridis")
+
+
+def _write(path, rgb, text, what) -> str:
+    try:
+        imaging.write_png(path, rgb, text)
+    except OSError as exc:
+        raise ValueError(f"could not write {path}: {exc.strerror or exc}") from None
+    return f"Saved {what} to {path}."
