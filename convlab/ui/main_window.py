@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
     def _network_pane(self) -> NetworkPane:
         pane = NetworkPane(self)
         pane.message.connect(self.show_message)
+        pane.statusChanged.connect(self._set_status)
         self.add_pane(pane, "Network")
         self.exporter.watch(pane.view)
         return pane

@@ -60,9 +60,8 @@ def prep_images(prep: dict) -> list[np.ndarray]:
         boxed[top + t, left:right] = boxed[bottom - 1 - t, left:right] = (255, 200, 0)
         boxed[top:bottom, left + t] = boxed[top:bottom, right - 1 - t] = (255, 200, 0)
     crop = (np.clip(prep["crop"], 0, 1) * 255).astype(np.uint8)
-    centred = prep["input"][0].transpose(1, 2, 0)
-    lo, hi = float(centred.min()), float(centred.max())
-    shown = ((centred - lo) / max(hi - lo, 1e-6) * 255).astype(np.uint8)
+    centred = prep["input"][0].transpose(1, 2, 0)                      # about -0.5 .. 0.5
+    shown = (np.clip(centred + 0.5, 0, 1) * 255).astype(np.uint8)      # 0 as mid-grey
     return [boxed, crop, shown]
 
 
@@ -71,6 +70,7 @@ class NetworkPane(QWidget):
 
     resultReady = Signal(int)  # request id, once the whole forward pass is shown
     message = Signal(str, str)  # text, level ("error" or "info") for the window's message area
+    statusChanged = Signal(str)  # the last forward's timing, for the status bar
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -103,9 +103,14 @@ class NetworkPane(QWidget):
         self.seed = QSpinBox(objectName="netSeed", minimum=0, maximum=2**31 - 1, value=0,
                              keyboardTracking=False)
         self.seed.setToolTip("Seed of the random (LeCun normal) initialisation.")
-        self.handmade = QCheckBox("hand-made conv1 (Gabor + colour-opponent, not learned)",
-                                  objectName="handmadeConv1")
+        self.handmade = QCheckBox("hand-made conv1", objectName="handmadeConv1")
+        self.handmade.setToolTip("Replace conv1's random weights with hand-made Gabor edge and "
+                                 "colour-opponent filters (not learned), so that untrained maps "
+                                 "still show edges and colours.")
         self.load_button = QPushButton("Load Chainer weights (.npz)…", objectName="loadWeights")
+        self.load_button.setToolTip("A file written by Chainer's serializers.save_npz (a trainer "
+                                    "snapshot works too). A file that does not fit is refused "
+                                    "and the current weights stay.")
         self.random_button = QPushButton("Random weights", objectName="randomWeights")
         self.weights_label = QLabel(objectName="weightsLabel")
         self.bn_label = QLabel(objectName="bnExplain", wordWrap=True)
@@ -118,12 +123,10 @@ class NetworkPane(QWidget):
                   self.bn_box, QLabel("seed"), self.seed, self.handmade):
             bar.addWidget(w)
         bar.addStretch(1)
-        bar.addWidget(self.random_button)
-        bar.addWidget(self.load_button)
         self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
         prep = QHBoxLayout()
         for label, caption in zip(self.prep_labels, ("shorter side 256, centre crop", "crop",
-                                                     "minus ImageNet mean, / 255")):
+                                                     "minus ImageNet mean, / 255 (0 = grey)")):
             box = QVBoxLayout()
             box.addWidget(label)
             box.addWidget(QLabel(caption, alignment=Qt.AlignCenter))
@@ -149,13 +152,15 @@ class NetworkPane(QWidget):
         split.addWidget(left)
         split.addWidget(self.view)
         split.setStretchFactor(1, 1)
-        split.setSizes([560, 700])
+        split.setSizes([660, 600])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        notes = QHBoxLayout()
-        notes.addWidget(self.weights_label)
-        notes.addWidget(self.bn_label, 1)
-        layout.addLayout(notes)
+        weights = QHBoxLayout()
+        weights.addWidget(self.weights_label, 1)
+        weights.addWidget(self.random_button)
+        weights.addWidget(self.load_button)
+        layout.addLayout(weights)
+        layout.addWidget(self.bn_label)
         layout.addWidget(split, 1)
         self.model_box.currentTextChanged.connect(lambda t: self.apply(net=MODELS[t]))
         self.insize.valueChanged.connect(lambda v: self.apply(insize=v))
@@ -249,7 +254,7 @@ class NetworkPane(QWidget):
             self.model.set_rows(rows)
             self.select_layer(selected or "conv1")
             for label, rgb in zip(self.prep_labels, images):
-                label.setPixmap(_rgb_pixmap(rgb, 130))
+                label.setPixmap(_rgb_pixmap(rgb, 120))
             error = next((r.error for r in rows if r.error), "")
             self.input_note.setText(error)
             self.input_note.setStyleSheet("color: #c0392b;" if error else
@@ -266,6 +271,10 @@ class NetworkPane(QWidget):
         if not any(r.error for r in result.rows):
             self.input_note.setText(result.note)
         self.top5.setText(_top5_text(result))
+        total = sum(result.seconds.values()) * 1e3
+        slowest = sorted(result.seconds.items(), key=lambda kv: -kv[1])[:3]
+        self.statusChanged.emit(f"{result.settings.net} forward {total:.0f} ms (" + ", ".join(
+            f"{name} {sec * 1e3:.1f}" for name, sec in slowest) + ")")
         if montage is not None:
             self._on_montage(0, (name, montage))
         self.resultReady.emit(request_id)
