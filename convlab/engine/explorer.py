@@ -89,15 +89,21 @@ def _axis_formula(size, k, s, p, d, cover_all, axis):
     return cov, f"{axis}: {text}"
 
 
+def _rows_cols(rows: int, cols: int) -> str:
+    """"2 rows and 1 column", "1 column": only the axes that have any."""
+    parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((rows, "row"), (cols, "column")) if n]
+    return " and ".join(parts)
+
+
 def _coverage_note(cov_h, cov_w, cover_all: bool, what: str) -> str:
     if cover_all:
         if cov_h.extra or cov_w.extra:
-            return (f"cover_all keeps a last partial {what} window that reaches {cov_h.extra} row(s) "
-                    f"and {cov_w.extra} column(s) past the edge (PyTorch: ceil_mode=True).")
+            return (f"cover_all keeps a last partial {what} window that reaches "
+                    f"{_rows_cols(cov_h.extra, cov_w.extra)} past the edge (PyTorch: ceil_mode=True).")
         return ""
     if cov_h.dropped or cov_w.dropped:
-        return (f"The stride does not divide evenly: the last {cov_h.dropped} row(s) and "
-                f"{cov_w.dropped} column(s) are never covered by any {what} window.")
+        return (f"The stride does not divide evenly: the last {_rows_cols(cov_h.dropped, cov_w.dropped)} "
+                f"are never covered by any {what} window.")
     return ""
 
 
@@ -126,7 +132,7 @@ def plan_explorer(settings: ExplorerSettings, height: int, width: int) -> list[S
     conv = _stage("conv", (s.filters, height, width), s.kernel, s.stride, s.padding, s.dilation,
                   False, "kernel")
     if s.padding and conv.shape:
-        conv.note = (f"Padding {s.padding} adds {s.padding} zero row(s) and column(s) on every side. "
+        conv.note = (f"Padding {s.padding} adds {_rows_cols(s.padding, s.padding)} of zeros on every side. "
                      + conv.note).strip()
     if s.dilation > 1 and conv.shape:
         conv.note = (f"Dilation {s.dilation} spreads the {s.kernel}x{s.kernel} kernel over "
