@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from convlab.engine.nets import SummaryRow, build_network
 
 
@@ -42,10 +44,12 @@ def summary_table(rows: list[SummaryRow], input_shape) -> str:
 
 def print_shapes(net_name: str, size: int) -> int:
     if size < 1:
-        print(f"convlab shapes: --input must be a positive number of pixels, got {size}")
+        print(f"convlab shapes: --input must be a positive number of pixels, got {size}",
+              file=sys.stderr)
         return 2
-    net = build_network(net_name)
+    net = build_network(net_name, init=False)  # shapes only: no 250 MB of random weights
     shape = (3, size, size)
+    rows = net.summary(shape)
     print(f"{net_name} at {size}x{size}")
-    print(summary_table(net.summary(shape), shape))
-    return 0 if not any(r.error for r in net.summary(shape)) else 1
+    print(summary_table(rows, shape))
+    return 0 if not any(r.error for r in rows) else 1

@@ -20,14 +20,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+
+def _integer(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
 
 def pair(value, name: str = "value") -> tuple[int, int]:
-    """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``. Refuses anything else with a ``ValueError``."""
+    """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``. Refuses anything else (2.7 too) with a ``ValueError``."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
+        return _integer(value[0], name), _integer(value[1], name)
+    return _integer(value, name), _integer(value, name)
 
 
 def effective_kernel(k: int, d: int = 1) -> int:

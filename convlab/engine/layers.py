@@ -45,6 +45,15 @@ def lecun_normal(seed: np.random.SeedSequence | int, shape: tuple[int, ...], fan
     return w.reshape(shape)
 
 
+def placeholder(shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only zero-stride array of ``shape``: the shape of a weight without its memory."""
+    return np.broadcast_to(np.float32(0), shape)
+
+
+def _weights(init: bool, xp, seed, shape, fan_in):
+    return xp.asarray(lecun_normal(seed, shape, fan_in)) if init else placeholder(shape)
+
+
 class Layer:
     """Base: a named, stateless-by-default layer with no parameters."""
 
@@ -90,7 +99,7 @@ class Conv2D(Layer):
     learned = ("W", "b")
 
     def __init__(self, name, c_in, c_out, ksize, *, stride=1, pad=0, dilation=1, groups=1,
-                 seed=0, xp=np):
+                 seed=0, xp=np, init=True):
         super().__init__(name)
         self.c_in, self.c_out, self.groups = c_in, c_out, groups
         self.ksize, self.stride = pair(ksize, "ksize"), pair(stride, "stride")
@@ -98,7 +107,7 @@ class Conv2D(Layer):
         kh, kw = self.ksize
         fan_in = c_in // groups * kh * kw
         self.params = {
-            "W": xp.asarray(lecun_normal(seed, (c_out, c_in // groups, kh, kw), fan_in)),
+            "W": _weights(init, xp, seed, (c_out, c_in // groups, kh, kw), fan_in),
             "b": xp.zeros(c_out, dtype=np.float32),
         }
         self.geometry = (kh, self.stride[0], self.pad[0], self.dilation[0])
@@ -218,11 +227,11 @@ class Linear(Layer):
     kind = "fc"
     learned = ("W", "b")
 
-    def __init__(self, name, n_in, n_out, *, seed=0, xp=np):
+    def __init__(self, name, n_in, n_out, *, seed=0, xp=np, init=True):
         super().__init__(name)
         self.n_in, self.n_out = n_in, n_out
         self.params = {
-            "W": xp.asarray(lecun_normal(seed, (n_out, n_in), n_in)),
+            "W": _weights(init, xp, seed, (n_out, n_in), n_in),
             "b": xp.zeros(n_out, dtype=np.float32),
         }
 

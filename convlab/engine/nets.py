@@ -15,7 +15,7 @@ import numpy as np
 
 from convlab.engine import layers as L
 from convlab.engine.arithmetic import ReceptiveField
-from convlab.engine.backend import array_module, get_backend
+from convlab.engine.backend import get_backend
 
 NETWORKS = ("alexbn", "alex")
 
@@ -47,8 +47,9 @@ class ForwardResult(OrderedDict):
 class Network:
     """An ordered stack of named layers with summary, forward and Chainer-layout weights."""
 
-    def __init__(self, name: str, layers: list[L.Layer], insize: int = 227, in_channels: int = 3):
-        self.name, self.layers = name, list(layers)
+    def __init__(self, name: str, layers: list[L.Layer], insize: int = 227, in_channels: int = 3,
+                 xp=np):
+        self.name, self.layers, self.xp = name, list(layers), xp  # xp: where the weights live
         self.insize, self.in_channels = insize, in_channels
         self.weights_source = "random"
         names = [layer.name for layer in self.layers]
@@ -128,7 +129,7 @@ class Network:
         ``should_stop`` is asked between layers (the run is abandoned, ``completed`` False);
         ``on_layer(name, output, seconds)`` is called as each layer finishes.
         """
-        xp = array_module(self.layers[0].params.get("W", np.empty(0)))
+        xp = self.xp
         h = xp.asarray(x, dtype=np.float32)
         if h.ndim == 3:
             h = h[None]
@@ -159,10 +160,10 @@ class Network:
         save_npz(self, path)
 
 
-def _conv_stack(xp, seed: int, norm: str) -> list[L.Layer]:
+def _conv_stack(xp, seed: int, norm: str, init: bool = True) -> list[L.Layer]:
     """AlexNet's five convolutions with BN (``norm="bn"``) or ReLU-then-LRN (``norm="lrn"``)."""
     seeds = iter(np.random.SeedSequence(seed).spawn(8))  # one stream per parametrised layer
-    conv = lambda *a, **k: L.Conv2D(*a, seed=next(seeds), xp=xp, **k)  # noqa: E731
+    conv = lambda *a, **k: L.Conv2D(*a, seed=next(seeds), xp=xp, init=init, **k)  # noqa: E731
     out: list[L.Layer] = []
     for i, (c_in, c_out, k, s, p) in enumerate([(3, 96, 11, 4, 0), (96, 256, 5, 1, 2)], start=1):
         out.append(conv(f"conv{i}", c_in, c_out, k, stride=s, pad=p))
@@ -175,23 +176,25 @@ def _conv_stack(xp, seed: int, norm: str) -> list[L.Layer]:
         out += [conv(f"conv{i}", c_in, c_out, 3, pad=1), L.ReLU(f"relu{i}")]
     out.append(L.MaxPool("pool5", 3, stride=2))
     for i, (n_in, n_out) in enumerate([(9216, 4096), (4096, 4096)], start=6):
-        out += [L.Linear(f"fc{i}", n_in, n_out, seed=next(seeds), xp=xp), L.ReLU(f"relu{i}"),
-                L.Dropout(f"drop{i}")]
-    out.append(L.Linear("fc8", 4096, 1000, seed=next(seeds), xp=xp))
+        out += [L.Linear(f"fc{i}", n_in, n_out, seed=next(seeds), xp=xp, init=init),
+                L.ReLU(f"relu{i}"), L.Dropout(f"drop{i}")]
+    out.append(L.Linear("fc8", 4096, 1000, seed=next(seeds), xp=xp, init=init))
     return out
 
 
-def build_network(name: str, *, seed: int = 0, xp=None) -> Network:
+def build_network(name: str, *, seed: int = 0, xp=None, init: bool = True) -> Network:
     """``"alexbn"`` (AlexNet with BatchNormalization, insize 227) or ``"alex"`` (LRN AlexNet).
 
     Chainer v7 initialisation: LeCun normal weights, zero biases, BN gamma 1, beta 0,
-    avg_mean 0, avg_var 1, eps 2e-5. The same seed gives identical weights.
+    avg_mean 0, avg_var 1, eps 2e-5. The same seed gives identical weights. With
+    ``init=False`` the conv and fc weights are zero-stride placeholders that take no memory:
+    enough for ``summary()``, or to be filled by ``load_npz``.
     """
     key = name.strip().lower()
     if key not in NETWORKS:
         raise ValueError(f"unknown network {name!r}; choose one of {', '.join(NETWORKS)}")
     xp = xp or get_backend().xp
-    layers = _conv_stack(xp, seed, "bn" if key == "alexbn" else "lrn")
-    net = Network(key, layers)
-    net.weights_source = f"random (LeCun normal, seed {seed})"
+    layers = _conv_stack(xp, seed, "bn" if key == "alexbn" else "lrn", init)
+    net = Network(key, layers, xp=xp)
+    net.weights_source = f"random (LeCun normal, seed {seed})" if init else "none (shapes only)"
     return net

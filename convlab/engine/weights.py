@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 
-from convlab.engine.backend import array_module, to_numpy
+from convlab.engine.backend import to_numpy
 
 
 def _required(net) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -40,9 +40,15 @@ def _find_prefix(keys: list[str], required) -> str:
 def _read_array(archive, key: str) -> np.ndarray:
     try:
         arr = archive[key]
-    except ValueError as exc:  # object arrays need pickle, which we never allow
-        raise ValueError(f"{key} holds pickled Python objects, which ConvLab refuses to load "
-                         f"({exc})") from None
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):  # object arrays need pickle, which we never allow
+            raise ValueError(f"{key} holds pickled Python objects, which ConvLab refuses to "
+                             "load") from None
+        raise ValueError(f"{key} is not a readable array ({exc})") from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:  # a damaged member
+        raise ValueError(f"{key} is damaged in the archive ({exc})") from None
+    if not isinstance(arr, np.ndarray):  # a member that is not .npy comes back as bytes
+        raise ValueError(f"{key} is not a NumPy array (.npy) inside the archive")
     if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
         raise ValueError(f"{key} has dtype {arr.dtype}; expected float32 (or float64)")
     with np.errstate(over="ignore"):  # overflow is reported below, as a refusal
@@ -85,8 +91,8 @@ def read_npz(net, path) -> dict[tuple[str, str], np.ndarray]:
 def load_npz(net, path) -> None:
     """Load ``path`` into ``net`` all at once, or raise ``ValueError`` and change nothing."""
     arrays = read_npz(net, path)
+    xp = getattr(net, "xp", np)
     for layer in net.layers:
-        xp = array_module(next(iter(layer.params.values()), np.empty(0)))
         for param in list(layer.params):
             layer.params[param] = xp.asarray(arrays[layer.name, param])
     net.weights_source = os.path.basename(os.fspath(path))
@@ -105,6 +111,9 @@ def save_npz(net, path) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from other users
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

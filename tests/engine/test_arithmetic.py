@@ -156,3 +156,11 @@ def test_receptive_field_equals_brute_force_span(layers):
         assert rf.size == hi - lo + 1
         assert rf.jump == jump
         assert rf.start - ReceptiveField().start == (lo + hi) / 2
+
+
+@pytest.mark.parametrize("bad", [2.7, "3", True, (1, 2, 3), (2, 1.5)])
+def test_pair_refuses_what_is_not_an_integer_or_a_pair(bad):
+    from convlab.engine.arithmetic import pair
+
+    with pytest.raises(ValueError, match="stride"):
+        pair(bad, "stride")

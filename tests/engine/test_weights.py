@@ -278,3 +278,48 @@ def test_folder_refused_as_a_folder(target, target_before, workdir):
     folder.mkdir(exist_ok=True)
     assert "folder" in refused(target, folder, target_before)
     folder.rmdir()
+
+
+def test_a_damaged_member_is_refused_with_a_sentence(target, target_before, source_params, npz):
+    import zipfile
+
+    path = npz(dict(source_params))
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("fc8/b.npy")
+    with open(path, "r+b") as fh:  # flip a byte in fc8/b's data: its CRC no longer matches
+        fh.seek(info.header_offset + 30 + len(info.filename) + info.file_size - 8)
+        byte = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    message = refused(target, path, target_before, naming="fc8/b")
+    assert "damaged" in message
+
+
+def test_a_member_that_is_not_npy_is_refused(target, target_before, source_params, npz):
+    import zipfile
+
+    path = npz({k: v for k, v in source_params.items() if k != "fc8/b"})
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("fc8/b.npy", b"not an array at all")
+    refused(target, path, target_before, naming="fc8/b")
+
+
+def test_saved_files_are_readable_like_any_new_file(source, workdir):
+    import os
+    import stat
+
+    path = workdir / "mode.npz"
+    source.save_npz(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
+    path.unlink()
+
+
+def test_a_shapes_only_network_takes_no_weight_memory_and_loads_a_file(saved, source_params):
+    net = build_network("alexbn", init=False)
+    assert net["fc6"].params["W"].strides == (0, 0)
+    assert sum(r.params for r in net.summary()) == 62_379_048
+    net.load_npz(saved)
+    assert_params_equal(net, source_params)
+    assert net["fc6"].params["W"].flags.writeable
