@@ -55,6 +55,14 @@ class NetworkResult:
     completed: bool = True
 
 
+def _file_stamp(path: str | None) -> tuple | None:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st else None
+
+
 def load_class_names(path) -> list[str]:
     """One class per line; Caffe's ``synset_words.txt`` form (``n01440764 tench, ...``) is tidied."""
     names = []
@@ -101,9 +109,10 @@ class NetworkRunner:
 
     def network(self, s: NetworkSettings) -> Network:
         """The network for ``s``, built (and its weights loaded) if need be. ``ValueError`` on bad weights."""
-        net = self._nets.get(s.weights_key)
+        key = s.weights_key + (_file_stamp(s.weights),)  # a file saved again is read again
+        net = self._nets.get(key)
         if net is None:
-            net = build_network(s.net, seed=s.seed)
+            net = build_network(s.net, seed=s.seed, init=not s.weights)
             if s.weights:
                 net.load_npz(s.weights)  # refuses the whole file, or loads it all
             if s.handmade_conv1:
@@ -113,7 +122,7 @@ class NetworkRunner:
                 net.weights_source += " with a hand-made conv1"
             if len(self._nets) >= 2:  # each holds 250 MB
                 self._nets.pop(next(iter(self._nets)))
-            self._nets[s.weights_key] = net
+            self._nets[key] = net
         return net
 
     def run(self, image: np.ndarray, s: NetworkSettings, *,

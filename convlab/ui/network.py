@@ -8,12 +8,10 @@ All computation runs in :class:`~convlab.ui.worker.LatestWorker` threads.
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
@@ -21,49 +19,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from convlab.netrun import NetworkResult, NetworkRunner, NetworkSettings
 from convlab.ui.feature_view import FeatureView
 from convlab.ui.layer_table import LayerTableModel
-from convlab.ui.montage import build_montage
+from convlab.ui.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
+                                      layer_montage, prep_images, rgb_pixmap, shape_text,
+                                      timing_text, top5_text)
 from convlab.ui.worker import LatestWorker
-
-MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex"}
-BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
-
-
-def fc_as_map(values: np.ndarray) -> np.ndarray:
-    """``(F,)`` -> ``(1, rows, cols)`` with rows x cols = F as near square as F allows."""
-    f = values.size
-    rows = max(d for d in range(1, int(math.isqrt(f)) + 1) if f % d == 0)
-    return values.reshape(1, rows, f // rows)
-
-
-def layer_montage(name: str, arr: np.ndarray, normalise: str, aspect: float):
-    """Worker side: the montage of one layer's output (fully connected outputs as one tile)."""
-    if arr.ndim == 1:
-        tile = fc_as_map(arr)
-        return build_montage(tile, names=[f"{name}: {arr.size} units, unit = row x {tile.shape[2]} + column"],
-                             normalise=normalise, aspect=aspect, title=name)
-    return build_montage(arr, normalise=normalise, aspect=aspect, title=name)
-
-
-def _rgb_pixmap(rgb: np.ndarray, height: int = 150) -> QPixmap:
-    """(H, W, 3) uint8 -> a pixmap scaled to ``height`` (small images only: GUI thread)."""
-    rgb = np.ascontiguousarray(rgb)
-    image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format_RGB888)
-    return QPixmap.fromImage(image.copy()).scaledToHeight(height, Qt.SmoothTransformation)
-
-
-def prep_images(prep: dict) -> list[np.ndarray]:
-    """Worker side: the resized photo with the crop box, the crop, and the mean-subtracted input."""
-    resized = (np.clip(prep["resized"], 0, 1) * 255).astype(np.uint8)
-    left, top, right, bottom = prep["box_resized"]
-    boxed = resized.copy()
-    for t in range(2):
-        boxed[top + t, left:right] = boxed[bottom - 1 - t, left:right] = (255, 200, 0)
-        boxed[top:bottom, left + t] = boxed[top:bottom, right - 1 - t] = (255, 200, 0)
-    crop = (np.clip(prep["crop"], 0, 1) * 255).astype(np.uint8)
-    centred = prep["input"][0].transpose(1, 2, 0)                      # about -0.5 .. 0.5
-    shown = (np.clip(centred + 0.5, 0, 1) * 255).astype(np.uint8)      # 0 as mid-grey
-    return [boxed, crop, shown]
-
 
 class NetworkPane(QWidget):
     """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
@@ -75,6 +34,7 @@ class NetworkPane(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.settings = NetworkSettings()  # what the shown result was computed with
+        self.requested = self.settings  # what the controls ask for (may be still computing)
         self.image: np.ndarray | None = None
         self.result: NetworkResult | None = None
         self._runner = NetworkRunner()  # touched only inside worker jobs
@@ -125,8 +85,7 @@ class NetworkPane(QWidget):
         bar.addStretch(1)
         self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
         prep = QHBoxLayout()
-        for label, caption in zip(self.prep_labels, ("shorter side 256, centre crop", "crop",
-                                                     "minus ImageNet mean, / 255 (0 = grey)")):
+        for label, caption in zip(self.prep_labels, PREP_CAPTIONS):
             box = QVBoxLayout()
             box.addWidget(label)
             box.addWidget(QLabel(caption, alignment=Qt.AlignCenter))
@@ -179,11 +138,12 @@ class NetworkPane(QWidget):
         return self.refresh()
 
     def apply(self, **changes) -> int:
-        return self.refresh(self.settings.replace(**changes))
+        """Change what the controls ask for, on top of earlier changes still computing."""
+        return self.refresh(self.requested.replace(**changes))
 
     def load_weights(self, path: str) -> int:
         """Load a Chainer .npz in the worker; a refused file keeps the current weights."""
-        return self.refresh(self.settings.replace(weights=os.fspath(path), bn_mode="stored"))
+        return self.apply(weights=os.fspath(path), bn_mode="stored")
 
     def load_weights_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
@@ -193,7 +153,7 @@ class NetworkPane(QWidget):
 
     def refresh(self, settings: NetworkSettings | None = None) -> int:
         """Run the network for ``settings`` (default: the current ones) on the current photo."""
-        s = settings or self.settings
+        s = self.requested = settings or self.requested
         self._sync_controls(s)
         if self.image is None:
             return 0
@@ -214,9 +174,9 @@ class NetworkPane(QWidget):
 
     def _sync_controls(self, s: NetworkSettings) -> None:
         """Show ``s`` in the controls without triggering another run (signals blocked)."""
-        pairs = ((self.model_box, lambda w: w.setCurrentText(_key(MODELS, s.net))),
+        pairs = ((self.model_box, lambda w: w.setCurrentText(key_of(MODELS, s.net))),
                  (self.insize, lambda w: w.setValue(s.insize)),
-                 (self.bn_box, lambda w: w.setCurrentText(_key(BN_MODES, s.bn_mode))),
+                 (self.bn_box, lambda w: w.setCurrentText(key_of(BN_MODES, s.bn_mode))),
                  (self.seed, lambda w: w.setValue(s.seed)),
                  (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
         for widget, setter in pairs:
@@ -224,7 +184,7 @@ class NetworkPane(QWidget):
             setter(widget)
             widget.blockSignals(False)
         self.bn_box.setEnabled(s.net == "alexbn")
-        self.bn_label.setText(_bn_explanation(s))
+        self.bn_label.setText(bn_explanation(s))
 
     def selected_layer(self) -> str | None:
         row = self.table.currentIndex().row()
@@ -243,18 +203,21 @@ class NetworkPane(QWidget):
             if name is not None and self.result is not None:
                 self.view.clear(f"{name} has no output: the input stops before it.")
             return
-        arr, normalise, aspect = self.result.outputs[name], self.view.normalise, self.view.aspect()
-        self.map_worker.submit(lambda j: (name, layer_montage(name, arr, normalise, aspect)))
+        result, normalise, aspect = self.result, self.view.normalise, self.view.aspect()
+        arr = result.outputs[name]
+        self.map_worker.submit(lambda j: (result, name, layer_montage(name, arr, normalise, aspect)))
 
     # -- results -----------------------------------------------------------------------------
     def _on_progress(self, request_id: int, payload) -> None:
+        if not self.worker.is_current(request_id):
+            return  # a newer request is on its way: its rows will come
         if payload[0] == "rows":
             _, rows, images, s = payload
             selected = self.selected_layer()
             self.model.set_rows(rows)
             self.select_layer(selected or "conv1")
             for label, rgb in zip(self.prep_labels, images):
-                label.setPixmap(_rgb_pixmap(rgb, 120))
+                label.setPixmap(rgb_pixmap(rgb, 120))
             error = next((r.error for r in rows if r.error), "")
             self.input_note.setText(error)
             self.input_note.setStyleSheet("color: #c0392b;" if error else
@@ -264,60 +227,32 @@ class NetworkPane(QWidget):
             self.model.set_time(name, seconds, dead)
 
     def _on_finished(self, request_id: int, payload) -> None:
+        if not self.worker.is_current(request_id):
+            return  # never show an old result over a newer request
         result, name, montage = payload
+        self.map_worker.cancel()  # a montage of the previous result must not follow this one
         self.result, self.settings = result, result.settings
-        self._sync_controls(result.settings)
+        self._sync_controls(self.requested)
         self.weights_label.setText(f"Weights: {result.weights_source}")
         if not any(r.error for r in result.rows):
             self.input_note.setText(result.note)
-        self.top5.setText(_top5_text(result))
-        total = sum(result.seconds.values()) * 1e3
-        slowest = sorted(result.seconds.items(), key=lambda kv: -kv[1])[:3]
-        self.statusChanged.emit(f"{result.settings.net} forward {total:.0f} ms (" + ", ".join(
-            f"{name} {sec * 1e3:.1f}" for name, sec in slowest) + ")")
+        self.top5.setText(top5_text(result))
+        self.statusChanged.emit(timing_text(result))
         if montage is not None:
-            self._on_montage(0, (name, montage))
+            self._on_montage(0, (result, name, montage))
         self.resultReady.emit(request_id)
 
     def _on_montage(self, _request_id: int, payload) -> None:
-        name, montage = payload
-        if self.result is not None and name == (self.selected_layer() or name):
-            self.view.title.setText(f"Maps of {name}: {_shape_text(self.result.outputs[name])}")
+        result, name, montage = payload
+        if result is self.result and name == (self.selected_layer() or name):
+            self.view.title.setText(f"Maps of {name}: {shape_text(self.result.outputs[name])}")
             self.view.show_montage(montage)
 
     def _on_failed(self, request_id: int, reason: str) -> None:
-        self._sync_controls(self.settings)  # back to what is shown
+        self.requested = self.settings  # back to what is shown
+        self._sync_controls(self.settings)
         self.message.emit(f"Network: {reason}", "error")
 
     def shutdown(self) -> None:
         self.worker.shutdown()
         self.map_worker.shutdown()
-
-
-def _key(mapping: dict, value: str) -> str:
-    return next(k for k, v in mapping.items() if v == value)
-
-
-def _shape_text(arr: np.ndarray) -> str:
-    return "x".join(map(str, arr.shape)) + (" units" if arr.ndim == 1 else "")
-
-
-def _bn_explanation(s: NetworkSettings) -> str:
-    if s.net != "alexbn":
-        return "Alex has no BatchNormalization: ReLU then LRN after conv1 and conv2."
-    if s.bn_mode == "batch":
-        why = ("the weights are untrained, so the stored averages (mean 0, variance 1) would not "
-               "normalise anything" if not s.weights else "chosen by you; the loaded file also "
-               "holds trained running averages")
-        return f"BN normalises with this image's statistics over (N, H, W): {why}."
-    why = ("the loaded weights' trained running averages" if s.weights else
-           "untrained: mean 0, variance 1, so BN barely changes the maps")
-    return f"BN uses the stored running averages ({why})."
-
-
-def _top5_text(result: NetworkResult) -> str:
-    if not result.settings.weights:
-        return "Top-5 classes appear with trained weights; random weights predict nothing."
-    if not result.top5:
-        return ""
-    return "Top-5: " + ",  ".join(f"{name} {p:.1%}" for _, name, p in result.top5)

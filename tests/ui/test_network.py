@@ -107,3 +107,30 @@ def test_weights_load_through_the_pane_and_a_bad_file_is_refused(pane, qtbot, tm
     with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
         pane.refresh()
     np.testing.assert_array_equal(pane.result.outputs["conv1"], shown)
+
+
+def test_quick_successive_changes_all_apply_and_only_the_last_result_shows(pane, qtbot):
+    shown = []
+    pane.resultReady.connect(shown.append)
+    pane.model_box.setCurrentText("Alex (LRN)")
+    pane.insize.setValue(224)  # before Alex's first forward has finished
+    last = pane.seed.value()
+    pane.seed.setValue(last + 1)
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == pane.worker.latest_id, timeout=NET_MS)
+    s = pane.result.settings
+    assert (s.net, s.insize, s.seed) == ("alex", 224, last + 1)
+    assert shown == [pane.worker.latest_id], "older requests never reach the screen"
+    assert pane.model_box.currentText() == "Alex (LRN)" and pane.insize.value() == 224
+    assert "norm1" in pane.result.outputs and "bn1" not in pane.result.outputs
+    assert not pane.bn_box.isEnabled()
+
+
+def test_hand_made_conv1_shows_edges_and_colours_and_says_so(pane, qtbot):
+    random_maps = pane.result.outputs["conv1"].copy()
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.handmade.setChecked(True)
+    assert "hand-made conv1" in pane.weights_label.text()
+    assert not np.allclose(pane.result.outputs["conv1"], random_maps)
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.handmade.setChecked(False)
+    np.testing.assert_allclose(pane.result.outputs["conv1"], random_maps, rtol=1e-5, atol=1e-6)
