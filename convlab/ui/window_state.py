@@ -100,11 +100,12 @@ def restore(window, store: QSettings) -> None:
             pass
     longest = window.explorer.controls.longest
     try:
-        was = longest.blockSignals(True)
-        longest.setValue(int(store.value("explorer/longest", longest.value())))
-        longest.blockSignals(was)
-    except (TypeError, ValueError):
-        pass
+        value = int(store.value("explorer/longest", longest.value()))
+    except (TypeError, ValueError):  # a hand-edited or damaged settings file
+        value = longest.value()
+    was = longest.blockSignals(True)
+    longest.setValue(value)
+    longest.blockSignals(was)
     view = window.explorer.view
     cmap = str(store.value("view/colormap", "viridis"))
     if cmap in COLORMAPS:

@@ -262,6 +262,23 @@ def test_settings_are_remembered(qtbot, tmp_path):
     second.close()
 
 
+def test_a_damaged_settings_file_falls_back_to_defaults_and_keeps_controls_live(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from convlab.ui.main_window import MainWindow
+
+    store = QSettings(str(tmp_path / "convlab.ini"), QSettings.Format.IniFormat)
+    store.setValue("explorer/longest", "abc")
+    store.setValue("explorer/settings", "{not json")
+    store.sync()
+    win = MainWindow(settings=store)
+    qtbot.addWidget(win)
+    longest = win.explorer.controls.longest
+    assert not longest.signalsBlocked()
+    assert win.explorer.settings() == ExplorerSettings()
+    win.close()
+
+
 def test_heavy_work_shows_a_preview_first_then_the_full_result(qtbot, window):
     explorer = window.explorer
     explorer.cost.rate = 1e3  # pretend this machine is very slow: every run counts as heavy
