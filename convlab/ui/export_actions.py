@@ -60,6 +60,8 @@ class ExportController(QObject):
         self.worker.preview.connect(self._progress)
         self.worker.finished.connect(self._done)
         self.worker.failed.connect(self._failed)
+        self.worker.idle.connect(self._idle)
+        self._cancelling = False
         self.bar = QProgressBar(objectName="exportProgress", maximumWidth=180, textVisible=True)
         self.cancel_button = QToolButton(text="Cancel", objectName="exportCancel")
         self.cancel_button.clicked.connect(self.cancel)
@@ -101,7 +103,10 @@ class ExportController(QObject):
 
     # -- what is in front -------------------------------------------------------------------------
     def source(self):
-        """``(layers, layer name, settings record, view)`` of the pane in front; ValueError if none."""
+        """``(layers, layer name, record(), view)`` of the pane in front; ValueError if none.
+
+        ``record()`` hashes the photo (and a weights file): call it in the worker, not here.
+        """
         win = self.window
         pane = win.pane(win.tabs.currentIndex())
         loaded = getattr(win, "loaded", None)
@@ -111,16 +116,22 @@ class ExportController(QObject):
                 raise ValueError("Nothing to export yet: the network has not run on a photo.")
             s = result.settings
             net = SimpleNamespace(name=s.net, weights_source=result.weights_source, insize=s.insize)
-            record = network_settings_record(net, image_record(loaded), seed=s.seed,
-                                             bn_mode=s.bn_mode, weights_path=s.weights,
-                                             crop_box=result.prep["box"])
-            name = pane.selected_layer() or "conv1"
-            return result.outputs, name, record, pane.view
+
+            def record():
+                return network_settings_record(net, image_record(loaded), seed=s.seed,
+                                               bn_mode=s.bn_mode, weights_path=s.weights,
+                                               crop_box=result.prep["box"])
+
+            return result.outputs, pane.selected_layer() or "conv1", record, pane.view
         out = getattr(win.explorer, "output", None)
         if out is None or loaded is None:
             raise ValueError("Nothing to export yet: no feature maps have been computed.")
-        record = explorer_settings_record(out.result.settings, image_record(loaded),
-                                          longest=win.longest, input_shape=loaded.image.shape)
+        longest = win.longest
+
+        def record():
+            return explorer_settings_record(out.result.settings, image_record(loaded),
+                                            longest=longest, input_shape=loaded.image.shape)
+
         return out.result.maps, out.stage, record, win.explorer.view
 
     def _ask(self, kind: str, suggested: str) -> str:
@@ -133,6 +144,10 @@ class ExportController(QObject):
         return path
 
     def _begin(self) -> tuple | None:
+        if self.worker.busy():
+            self.window.show_message("An export is still running: wait for it, or press Cancel "
+                                     "in the status bar.")
+            return None
         try:
             return self.source()
         except ValueError as exc:
@@ -153,11 +168,10 @@ class ExportController(QObject):
         if not path:
             return 0
         values = arr[index] if arr.ndim == 3 else arr
-        cmap = imaging.check_colormap(_cmap(view))
-        text = {"convlab:settings": json.dumps(record),
-                "convlab:file": json.dumps({"layer": name, "index": index, "version": __version__})}
-        rgb = lambda: render_map(values, cmap, _normalize(view))  # noqa: E731 (runs in the worker)
-        return self._submit(lambda job: _write(path, rgb(), text, f"map {index} of {name}"))
+        cmap, mode = imaging.check_colormap(_cmap(view)), _normalize(view)
+        chunk = {"layer": name, "index": index, "version": __version__}
+        return self._submit(lambda job: _write(path, render_map(values, cmap, mode), record, chunk,
+                                               f"map {index} of {name}"), cancellable=False)
 
     def export_grid(self, path: str | None = None) -> int:
         """Every map of the shown layer tiled in one PNG."""
@@ -168,12 +182,10 @@ class ExportController(QObject):
         path = path or self._ask("file", f"{name}_grid.png")
         if not path:
             return 0
-        arr, cmap = layers[name], imaging.check_colormap(_cmap(view))
-        text = {"convlab:settings": json.dumps(record),
-                "convlab:file": json.dumps({"layer": name, "grid": True, "version": __version__})}
-        mode = _normalize(view)
-        return self._submit(lambda job: _write(path, render_map(arr, cmap, mode), text,
-                                               f"the grid of {name}"))
+        arr, cmap, mode = layers[name], imaging.check_colormap(_cmap(view)), _normalize(view)
+        chunk = {"layer": name, "grid": True, "version": __version__}
+        return self._submit(lambda job: _write(path, render_map(arr, cmap, mode), record, chunk,
+                                               f"the grid of {name}"), cancellable=False)
 
     def export_layer(self, folder: str | None = None) -> int:
         return self._export_folder(folder, all_layers=False)
@@ -195,7 +207,7 @@ class ExportController(QObject):
         def job(j):
             try:
                 result = export.export_maps(
-                    folder, dict(layers), settings=record, what=what, cmap=cmap, normalize=mode,
+                    folder, dict(layers), settings=record(), what=what, cmap=cmap, normalize=mode,
                     progress=lambda done, total: j.preview((done, total)), cancel=j.should_stop)
             except export.ExportCancelled:
                 return None
@@ -207,10 +219,11 @@ class ExportController(QObject):
         return self._submit(job)
 
     # -- worker plumbing --------------------------------------------------------------------------
-    def _submit(self, job) -> int:
+    def _submit(self, job, *, cancellable: bool = True) -> int:
         self.bar.setRange(0, 0)
+        self.bar.setFormat("export")
         self.bar.show()
-        self.cancel_button.show()
+        self.cancel_button.setVisible(cancellable)  # a single PNG takes milliseconds
         return self.worker.submit(job)
 
     def _progress(self, _rid, payload) -> None:
@@ -233,10 +246,18 @@ class ExportController(QObject):
         self.window.show_message(f"Export failed: {reason}")
 
     def cancel(self) -> None:
-        """Stop the running export; what it wrote is removed and the folder left as it was."""
+        """Stop the running folder export; it removes what it wrote and says so when it has."""
+        if not self.worker.busy():
+            return
+        self._cancelling = True
+        self.bar.setFormat("cancelling…")
         self.worker.cancel()
-        self._finish()
-        self.window.show_message("Export cancelled; nothing was left behind.", "info")
+
+    def _idle(self) -> None:
+        if self._cancelling:
+            self._cancelling = False
+            self._finish()
+            self.window.show_message("Export cancelled: the folder is as it was before.", "info")
 
     def shutdown(self) -> None:
         self.worker.shutdown()
@@ -254,7 +275,9 @@ def _cmap(view) -> str:
     return COLORMAPS.get(view.colormap_box.currentText(), "viridis")
 
 
-def _write(path, rgb, text, what) -> str:
+def _write(path, rgb, record, chunk, what) -> str:
+    """Worker side: one PNG with the settings that made it in its text chunks."""
+    text = {"convlab:settings": json.dumps(record()), "convlab:file": json.dumps(chunk)}
     try:
         imaging.write_png(path, rgb, text)
     except OSError as exc:

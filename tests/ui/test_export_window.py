@@ -107,10 +107,13 @@ def test_cancel_stops_a_folder_export_and_keeps_what_was_there(qtbot, window, tm
     monkeypatch.setattr(export, "export_maps", slow)
     window.exporter.export_layer(str(target))
     qtbot.waitUntil(lambda: window.exporter.bar.value() > 3, timeout=EXPORT_MS)
+    window.exporter.export_grid(str(tmp_path / "grid.png"))  # one export at a time
+    assert message(window).startswith("An export is still running")
     window.exporter.cancel()
-    assert "cancelled" in message(window)
-    qtbot.waitUntil(lambda: not window.exporter.worker.busy(), timeout=EXPORT_MS)
+    wait_message(qtbot, window, "Export cancelled")
+    assert not window.exporter.worker.busy() and not window.exporter.bar.isVisible()
     assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+    assert not (tmp_path / "grid.png").exists()
 
 
 def test_nothing_to_export_before_results_says_so(qtbot, tmp_path):
