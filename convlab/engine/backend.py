@@ -72,9 +72,3 @@ def to_numpy(x) -> np.ndarray:
     if hasattr(x, "get"):
         return x.get()
     return np.asarray(x)
-
-
-def to_device(x: np.ndarray, xp: ModuleType | None = None):
-    """Move a NumPy array to the chosen backend (or to ``xp``)."""
-    xp = xp or get_backend().xp
-    return x if xp is np else xp.asarray(x)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToo
 
 from convlab.ui.canvas import ImageCanvas
 from convlab.ui.map_dialog import MapDialog
-from convlab.ui.montage import Montage, build_kernel_strip, colormap_lut
+from convlab.ui.montage import Montage, colormap_lut
 
 COLORMAPS = {"viridis": "viridis", "magma": "magma", "grey": "gray", "cividis": "cividis",
              "red-blue": "colorbrewer:RdBu_r", "turbo": "turbo"}
@@ -215,9 +215,3 @@ class KernelStrip(QWidget):
         i = self._index(x, y)
         if i is not None:
             self.kernelClicked.emit(i)
-
-
-def strip_for(kernels):
-    """Worker side: ``(image, layout)`` for :meth:`KernelStrip.show_strip`."""
-    return build_kernel_strip(kernels)
-

@@ -1,8 +1,7 @@
 """Where the window's photos come from: files, samples, the clipboard (no Qt widgets here).
 
 Reading and scaling are :mod:`convlab.imaging`'s (``load_image``, ``scale_to_longest``); the
-samples are :mod:`convlab.samples`'. A small Pillow fallback keeps the window usable in a
-checkout where those modules are missing.
+samples are :mod:`convlab.samples`'.
 """
 
 from __future__ import annotations
@@ -12,85 +11,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convlab import samples
+from convlab.imaging import load_image, scale_to_longest
+
 DEFAULT_LONGEST = 512
 
 
-class ImageLoadError(ValueError):
-    """Fallback for ``convlab.imaging.ImageLoadError``: a bad file, with a one-line reason."""
-
-
-def _imaging():
-    try:
-        from convlab import imaging
-    except ImportError:
-        return None
-    return imaging
-
-
-def load_image(path) -> np.ndarray:
-    """``(H, W, 3)`` float32 RGB in [0, 1], or ``ValueError`` with a one-line reason."""
-    imaging = _imaging()
-    if imaging is not None:
-        return imaging.load_image(path)
-    return _pillow_load(path)
-
-
-def _pillow_load(path) -> np.ndarray:
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    name = os.path.basename(str(path))
-    try:
-        with Image.open(path if isinstance(path, (str, os.PathLike)) else path.open("rb")) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "P"):
-                im = im.convert("RGBA")
-                white = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(white, im)
-            rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-    except FileNotFoundError:
-        raise ImageLoadError(f"{name}: no such file.") from None
-    except UnidentifiedImageError:
-        raise ImageLoadError(f"{name} is not an image Pillow can read.") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageLoadError(f"{name} could not be read: {exc}") from None
-    return np.ascontiguousarray(rgb)
-
-
-def scale_to_longest(image: np.ndarray, longest: int = DEFAULT_LONGEST):
-    """``(scaled, factor)``: ``image`` shrunk so its longest side is ``longest`` (never enlarged)."""
-    imaging = _imaging()
-    if imaging is not None and hasattr(imaging, "scale_to_longest"):
-        return imaging.scale_to_longest(image, longest)
-    h, w = image.shape[:2]
-    factor = min(1.0, longest / max(h, w))
-    if factor >= 1.0:
-        return image, 1.0
-    from PIL import Image
-
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    channels = [Image.fromarray(np.ascontiguousarray(image[..., c]), mode="F")
-                .resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0) for c in range(3)]
-    scaled = np.stack([np.asarray(ch, dtype=np.float32) for ch in channels], axis=-1)
-    return np.clip(scaled, 0.0, 1.0), factor
-
-
 def list_samples() -> list:
+    """The bundled photos, or none when the installed package has lost them."""
     try:
-        from convlab.samples import list_samples as listing
-    except ImportError:
-        return []
-    try:
-        return list(listing())
-    except (OSError, FileNotFoundError):
+        return list(samples.list_samples())
+    except OSError:
         return []
 
 
 def default_sample():
     """The sample photo the window opens on, or None when none is installed."""
     try:
-        from convlab.samples import default_sample as default
-        return default()
-    except (ImportError, OSError, FileNotFoundError):
+        return samples.default_sample()
+    except (OSError, IndexError):
         return None
 
 
