@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Collection
 
 import numpy as np
 
@@ -185,11 +185,14 @@ def prepare_input(image: np.ndarray, grayscale: bool) -> np.ndarray:
 
 
 def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
-                 should_stop: Callable[[], bool] | None = None) -> ExplorerResult:
+                 should_stop: Callable[[], bool] | None = None,
+                 keep: Collection[str] | None = None) -> ExplorerResult:
     """Run conv -> BN -> ReLU -> pool on ``image`` (``(H, W, 3)`` in [0, 1]).
 
     ``should_stop`` is asked between stages; an abandoned run returns ``completed=False``.
-    Raises ``ValueError`` (with the plan's sentence) when the settings give no output.
+    ``keep`` names the stages whose maps are returned (default all): at heavy settings each
+    stage is hundreds of MB. Raises ``ValueError`` (with the plan's sentence) when the
+    settings give no output.
     """
     s = settings.validate()
     plan = plan_explorer(s, image.shape[0], image.shape[1])
@@ -216,7 +219,8 @@ def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
             break
         t0 = time.perf_counter()
         h = fn(h)
-        result.maps[name] = to_numpy(h)[0]
+        if keep is None or name in keep:
+            result.maps[name] = to_numpy(h)[0]
         result.seconds[name] = time.perf_counter() - t0
     return result
 

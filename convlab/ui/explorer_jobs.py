@@ -15,6 +15,7 @@ from convlab.ui.montage import Montage, block_mean, build_kernel_strip, build_mo
 HEAVY_MS = 80.0  # a full run estimated above this shows a reduced-size preview first
 PREVIEW_BUDGET_MS = 35.0  # what the preview itself may cost
 PREVIEW_FACTORS = (2, 3, 4, 6, 8, 12)
+STAGE_BYTES = 128 << 20  # above this per stage, only the shown stage's maps are kept
 SETTLE_S = 0.12  # after a preview, wait this long for a newer request before the full run
 STAGE_TITLES = {"conv": "convolution", "bn": "BatchNormalization", "relu": "ReLU",
                 "pool": "max pooling"}
@@ -81,6 +82,15 @@ class ExplorerOutput:
     image_key: int
 
 
+def stages_to_keep(s: ExplorerSettings, height: int, width: int, wanted: str | None):
+    """None (every stage) unless one stage's maps exceed STAGE_BYTES; then only the shown one."""
+    plan = [st for st in plan_explorer(s, height, width) if st.shape and st.name != "input"]
+    if not plan or 4 * int(np.prod(plan[0].shape)) <= STAGE_BYTES:
+        return None
+    names = [st.name for st in plan]
+    return (wanted if wanted in names else names[-1],)
+
+
 def _stage(result: ExplorerResult, wanted: str | None) -> str:
     return wanted if wanted in result.maps else next(reversed(result.maps))
 
@@ -135,8 +145,10 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     """Run in the worker: reuse or compute the result, preview first if heavy, build montages."""
     s = req.settings
     h, w = req.image.shape[:2]
+    keep = stages_to_keep(s, h, w, req.stage)
     result = req.cached if (req.cached is not None and req.cached_key == req.image_key
-                            and req.cached.settings == s) else None
+                            and req.cached.settings == s
+                            and (keep is None or set(keep) <= set(req.cached.maps))) else None
     t0 = time.perf_counter()
     if result is None:
         units = cost.units(s, h, w)
@@ -148,7 +160,7 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
             if job.wait_for_newer(SETTLE_S if req.dragging else 0.0):
                 return None  # a newer request came (the drag goes on): skip the long run
             t0 = time.perf_counter()
-        result = run_explorer(req.image, s, should_stop=job.should_stop)
+        result = run_explorer(req.image, s, should_stop=job.should_stop, keep=keep)
         if not result.completed:
             return None
         cost.learn(units, (time.perf_counter() - t0) * 1e3)

@@ -105,3 +105,11 @@ def test_banks_say_how_extra_filters_are_filled():
     for bank in BANKS:
         w, n, _ = make_bank(bank, 96, 1, 7, seed=3)
         assert w.shape == (96, 1, 7, 7) and len(n) == 96 and np.isfinite(w).all()
+
+
+def test_keep_returns_only_the_named_stages_with_the_same_values():
+    image = np.random.default_rng(2).random((40, 50, 3), dtype=np.float32)
+    full = run_explorer(image, ExplorerSettings())
+    kept = run_explorer(image, ExplorerSettings(), keep=("relu",))
+    assert list(kept.maps) == ["relu"] and set(kept.seconds) == set(full.maps)
+    np.testing.assert_array_equal(kept.maps["relu"], full.maps["relu"])
