@@ -1,9 +1,10 @@
-"""Pictures in and out, without Qt: files -> float32 RGB arrays, maps -> colour PNGs.
+"""Pictures in and out, without Qt: image files -> float32 RGB arrays, uint8 arrays -> PNG files.
 
 Images inside ConvLab are ``(H, W, 3)`` float32 RGB in ``[0, 1]``, EXIF orientation applied,
 alpha composited on white, grey and palette images expanded to RGB, 16-bit divided by 65535.
 :func:`load_image` turns every bad file into an :class:`ImageLoadError` with one sentence fit
-for a person, and never raises anything else for a bad file.
+for a person, and never raises anything else for a bad file. Turning feature maps into
+pictures (colormaps, normalisation, montages) is :mod:`convlab.render`'s.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ import math
 import os
 import secrets
 import warnings
-from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
+# Moved to convlab.render; re-exported here until every caller imports them from there.
+from convlab.render import (COLORMAPS, NAN_COLOR, apply_colormap, check_colormap,  # noqa: F401
+                            lut, montage, normalize, normalize_bounds, parse_normalize)
+
 # Largest image accepted, in pixels: Pillow's own decompression-bomb limit (about 89 megapixels).
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 IMAGENET_MEAN = (123.68, 116.779, 103.939)  # per-channel R, G, B means of ImageNet, 0-255 scale
-NAN_COLOR = (255, 255, 255)  # montage separators and empty cells
-COLORMAPS = ("viridis", "gray", "magma", "inferno", "plasma", "cividis", "turbo", "RdBu_r")
+MAX_RESIZED_SIDE = 4096  # center_crop_imagenet's "resized" (a picture to show) is cut to this
 _TO_RGBA = {"LA", "La", "PA", "RGBa", "RGBA"}
 
 
@@ -139,11 +142,27 @@ def _unit_range(values: np.ndarray, full_scale: float) -> np.ndarray:
     return (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
 
 
-def _resize(image: np.ndarray, width: int, height: int, resample=Image.LANCZOS) -> np.ndarray:
-    """Resize each channel in Pillow's float mode "F" (no 8-bit rounding), clipped to [0, 1]."""
+def _resize(image: np.ndarray, width: int, height: int, resample=Image.LANCZOS, box=None) -> np.ndarray:
+    """Resize each channel in Pillow's float mode "F" (no 8-bit rounding), clipped to [0, 1].
+
+    With ``box`` (left, top, right, bottom; float pixels) only that region becomes the result.
+    """
     chans = [np.asarray(Image.fromarray(np.ascontiguousarray(image[..., c], dtype=np.float32), "F")
-                        .resize((width, height), resample)) for c in range(image.shape[2])]
+                        .resize((width, height), resample, box=box)) for c in range(image.shape[2])]
     return np.ascontiguousarray(np.clip(np.stack(chans, axis=2), 0.0, 1.0), dtype=np.float32)
+
+
+def _resize_region(image: np.ndarray, box, width: int, height: int) -> np.ndarray:
+    """``box`` of ``image`` resized to ``width x height`` (Lanczos): the same pixels as resizing
+    the whole image and cutting the box out, without ever holding the whole resized image."""
+    h, w = image.shape[:2]
+    left, top, right, bottom = max(0.0, box[0]), max(0.0, box[1]), min(w, box[2]), min(h, box[3])
+    # Lanczos reads 3 output pixels either side, i.e. 3 * (source pixels per output pixel) here
+    margin = 3 * max(1.0, (right - left) / width, (bottom - top) / height) + 2
+    x0, y0 = max(0, int(left - margin)), max(0, int(top - margin))
+    x1, y1 = min(w, math.ceil(right + margin)), min(h, math.ceil(bottom + margin))
+    local = (left - x0, top - y0, right - x0, bottom - y0)
+    return _resize(image[y0:y1, x0:x1], width, height, box=local)
 
 
 def scale_to_longest(image: np.ndarray, longest: int = 512) -> tuple[np.ndarray, float]:
@@ -168,11 +187,16 @@ def center_crop_imagenet(image: np.ndarray, insize: int = 227, shorter: int = 25
     we keep the aspect ratio), the centre ``insize`` (227) square is cropped, and the mean is
     subtracted on the 0-255 scale before dividing by 255. Chainer subtracts a mean *image*;
     we use ImageNet's per-channel means R 123.68, G 116.779, B 103.939 (``IMAGENET_MEAN``).
+    Only the region of the photo under the crop is resized, so a 20000 x 2 strip costs no more
+    than a square photo.
 
-    Returns ``resized`` (the 256-pixel image), ``box_resized`` (left, top, right, bottom in
-    it), ``box`` (the same crop in the original image's pixels, floats, for drawing it on the
-    photo), ``factor`` (resized / original), ``crop`` ((insize, insize, 3) in [0, 1]) and
-    ``input`` ((1, 3, insize, insize) float32, the network's input).
+    Returns ``crop`` ((insize, insize, 3) in [0, 1]), ``input`` ((1, 3, insize, insize) float32,
+    the network's input), ``box`` (the crop in the original image's pixels, floats), ``factor``
+    (resized / original), and for display ``resized`` (the photo with its shorter side at 256)
+    with ``box_resized`` (the crop in it: left, top, right, bottom). A photo over 16 times as
+    long as it is wide is not resized whole: ``resized`` is then the middle ``MAX_RESIZED_SIDE``
+    pixels of it, around the crop, and ``resized_offset`` ((x, y), else (0, 0)) says where
+    that part starts in the whole resized photo.
     """
     if insize > shorter:
         raise ValueError(f"crop {insize} is larger than the resized shorter side {shorter}")
@@ -180,127 +204,23 @@ def center_crop_imagenet(image: np.ndarray, insize: int = 227, shorter: int = 25
     factor = shorter / min(h, w)
     new_w = shorter if w <= h else max(shorter, round(w * factor))
     new_h = shorter if h < w else max(shorter, round(h * factor))
-    resized = _resize(image, new_w, new_h)
     top, left = (new_h - insize) // 2, (new_w - insize) // 2
-    box_resized = (left, top, left + insize, top + insize)
-    crop = resized[top:top + insize, left:left + insize]                    # (insize, insize, 3)
+    fx, fy = new_w / w, new_h / h
+    box = (left / fx, top / fy, (left + insize) / fx, (top + insize) / fy)
+    crop = _resize_region(image, box, insize, insize)                       # (insize, insize, 3)
     mean = np.asarray(IMAGENET_MEAN, dtype=np.float32)
     net_in = (crop * 255.0 - mean) / 255.0                                   # (insize, insize, 3)
     net_in = np.ascontiguousarray(net_in.transpose(2, 0, 1)[None], dtype=np.float32)  # (1, 3, s, s)
-    fx, fy = new_w / w, new_h / h
-    box = (left / fx, top / fy, (left + insize) / fx, (top + insize) / fy)
-    return {"resized": resized, "box_resized": box_resized, "box": box, "factor": factor,
-            "crop": np.ascontiguousarray(crop), "input": net_in, "mean": IMAGENET_MEAN}
-
-
-@lru_cache(maxsize=32)
-def _cached_lut(name: str) -> np.ndarray:
-    from cmap import Colormap
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # alias warnings such as 'rdbu' -> 'colorbrewer:RdBu'
-        try:
-            rgba = Colormap(name).lut(256)
-        except Exception:  # noqa: BLE001 - cmap raises ValueError or KeyError for unknown names
-            raise ValueError(f"unknown colormap {name!r}; try one of {', '.join(COLORMAPS)} "
-                             "(any name the cmap package knows)") from None
-    table = np.round(np.asarray(rgba)[:, :3] * 255.0).clip(0, 255).astype(np.uint8)
-    table.setflags(write=False)
-    return table
-
-
-def check_colormap(name: str) -> str:
-    """Return ``name`` if the cmap package knows it; else ValueError with a sentence."""
-    _cached_lut(str(name))
-    return str(name)
-
-
-def lut(name: str = "viridis") -> np.ndarray:
-    """A ``(256, 3)`` uint8 lookup table (what pyqtgraph's ImageItem.setLookupTable takes)."""
-    return _cached_lut(str(name)).copy()
-
-
-def apply_colormap(values: np.ndarray, name: str = "viridis", nan_color=NAN_COLOR) -> np.ndarray:
-    """Values in [0, 1] (any shape) -> uint8 RGB (``shape + (3,)``); NaN cells get ``nan_color``."""
-    values = np.asarray(values, dtype=np.float32)
-    nan = np.isnan(values)
-    index = np.rint(np.clip(np.where(nan, 0.0, values), 0.0, 1.0) * 255.0).astype(np.uint8)
-    rgb = _cached_lut(str(name))[index]
-    if nan.any():
-        rgb[nan] = nan_color
-    return rgb
-
-
-def parse_normalize(text):
-    """``"map"``, ``"layer"`` or ``"fixed:LO,HI"`` -> a mode for :func:`normalize` (ValueError if bad)."""
-    if not isinstance(text, str):
-        return text
-    key = text.strip().lower()
-    if key in ("map", "layer"):
-        return key
-    if key.startswith("fixed:"):
-        try:
-            lo, hi = (float(v) for v in key[6:].split(","))
-        except ValueError:
-            raise ValueError(f"fixed normalisation needs two numbers, as in fixed:0,1; got {text!r}") from None
-        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-            raise ValueError(f"fixed normalisation needs LO < HI, got {lo:g} and {hi:g}")
-        return ("fixed", lo, hi)
-    raise ValueError(f"normalisation must be map, layer or fixed:LO,HI; got {text!r}")
-
-
-def normalize_bounds(maps: np.ndarray, mode="map") -> tuple[np.ndarray, np.ndarray]:
-    """The ``(lo, hi)`` each map is scaled with, each shaped ``(F, 1, 1)`` for ``(F, h, w)`` maps."""
-    maps = np.asarray(maps)
-    stack = maps.reshape((-1,) + maps.shape[-2:]) if maps.ndim >= 2 else maps.reshape(1, 1, -1)
-    mode = parse_normalize(mode)
-    if mode == "map":
-        return (np.nanmin(stack, axis=(1, 2), keepdims=True),
-                np.nanmax(stack, axis=(1, 2), keepdims=True))
-    if mode == "layer":
-        lo, hi = np.nanmin(stack), np.nanmax(stack)
-    elif isinstance(mode, tuple) and len(mode) == 3 and mode[0] == "fixed" and mode[2] > mode[1]:
-        lo, hi = mode[1], mode[2]
+    view_w, view_h = min(new_w, MAX_RESIZED_SIDE), min(new_h, MAX_RESIZED_SIDE)
+    x0, y0 = (new_w - view_w) // 2, (new_h - view_h) // 2   # where the shown part starts
+    if (view_w, view_h) == (new_w, new_h):
+        resized = _resize(image, new_w, new_h)
     else:
-        raise ValueError(f"normalisation must be 'map', 'layer' or ('fixed', lo, hi); got {mode!r}")
-    full = np.ones((stack.shape[0], 1, 1))
-    return full * lo, full * hi
-
-
-def normalize(maps: np.ndarray, mode="map") -> np.ndarray:
-    """Scale to [0, 1] float32: each map by its own min..max (``"map"``), all maps by the
-    layer's (``"layer"``), or by ``("fixed", lo, hi)`` (clipped). A constant map becomes 0;
-    NaN stays NaN. The result has the input's shape."""
-    maps = np.asarray(maps, dtype=np.float32)
-    lo, hi = normalize_bounds(maps, mode)
-    stack = maps.reshape(lo.shape[0], *maps.shape[-2:]) if maps.ndim >= 2 else maps.reshape(1, 1, -1)
-    span = (hi - lo).astype(np.float32)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(span > 0, (stack - lo.astype(np.float32)) / np.where(span > 0, span, 1), 0)
-    out = np.where(np.isnan(stack), np.nan, np.clip(out, 0.0, 1.0))
-    return out.astype(np.float32).reshape(maps.shape)
-
-
-def montage(maps: np.ndarray, cols: int | None = None, sep: int = 1, fill: float = np.nan):
-    """Tile ``(F, h, w)`` maps row by row into one 2-D float32 grid with ``sep``-pixel gaps.
-
-    ``cols`` defaults to ``ceil(sqrt(F))``. Gaps and empty cells hold ``fill`` (NaN, which
-    :func:`apply_colormap` paints in ``NAN_COLOR``). Returns ``(grid, (rows, cols))``; the grid is
-    ``rows*h + (rows-1)*sep`` by ``cols*w + (cols-1)*sep`` pixels.
-    """
-    maps = np.asarray(maps, dtype=np.float32)
-    if maps.ndim == 2:
-        maps = maps[None]
-    if maps.ndim != 3 or maps.shape[0] < 1:
-        raise ValueError(f"montage: expected (F, h, w) maps with F >= 1, got shape {maps.shape}")
-    n, h, w = maps.shape
-    cols = max(1, min(int(cols or math.ceil(math.sqrt(n))), n))
-    rows = math.ceil(n / cols)
-    grid = np.full((rows * h + (rows - 1) * sep, cols * w + (cols - 1) * sep), fill, np.float32)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        grid[r * (h + sep):r * (h + sep) + h, c * (w + sep):c * (w + sep) + w] = maps[i]
-    return grid, (rows, cols)
+        resized = _resize_region(image, (x0 / fx, y0 / fy, (x0 + view_w) / fx, (y0 + view_h) / fy),
+                                 view_w, view_h)
+    return {"resized": resized, "box_resized": (left - x0, top - y0, left - x0 + insize, top - y0 + insize),
+            "resized_offset": (x0, y0), "box": box, "factor": factor, "crop": crop, "input": net_in,
+            "mean": IMAGENET_MEAN}
 
 
 def png_info(text: dict[str, str] | None) -> PngInfo:
@@ -312,16 +232,22 @@ def png_info(text: dict[str, str] | None) -> PngInfo:
 
 
 def write_png(path, image: np.ndarray, text: dict[str, str] | None = None, *, atomic: bool = True,
-              compress_level: int = 6) -> None:
+              compress_level: int = 6, scale: int = 1) -> None:
     """Write uint8 ``(H, W, 3)`` RGB or ``(H, W)`` grey as PNG with text chunks.
 
-    With ``atomic`` the file appears complete or not at all: it is written under a temporary
-    name in the same folder and moved into place with ``os.replace``.
+    ``scale`` enlarges every pixel to a ``scale x scale`` block (nearest neighbour) as the file
+    is written, so the enlarged picture never exists as an array. With ``atomic`` the file
+    appears complete or not at all: it is written under a temporary name in the same folder and
+    moved into place with ``os.replace``.
     """
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise ValueError(f"write_png: expected uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
+    if not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"write_png: scale must be a whole number of at least 1, got {scale!r}")
     pil = Image.fromarray(np.ascontiguousarray(image), "L" if image.ndim == 2 else "RGB")
+    if scale > 1:
+        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
     info = png_info(text)
     if not atomic:
         pil.save(path, "PNG", pnginfo=info, compress_level=compress_level)
