@@ -7,8 +7,10 @@ Layout under the target folder (names sort; map numbers are zero-padded to at le
     conv1.npy               optional: the layer's raw float32 values, unscaled
     manifest.json           written last: describes every file
 
-A vector layer (fc6, shape ``(4096,)``) is drawn as one map, its values row by row in a
-``ceil(sqrt(N))``-wide square; unused cells take the separator colour.
+A vector layer (fc6, ``(4096,)``) is one map laid out by :func:`convlab.render.vector_grid`
+(64 x 64; 1000 values: 25 x 40). Maps are coloured at native size and enlarged as each file is
+written. No PNG exceeds ``imaging.MAX_PIXELS`` (Pillow's bomb limit, ConvLab's too): a scale
+that would make a map larger is refused; a grid is enlarged less (its entry's ``scale``).
 
 ``manifest.json`` keys:
 
@@ -18,9 +20,11 @@ A vector layer (fc6, shape ``(4096,)``) is drawn as one map, its values row by r
 - ``render``: ``colormap``, ``normalize`` (``"map"``, ``"layer"`` or ``{"mode": "fixed", "lo",
   "hi"}``), ``scale``, ``separator`` (pixels), ``separator_color`` (RGB).
 - ``layers``: in order, ``{name, shape, kind ("maps" | "vector"), folder, grid, grid_layout
-  [rows, cols], npy, stats}``.
+  [rows, cols], npy, stats}``. ``grid_layout`` counts maps in the grid (null without a grid);
+  for a vector it is the vector's own layout, unit ``i`` at ``divmod(i, cols)``.
 - ``files``: one entry per file, ``{path, kind ("map" | "grid" | "npy"), layer, index (map number
-  or null), shape (of the data), image_size [width, height] (PNGs), stats, normalize}``.
+  or null), shape (of the data), image_size [width, height] (PNGs), scale (PNGs), stats,
+  normalize}``; grids and a vector's map also carry ``grid_layout``.
   ``stats`` is ``{min, max, mean, zero_fraction}``; ``normalize`` gives the mode and the ``lo``/
   ``hi`` that map to the colormap's ends (lists, one per map, in a grid's entry under ``"map"``).
   Each PNG's ``convlab:file`` text chunk holds its own entry.
@@ -33,7 +37,6 @@ was there; a later export into the same folder replaces the files of the earlier
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import re
@@ -45,8 +48,8 @@ from typing import Callable
 import numpy as np
 
 from convlab import __version__
-from convlab import imaging
-from convlab.export_commit import Transaction
+from convlab import imaging, render
+from convlab.export_commit import Transaction, explain_failure
 
 FORMAT = "convlab-export/1"
 MANIFEST = "manifest.json"
@@ -80,7 +83,7 @@ def select_layers(names: list[str], what="all") -> list[str]:
     if unknown:
         raise ValueError(f"unknown layer {unknown[0]!r}; choose from {', '.join(names)}")
     if not wanted:
-        raise ValueError("no layer chosen")
+        raise ValueError(f"no layer chosen; choose from {', '.join(names)}")
     return [n for n in names if n in wanted]
 
 
@@ -115,7 +118,7 @@ class _Layer:
     name: str
     folder: str
     values: np.ndarray   # (F, ...) for statistics and .npy
-    picture: np.ndarray  # (F, h, w) for the PNGs; NaN where a vector square has no value
+    picture: np.ndarray  # (F, h, w) for the PNGs; a vector as (1, rows, cols)
     kind: str
 
 
@@ -129,10 +132,7 @@ def _prepare_layer(name: str, folder: str, array) -> _Layer:
     if a.ndim == 2:
         return _Layer(name, folder, a[None], a[None], "maps")
     if a.ndim == 1 and a.size:
-        side = math.ceil(math.sqrt(a.size))
-        square = np.full(math.ceil(a.size / side) * side, np.nan, np.float32)
-        square[:a.size] = a
-        return _Layer(name, folder, a[None], square.reshape(1, -1, side), "vector")
+        return _Layer(name, folder, a[None], render.vector_grid(a)[None], "vector")
     raise ExportError(f"layer {name} has shape {a.shape}; expected (F, h, w) maps or a vector.")
 
 
@@ -147,36 +147,13 @@ def _folder_names(names: list[str]) -> list[str]:
     return out
 
 
-def _blocking_file(out_dir: Path, exc: OSError) -> str:
-    """The first component of ``out_dir`` (from the root) that exists and is not a folder."""
-    for p in reversed([out_dir, *out_dir.parents]):
-        if p.exists() and not p.is_dir():
-            return str(p)
-    return str(exc.filename or out_dir)
-
-
-def _explain(exc: BaseException, out_dir: Path) -> str:
-    kept = "the folder was left as it was"
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"Export to {out_dir} failed: the disk is full; {kept}."
-    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
-        return f"Cannot export to {out_dir}: the file system is read-only."
-    if isinstance(exc, PermissionError):
-        return f"Cannot write to {out_dir}: permission denied."
-    if isinstance(exc, (NotADirectoryError, FileExistsError)):
-        return f"Cannot export to {out_dir}: {_blocking_file(out_dir, exc)} is a file, not a folder."
-    if isinstance(exc, OSError):
-        return f"Export to {out_dir} failed: {exc.strerror or exc}; {kept}."
-    return f"Export to {out_dir} failed: {exc}; {kept}."
-
-
 def _check_options(layers, what, grid, per_map, npy, cmap, normalize, scale, sep):
     """Refuse bad options before anything is written: ``(names, cmap, mode)`` or ExportError."""
     try:
         names = select_layers(list(layers), what)
-        cmap = imaging.check_colormap(cmap)
-        mode = imaging.parse_normalize(normalize)
-        imaging.normalize_bounds(np.zeros((1, 1, 1)), mode)
+        cmap = render.check_colormap(cmap)
+        mode = render.parse_normalize(normalize)
+        render.normalize_bounds(np.zeros((1, 1, 1)), mode)
     except ValueError as exc:
         raise ExportError(f"Cannot export: {exc}.") from None
     for label, value, lo, hi in (("scale", scale, 1, 64), ("separator", sep, 0, 16)):
@@ -203,20 +180,26 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     t0 = time.perf_counter()
     names, cmap, mode = _check_options(layers, what, grid, per_map, npy, cmap, normalize, scale, sep)
     prepared = [_prepare_layer(n, f, layers[n]) for n, f in zip(names, _folder_names(names))]
+    for L in prepared if per_map else ():  # refuse a scale that makes one map too large to open
+        h, w = L.picture.shape[1:]
+        if (fits := render.fit_scale(1, h, w, scale=scale, max_pixels=imaging.MAX_PIXELS)) < scale:
+            raise ExportError(f"Cannot export: at scale {scale} the {w}x{h} maps of {L.name} would be "
+                              f"{w * scale}x{h * scale} pixels, over the {imaging.MAX_PIXELS / 1e6:.0f}-"
+                              f"megapixel limit of ConvLab and Pillow; use scale {fits} or less.")
     settings = {**settings, "convlab_version": settings.get("convlab_version", __version__)}
-    render = {"colormap": cmap, "normalize": mode if isinstance(mode, str) else
-              {"mode": "fixed", "lo": mode[1], "hi": mode[2]}, "scale": int(scale),
-              "separator": int(sep), "separator_color": list(imaging.NAN_COLOR)}
+    look = {"colormap": cmap, "normalize": mode if isinstance(mode, str) else
+            {"mode": "fixed", "lo": mode[1], "hi": mode[2]}, "scale": int(scale),
+            "separator": int(sep), "separator_color": list(render.NAN_COLOR)}
     total = 1 + sum((per_map and L.picture.shape[0]) + grid + npy for L in prepared)
     out = Path(out_dir).expanduser().absolute()
     try:
-        writer = _Writer(settings, render, mode, progress, cancel, total)
+        writer = _Writer(settings, look, mode, progress, cancel, total)
         with Transaction(out) as tx:
             for layer in prepared:
                 writer.layer(tx.staging, layer, grid=grid, per_map=per_map, npy=npy)
             manifest = {"format": FORMAT, "convlab_version": __version__,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                        "settings": settings, "render": render, "layers": writer.layers,
+                        "settings": settings, "render": look, "layers": writer.layers,
                         "files": writer.files}
             (tx.staging / MANIFEST).write_text(_json(manifest, indent=1) + "\n", encoding="utf-8")
             writer.tick()
@@ -224,7 +207,7 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     except ExportError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
-        raise ExportError(_explain(exc, out)) from exc
+        raise ExportError(explain_failure(exc, out)) from exc
     return ExportResult(out, [f["path"] for f in writer.files] + [MANIFEST], manifest,
                         time.perf_counter() - t0)
 
@@ -232,9 +215,9 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
 class _Writer:
     """Renders layers into the staging folder and collects their manifest entries."""
 
-    def __init__(self, settings, render, mode, progress, cancel, total):
+    def __init__(self, settings, look, mode, progress, cancel, total):
         self.settings_json = _json(settings)
-        self.render, self.mode = render, mode
+        self.look, self.mode = look, mode  # look: the manifest's "render" entry
         self.mode_name = mode if isinstance(mode, str) else "fixed"
         self.progress, self.cancel, self.total, self.done = progress, cancel, total, 0
         self.files: list[dict] = []
@@ -247,60 +230,64 @@ class _Writer:
                 self.progress is not None and self.progress(self.done, self.total) is False):
             raise ExportCancelled("Export cancelled; the folder was left as it was.")
 
-    def _png(self, staging: Path, entry: dict, rgb: np.ndarray, title: str, description: str):
-        entry["image_size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
+    def _png(self, staging: Path, entry: dict, rgb: np.ndarray, title: str, description: str, enlarge=1):
+        """Write ``rgb`` (enlarged ``enlarge`` times as it is written) with its entry as text."""
+        entry["image_size"] = [int(rgb.shape[1]) * enlarge, int(rgb.shape[0]) * enlarge]
         text = {"Software": self.software, "Title": title, "Description": description,
                 "convlab:settings": self.settings_json, "convlab:file": _json(entry)}
-        imaging.write_png(staging / entry["path"], rgb, text, atomic=False, compress_level=1)
+        imaging.write_png(staging / entry["path"], rgb, text, atomic=False, compress_level=1,
+                          scale=enlarge)
         self.files.append(entry)
         self.tick()
 
     def layer(self, staging: Path, L: _Layer, *, grid: bool, per_map: bool, npy: bool) -> None:
         """Write one layer's map PNGs, grid and .npy (as asked) and record them."""
-        scale = self.render["scale"]
-        norm = imaging.normalize(L.picture, self.mode)                   # (F, h, w) in [0, 1]
-        if scale > 1:
-            norm = norm.repeat(scale, axis=1).repeat(scale, axis=2)      # (F, h*s, w*s)
-        lo, hi = imaging.normalize_bounds(L.picture, self.mode)          # each (F, 1, 1)
+        norm = render.normalize(L.picture, self.mode)                    # (F, h, w) in [0, 1], native
+        rgb = render.apply_colormap(norm, self.look["colormap"])         # (F, h, w, 3) uint8, native
+        lo, hi = render.normalize_bounds(L.picture, self.mode)           # each (F, 1, 1)
         shape = [int(L.values.size)] if L.kind == "vector" else list(L.values.shape)
+        layout = list(L.picture.shape[1:]) if L.kind == "vector" else None
         record = {"name": L.name, "shape": shape, "kind": L.kind, "folder": None, "grid": None,
-                  "grid_layout": None, "npy": None, "stats": _stats(L.values.reshape(1, -1))[0]}
+                  "grid_layout": layout, "npy": None, "stats": _stats(L.values.reshape(1, -1))[0]}
         if per_map:
-            record["folder"] = self._maps(staging, L, norm, lo, hi)
+            record["folder"] = self._maps(staging, L, rgb, lo, hi, layout)
         if grid:
-            record["grid"], record["grid_layout"] = self._grid(staging, L, norm, lo, hi, record)
+            record["grid"], record["grid_layout"] = self._grid(staging, L, rgb, lo, hi, record)
         if npy:
             record["npy"] = self._npy(staging, L, record)
         self.layers.append(record)
 
-    def _maps(self, staging, L: _Layer, norm, lo, hi) -> str:
+    def _maps(self, staging, L: _Layer, rgb, lo, hi, layout) -> str:
         (staging / L.folder).mkdir()
-        cmap, stats = self.render["colormap"], _stats(L.values)
+        cmap, stats = self.look["colormap"], _stats(L.values)
         shape = [int(L.values.size)] if L.kind == "vector" else list(L.values.shape[1:])
-        rgb_all = imaging.apply_colormap(norm, cmap)                      # (F, H, W, 3) uint8
-        digits = max(3, len(str(len(norm) - 1)))
-        for i in range(len(norm)):
+        digits = max(3, len(str(len(rgb) - 1)))
+        for i in range(len(rgb)):
             bounds = {"mode": self.mode_name, "lo": _num(lo[i, 0, 0]), "hi": _num(hi[i, 0, 0])}
             entry = {"path": f"{L.folder}/map_{i:0{digits}d}.png", "kind": "map", "layer": L.name,
-                     "index": i, "shape": shape, "stats": stats[i], "normalize": bounds}
-            self._png(staging, entry, rgb_all[i], f"{L.name} map {i}",
+                     "index": i, "shape": shape, "stats": stats[i], "normalize": bounds,
+                     "scale": self.look["scale"], **({"grid_layout": layout} if layout else {})}
+            self._png(staging, entry, rgb[i], f"{L.name} map {i}",
                       f"Feature map {i} of layer {L.name} ({'x'.join(map(str, shape))}), "
-                      f"{cmap} colormap from {bounds['lo']} to {bounds['hi']}.")
+                      f"{cmap} colormap from {bounds['lo']} to {bounds['hi']}.", self.look["scale"])
         return L.folder
 
-    def _grid(self, staging, L: _Layer, norm, lo, hi, record) -> tuple[str, list[int]]:
-        tiles, (rows, cols) = imaging.montage(norm, sep=self.render["separator"])
+    def _grid(self, staging, L: _Layer, tiles, lo, hi, record) -> tuple[str, list[int]]:
+        sep, cmap, (n, h, w) = self.look["separator"], self.look["colormap"], tiles.shape[:3]
+        scale = render.fit_scale(n, h, w, scale=self.look["scale"], sep=sep, max_pixels=imaging.MAX_PIXELS)
+        rgb, (rows, cols) = render.tile_rgb(tiles, scale=scale, sep=sep)
         if self.mode_name == "map":  # one range per map, in map order
             bounds = {"mode": "map", "lo": [_num(v) for v in lo.ravel()], "hi": [_num(v) for v in hi.ravel()]}
         else:
             bounds = {"mode": self.mode_name, "lo": _num(lo.flat[0]), "hi": _num(hi.flat[0])}
+        layout = record["grid_layout"] or [rows, cols]
         entry = {"path": f"{L.folder}_grid.png", "kind": "grid", "layer": L.name, "index": None,
                  "shape": record["shape"], "stats": record["stats"], "normalize": bounds,
-                 "grid_layout": [rows, cols]}
-        cmap = self.render["colormap"]
-        self._png(staging, entry, imaging.apply_colormap(tiles, cmap), f"{L.name} grid",
-                  f"All {len(norm)} maps of layer {L.name}, {rows} rows by {cols} columns, {cmap} colormap.")
-        return entry["path"], [rows, cols]
+                 "grid_layout": layout, "scale": scale}  # scale: less than asked if it had to be
+        what = (f"All {n} maps" if L.kind == "maps" else f"The {record['shape'][0]} values")
+        self._png(staging, entry, rgb, f"{L.name} grid", f"{what} of layer {L.name}, {layout[0]} rows "
+                  f"by {layout[1]} columns, {cmap} colormap.")
+        return entry["path"], layout
 
     def _npy(self, staging, L: _Layer, record) -> str:
         path = f"{L.folder}.npy"

@@ -6,6 +6,7 @@ with an exception (before or during the commit) removes everything this export w
 every file it had set aside, and removes the folders it created. A successful commit deletes
 the set-aside files: those the new files replace, and the stale files of an earlier ConvLab
 export listed in its ``manifest.json`` (nothing else is ever touched).
+:func:`explain_failure` turns whatever stopped an export into one sentence for a person.
 """
 
 from __future__ import annotations
@@ -136,3 +137,35 @@ class Transaction:
                         os.rmdir(folder)  # only when the stale files left it empty
                     except OSError:
                         pass
+
+
+def describe_error(exc: BaseException) -> str:
+    """``str(exc)``, or a few words when that is empty (``MemoryError()`` has no message)."""
+    if isinstance(exc, MemoryError):
+        detail = " ".join(str(exc).split())
+        return f"out of memory ({detail})" if detail else "out of memory"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _blocking_file(out_dir: Path, exc: OSError) -> str:
+    """The first component of ``out_dir`` (from the root) that exists and is not a folder."""
+    for p in reversed([out_dir, *out_dir.parents]):
+        if p.exists() and not p.is_dir():
+            return str(p)
+    return str(exc.filename or out_dir)
+
+
+def explain_failure(exc: BaseException, out_dir: Path) -> str:
+    """One sentence saying why an export into ``out_dir`` did not happen."""
+    kept = "the folder was left as it was"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"Export to {out_dir} failed: the disk is full; {kept}."
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return f"Cannot export to {out_dir}: the file system is read-only."
+    if isinstance(exc, PermissionError):
+        return f"Cannot write to {out_dir}: permission denied."
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        return f"Cannot export to {out_dir}: {_blocking_file(out_dir, exc)} is a file, not a folder."
+    if isinstance(exc, OSError):
+        return f"Export to {out_dir} failed: {exc.strerror or describe_error(exc)}; {kept}."
+    return f"Export to {out_dir} failed: {describe_error(exc)}; {kept}."

@@ -3,13 +3,14 @@
 import errno
 import json
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import convlab
-from convlab import export, export_commit, imaging
+from convlab import export, export_commit, imaging, render
 from convlab.export import ExportCancelled, ExportError, export_maps
 
 SETTINGS = {"pipeline": "test", "image": {"path": "/photos/cat.jpg", "sha256": "ab" * 32}, "seed": 7}
@@ -88,9 +89,74 @@ def test_grid_layout_size_and_vector_layer(tmp_path):
     conv = next(L for L in manifest["layers"] if L["name"] == "conv")
     assert conv["grid_layout"] == [2, 3] and conv["shape"] == [6, 5, 7]
     fc = next(L for L in manifest["layers"] if L["name"] == "fc")
-    assert fc["kind"] == "vector" and fc["shape"] == [10]
-    with Image.open(tmp_path / "fc/map_000.png") as im:  # 10 values in a 4-wide square: 3 rows
-        assert im.size == (4, 3) and im.getpixel((3, 2)) == imaging.NAN_COLOR
+    assert fc["kind"] == "vector" and fc["shape"] == [10] and fc["grid_layout"] == [2, 5]
+
+
+def test_a_vector_is_drawn_by_vector_grid_without_padding(tmp_path):
+    values = np.arange(1000, dtype=np.float32)
+    export_maps(tmp_path, {"fc8": values}, settings={}, cmap="gray")
+    for path in ("fc8/map_000.png", "fc8_grid.png"):  # 25 x 40, every cell a value (no separator colour)
+        with Image.open(tmp_path / path) as im:
+            a = np.asarray(im.convert("L"))
+        assert a.shape == (25, 40)
+        assert np.array_equal(a, render.apply_colormap(render.normalize(render.vector_grid(values)), "gray")[..., 0])
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["layers"][0]["grid_layout"] == [25, 40] and manifest["layers"][0]["shape"] == [1000]
+    assert {tuple(f["grid_layout"]) for f in manifest["files"] if f["kind"] != "npy"} == {(25, 40)}
+
+
+def test_scale_enlarges_every_file_by_exactly_n(tmp_path):
+    layers = {"conv": make_layers()["conv"], "fc": make_layers()["fc"]}   # (6, 5, 7) and (10,)
+    export_maps(tmp_path / "one", layers, settings={})
+    export_maps(tmp_path / "big", layers, settings={}, scale=64)
+    for path in ("conv/map_005.png", "fc/map_000.png"):
+        with Image.open(tmp_path / "one" / path) as small, Image.open(tmp_path / "big" / path) as big:
+            assert big.size == (small.size[0] * 64, small.size[1] * 64)
+            assert np.array_equal(np.asarray(big), render.enlarge(np.asarray(small), 64))
+    with Image.open(tmp_path / "big" / "conv_grid.png") as im:  # 2 x 3 tiles of 320 x 448, 1-px gaps
+        assert im.size == (3 * 7 * 64 + 2, 2 * 5 * 64 + 1)
+        assert im.getpixel((7 * 64, 0)) == render.NAN_COLOR and im.getpixel((7 * 64 - 1, 0)) != render.NAN_COLOR
+    manifest = json.loads((tmp_path / "big" / "manifest.json").read_text())
+    entry = next(f for f in manifest["files"] if f["path"] == "conv/map_005.png")
+    assert entry["image_size"] == [7 * 64, 5 * 64] and entry["scale"] == 64
+
+
+def test_scale_never_builds_the_enlarged_layer_in_memory(tmp_path):
+    maps = np.random.default_rng(0).standard_normal((96, 20, 20)).astype(np.float32)
+    tracemalloc.start()
+    try:  # numpy reports its arrays to tracemalloc; Pillow's enlarging on write is not counted
+        export_maps(tmp_path / "m", {"conv": maps}, settings={}, scale=32, grid=False)
+        maps_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        export_maps(tmp_path / "g", {"conv": maps}, settings={}, scale=32, per_map=False)
+        grid_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # before: the whole layer enlarged in float32 (157 MB) and coloured (118 MB) at once
+    assert maps_peak < 16 * 2**20
+    grid_bytes = np.prod(render.grid_size(96, 20, 20, scale=32)) * 3  # the finished grid, 123 MB
+    assert grid_peak < grid_bytes + 16 * 2**20
+
+
+def test_no_png_over_the_pixel_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 5000)
+    maps = np.ones((4, 10, 10), np.float32)
+    with pytest.raises(ExportError, match=r"at scale 8 the 10x10 maps of x would be 80x80 pixels.*use scale 7 or less"):
+        export_maps(tmp_path / "r", {"x": maps}, settings={}, scale=8)
+    assert not (tmp_path / "r").exists()
+    export_maps(tmp_path / "g", {"x": maps}, settings={}, scale=8, per_map=False)   # a grid shrinks instead
+    grid = json.loads((tmp_path / "g" / "manifest.json").read_text())["files"][0]
+    assert grid["scale"] == 3 and grid["image_size"] == [2 * 30 + 1, 2 * 30 + 1]   # 81 x 81 at 4 is too many
+    with Image.open(tmp_path / "g" / "x_grid.png") as im:
+        assert im.size == (61, 61)
+
+
+def test_out_of_memory_is_a_sentence(tmp_path, monkeypatch):
+    def no_memory(*a, **k):
+        raise MemoryError()
+    monkeypatch.setattr(imaging, "write_png", no_memory)
+    with pytest.raises(ExportError, match="failed: out of memory; the folder was left as it was"):
+        export_maps(tmp_path / "o", make_layers(), settings={})
 
 
 def test_layer_choice(tmp_path):
