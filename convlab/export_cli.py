@@ -5,31 +5,25 @@ conv1 block) on the photo scaled to ``--longest`` pixels; with ``--net alexbn|al
 network on Chainer's ImageNet centre crop. Any failure prints ONE line and exits non-zero (2 for
 a bad command line); what was in the folder before stays.
 
-The settings records (:func:`explorer_settings_record`, :func:`network_settings_record`) are
-what the manifest and every PNG carry; the window builds them the same way.
+The settings records that the manifest and every PNG carry are :mod:`convlab.records`'s; the
+window builds them the same way.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
-import shlex
 import sys
 import time
-from pathlib import Path
 
-from convlab import imaging
-from convlab.engine.explorer import LIMITS, ExplorerSettings, chainer_code, pytorch_code
+from convlab import imaging, records, render
+from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.kernels import BANKS
-from convlab.engine.nets import NETWORKS
+from convlab.engine.nets import NETWORKS, build_network
 from convlab.export import ExportError, export_maps, select_layers
-
-DEFAULTS = ExplorerSettings()
-INT_FLAGS = {"kernel": "kernel size", "stride": "convolution stride", "padding": "zero padding",
-             "dilation": "dilation", "filters": "number of filters", "pool": "max-pooling window (1 = none)",
-             "pool_stride": "max-pooling stride"}
-SWITCHES = {"no_bn": "batch_norm", "no_relu": "relu", "no_cover_all": "cover_all"}
+from convlab.export_commit import describe_error
+# image_record and explorer_settings_record are re-exported for callers that still import them here
+from convlab.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,  # noqa: F401
+                             image_record)
 EXAMPLES = """examples:
   convlab export photo.jpg --out maps                 AlexBN's conv1 block, every stage
   convlab export photo.jpg --out maps --kernel 5 --stride 1 --bank gabor --layers pool
@@ -81,7 +75,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     o.add_argument("--maps", action=argparse.BooleanOptionalAction, default=True,
                    help="one PNG per map (default on)")
     o.add_argument("--npy", action="store_true", help="also the raw float32 values as .npy")
-    o.add_argument("--cmap", default="viridis", metavar="NAME", help="colormap (default viridis)")
+    o.add_argument("--cmap", default="viridis", metavar="NAME",
+                   help=f"colormap: {', '.join(render.DISPLAY_COLORMAPS)} or any cmap name (default viridis)")
     o.add_argument("--normalize", default="map", metavar="MODE",
                    help="map, layer or fixed:LO,HI (default map: each map min..max)")
     o.add_argument("--scale", type=int, default=1, metavar="N", help="enlarge each pixel N times (1-64)")
@@ -90,48 +85,13 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def image_record(path, shape) -> dict:
-    """Where the photo came from: absolute path, sha256 of its bytes, size in pixels."""
-    local = isinstance(path, (str, os.PathLike))
-    data = Path(path).read_bytes() if local else path.read_bytes()  # or a Traversable
-    where = str(Path(path).absolute()) if local else str(path)
-    return {"path": where, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-            "size": [int(shape[1]), int(shape[0])]}
-
-
-def explorer_settings_record(settings: ExplorerSettings, image: dict, *, longest: int,
-                             input_shape) -> dict:
-    s = settings
-    flags = [f"--{k.replace('_', '-')} {getattr(s, k)}" for k in INT_FLAGS
-             if getattr(s, k) != getattr(DEFAULTS, k)]
-    flags += [f"--{flag.replace('_', '-')}" for flag, key in SWITCHES.items() if not getattr(s, key)]
-    flags += ["--grayscale"] * s.grayscale + [f"--bank {s.bank}"] * (s.bank != DEFAULTS.bank)
-    flags += [f"--seed {s.seed}"] * (s.seed != 0) + [f"--longest {longest}"] * (longest != 512)
-    return {"pipeline": "explorer", "image": image, "explorer": s.as_dict(), "seed": s.seed,
-            "weights": f"kernel bank {s.bank!r}, seed {s.seed}",
-            "preprocess": {"longest": longest, "input_size": [int(input_shape[1]), int(input_shape[0])]},
-            "command": " ".join(["convlab export", shlex.quote(image["path"]), "--out DIR"] + flags),
-            "chainer": chainer_code(s), "pytorch": pytorch_code(s)}
-
-
-def network_settings_record(net, image: dict, *, seed: int, bn_mode: str, weights_path=None,
-                            crop_box=None) -> dict:
-    weights = {"source": net.weights_source}
-    if weights_path is not None:
-        digest = hashlib.sha256()
-        with open(weights_path, "rb") as fh:  # in chunks: AlexBN's weights are 250 MB
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        weights = {"source": "file", "path": str(Path(weights_path).absolute()),
-                   "sha256": digest.hexdigest()}
-    cmd = ["convlab export", shlex.quote(image["path"]), "--out DIR", f"--net {net.name}"]
-    cmd += [f"--seed {seed}"] * (seed != 0) + [f"--bn-mode {bn_mode}"] * (bn_mode != "batch")
-    cmd += [f"--weights {shlex.quote(weights.get('path', ''))}"] * (weights_path is not None)
-    return {"pipeline": "network", "net": net.name, "image": image, "seed": seed, "weights": weights,
-            "bn_mode": bn_mode, "preprocess": {"shorter_side": 256, "crop": net.insize,
-                                               "crop_box": list(crop_box) if crop_box else None,
-                                               "mean_rgb": list(imaging.IMAGENET_MEAN), "divide_by": 255},
-            "command": " ".join(cmd)}
+def network_settings_record(net, image: dict, **values) -> dict:
+    """:func:`convlab.records.network_settings_record`, also given a Network-like object (its
+    ``name``, ``weights_source`` and ``insize``), as the window still calls it."""
+    if not isinstance(net, str):
+        values = {"weights_source": net.weights_source, "insize": net.insize, **values}
+        net = net.name
+    return records.network_settings_record(net, image, **values)
 
 
 def _check_flags(args, parser) -> None:
@@ -143,10 +103,17 @@ def _check_flags(args, parser) -> None:
         if given:
             flag = "--" + given[0].replace("_", "-")
             parser.error(f"{flag} sets the explorer pipeline; it does not apply with --net")
+        if args.bn_mode is not None and not _has_batch_norm(build_network(args.net, init=False)):
+            parser.error(f"--bn-mode does not apply to --net {args.net}: it has no BatchNormalization layers")
     else:
         for key in ("weights", "bn_mode"):
             if getattr(args, key) is not None:
                 parser.error(f"--{key.replace('_', '-')} needs --net alexbn or --net alex")
+    if not args.out.strip():
+        parser.error("--out needs a folder name, got an empty one")
+    if args.layers is not None and not args.layers.replace(",", " ").strip():
+        parser.error("--layers needs at least one layer name, as in --layers conv1,pool5 "
+                     "(leave it out for every layer)")
     if args.longest is not None and not 8 <= args.longest <= 16384:
         parser.error(f"--longest must be from 8 to 16384 pixels, got {args.longest}")
     if args.seed is not None and args.seed < 0:
@@ -156,10 +123,14 @@ def _check_flags(args, parser) -> None:
     if not (args.grid or args.maps or args.npy):
         parser.error("--no-grid and --no-maps without --npy leave nothing to export")
     try:
-        imaging.check_colormap(args.cmap)
-        args.normalize = imaging.parse_normalize(args.normalize)
+        args.cmap = render.check_colormap(args.cmap)
+        args.normalize = render.parse_normalize(args.normalize)
     except ValueError as exc:
         parser.error(str(exc))
+
+
+def _has_batch_norm(net) -> bool:
+    return any(layer.kind == "bn" for layer in net.layers)
 
 
 def _explorer_job(args, parser):
@@ -191,7 +162,6 @@ def _explorer_job(args, parser):
 
 def _network_job(args, parser):
     from convlab.engine.backend import to_numpy
-    from convlab.engine.nets import build_network
 
     seed, bn_mode = args.seed or 0, args.bn_mode or "batch"
     net = build_network(args.net, seed=seed)
@@ -205,8 +175,10 @@ def _network_job(args, parser):
     image = imaging.load_image(path)
     prep = imaging.center_crop_imagenet(image, insize=net.insize)
     out = net.forward(prep["input"], use_batch_stats=bn_mode == "batch")
-    record = network_settings_record(net, image_record(path, image.shape), seed=seed, bn_mode=bn_mode,
-                                     weights_path=args.weights, crop_box=prep["box"])
+    record = records.network_settings_record(
+        net.name, image_record(path, image.shape), weights_source=net.weights_source,
+        insize=net.insize, seed=seed, bn_mode=bn_mode if _has_batch_norm(net) else None,
+        weights_path=args.weights, crop_box=prep["box"])
     return {name: to_numpy(out[name])[0] for name in chosen}, record
 
 
@@ -216,7 +188,7 @@ class _Failure(Exception):
 
 def _choose(names, wanted, parser):
     try:
-        return select_layers(names, wanted or "all")
+        return select_layers(names, "all" if wanted is None else wanted)
     except ValueError as exc:
         _say(f"error: {exc}")
         raise SystemExit(2) from None
@@ -279,7 +251,7 @@ def run(args) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - never a traceback on the command line
         progress.finish()
-        _say(f"failed: {exc}")
+        _say(f"failed: {describe_error(exc)}")
         return 1
     progress.finish()
     if not args.quiet:
