@@ -19,10 +19,6 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
-# Moved to convlab.render; re-exported here until every caller imports them from there.
-from convlab.render import (COLORMAPS, NAN_COLOR, apply_colormap, check_colormap,  # noqa: F401
-                            lut, montage, normalize, normalize_bounds, parse_normalize)
-
 # Largest image accepted, in pixels: Pillow's own decompression-bomb limit (about 89 megapixels).
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 IMAGENET_MEAN = (123.68, 116.779, 103.939)  # per-channel R, G, B means of ImageNet, 0-255 scale

@@ -84,7 +84,7 @@ def test_grid_layout_size_and_vector_layer(tmp_path):
     export_maps(tmp_path, make_layers(), settings={}, per_map=True)
     with Image.open(tmp_path / "conv_grid.png") as im:  # 6 maps of 5x7 -> 2 rows x 3 cols, 1-px gaps
         assert im.size == (3 * 7 + 2, 2 * 5 + 1)
-        assert im.getpixel((7, 0)) == imaging.NAN_COLOR    # the first vertical separator
+        assert im.getpixel((7, 0)) == render.NAN_COLOR    # the first vertical separator
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     conv = next(L for L in manifest["layers"] if L["name"] == "conv")
     assert conv["grid_layout"] == [2, 3] and conv["shape"] == [6, 5, 7]

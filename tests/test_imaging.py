@@ -305,7 +305,6 @@ def test_display_colormaps_are_one_table_of_valid_names(caplog):
     assert tuple(red_blue[0]) == (5, 48, 97) and tuple(red_blue[-1]) == (103, 0, 31)  # blue -> red
     assert np.array_equal(render.lut("RdBu_r"), red_blue)
     assert not [r for r in caplog.records if r.name.startswith("cmap")]  # no alias warning for "RdBu_r"
-    assert imaging.apply_colormap is render.apply_colormap  # moved names still reachable
 
 
 def test_montage_layout_and_separators():

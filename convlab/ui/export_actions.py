@@ -7,45 +7,21 @@ the message area. A cancelled or failed folder export leaves the folder as it wa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from types import SimpleNamespace
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 
-from convlab import __version__, export, imaging
-from convlab.export_cli import explorer_settings_record, network_settings_record
+from convlab import __version__, export, imaging, records, render
 from convlab.ui.worker import LatestWorker
 
 
 def image_record(loaded) -> dict:
-    """Where the photo came from: path and sha256 of the file, or of the pixels when pasted."""
-    path = getattr(loaded, "path", None)
-    source = loaded.original if getattr(loaded, "original", None) is not None else loaded.image
-    if path and os.path.isfile(path):
-        from convlab.export_cli import image_record as file_record
-
-        return file_record(path, source.shape)
-    digest = hashlib.sha256(np.ascontiguousarray(source).tobytes()).hexdigest()
-    return {"path": None, "name": getattr(loaded, "name", "image"), "pixels_sha256": digest,
-            "size": [int(source.shape[1]), int(source.shape[0])]}
-
-
-def render_map(values: np.ndarray, cmap: str, mode="map") -> np.ndarray:
-    """One map, an ``(F, h, w)`` grid or an ``(N,)`` vector -> uint8 RGB, as ``convlab export`` draws it."""
-    if values.ndim == 1:
-        side = int(np.ceil(np.sqrt(values.size)))
-        padded = np.full(side * side, np.nan, np.float32)
-        padded[:values.size] = values
-        values = padded.reshape(side, side)
-    if values.ndim == 3:
-        grid, _ = imaging.montage(imaging.normalize(values, mode))
-        return imaging.apply_colormap(grid, cmap)
-    return imaging.apply_colormap(imaging.normalize(values, mode), cmap)
+    """Where the photo came from (worker side: it hashes the file, or the pixels when pasted)."""
+    source = loaded.original if loaded.original is not None else loaded.image
+    return records.image_record(loaded.path, source.shape, pixels=source, name=loaded.name)
 
 
 class ExportController(QObject):
@@ -115,12 +91,12 @@ class ExportController(QObject):
             if result is None or loaded is None:
                 raise ValueError("Nothing to export yet: the network has not run on a photo.")
             s = result.settings
-            net = SimpleNamespace(name=s.net, weights_source=result.weights_source, insize=s.insize)
 
             def record():
-                return network_settings_record(net, image_record(loaded), seed=s.seed,
-                                               bn_mode=s.bn_mode, weights_path=s.weights,
-                                               crop_box=result.prep["box"])
+                return records.network_settings_record(
+                    s.net, image_record(loaded), weights_source=result.weights_source,
+                    insize=s.insize, seed=s.seed, bn_mode=s.bn_mode if s.net == "alexbn" else None,
+                    weights_path=s.weights, crop_box=result.prep["box"])
 
             return result.outputs, pane.selected_layer() or "conv1", record, pane.view
         out = getattr(win.explorer, "output", None)
@@ -129,8 +105,8 @@ class ExportController(QObject):
         longest = win.longest
 
         def record():
-            return explorer_settings_record(out.result.settings, image_record(loaded),
-                                            longest=longest, input_shape=loaded.image.shape)
+            return records.explorer_settings_record(out.result.settings, image_record(loaded),
+                                                    longest=longest, input_shape=loaded.image.shape)
 
         return out.result.maps, out.stage, record, win.explorer.view
 
@@ -168,9 +144,9 @@ class ExportController(QObject):
         if not path:
             return 0
         values = arr[index] if arr.ndim == 3 else arr
-        cmap, mode = imaging.check_colormap(_cmap(view)), _normalize(view)
+        cmap, mode = render.check_colormap(_cmap(view)), _normalize(view)
         chunk = {"layer": name, "index": index, "version": __version__}
-        return self._submit(lambda job: _write(path, render_map(values, cmap, mode), record, chunk,
+        return self._submit(lambda job: _write(path, render.picture(values, cmap, mode), record, chunk,
                                                f"map {index} of {name}"), cancellable=False)
 
     def export_grid(self, path: str | None = None) -> int:
@@ -182,9 +158,9 @@ class ExportController(QObject):
         path = path or self._ask("file", f"{name}_grid.png")
         if not path:
             return 0
-        arr, cmap, mode = layers[name], imaging.check_colormap(_cmap(view)), _normalize(view)
+        arr, cmap, mode = layers[name], render.check_colormap(_cmap(view)), _normalize(view)
         chunk = {"layer": name, "grid": True, "version": __version__}
-        return self._submit(lambda job: _write(path, render_map(arr, cmap, mode), record, chunk,
+        return self._submit(lambda job: _write(path, render.picture(arr, cmap, mode), record, chunk,
                                                f"the grid of {name}"), cancellable=False)
 
     def export_layer(self, folder: str | None = None) -> int:
@@ -202,7 +178,7 @@ class ExportController(QObject):
         if not folder:
             return 0
         what = "all" if all_layers else [name]
-        cmap, mode = imaging.check_colormap(_cmap(view)), _normalize(view)
+        cmap, mode = render.check_colormap(_cmap(view)), _normalize(view)
 
         def job(j):
             try:
@@ -270,9 +246,7 @@ def _normalize(view) -> str:
 
 def _cmap(view) -> str:
     """The view's colormap as a ``cmap`` name (the view lists friendly names)."""
-    from convlab.ui.feature_view import COLORMAPS
-
-    return COLORMAPS.get(view.colormap_box.currentText(), "viridis")
+    return render.DISPLAY_COLORMAPS.get(view.colormap_box.currentText(), "viridis")
 
 
 def _write(path, rgb, record, chunk, what) -> str:

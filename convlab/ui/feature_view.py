@@ -14,12 +14,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
+from convlab.render import DISPLAY_COLORMAPS
 from convlab.ui.canvas import ImageCanvas
 from convlab.ui.map_dialog import MapDialog
 from convlab.ui.montage import Montage, colormap_lut
 
-COLORMAPS = {"viridis": "viridis", "magma": "magma", "grey": "gray", "cividis": "cividis",
-             "red-blue": "colorbrewer:RdBu_r", "turbo": "turbo"}
+COLORMAPS = DISPLAY_COLORMAPS  # {display name: cmap name}, one table for window and export
 NORMALISE = {"scale per map": "map", "shared scale": "shared"}
 HINT = "Hover a map for its index, position and value; click it to open it large."
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
 from convlab.netrun import NetworkResult, NetworkSettings
+from convlab.render import vector_grid
 from convlab.ui.montage import build_montage
 
 MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex"}
@@ -14,17 +15,10 @@ BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
 PREP_CAPTIONS = ("shorter side 256, centre crop", "crop", "minus ImageNet mean, / 255 (0 = grey)")
 
 
-def fc_as_map(values: np.ndarray) -> np.ndarray:
-    """``(F,)`` -> ``(1, rows, cols)`` with rows x cols = F as near square as F allows."""
-    f = values.size
-    rows = max(d for d in range(1, int(np.sqrt(f)) + 1) if f % d == 0)
-    return values.reshape(1, rows, f // rows)
-
-
 def layer_montage(name: str, arr: np.ndarray, normalise: str, aspect: float):
     """Worker side: the montage of one layer's output (fully connected outputs as one tile)."""
-    if arr.ndim == 1:
-        tile = fc_as_map(arr)
+    if arr.ndim == 1:  # laid out as convlab export draws it: unit i at divmod(i, cols)
+        tile = vector_grid(arr)[None]                                   # (1, rows, cols)
         label = f"{name}: {arr.size} units, unit = row x {tile.shape[2]} + column"
         return build_montage(tile, names=[label], normalise=normalise, aspect=aspect, title=name)
     return build_montage(arr, normalise=normalise, aspect=aspect, title=name)
