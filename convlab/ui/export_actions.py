@@ -1,6 +1,6 @@
 """Export from the window: the current map, a layer's grid, a layer's maps, every layer.
 
-The files are written by :mod:`convlab.export` and :mod:`convlab.imaging` (no Qt) in a worker
+The files are written by :mod:`convlab.export.maps` and :mod:`convlab.pipelines.images` (no Qt) in a worker
 thread; progress shows in the status bar with a Cancel button, and a failure is one line in
 the message area. A cancelled or failed folder export leaves the folder as it was.
 """
@@ -14,7 +14,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 
-from convlab import __version__, export, imaging, records, render
+from convlab import __version__
+from convlab.export import maps as export
+from convlab.pipelines import images as imaging
+from convlab.pipelines import records
+from convlab.render import colour as render
 from convlab.ui.worker import LatestWorker
 
 

@@ -16,12 +16,13 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from convlab.ui import sources, window_state
-from convlab.ui.explorer import ExplorerPane
+from convlab.ui import window_state
+from convlab.pipelines import sources
+from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.export_actions import ExportController
-from convlab.ui.message_area import MessageArea
-from convlab.ui.network import NetworkPane
-from convlab.ui.sources import LoadedImage
+from convlab.ui.widgets.message_area import MessageArea
+from convlab.ui.panes.network import NetworkPane
+from convlab.pipelines.sources import LoadedImage
 from convlab.ui.worker import LatestWorker
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"

@@ -14,8 +14,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
 
 from convlab.engine.explorer import ExplorerSettings
-from convlab.ui import sources
-from convlab.ui.feature_view import COLORMAPS
+from convlab.pipelines import sources
+from convlab.ui.widgets.feature_view import COLORMAPS
 
 MAX_RECENT = 8
 def local_files(mime) -> list[str]:

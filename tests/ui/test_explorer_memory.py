@@ -6,8 +6,8 @@ from tests.ui.helpers import RESULT_MS
 
 
 def test_big_stages_keep_only_the_shown_one_and_switching_recomputes(qtbot, window, monkeypatch):
-    from convlab.ui import explorer_jobs
-    from convlab.ui.explorer import STAGES
+    from convlab.pipelines import explorer as explorer_jobs
+    from convlab.ui.panes.explorer import STAGES
 
     monkeypatch.setattr(explorer_jobs, "STAGE_BYTES", 1)  # every stage counts as big
     explorer = window.explorer

@@ -220,7 +220,7 @@ def test_paste_an_image_from_the_clipboard(qtbot, window):
 
 
 def test_samples_menu_steps_through_the_samples(qtbot, window):
-    from convlab.ui import sources
+    from convlab.pipelines import sources
 
     if len(sources.list_samples()) < 2:
         pytest.skip("needs two sample photos")

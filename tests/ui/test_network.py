@@ -14,7 +14,7 @@ NET_MS = max(RESULT_MS, 30_000)  # a first forward builds AlexBN (about 0.5 s) o
 
 @pytest.fixture
 def pane(qtbot):
-    from convlab.ui.network import NetworkPane
+    from convlab.ui.panes.network import NetworkPane
 
     widget = NetworkPane()
     qtbot.addWidget(widget)

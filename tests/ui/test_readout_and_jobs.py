@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
-from convlab.ui.explorer_jobs import (PREVIEW_BUDGET_MS, CostModel, ExplorerRequest,
+from convlab.pipelines.explorer import (PREVIEW_BUDGET_MS, CostModel, ExplorerRequest,
                                       explorer_job, preview_factor)
-from convlab.ui.readout import first_error, readout_html
+from convlab.ui.widgets.readout import first_error, readout_html
 
 
 class FakeJob:
@@ -86,7 +86,7 @@ def test_a_stopped_job_returns_nothing():
 
 
 def test_the_preview_shrinks_no_further_than_the_kernel_allows():
-    from convlab.ui.explorer_jobs import passable_factor
+    from convlab.pipelines.explorer import passable_factor
 
     big = ExplorerSettings(kernel=15, dilation=4, padding=0, stride=1, pool=1)
     f = passable_factor(big, 512, 512, 12)

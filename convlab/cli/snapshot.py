@@ -1,0 +1,131 @@
+"""``convlab snapshot``: the real window rendered offscreen to a PNG once its results are painted.
+
+    convlab snapshot --out docs/explorer.png
+    convlab snapshot photo.jpg --out shot.png --size 1920x1080 --pane network
+
+The window is the one ``convlab`` opens, at its defaults (remembered settings are not used),
+so snapshots are reproducible. Any failure prints one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+
+PANES = ("explorer", "network")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"size must look like 1280x800, got {text!r}")
+    w, h = int(match[1]), int(match[2])
+    if not (320 <= w <= 7680 and 240 <= h <= 4320):
+        raise argparse.ArgumentTypeError(f"size {w}x{h} is outside 320x240 to 7680x4320")
+    return w, h
+
+
+DESCRIPTION = ("Render ConvLab's window offscreen, after its results are painted, to a PNG "
+               "(for README screenshots and bug reports).")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give ``p`` the snapshot command's arguments."""
+    p.description = p.description or DESCRIPTION
+    p.add_argument("image", nargs="?", help="photo to open (default: the bundled sample)")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
+    p.add_argument("--pane", choices=PANES, default="explorer", help="which tab to show")
+    p.add_argument("--size", type=parse_size, default=(1280, 800), metavar="WxH",
+                   help="window size in pixels (default 1280x800)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                   help="give up if the results take longer than this (default 60 s)")
+    return p
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """The ``snapshot`` sub-command on an argparse sub-parsers object."""
+    return add_arguments(subparsers.add_parser("snapshot", help="render the window offscreen to a PNG",
+                                               description=DESCRIPTION))
+
+
+def _wait(app, ready, timeout: float) -> bool:
+    """Run the event loop until ``ready()`` holds twice in a row 50 ms apart, or time runs out."""
+    deadline = time.monotonic() + timeout
+    streak = 0
+    while time.monotonic() < deadline:
+        app.processEvents()
+        streak = streak + 1 if ready() else 0
+        if streak >= 2:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _pane_ready(window, pane_name: str):
+    """A predicate that holds once the chosen pane shows its full result."""
+    if pane_name == "explorer":
+        return window.explorer.settled
+    index = next((i for i in range(window.tabs.count())
+                  if window.tabs.tabText(i).lower().startswith("network")), 1)
+    pane = window.pane(index)
+    settled = getattr(pane, "settled", None)
+    if callable(settled):
+        window.tabs.setCurrentIndex(index)
+        return settled
+    done = []
+    if hasattr(pane, "resultReady"):
+        pane.resultReady.connect(done.append)
+    window.tabs.setCurrentIndex(index)  # a pane computes when first shown
+    if not hasattr(pane, "resultReady"):
+        return lambda: True
+    return lambda: bool(done)
+
+
+def render(window, out: str) -> None:
+    """Grab the window (menus, panes, status bar) and write it atomically as PNG."""
+    pixmap = window.grab()
+    tmp = f"{out}.tmp-{os.getpid()}.png"
+    if not pixmap.save(tmp, "PNG"):
+        raise OSError(f"cannot write {out}")
+    os.replace(tmp, out)
+
+
+def run(args) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    out = os.path.abspath(args.out)
+    if not os.path.isdir(os.path.dirname(out)):
+        print(f"convlab snapshot: the folder {os.path.dirname(out)} does not exist", file=sys.stderr)
+        return 1
+    from convlab.pipelines import sources
+    from convlab.ui.app import make_app
+
+    app = make_app()
+    loaded = None
+    if args.image:
+        try:
+            loaded = sources.read_and_prepare(args.image, sources.DEFAULT_LONGEST)
+        except ValueError as exc:
+            print(f"convlab snapshot: {exc}", file=sys.stderr)
+            return 1
+    from convlab.ui.main_window import MainWindow
+
+    window = MainWindow(loaded)
+    window.resize(*args.size)
+    window.show()
+    try:
+        ready = _pane_ready(window, args.pane)
+        if not _wait(app, ready, args.timeout):
+            print(f"convlab snapshot: the {args.pane} pane was not ready after {args.timeout:g} s",
+                  file=sys.stderr)
+            return 1
+        render(window, out)
+    except OSError as exc:
+        print(f"convlab snapshot: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        window.close()  # stops its worker threads
+    print(out)
+    return 0

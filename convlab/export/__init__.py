@@ -1,0 +1,1 @@
+"""Export of feature maps and manifests, all or nothing (no Qt)."""

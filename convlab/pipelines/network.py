@@ -1,0 +1,184 @@
+"""The network pane's computation, Qt-free: build or reuse a network, prepare, forward, top-5.
+
+Runs in the pane's worker thread. Networks are cached by what determines their weights
+(model, seed, weights file, hand-made conv1), so changing the photo or the BN mode costs a
+forward pass, not a rebuild; a weights file that is refused leaves the cache as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from convlab.engine.backend import get_backend, to_numpy
+from convlab.engine.kernels import handmade_conv1
+from convlab.engine.nets import Network, SummaryRow, build_network
+from convlab.engine.ops import softmax
+from convlab.pipelines.images import center_crop_imagenet
+
+CLASS_NAME_FILES = ("synset_words.txt", "labels.txt", "classes.txt", "imagenet_classes.txt")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """What the pane asks for. ``bn_mode``: "batch" (statistics of this image) or "stored"."""
+
+    net: str = "alexbn"
+    seed: int = 0
+    insize: int = 227
+    bn_mode: str = "batch"
+    weights: str | None = None  # path of a Chainer .npz, None for random weights
+    handmade_conv1: bool = False
+
+    def replace(self, **changes) -> "NetworkSettings":
+        return replace(self, **changes)
+
+    @property
+    def weights_key(self) -> tuple:
+        return (self.net, self.seed, self.weights, self.handmade_conv1)
+
+
+@dataclass
+class NetworkResult:
+    settings: NetworkSettings
+    rows: list[SummaryRow]
+    prep: dict
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (C, h, w) or (F,)
+    seconds: dict[str, float] = field(default_factory=dict)
+    dead: dict[str, float] = field(default_factory=dict)  # relu layers: share of zeros
+    top5: list[tuple[int, str, float]] = field(default_factory=list)
+    weights_source: str = ""
+    note: str = ""  # what cover_all pooling does at this input size
+    completed: bool = True
+
+
+def _file_stamp(path: str | None) -> tuple | None:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st else None
+
+
+def load_class_names(path) -> list[str]:
+    """One class per line; Caffe's ``synset_words.txt`` form (``n01440764 tench, ...``) is tidied."""
+    names = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            head, _, rest = line.partition(" ")
+            names.append(rest if head[:1] == "n" and head[1:].isdigit() and rest else line)
+    return names
+
+
+def find_class_names(weights_path: str | None) -> list[str] | None:
+    """A class-name file beside the weights file, if there is one with 1000 lines."""
+    if not weights_path:
+        return None
+    folder = os.path.dirname(os.path.abspath(weights_path))
+    for name in CLASS_NAME_FILES:
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate):
+            try:
+                names = load_class_names(candidate)
+            except (OSError, UnicodeDecodeError):
+                continue
+            if len(names) == 1000:
+                return names
+    return None
+
+
+def top_k(logits: np.ndarray, k: int = 5, names: list[str] | None = None):
+    """``[(index, name, probability)]`` of the k largest softmax probabilities."""
+    probs = to_numpy(softmax(logits.reshape(1, -1)))[0]
+    order = np.argsort(probs)[::-1][:k]
+    return [(int(i), names[i] if names and i < len(names) else f"class {int(i)}", float(probs[i]))
+            for i in order]
+
+
+class NetworkRunner:
+    """Lives in the worker thread; owns the cached networks (the GUI thread never touches them)."""
+
+    def __init__(self):
+        self._nets: dict[tuple, Network] = {}
+
+    def network(self, s: NetworkSettings) -> Network:
+        """The network for ``s``, built (and its weights loaded) if need be. ``ValueError`` on bad weights."""
+        key = s.weights_key + (_file_stamp(s.weights),)  # a file saved again is read again
+        net = self._nets.get(key)
+        if net is None:
+            net = build_network(s.net, seed=s.seed, init=not s.weights)
+            if s.weights:
+                net.load_npz(s.weights)  # refuses the whole file, or loads it all
+            if s.handmade_conv1:
+                xp = get_backend().xp
+                net["conv1"].params["W"] = xp.asarray(handmade_conv1(96, 3, 11))
+                net["conv1"].params["b"] = xp.zeros(96, dtype=np.float32)
+                net.weights_source += " with a hand-made conv1"
+            if len(self._nets) >= 2:  # each holds 250 MB
+                self._nets.pop(next(iter(self._nets)))
+            self._nets[key] = net
+        return net
+
+    def run(self, image: np.ndarray, s: NetworkSettings, *,
+            should_stop: Callable[[], bool] | None = None,
+            on_rows: Callable[[list[SummaryRow], dict], None] | None = None,
+            on_layer: Callable[[str, float, float | None], None] | None = None) -> NetworkResult:
+        """Prepare ``image`` as Chainer's ImageNet example did, then run every layer."""
+        net = self.network(s)
+        rows = net.summary((3, s.insize, s.insize))
+        prep = center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
+        result = NetworkResult(s, rows, prep, weights_source=net.weights_source,
+                               note=cover_all_note(net, s.insize))
+        if on_rows is not None:
+            on_rows(rows, prep)
+        failing = next((i for i, r in enumerate(rows) if r.error), len(rows))
+
+        def stop() -> bool:  # abandoned, or at the row that cannot run (the maps before it stay)
+            return len(result.outputs) >= failing or (should_stop is not None and should_stop())
+
+        def finished(name, out, seconds):
+            arr = to_numpy(out)[0]                                  # (C, h, w) or (F,)
+            result.outputs[name], result.seconds[name] = arr, seconds
+            dead = None
+            if net[name].kind == "relu":
+                dead = float(np.count_nonzero(arr == 0) / arr.size)
+                result.dead[name] = dead
+            if on_layer is not None:
+                on_layer(name, seconds, dead)
+
+        net.forward(prep["input"], use_batch_stats=s.bn_mode == "batch", should_stop=stop,
+                    on_layer=finished)
+        result.completed = len(result.outputs) >= failing
+        if "fc8" in result.outputs and s.weights:
+            result.top5 = top_k(result.outputs["fc8"], 5, find_class_names(s.weights))
+        return result
+
+
+def cover_all_note(net: Network, insize: int) -> str:
+    """Say what Chainer's ``cover_all`` pooling does for this input size, next to floor pooling."""
+    from convlab.engine.layers import MaxPool
+
+    shape, floor_shape = (3, insize, insize), (3, insize, insize)
+    try:
+        for layer in net.layers:
+            if layer.kind in ("fc", "relu", "dropout") and len(shape) == 1:
+                break
+            shape = layer.output_shape(shape)
+            floor_layer = (MaxPool(layer.name, layer.ksize, stride=layer.stride, cover_all=False)
+                           if layer.kind == "pool" else layer)
+            floor_shape = floor_layer.output_shape(floor_shape)
+            if layer.name == "pool5":
+                break
+    except ValueError:
+        return ""
+    if shape == floor_shape:
+        return f"At {insize} pixels, pool5 gives {'x'.join(map(str, shape))} with or without cover_all."
+    return (f"At {insize} pixels, Chainer's cover_all pooling gives pool5 {'x'.join(map(str, shape))}; "
+            f"floor pooling (PyTorch's default) would give {'x'.join(map(str, floor_shape))}"
+            + (", and fc6 would not fit." if shape[1:] == (6, 6) else "."))

@@ -1,0 +1,100 @@
+"""Settings records: what an export's manifest and every PNG's ``convlab:settings`` chunk say.
+
+A record says where the photo came from (:func:`image_record`), what ran on it
+(:func:`explorer_settings_record`, :func:`network_settings_record`) and the ``convlab export``
+command line that would do it again. Plain values in, JSON-ready dicts out: the command line
+and the window build them the same way, and nothing here needs Qt or a built network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+from pathlib import Path
+
+import numpy as np
+
+from convlab.engine.explorer import ExplorerSettings, chainer_code, pytorch_code
+from convlab.pipelines.images import IMAGENET_MEAN
+
+DEFAULTS = ExplorerSettings()
+# ``convlab export`` flags of the explorer pipeline: integer settings, and switches that turn one off
+INT_FLAGS = {"kernel": "kernel size", "stride": "convolution stride", "padding": "zero padding",
+             "dilation": "dilation", "filters": "number of filters", "pool": "max-pooling window (1 = none)",
+             "pool_stride": "max-pooling stride"}
+SWITCHES = {"no_bn": "batch_norm", "no_relu": "relu", "no_cover_all": "cover_all"}
+IMAGE_PLACEHOLDER = "IMAGE"  # in the command of a photo that is not a file (pasted, dropped pixels)
+
+
+def image_record(path, shape, pixels=None, name=None) -> dict:
+    """Where the photo came from: ``{path, name, sha256, bytes, size [width, height]}``.
+
+    ``path`` is a file (str or PathLike), an ``importlib.resources`` Traversable, or None for a
+    photo that has no file (pasted from the clipboard): then ``pixels`` (the image array) is
+    hashed instead, as ``pixels_sha256``, and ``path`` is None. A file that can no longer be read
+    is also recorded by its pixels when they are given.
+    """
+    record = {"path": None, "name": name, "size": [int(shape[1]), int(shape[0])]}
+    if path is not None:
+        local = isinstance(path, (str, os.PathLike))
+        record["path"] = str(Path(path).absolute()) if local else str(path)
+        record["name"] = name or (Path(path).name if local else getattr(path, "name", str(path)))
+        try:
+            data = Path(path).read_bytes() if local else path.read_bytes()
+        except OSError:
+            if pixels is None:
+                raise
+        else:
+            record.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+            return record
+    elif pixels is None:
+        raise ValueError("image_record needs the image's path or its pixels")
+    record["name"] = record["name"] or "pasted image"
+    record["pixels_sha256"] = hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
+    return record
+
+
+def _command(image: dict, flags: list[str]) -> str:
+    where = shlex.quote(image["path"]) if image.get("path") else IMAGE_PLACEHOLDER
+    return " ".join(["convlab export", where, "--out DIR", *flags])
+
+
+def explorer_settings_record(settings: ExplorerSettings, image: dict, *, longest: int,
+                             input_shape) -> dict:
+    """The explorer pipeline's record: its settings, the command, and the same layers in code."""
+    s = settings
+    flags = [f"--{k.replace('_', '-')} {getattr(s, k)}" for k in INT_FLAGS
+             if getattr(s, k) != getattr(DEFAULTS, k)]
+    flags += [f"--{flag.replace('_', '-')}" for flag, key in SWITCHES.items() if not getattr(s, key)]
+    flags += ["--grayscale"] * s.grayscale + [f"--bank {s.bank}"] * (s.bank != DEFAULTS.bank)
+    flags += [f"--seed {s.seed}"] * (s.seed != 0) + [f"--longest {longest}"] * (longest != 512)
+    return {"pipeline": "explorer", "image": image, "explorer": s.as_dict(), "seed": s.seed,
+            "weights": f"kernel bank {s.bank!r}, seed {s.seed}",
+            "preprocess": {"longest": longest, "input_size": [int(input_shape[1]), int(input_shape[0])]},
+            "command": _command(image, flags), "chainer": chainer_code(s), "pytorch": pytorch_code(s)}
+
+
+def network_settings_record(net: str, image: dict, *, weights_source: str = "random",
+                            insize: int = 227, seed: int = 0, bn_mode: str | None = "batch",
+                            weights_path=None, crop_box=None) -> dict:
+    """A network run's record. ``net`` is the network's name ("alexbn", "alex"); ``weights_source``
+    says where random weights came from (``Network.weights_source``); with ``weights_path`` the
+    file is recorded with its sha256 instead. ``bn_mode`` is None for a network without BN."""
+    weights = {"source": weights_source}
+    if weights_path is not None:
+        digest = hashlib.sha256()
+        with open(weights_path, "rb") as fh:  # in chunks: AlexBN's weights are 250 MB
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        weights = {"source": "file", "path": str(Path(weights_path).absolute()),
+                   "sha256": digest.hexdigest()}
+    flags = [f"--net {net}"] + [f"--seed {seed}"] * (seed != 0)
+    flags += [f"--bn-mode {bn_mode}"] * (bn_mode not in (None, "batch"))
+    if weights_path is not None:
+        flags.append(f"--weights {shlex.quote(weights['path'])}")
+    return {"pipeline": "network", "net": net, "image": image, "seed": seed, "weights": weights,
+            "bn_mode": bn_mode, "preprocess": {"shorter_side": 256, "crop": insize,
+                                               "crop_box": list(crop_box) if crop_box else None,
+                                               "mean_rgb": list(IMAGENET_MEAN), "divide_by": 255},
+            "command": _command(image, flags)}

@@ -1,0 +1,295 @@
+"""The single-layer laboratory: settings on the left, the shape readout, the maps and kernels.
+
+Every change updates the readout at once (integer arithmetic) and sends one request to the
+worker; the newest request wins. ``resultReady(request_id)`` is emitted once the full result
+for the current settings has been painted (previews do not emit it).
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QScrollArea, QSplitter,
+                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+
+from convlab.engine.explorer import ExplorerSettings, chainer_code, plan_explorer, pytorch_code
+from convlab.ui.widgets.code_view import CodeView
+from convlab.ui.widgets.controls import ControlPanel
+from convlab.pipelines.explorer import CostModel, ExplorerOutput, ExplorerRequest, explorer_job
+from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
+from convlab.ui.widgets.readout import TOOLTIP, ShapeReadout, first_error, readout_html
+from convlab.pipelines.sources import LoadedImage
+from convlab.ui.worker import LatestWorker
+
+STAGES = (("conv", "Conv"), ("bn", "BN"), ("relu", "ReLU"), ("pool", "Pool"))
+PAINT_FALLBACK_MS = 300  # emit resultReady even if the view is never painted (hidden window)
+
+
+class ExplorerPane(QWidget):
+    """See the module docstring. ``set_image`` gives it a photo; the controls do the rest."""
+
+    resultReady = Signal(int)  # request id, once the full result is painted
+    previewReady = Signal(int)  # request id, once a reduced-size preview is painted
+    statusChanged = Signal(str)  # "compute 28 ms (conv 22, bn 2, …)"
+    failed = Signal(str)  # a one-line reason for the message area
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("explorer")
+        self.loaded: LoadedImage | None = None
+        self.stage: str | None = None  # None = the last stage of the pipeline
+        self.output: ExplorerOutput | None = None  # the last full output on screen
+        self._image_key = 0
+        self._paint_pending: tuple[int, bool] | None = None  # (request id, is a preview)
+        self._aspect = 1.6  # the view shape the last montage was laid out for
+        self.last_ready_id = 0  # the last request whose full result was painted
+        self.last_failed_id = 0  # the last request the worker refused
+        self._inflight, self._inflight_since, self._deferred = 0, 0.0, False
+        self.no_output = ""  # why the current settings give no output ("" when they do)
+        self.cost = CostModel()
+        self.worker = LatestWorker("explorer", self)
+        self.worker.preview.connect(self._on_preview)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.controls = ControlPanel()
+        self.readout = ShapeReadout()
+        self.readout.setToolTip(TOOLTIP)
+        self.view = FeatureView(self)
+        self.kernels = KernelStrip(self)
+        self.chainer_view = CodeView("chainerCode", "Chainer")
+        self.pytorch_view = CodeView("pytorchCode", "PyTorch")
+        self.chainer, self.pytorch = self.chainer_view.box, self.pytorch_view.box
+        self.stage_group = QButtonGroup(self)
+        self._build()
+        self._paint_timer = QTimer(self, singleShot=True, interval=PAINT_FALLBACK_MS)
+        self._paint_timer.timeout.connect(self._painted)
+        self._relayout_timer = QTimer(self, singleShot=True, interval=200)
+        self._relayout_timer.timeout.connect(self._relayout)
+        self.view.painted.connect(self._painted)
+        self.view.normaliseChanged.connect(lambda _: self.submit())
+        self.kernels.kernelClicked.connect(self.view.open_map)
+        self.controls.changed.connect(self.refresh)
+        for slider in self.controls.sliders.values():
+            slider.sliderReleased.connect(self._released)
+        self.controls.resetRequested.connect(self.reset)
+        self.refresh()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _stage_bar(self) -> None:
+        for i, (name, text) in enumerate(STAGES):
+            button = QToolButton(text=text, checkable=True, objectName=f"stage_{name}")
+            button.setToolTip(f"Show the maps after the {text} stage.")
+            button.setStyleSheet("QToolButton { padding: 2px 8px; }"
+                                 "QToolButton:checked { background: #3d7fd6; color: white;"
+                                 " border: 1px solid #5b9be8; border-radius: 3px; }")
+            self.stage_group.addButton(button, i)
+            self.view.add_to_toolbar(button, i + 1)
+        self.stage_group.idClicked.connect(self._stage_clicked)
+
+    def _build(self) -> None:
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(self.controls)
+        scroll.setMinimumWidth(310)
+        scroll.setMaximumWidth(400)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._stage_bar()
+        self.bottom = QTabWidget(objectName="bottomTabs")
+        self.bottom.addTab(self.kernels, "Kernels")
+        self.bottom.addTab(self.chainer_view, "Chainer code")
+        self.bottom.addTab(self.pytorch_view, "PyTorch code")
+        split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        split.addWidget(self.view)
+        split.addWidget(self.bottom)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 1)
+        split.setSizes([560, 170])
+        self.readout_frame = QFrame(objectName="readoutFrame")
+        self.readout_frame.setStyleSheet("#readoutFrame { background: palette(alternate-base);"
+                                         " border-radius: 6px; }")
+        QVBoxLayout(self.readout_frame).addWidget(self.readout)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self.readout_frame)
+        right.addWidget(split, 1)
+        body = QHBoxLayout(self)
+        body.setContentsMargins(8, 8, 8, 4)
+        body.addWidget(scroll)
+        body.addLayout(right, 1)
+
+    # -- state -----------------------------------------------------------------------------------
+    def settings(self) -> ExplorerSettings:
+        return self.controls.settings()
+
+    def set_settings(self, settings: ExplorerSettings) -> None:
+        self.controls.set_settings(settings)
+
+    def reset(self) -> None:
+        self.stage = None
+        self.controls.set_settings(ExplorerSettings())
+
+    def set_image(self, loaded: LoadedImage) -> int:
+        """Explore ``loaded`` from now on; returns the request id of its first result."""
+        self.loaded = loaded
+        self._image_key += 1
+        self.controls.set_image_name(loaded.describe())
+        return self.refresh()
+
+    def refresh(self) -> int:
+        """Readout and code at once, then the maps from the worker. Returns the request id."""
+        s = self.settings()
+        self.chainer_view.set_code(chainer_code(s))
+        self.pytorch_view.set_code(pytorch_code(s))
+        if self.loaded is None:
+            return 0
+        h, w = self.loaded.image.shape[:2]
+        plan = plan_explorer(s, h, w)
+        names = [st.name for st in plan if st.shape and st.name != "input"]
+        shown = (self.stage if self.stage in names else names[-1]) if names else None
+        self.readout.setText(readout_html(plan, s, image_note=self._image_note(), shown=shown))
+        self._sync_stage_buttons(names, shown)
+        error = self.no_output = first_error(plan)
+        if error:
+            self.worker.cancel()
+            self._inflight, self._deferred = 0, False
+            self.view.clear(f"No output for these settings: {error}")
+            return 0
+        return self.submit()
+
+    def _image_note(self) -> str:
+        img = self.loaded
+        mode = "grayscale (luma)" if self.settings().grayscale else "RGB"
+        h, w = img.image.shape[:2]
+        if img.factor < 1.0:
+            oh, ow = img.original_shape
+            return (f"{mode} · {img.name}, {ow}×{oh} scaled ×{img.factor:.3g} to {w}×{h} for "
+                    f"exploring (longest side {max(h, w)})")
+        return f"{mode} · {img.name}, {w}×{h}"
+
+    def _sync_stage_buttons(self, names, shown) -> None:
+        self.stage_group.setExclusive(False)  # so that no button is checked when none applies
+        for i, (name, _) in enumerate(STAGES):
+            button = self.stage_group.button(i)
+            button.setEnabled(name in names)
+            button.setChecked(name == shown)
+        self.stage_group.setExclusive(True)
+
+    def _stage_clicked(self, index: int) -> None:
+        self.stage = STAGES[index][0]
+        self.refresh()
+
+    def submit(self, *, allow_preview: bool = True) -> int:
+        """Send the current state to the worker (a cached result is reused for re-display).
+
+        While a slider is dragged and a request is still on its way, the new state waits for
+        that request's first picture instead: otherwise requests faster than the worker would
+        abandon each other and nothing would be drawn until the mouse stops.
+        """
+        if self.loaded is None:
+            return 0
+        dragging = self.controls.dragging()
+        if dragging and self._inflight and time.monotonic() - self._inflight_since < 1.0:
+            self._deferred = True
+            return self.worker.latest_id
+        last = self.output.result if self.output is not None else None
+        self._aspect = self.view.aspect()
+        request = ExplorerRequest(self.loaded.image, self._image_key, self.settings(), self.stage,
+                                  self.view.normalise, self._aspect, last,
+                                  self.output.image_key if self.output else -1, allow_preview,
+                                  dragging)
+        self._deferred = False
+        self._inflight = self.worker.submit(partial(explorer_job, request, self.cost))
+        self._inflight_since = time.monotonic()
+        return self._inflight
+
+    def _arrived(self, request_id: int) -> None:
+        """The in-flight request delivered something: send what waited during a drag."""
+        if request_id == self._inflight:
+            self._inflight = 0
+            if self._deferred:
+                self.submit()
+
+    # -- results (GUI thread) --------------------------------------------------------------------
+    def _show(self, out: ExplorerOutput) -> None:
+        self.view.show_montage(out.montage)
+        if out.strip is not None and out.result.kernels is not self.kernels.kernels:
+            self.kernels.show_strip(*out.strip, out.result.kernels, out.result.kernel_names)
+        self.controls.set_kernel_note(out.result.kernel_note)
+
+    def _on_preview(self, request_id: int, out: ExplorerOutput) -> None:
+        if self.worker.is_current(request_id):
+            self._show(out)
+            self.statusChanged.emit(f"preview at 1/{out.factor} size in {out.compute_ms:.0f} ms; "
+                                    "full result follows")
+            self._await_paint(request_id, preview=True)
+        self._arrived(request_id)
+
+    def _on_finished(self, request_id: int, out: ExplorerOutput) -> None:
+        if not self.worker.is_current(request_id):
+            self._arrived(request_id)
+            return  # a newer request is on its way: never show a stale result
+        self.output = out
+        self._show(out)
+        self.statusChanged.emit(self._timing(out))
+        self._await_paint(request_id, preview=False)
+        self._arrived(request_id)  # during a drag the waiting state goes out: this one is stale
+
+    def _await_paint(self, request_id: int, *, preview: bool) -> None:
+        """Announce the result once the view has painted it (at once if the view is hidden)."""
+        self._paint_pending = (request_id, preview)
+        if self.view.canvas.isVisible():
+            self._paint_timer.start()
+        else:
+            self._painted()
+
+    def _painted(self) -> None:
+        pending, self._paint_pending = self._paint_pending, None
+        self._paint_timer.stop()
+        if pending is None:
+            return
+        request_id, preview = pending
+        if preview:
+            self.previewReady.emit(request_id)  # a drag may have moved on: still its picture
+        elif self.worker.is_current(request_id):
+            self.last_ready_id = request_id
+            self.resultReady.emit(request_id)
+
+    def _on_failed(self, request_id: int, reason: str) -> None:
+        self._arrived(request_id)
+        if self.worker.is_current(request_id):
+            self.last_failed_id = request_id
+            self.view.clear(f"No result: {reason}")
+            self.failed.emit(reason)
+
+    def _timing(self, out: ExplorerOutput) -> str:
+        parts = ", ".join(f"{k} {v * 1e3:.1f}" for k, v in out.result.seconds.items())
+        return f"compute {out.compute_ms:.0f} ms ({parts}) · montage {out.display_ms:.0f} ms"
+
+    def _released(self) -> None:
+        """The mouse let go of a slider: what waited goes now, and a full result follows."""
+        if self._deferred:
+            self._inflight = 0
+            self.submit()
+
+    def settled(self) -> bool:
+        """True when what is on screen is the full result of the current state (or its refusal)."""
+        if self.loaded is None or self._relayout_timer.isActive():
+            return False
+        if self.no_output:
+            return True
+        done = self.worker.latest_id in (self.last_ready_id, self.last_failed_id)
+        return done and not self._deferred and not self.worker.busy()
+
+    # -- housekeeping ----------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relayout_timer.start()
+
+    def _relayout(self) -> None:
+        """Lay the montage out again when the view's shape changed a lot (no recompute)."""
+        if self.output is not None and abs(self.view.aspect() / self._aspect - 1) > 0.15:
+            self.refresh()
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()

@@ -1,0 +1,258 @@
+"""The Network pane: Chainer's AlexBN (or LRN AlexNet) end to end on the current photo.
+
+Shows Chainer's ImageNet preprocessing step by step, a table of every layer (shape, params,
+multiply-adds, receptive field, jump, milliseconds, dead ReLU share) that fills in as the worker
+finishes each layer, and the maps of the selected layer in the explorer's montage view.
+All computation runs in :class:`~convlab.ui.worker.LatestWorker` threads.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
+                               QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout,
+                               QWidget)
+
+from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
+from convlab.ui.widgets.feature_view import FeatureView
+from convlab.ui.widgets.layer_table import LayerTableModel
+from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
+                                      layer_montage, prep_images, rgb_pixmap, shape_text,
+                                      timing_text, top5_text)
+from convlab.ui.worker import LatestWorker
+
+class NetworkPane(QWidget):
+    """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
+
+    resultReady = Signal(int)  # request id, once the whole forward pass is shown
+    message = Signal(str, str)  # text, level ("error" or "info") for the window's message area
+    statusChanged = Signal(str)  # the last forward's timing, for the status bar
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.settings = NetworkSettings()  # what the shown result was computed with
+        self.requested = self.settings  # what the controls ask for (may be still computing)
+        self.image: np.ndarray | None = None
+        self.result: NetworkResult | None = None
+        self._runner = NetworkRunner()  # touched only inside worker jobs
+        self.worker = LatestWorker("network", self)
+        self.map_worker = LatestWorker("network-maps", self)
+        self.model = LayerTableModel(self)
+        self._build()
+        self.worker.preview.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.map_worker.finished.connect(self._on_montage)
+        self.view.normaliseChanged.connect(lambda _: self.show_layer(self.selected_layer()))
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_box = QComboBox(objectName="netModel")
+        self.model_box.addItems(list(MODELS))
+        self.model_box.setToolTip("AlexBN: Chainer's alexbn.py, the seed article's model. "
+                                  "Alex: the original with local response normalisation.")
+        self.insize = QSpinBox(objectName="inputSize", minimum=32, maximum=512, value=227,
+                               suffix=" px", keyboardTracking=False)
+        self.insize.setToolTip("The crop fed to the network. 227 is AlexBN's insize; 224 still "
+                               "reaches 6x6 at pool5 thanks to cover_all pooling.")
+        self.bn_box = QComboBox(objectName="bnMode")
+        self.bn_box.addItems(list(BN_MODES))
+        self.seed = QSpinBox(objectName="netSeed", minimum=0, maximum=2**31 - 1, value=0,
+                             keyboardTracking=False)
+        self.seed.setToolTip("Seed of the random (LeCun normal) initialisation.")
+        self.handmade = QCheckBox("hand-made conv1", objectName="handmadeConv1")
+        self.handmade.setToolTip("Replace conv1's random weights with hand-made Gabor edge and "
+                                 "colour-opponent filters (not learned), so that untrained maps "
+                                 "still show edges and colours.")
+        self.load_button = QPushButton("Load Chainer weights (.npz)…", objectName="loadWeights")
+        self.load_button.setToolTip("A file written by Chainer's serializers.save_npz (a trainer "
+                                    "snapshot works too). A file that does not fit is refused "
+                                    "and the current weights stay.")
+        self.random_button = QPushButton("Random weights", objectName="randomWeights")
+        self.weights_label = QLabel(objectName="weightsLabel")
+        self.bn_label = QLabel(objectName="bnExplain", wordWrap=True)
+        self.input_note = QLabel(objectName="inputNote", wordWrap=True)
+        self.top5 = QLabel(objectName="top5", wordWrap=True)
+        for label in (self.bn_label, self.input_note, self.top5, self.weights_label):
+            label.setStyleSheet("color: palette(placeholder-text);")
+        bar = QHBoxLayout()
+        for w in (QLabel("Model"), self.model_box, QLabel("input"), self.insize, QLabel("BN"),
+                  self.bn_box, QLabel("seed"), self.seed, self.handmade):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
+        prep = QHBoxLayout()
+        for label, caption in zip(self.prep_labels, PREP_CAPTIONS):
+            box = QVBoxLayout()
+            box.addWidget(label)
+            box.addWidget(QLabel(caption, alignment=Qt.AlignCenter))
+            prep.addLayout(box)
+        self.table = QTableView(objectName="layerTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectRows)
+        self.table.setSelectionMode(QTableView.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda cur, _: self.show_layer(self.selected_layer()))
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(prep)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.input_note)
+        column.addWidget(self.top5)
+        self.view = FeatureView(self, title="Maps of conv1")
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.view)
+        split.setStretchFactor(1, 1)
+        split.setSizes([660, 600])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        weights = QHBoxLayout()
+        weights.addWidget(self.weights_label, 1)
+        weights.addWidget(self.random_button)
+        weights.addWidget(self.load_button)
+        layout.addLayout(weights)
+        layout.addWidget(self.bn_label)
+        layout.addWidget(split, 1)
+        self.model_box.currentTextChanged.connect(lambda t: self.apply(net=MODELS[t]))
+        self.insize.valueChanged.connect(lambda v: self.apply(insize=v))
+        self.bn_box.currentTextChanged.connect(lambda t: self.apply(bn_mode=BN_MODES[t]))
+        self.seed.valueChanged.connect(lambda v: self.apply(seed=v, weights=None))
+        self.handmade.toggled.connect(lambda on: self.apply(handmade_conv1=on))
+        self.load_button.clicked.connect(self.load_weights_dialog)
+        self.random_button.clicked.connect(lambda: self.apply(weights=None, bn_mode="batch"))
+        self._sync_controls(self.settings)
+
+    # -- state -------------------------------------------------------------------------------
+    def set_image(self, loaded) -> int:
+        """Take the window's photo (the full-resolution original, for the 256-pixel resize)."""
+        original = getattr(loaded, "original", None)
+        self.image = original if original is not None else loaded.image
+        return self.refresh()
+
+    def apply(self, **changes) -> int:
+        """Change what the controls ask for, on top of earlier changes still computing."""
+        return self.refresh(self.requested.replace(**changes))
+
+    def load_weights(self, path: str) -> int:
+        """Load a Chainer .npz in the worker; a refused file keeps the current weights."""
+        return self.apply(weights=os.fspath(path), bn_mode="stored")
+
+    def load_weights_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
+                                              "Chainer weights (*.npz);;All files (*)")
+        if path:
+            self.load_weights(path)
+
+    def refresh(self, settings: NetworkSettings | None = None) -> int:
+        """Run the network for ``settings`` (default: the current ones) on the current photo."""
+        s = self.requested = settings or self.requested
+        self._sync_controls(s)
+        if self.image is None:
+            return 0
+        image, runner = self.image, self._runner
+        selected, normalise, aspect = self.selected_layer() or "conv1", self.view.normalise, self.view.aspect()
+
+        def job(j):
+            result = runner.run(image, s, should_stop=j.should_stop,
+                                on_rows=lambda rows, prep: j.preview(("rows", rows, prep_images(prep), s)),
+                                on_layer=lambda name, sec, dead: j.preview(("layer", name, sec, dead)))
+            if not result.completed:
+                return None
+            name = selected if selected in result.outputs else next(iter(result.outputs), None)
+            montage = layer_montage(name, result.outputs[name], normalise, aspect) if name else None
+            return result, name, montage
+
+        return self.worker.submit(job)
+
+    def _sync_controls(self, s: NetworkSettings) -> None:
+        """Show ``s`` in the controls without triggering another run (signals blocked)."""
+        pairs = ((self.model_box, lambda w: w.setCurrentText(key_of(MODELS, s.net))),
+                 (self.insize, lambda w: w.setValue(s.insize)),
+                 (self.bn_box, lambda w: w.setCurrentText(key_of(BN_MODES, s.bn_mode))),
+                 (self.seed, lambda w: w.setValue(s.seed)),
+                 (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
+        for widget, setter in pairs:
+            widget.blockSignals(True)
+            setter(widget)
+            widget.blockSignals(False)
+        self.bn_box.setEnabled(s.net == "alexbn")
+        self.bn_label.setText(bn_explanation(s))
+
+    def selected_layer(self) -> str | None:
+        row = self.table.currentIndex().row()
+        layer = self.model.layer_at(row)
+        return layer.name if layer is not None else None
+
+    def select_layer(self, name: str) -> None:
+        row = self.model.row_of(name)
+        if row >= 0:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+
+    def show_layer(self, name: str | None) -> None:
+        if self.result is None or name is None or name not in self.result.outputs:
+            if name is not None and self.result is not None:
+                self.view.clear(f"{name} has no output: the input stops before it.")
+            return
+        result, normalise, aspect = self.result, self.view.normalise, self.view.aspect()
+        arr = result.outputs[name]
+        self.map_worker.submit(lambda j: (result, name, layer_montage(name, arr, normalise, aspect)))
+
+    # -- results -----------------------------------------------------------------------------
+    def _on_progress(self, request_id: int, payload) -> None:
+        if not self.worker.is_current(request_id):
+            return  # a newer request is on its way: its rows will come
+        if payload[0] == "rows":
+            _, rows, images, s = payload
+            selected = self.selected_layer()
+            self.model.set_rows(rows)
+            self.select_layer(selected or "conv1")
+            for label, rgb in zip(self.prep_labels, images):
+                label.setPixmap(rgb_pixmap(rgb, 120))
+            error = next((r.error for r in rows if r.error), "")
+            self.input_note.setText(error)
+            self.input_note.setStyleSheet("color: #c0392b;" if error else
+                                          "color: palette(placeholder-text);")
+        else:
+            _, name, seconds, dead = payload
+            self.model.set_time(name, seconds, dead)
+
+    def _on_finished(self, request_id: int, payload) -> None:
+        if not self.worker.is_current(request_id):
+            return  # never show an old result over a newer request
+        result, name, montage = payload
+        self.map_worker.cancel()  # a montage of the previous result must not follow this one
+        self.result, self.settings = result, result.settings
+        self._sync_controls(self.requested)
+        self.weights_label.setText(f"Weights: {result.weights_source}")
+        if not any(r.error for r in result.rows):
+            self.input_note.setText(result.note)
+        self.top5.setText(top5_text(result))
+        self.statusChanged.emit(timing_text(result))
+        if montage is not None:
+            self._on_montage(0, (result, name, montage))
+        self.resultReady.emit(request_id)
+
+    def _on_montage(self, _request_id: int, payload) -> None:
+        result, name, montage = payload
+        if result is self.result and name == (self.selected_layer() or name):
+            self.view.title.setText(f"Maps of {name}: {shape_text(self.result.outputs[name])}")
+            self.view.show_montage(montage)
+
+    def _on_failed(self, request_id: int, reason: str) -> None:
+        self.requested = self.settings  # back to what is shown
+        self._sync_controls(self.settings)
+        self.message.emit(f"Network: {reason}", "error")
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
+        self.map_worker.shutdown()

@@ -1,0 +1,81 @@
+"""Pieces of the Network pane that hold no state: pictures built in the worker, and sentences."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+
+from convlab.pipelines.network import NetworkResult, NetworkSettings
+from convlab.render.colour import vector_grid
+from convlab.render.tiles import build_montage
+
+MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex"}
+BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
+PREP_CAPTIONS = ("shorter side 256, centre crop", "crop", "minus ImageNet mean, / 255 (0 = grey)")
+
+
+def layer_montage(name: str, arr: np.ndarray, normalise: str, aspect: float):
+    """Worker side: the montage of one layer's output (fully connected outputs as one tile)."""
+    if arr.ndim == 1:  # laid out as convlab export draws it: unit i at divmod(i, cols)
+        tile = vector_grid(arr)[None]                                   # (1, rows, cols)
+        label = f"{name}: {arr.size} units, unit = row x {tile.shape[2]} + column"
+        return build_montage(tile, names=[label], normalise=normalise, aspect=aspect, title=name)
+    return build_montage(arr, normalise=normalise, aspect=aspect, title=name)
+
+
+def prep_images(prep: dict) -> list[np.ndarray]:
+    """Worker side: the resized photo with the crop box, the crop, and the mean-subtracted input."""
+    resized = (np.clip(prep["resized"], 0, 1) * 255).astype(np.uint8)
+    left, top, right, bottom = prep["box_resized"]
+    boxed = resized.copy()
+    for t in range(2):  # a 2-pixel yellow frame
+        boxed[top + t, left:right] = boxed[bottom - 1 - t, left:right] = (255, 200, 0)
+        boxed[top:bottom, left + t] = boxed[top:bottom, right - 1 - t] = (255, 200, 0)
+    crop = (np.clip(prep["crop"], 0, 1) * 255).astype(np.uint8)
+    centred = prep["input"][0].transpose(1, 2, 0)                      # about -0.5 .. 0.5
+    shown = (np.clip(centred + 0.5, 0, 1) * 255).astype(np.uint8)      # 0 as mid-grey
+    return [boxed, crop, shown]
+
+
+def rgb_pixmap(rgb: np.ndarray, height: int) -> QPixmap:
+    """(H, W, 3) uint8 -> a pixmap scaled to ``height`` (small images only: GUI thread)."""
+    rgb = np.ascontiguousarray(rgb)
+    image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format_RGB888)
+    return QPixmap.fromImage(image.copy()).scaledToHeight(height, Qt.SmoothTransformation)
+
+
+def key_of(mapping: dict, value: str) -> str:
+    return next(k for k, v in mapping.items() if v == value)
+
+
+def shape_text(arr: np.ndarray) -> str:
+    return "x".join(map(str, arr.shape)) + (" units" if arr.ndim == 1 else "")
+
+
+def bn_explanation(s: NetworkSettings) -> str:
+    if s.net != "alexbn":
+        return "Alex has no BatchNormalization: ReLU then LRN after conv1 and conv2."
+    if s.bn_mode == "batch":
+        why = ("the weights are untrained, so the stored averages (mean 0, variance 1) would not "
+               "normalise anything" if not s.weights else "chosen by you; the loaded file also "
+               "holds trained running averages")
+        return f"BN normalises with this image's statistics over (N, H, W): {why}."
+    why = ("the loaded weights' trained running averages" if s.weights else
+           "untrained: mean 0, variance 1, so BN barely changes the maps")
+    return f"BN uses the stored running averages ({why})."
+
+
+def top5_text(result: NetworkResult) -> str:
+    if not result.settings.weights:
+        return "Top-5 classes appear with trained weights; random weights predict nothing."
+    if not result.top5:
+        return ""
+    return "Top-5: " + ",  ".join(f"{name} {p:.1%}" for _, name, p in result.top5)
+
+
+def timing_text(result: NetworkResult) -> str:
+    total = sum(result.seconds.values()) * 1e3
+    slowest = sorted(result.seconds.items(), key=lambda kv: -kv[1])[:3]
+    return (f"{result.settings.net} forward {total:.0f} ms ("
+            + ", ".join(f"{name} {sec * 1e3:.1f}" for name, sec in slowest) + ")")

@@ -1,0 +1,217 @@
+"""FeatureView: every feature map of a layer in one zoomable montage (one ImageItem).
+
+Reusable by any pane. Build the :class:`~convlab.render.tiles.Montage` in a worker with
+:func:`~convlab.render.tiles.build_montage` (pass ``view.normalise`` and ``view.aspect()``), then
+call :meth:`FeatureView.show_montage` on the GUI thread: that is one ``setImage``. Hover shows
+map index, position and value; a click opens the map large with its kernel and statistics.
+When the user switches per-map/shared normalisation, ``normaliseChanged`` asks the owner to
+rebuild the montage.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from convlab.render.colour import DISPLAY_COLORMAPS
+from convlab.ui.widgets.canvas import ImageCanvas
+from convlab.ui.widgets.map_dialog import MapDialog
+from convlab.render.tiles import Montage, colormap_lut
+
+COLORMAPS = DISPLAY_COLORMAPS  # {display name: cmap name}, one table for window and export
+NORMALISE = {"scale per map": "map", "shared scale": "shared"}
+HINT = "Hover a map for its index, position and value; click it to open it large."
+
+
+class FeatureView(QWidget):
+    """A montage of (F, h, w) maps with hover readout and click-for-one-map."""
+
+    mapClicked = Signal(int)
+    mapHovered = Signal(int, int, int, float)  # index, row, column, value
+    normaliseChanged = Signal(str)  # "map" or "shared": rebuild the montage
+    painted = Signal()  # the canvas finished a paint
+
+    def __init__(self, parent=None, *, title: str = "Feature maps", colormap: str = "viridis"):
+        super().__init__(parent)
+        self.montage: Montage | None = None
+        self.dialog: MapDialog | None = None
+        self._colormap = colormap
+        self._lut = colormap_lut(COLORMAPS[colormap])
+        self.title = QLabel(title, objectName="featureTitle")
+        self.title.setStyleSheet("font-weight: 600;")
+        self.badge = QLabel("", objectName="featureBadge")
+        self.badge.setStyleSheet("color: #e0b040;")
+        self.normalise_box = QComboBox(objectName="normalise")
+        self.normalise_box.addItems(list(NORMALISE))
+        self.normalise_box.setMinimumContentsLength(7)
+        self.normalise_box.setToolTip("Per map: each map stretched to its own min..max, so weak "
+                                      "maps stay visible. Shared: one scale for all, so strong and "
+                                      "weak maps can be compared.")
+        self.normalise_box.currentTextChanged.connect(
+            lambda text: self.normaliseChanged.emit(NORMALISE[text]))
+        self.colormap_box = QComboBox(objectName="colormap")
+        self.colormap_box.addItems(list(COLORMAPS))
+        self.colormap_box.setCurrentText(colormap)
+        self.colormap_box.setToolTip("Colour map (cmap); changing it costs no computation.")
+        self.colormap_box.currentTextChanged.connect(self.set_colormap)
+        fit = QToolButton(text="Fit", toolTip="Show the whole montage (or double-click it).")
+        self.canvas = ImageCanvas(self)
+        fit.clicked.connect(self.canvas.fit)
+        self.canvas.hovered.connect(self._hover)
+        self.canvas.left.connect(self._leave)
+        self.canvas.clicked.connect(self._click)
+        self.canvas.painted.connect(self.painted)
+        self.overlay = QLabel("", self.canvas, objectName="featureOverlay", wordWrap=True,
+                              alignment=Qt.AlignmentFlag.AlignCenter)
+        self.overlay.setStyleSheet("color: #c9ced6; font-size: 15px; padding: 24px;")
+        self.overlay.hide()
+        self.info = QLabel(HINT, objectName="featureInfo")
+        self.info.setStyleSheet("color: palette(placeholder-text);")
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._bar = bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.title)
+        bar.addWidget(self.badge)
+        bar.addStretch(1)
+        bar.addWidget(self.normalise_box)
+        bar.addWidget(self.colormap_box)
+        bar.addWidget(fit)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.info)
+
+    # -- state from the owner ----------------------------------------------------------------
+    @property
+    def normalise(self) -> str:
+        return NORMALISE[self.normalise_box.currentText()]
+
+    def aspect(self) -> float:
+        return self.canvas.aspect()
+
+    def add_to_toolbar(self, widget: QWidget, position: int = 1) -> None:
+        """Put an owner's widget (e.g. stage buttons) in the bar above the montage."""
+        self._bar.insertWidget(position, widget)
+
+    def show_montage(self, montage: Montage) -> None:
+        """Show a montage built off the GUI thread (a preview too: it is marked as such)."""
+        self.montage = montage
+        self.overlay.hide()
+        self.canvas.show_image(montage.image, lut=self._lut, display_size=montage.display_size)
+        self.badge.setText("preview, full result follows" if montage.preview else "")
+        if not self.canvas.underMouse():
+            self._leave()  # the hover line described the old maps
+        if self.dialog is not None and self.dialog.isVisible() and not montage.preview:
+            self.dialog.set_montage(montage, self._lut)
+
+    def clear(self, message: str = "") -> None:
+        self.montage = None
+        self.canvas.clear_image()
+        self.badge.setText("")
+        self.info.setText(message or HINT)
+        self.overlay.setText(message)
+        self.overlay.setVisible(bool(message))
+        self._place_overlay()
+
+    def _place_overlay(self) -> None:
+        self.overlay.setGeometry(self.canvas.rect())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_overlay()
+
+    def set_colormap(self, name: str) -> None:
+        self._colormap = name
+        self._lut = colormap_lut(COLORMAPS[name])
+        self.canvas.set_lut(self._lut)
+        if self.colormap_box.currentText() != name:
+            self.colormap_box.setCurrentText(name)
+        if self.dialog is not None and self.montage is not None and self.dialog.isVisible():
+            self.dialog.set_montage(self.montage, self._lut)
+
+    def open_map(self, index: int) -> MapDialog | None:
+        """Open (or refresh) the one-map window on map ``index``."""
+        if self.montage is None or not 0 <= index < self.montage.count:
+            return None
+        if self.dialog is None:
+            self.dialog = MapDialog(self.window())
+        self.dialog.index = index
+        self.dialog.set_montage(self.montage, self._lut)
+        self.dialog.show()
+        self.dialog.raise_()
+        return self.dialog
+
+    # -- mouse --------------------------------------------------------------------------------
+    def _hover(self, x: float, y: float) -> None:
+        m = self.montage
+        hit = m.lookup(x, y) if m is not None else None
+        if hit is None:
+            self._leave()
+            return
+        index, r, c, value = hit
+        lay = m.layout
+        col, row = index % lay.cols, index // lay.cols
+        self.canvas.mark(col * (lay.tile_w + lay.gap), row * (lay.tile_h + lay.gap),
+                         lay.tile_w, lay.tile_h)
+        self.info.setText(f"map {index} ({m.name(index)}) · row {r}, column {c} · "
+                          f"value {value:.4g} · map range {float(m.stats.minimum[index]):.3g} "
+                          f"to {float(m.stats.maximum[index]):.3g}")
+        self.mapHovered.emit(index, r, c, value)
+
+    def _leave(self) -> None:
+        self.canvas.mark(0, 0, 0, 0)
+        self.info.setText(HINT)
+
+    def _click(self, x: float, y: float) -> None:
+        hit = self.montage.lookup(x, y) if self.montage is not None else None
+        if hit is not None:
+            self.mapClicked.emit(hit[0])
+            self.open_map(hit[0])
+
+
+class KernelStrip(QWidget):
+    """The kernels as small images in one ImageItem; hover names them, a click opens that map."""
+
+    kernelClicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.canvas = ImageCanvas(self)
+        self.info = QLabel("Each kernel: grey is 0; colour shows the colour it responds to.")
+        self.info.setStyleSheet("color: palette(placeholder-text);")
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.names: list[str] = []
+        self.layout_ = None
+        self.kernels = None
+        self.canvas.hovered.connect(self._hover)
+        self.canvas.clicked.connect(self._click)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.info)
+
+    def show_strip(self, image, layout, kernels, names) -> None:
+        """Show a strip built by :func:`~convlab.render.tiles.build_kernel_strip` in a worker."""
+        self.layout_, self.kernels, self.names = layout, kernels, list(names)
+        self.canvas.show_image(image)
+
+    def _index(self, x, y):
+        if self.layout_ is None:
+            return None
+        hit = self.layout_.locate(x, y)
+        return hit[0] if hit is not None and hit[0] < len(self.kernels) else None
+
+    def _hover(self, x, y) -> None:
+        i = self._index(x, y)
+        if i is not None:
+            f, c, kh, kw = self.kernels.shape
+            name = self.names[i] if i < len(self.names) else ""
+            self.info.setText(f"kernel {i}: {name}, {c}×{kh}×{kw} (channels × height × width)")
+
+    def _click(self, x, y) -> None:
+        i = self._index(x, y)
+        if i is not None:
+            self.kernelClicked.emit(i)

@@ -1,0 +1,126 @@
+"""One feature map large, with its kernel and statistics; a non-modal window, one per view.
+
+Opened by clicking a map in a :class:`~convlab.ui.widgets.feature_view.FeatureView`; arrows step
+through the maps. Nothing is computed here: the statistics come with the montage.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from convlab.ui.widgets.canvas import ImageCanvas
+from convlab.render.tiles import Montage, kernel_rgb
+
+
+class MapDialog(QDialog):
+    """Shows ``montage.maps[index]`` at full resolution next to ``montage.kernels[index]``."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("mapDialog")
+        self.setModal(False)
+        self.setWindowTitle("Feature map")
+        self.resize(820, 560)
+        self._montage: Montage | None = None
+        self._lut = None
+        self.index = 0
+        self.title = QLabel(objectName="mapTitle")
+        self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.canvas = ImageCanvas(self)
+        self.canvas.hovered.connect(self._hover)
+        self.hover = QLabel(" ", objectName="mapHover")
+        self.kernel = ImageCanvas(self)
+        self.kernel.setFixedSize(180, 180)
+        self.kernel_caption = QLabel(wordWrap=True)
+        self.stats = {key: QLabel() for key in ("shape", "min", "max", "mean", "zeros")}
+        self.previous = QPushButton("◀ Previous", clicked=lambda: self.show_index(self.index - 1))
+        self.next = QPushButton("Next ▶", clicked=lambda: self.show_index(self.index + 1))
+        self._build()
+
+    def _build(self) -> None:
+        side = QVBoxLayout()
+        side.addWidget(QLabel("<b>Kernel</b>"))
+        side.addWidget(self.kernel)
+        side.addWidget(self.kernel_caption)
+        form = QFormLayout()
+        for key, text in (("shape", "size"), ("min", "min"), ("max", "max"), ("mean", "mean"),
+                          ("zeros", "zeros")):
+            self.stats[key].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(text, self.stats[key])
+        self.stats["zeros"].setToolTip("Share of exact zeros: outputs a ReLU switched off.")
+        side.addSpacing(8)
+        side.addWidget(QLabel("<b>Statistics</b>"))
+        side.addLayout(form)
+        side.addStretch(1)
+        steps = QHBoxLayout()
+        steps.addWidget(self.previous)
+        steps.addWidget(self.next)
+        side.addLayout(steps)
+        left = QVBoxLayout()
+        left.addWidget(self.title)
+        left.addWidget(self.canvas, 1)
+        left.addWidget(self.hover)
+        body = QHBoxLayout(self)
+        body.addLayout(left, 1)
+        panel = QWidget()
+        panel.setLayout(side)
+        panel.setFixedWidth(200)
+        body.addWidget(panel)
+
+    def set_montage(self, montage: Montage, lut) -> None:
+        """New data (a new result arrived): show the same map index if it still exists."""
+        self._montage, self._lut = montage, lut
+        self.show_index(min(self.index, montage.count - 1))
+
+    def show_index(self, index: int) -> None:
+        m = self._montage
+        if m is None:
+            return
+        self.index = index % m.count
+        i = self.index
+        lo, hi = float(m.stats.minimum[i]), float(m.stats.maximum[i])
+        self.canvas.show_image(m.maps[i], lut=self._lut[:255],
+                               levels=(lo, hi if hi > lo else lo + 1.0))
+        _, h, w = m.maps.shape
+        where = f" · {m.title}" if m.title else ""
+        self.title.setText(f"Map {i} of {m.count} · {m.name(i)}{where}")
+        self.setWindowTitle(f"Map {i}: {m.name(i)}")
+        self.stats["shape"].setText(f"{h} × {w}")
+        self.stats["min"].setText(f"{lo:.4g}")
+        self.stats["max"].setText(f"{hi:.4g}")
+        self.stats["mean"].setText(f"{float(m.stats.mean[i]):.4g}")
+        self.stats["zeros"].setText(f"{100 * float(m.stats.zeros[i]):.1f} %")
+        self._show_kernel(i)
+
+    def _show_kernel(self, i: int) -> None:
+        m = self._montage
+        if m.kernels is None or i >= len(m.kernels):
+            self.kernel.clear_image()
+            self.kernel_caption.setText("No kernel for this map.")
+            return
+        k = m.kernels[i]  # (C, kh, kw)
+        self.kernel.show_image(kernel_rgb(k[None])[0])
+        colour = "colour: what the filter responds to" if k.shape[0] == 3 else \
+            "red positive, blue negative"
+        self.kernel_caption.setText(f"{k.shape[0]}×{k.shape[1]}×{k.shape[2]} (C×k×k), weights "
+                                    f"{float(k.min()):.3g} to {float(k.max()):.3g}; grey is 0, "
+                                    f"{colour}.")
+
+    def _hover(self, x: float, y: float) -> None:
+        m = self._montage
+        if m is None:
+            return
+        _, h, w = m.maps.shape
+        r, c = int(y), int(x)
+        if 0 <= r < h and 0 <= c < w:
+            self.hover.setText(f"row {r}, column {c}: {float(m.maps[self.index, r, c]):.4g}")
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Right, Qt.Key.Key_Down):
+            self.show_index(self.index + 1)
+        elif event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Up):
+            self.show_index(self.index - 1)
+        else:
+            super().keyPressEvent(event)
