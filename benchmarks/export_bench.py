@@ -17,11 +17,11 @@ import statistics
 import tempfile
 import time
 
-from convlab import imaging
+from convlab.pipelines import images as imaging
 from convlab.engine.backend import to_numpy
 from convlab.engine.nets import build_network
-from convlab.export import export_maps
-from convlab.samples import default_sample
+from convlab.export.maps import export_maps
+from convlab.pipelines.samples import default_sample
 
 
 def main() -> int:
