@@ -23,9 +23,8 @@ from convlab.engine.kernels import BANKS
 from convlab.engine.nets import NETWORKS, build_network
 from convlab.export.maps import ExportError, export_maps, select_layers
 from convlab.export.transaction import describe_error
-# image_record and explorer_settings_record are re-exported for callers that still import them here
-from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,  # noqa: F401
-                             image_record)
+from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,
+                                       image_record)
 EXAMPLES = """examples:
   convlab export photo.jpg --out maps                 AlexBN's conv1 block, every stage
   convlab export photo.jpg --out maps --kernel 5 --stride 1 --bank gabor --layers pool
@@ -85,15 +84,6 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     o.add_argument("--quiet", "-q", action="store_true", help="no progress or summary lines")
     p.set_defaults(_export_parser=p)
     return p
-
-
-def network_settings_record(net, image: dict, **values) -> dict:
-    """:func:`convlab.pipelines.records.network_settings_record`, also given a Network-like object (its
-    ``name``, ``weights_source`` and ``insize``), as the window still calls it."""
-    if not isinstance(net, str):
-        values = {"weights_source": net.weights_source, "insize": net.insize, **values}
-        net = net.name
-    return records.network_settings_record(net, image, **values)
 
 
 def _check_flags(args, parser) -> None:

@@ -15,6 +15,8 @@ import re
 import sys
 import time
 
+from convlab.export.atomic import atomic_path
+
 PANES = ("explorer", "network")
 
 
@@ -65,32 +67,20 @@ def _wait(app, ready, timeout: float) -> bool:
 
 
 def _pane_ready(window, pane_name: str):
-    """A predicate that holds once the chosen pane shows its full result."""
-    if pane_name == "explorer":
-        return window.explorer.settled
-    index = next((i for i in range(window.tabs.count())
-                  if window.tabs.tabText(i).lower().startswith("network")), 1)
-    pane = window.pane(index)
-    settled = getattr(pane, "settled", None)
-    if callable(settled):
-        window.tabs.setCurrentIndex(index)
-        return settled
-    done = []
-    if hasattr(pane, "resultReady"):
-        pane.resultReady.connect(done.append)
-    window.tabs.setCurrentIndex(index)  # a pane computes when first shown
-    if not hasattr(pane, "resultReady"):
-        return lambda: True
-    return lambda: bool(done)
+    """Bring the chosen pane to the front (it computes when first shown); its ``settled``."""
+    for pane in window.panes():
+        if pane.title.lower() == pane_name:
+            window.show_pane(pane)
+            return pane.settled
+    raise OSError(f"the window has no {pane_name} pane")
 
 
 def render(window, out: str) -> None:
     """Grab the window (menus, panes, status bar) and write it atomically as PNG."""
     pixmap = window.grab()
-    tmp = f"{out}.tmp-{os.getpid()}.png"
-    if not pixmap.save(tmp, "PNG"):
-        raise OSError(f"cannot write {out}")
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        if not pixmap.save(str(tmp), "PNG"):
+            raise OSError(f"cannot write {out}")
 
 
 def run(args) -> int:

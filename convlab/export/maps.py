@@ -7,7 +7,7 @@ Layout under the target folder (names sort; map numbers are zero-padded to at le
     conv1.npy               optional: the layer's raw float32 values, unscaled
     manifest.json           written last: describes every file
 
-A vector layer (fc6, ``(4096,)``) is one map laid out by :func:`convlab.render.colour.vector_grid`
+A vector layer (fc6, ``(4096,)``) is one map laid out by :func:`convlab.render.tiles.vector_grid`
 (64 x 64; 1000 values: 25 x 40). Maps are coloured at native size and enlarged as each file is
 written. No PNG exceeds ``imaging.MAX_PIXELS`` (Pillow's bomb limit, ConvLab's too): a scale
 that would make a map larger is refused; a grid is enlarged less (its entry's ``scale``).
@@ -49,7 +49,7 @@ import numpy as np
 
 from convlab import __version__
 from convlab.pipelines import images as imaging
-from convlab.render import colour as render
+from convlab.render import colour, png, tiles
 from convlab.export.transaction import Transaction, explain_failure
 
 FORMAT = "convlab-export/1"
@@ -133,7 +133,7 @@ def _prepare_layer(name: str, folder: str, array) -> _Layer:
     if a.ndim == 2:
         return _Layer(name, folder, a[None], a[None], "maps")
     if a.ndim == 1 and a.size:
-        return _Layer(name, folder, a[None], render.vector_grid(a)[None], "vector")
+        return _Layer(name, folder, a[None], tiles.vector_grid(a)[None], "vector")
     raise ExportError(f"layer {name} has shape {a.shape}; expected (F, h, w) maps or a vector.")
 
 
@@ -152,9 +152,9 @@ def _check_options(layers, what, grid, per_map, npy, cmap, normalize, scale, sep
     """Refuse bad options before anything is written: ``(names, cmap, mode)`` or ExportError."""
     try:
         names = select_layers(list(layers), what)
-        cmap = render.check_colormap(cmap)
-        mode = render.parse_normalize(normalize)
-        render.normalize_bounds(np.zeros((1, 1, 1)), mode)
+        cmap = colour.check_colormap(cmap)
+        mode = colour.parse_normalize(normalize)
+        colour.normalize_bounds(np.zeros((1, 1, 1)), mode)
     except ValueError as exc:
         raise ExportError(f"Cannot export: {exc}.") from None
     for label, value, lo, hi in (("scale", scale, 1, 64), ("separator", sep, 0, 16)):
@@ -183,14 +183,14 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     prepared = [_prepare_layer(n, f, layers[n]) for n, f in zip(names, _folder_names(names))]
     for L in prepared if per_map else ():  # refuse a scale that makes one map too large to open
         h, w = L.picture.shape[1:]
-        if (fits := render.fit_scale(1, h, w, scale=scale, max_pixels=imaging.MAX_PIXELS)) < scale:
+        if (fits := tiles.fit_scale(1, h, w, scale=scale, max_pixels=imaging.MAX_PIXELS)) < scale:
             raise ExportError(f"Cannot export: at scale {scale} the {w}x{h} maps of {L.name} would be "
                               f"{w * scale}x{h * scale} pixels, over the {imaging.MAX_PIXELS / 1e6:.0f}-"
                               f"megapixel limit of ConvLab and Pillow; use scale {fits} or less.")
     settings = {**settings, "convlab_version": settings.get("convlab_version", __version__)}
     look = {"colormap": cmap, "normalize": mode if isinstance(mode, str) else
             {"mode": "fixed", "lo": mode[1], "hi": mode[2]}, "scale": int(scale),
-            "separator": int(sep), "separator_color": list(render.NAN_COLOR)}
+            "separator": int(sep), "separator_color": list(colour.NAN_COLOR)}
     total = 1 + sum((per_map and L.picture.shape[0]) + grid + npy for L in prepared)
     out = Path(out_dir).expanduser().absolute()
     try:
@@ -236,16 +236,15 @@ class _Writer:
         entry["image_size"] = [int(rgb.shape[1]) * enlarge, int(rgb.shape[0]) * enlarge]
         text = {"Software": self.software, "Title": title, "Description": description,
                 "convlab:settings": self.settings_json, "convlab:file": _json(entry)}
-        imaging.write_png(staging / entry["path"], rgb, text, atomic=False, compress_level=1,
-                          scale=enlarge)
+        png.write_png(staging / entry["path"], rgb, text, compress_level=1, scale=enlarge)
         self.files.append(entry)
         self.tick()
 
     def layer(self, staging: Path, L: _Layer, *, grid: bool, per_map: bool, npy: bool) -> None:
         """Write one layer's map PNGs, grid and .npy (as asked) and record them."""
-        norm = render.normalize(L.picture, self.mode)                    # (F, h, w) in [0, 1], native
-        rgb = render.apply_colormap(norm, self.look["colormap"])         # (F, h, w, 3) uint8, native
-        lo, hi = render.normalize_bounds(L.picture, self.mode)           # each (F, 1, 1)
+        norm = colour.normalize(L.picture, self.mode)                    # (F, h, w) in [0, 1], native
+        rgb = colour.apply_colormap(norm, self.look["colormap"])         # (F, h, w, 3) uint8, native
+        lo, hi = colour.normalize_bounds(L.picture, self.mode)           # each (F, 1, 1)
         shape = [int(L.values.size)] if L.kind == "vector" else list(L.values.shape)
         layout = list(L.picture.shape[1:]) if L.kind == "vector" else None
         record = {"name": L.name, "shape": shape, "kind": L.kind, "folder": None, "grid": None,
@@ -273,10 +272,10 @@ class _Writer:
                       f"{cmap} colormap from {bounds['lo']} to {bounds['hi']}.", self.look["scale"])
         return L.folder
 
-    def _grid(self, staging, L: _Layer, tiles, lo, hi, record) -> tuple[str, list[int]]:
-        sep, cmap, (n, h, w) = self.look["separator"], self.look["colormap"], tiles.shape[:3]
-        scale = render.fit_scale(n, h, w, scale=self.look["scale"], sep=sep, max_pixels=imaging.MAX_PIXELS)
-        rgb, (rows, cols) = render.tile_rgb(tiles, scale=scale, sep=sep)
+    def _grid(self, staging, L: _Layer, coloured, lo, hi, record) -> tuple[str, list[int]]:
+        sep, cmap, (n, h, w) = self.look["separator"], self.look["colormap"], coloured.shape[:3]
+        scale = tiles.fit_scale(n, h, w, scale=self.look["scale"], sep=sep, max_pixels=imaging.MAX_PIXELS)
+        rgb, (rows, cols) = tiles.tile_rgb(coloured, scale=scale, sep=sep)
         if self.mode_name == "map":  # one range per map, in map order
             bounds = {"mode": "map", "lo": [_num(v) for v in lo.ravel()], "hi": [_num(v) for v in hi.ravel()]}
         else:

@@ -1,5 +1,6 @@
 """What the explorer's worker runs: the pipeline, a quick preview first when it is heavy, and
-the montages, all NumPy, no Qt. The GUI thread only builds an :class:`ExplorerRequest`.
+the montages, all NumPy, no Qt. The GUI thread only builds an :class:`ExplorerRequest`, with
+the shape plan it already made for the readout, so one slider step plans the explorer once.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convlab.engine.explorer import ExplorerResult, ExplorerSettings, plan_explorer, run_explorer
-from convlab.render.tiles import Montage, block_mean, build_kernel_strip, build_montage, plan_layout
+from convlab.engine.explorer import (ExplorerResult, ExplorerSettings, StagePlan, plan_explorer,
+                                     run_explorer)
+from convlab.render.kernels import build_kernel_strip
+from convlab.render.tiles import Montage, build_montage, plan_layout
 
 HEAVY_MS = 80.0  # a full run estimated above this shows a reduced-size preview first
 PREVIEW_BUDGET_MS = 35.0  # what the preview itself may cost
@@ -32,8 +35,10 @@ class CostModel:
         self.rate = rate
 
     @staticmethod
-    def units(settings: ExplorerSettings, height: int, width: int) -> float:
-        plan = plan_explorer(settings, height, width)
+    def units(settings: ExplorerSettings, height: int, width: int,
+              plan: list[StagePlan] | None = None) -> float:
+        """Work units of one run; ``plan`` is ``plan_explorer(settings, height, width)`` if known."""
+        plan = plan if plan is not None else plan_explorer(settings, height, width)
         conv = next((st for st in plan if st.name == "conv"), None)
         if conv is None or conv.shape is None:
             return 0.0
@@ -42,9 +47,6 @@ class CostModel:
         elements = f * oh * ow
         passes = 1 + 6 * settings.batch_norm + settings.relu + settings.pool ** 2
         return f * c_in * settings.kernel ** 2 * oh * ow + 4.0 * passes * elements
-
-    def estimate_ms(self, settings, height, width) -> float:
-        return self.units(settings, height, width) / self.rate
 
     def learn(self, units: float, ms: float) -> None:
         if units > 1e6 and ms > 2.0:
@@ -59,12 +61,17 @@ class ExplorerRequest:
     image_key: int  # changes whenever the image does
     settings: ExplorerSettings
     stage: str | None = None  # which stage's maps to show; None = the last
-    normalise: str = "map"
+    mode: str = "map"  # normalisation: "map" or "layer"
     aspect: float = 1.6
     cached: ExplorerResult | None = None  # the last full result, reused when it still fits
     cached_key: int = -1
     allow_preview: bool = True
     dragging: bool = False  # a slider is held: after a preview, wait for the next request
+    plan: list[StagePlan] | None = None  # plan_explorer(settings, *image.shape[:2]), if made
+
+    def shape_plan(self) -> list[StagePlan]:
+        return self.plan if self.plan is not None else plan_explorer(self.settings,
+                                                                     *self.image.shape[:2])
 
 
 @dataclass
@@ -82,9 +89,14 @@ class ExplorerOutput:
     image_key: int
 
 
-def stages_to_keep(s: ExplorerSettings, height: int, width: int, wanted: str | None):
+def first_error(plan: list[StagePlan]) -> str:
+    """Why these settings give no output ("" when they do)."""
+    return next((st.error for st in plan if st.error), "")
+
+
+def stages_to_keep(plan: list[StagePlan], wanted: str | None):
     """None (every stage) unless one stage's maps exceed STAGE_BYTES; then only the shown one."""
-    plan = [st for st in plan_explorer(s, height, width) if st.shape and st.name != "input"]
+    plan = [st for st in plan if st.shape and st.name != "input"]
     if not plan or 4 * int(np.prod(plan[0].shape)) <= STAGE_BYTES:
         return None
     names = [st.name for st in plan]
@@ -98,7 +110,7 @@ def _stage(result: ExplorerResult, wanted: str | None) -> str:
 def _montage(req: ExplorerRequest, result: ExplorerResult, stage: str, *, cols=None,
              display_size=None, preview=False) -> Montage:
     m = build_montage(result.maps[stage], names=result.kernel_names, kernels=result.kernels,
-                      normalise=req.normalise, aspect=req.aspect, cols=cols,
+                      mode=req.mode, aspect=req.aspect, cols=cols,
                       title=f"{STAGE_TITLES[stage]} output")
     m.preview, m.display_size = preview, display_size
     return m
@@ -131,8 +143,7 @@ def _preview(req: ExplorerRequest, factor: int, job) -> None:
     if not result.completed:
         return
     stage = _stage(result, req.stage)
-    full = plan_explorer(req.settings, *req.image.shape[:2])
-    shape = next(st.shape for st in full if st.name == stage)
+    shape = next(st.shape for st in req.shape_plan() if st.name == stage)
     layout = plan_layout(shape[0], shape[1], shape[2], req.aspect)
     compute_ms = (time.perf_counter() - t0) * 1e3
     m = _montage(req, result, stage, cols=layout.cols, preview=True,
@@ -143,15 +154,15 @@ def _preview(req: ExplorerRequest, factor: int, job) -> None:
 
 def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput | None:
     """Run in the worker: reuse or compute the result, preview first if heavy, build montages."""
-    s = req.settings
+    s, plan = req.settings, req.shape_plan()
     h, w = req.image.shape[:2]
-    keep = stages_to_keep(s, h, w, req.stage)
+    keep = stages_to_keep(plan, req.stage)
     result = req.cached if (req.cached is not None and req.cached_key == req.image_key
                             and req.cached.settings == s
                             and (keep is None or set(keep) <= set(req.cached.maps))) else None
     t0 = time.perf_counter()
     if result is None:
-        units = cost.units(s, h, w)
+        units = cost.units(s, h, w, plan)
         estimate = units / cost.rate
         heavy = req.allow_preview and estimate > HEAVY_MS
         factor = passable_factor(s, h, w, preview_factor(estimate)) if heavy else 1
@@ -171,3 +182,14 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     strip = build_kernel_strip(result.kernels) if result.kernels is not None else None
     return ExplorerOutput(result, stage, montage, strip, False, 1, compute_ms,
                           (time.perf_counter() - t1) * 1e3, req.image_key)
+
+
+def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
+    """Shrink an ``(H, W, C)`` image by an integer factor, averaging factor x factor blocks."""
+    if factor <= 1:
+        return image
+    h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    if h == 0 or w == 0:
+        return image
+    blocks = image[:h, :w].reshape(h // factor, factor, w // factor, factor, -1)
+    return np.ascontiguousarray(blocks.mean(axis=(1, 3), dtype=np.float32))

@@ -1,10 +1,10 @@
-"""Pictures in and out, without Qt: image files -> float32 RGB arrays, uint8 arrays -> PNG files.
+"""Images in, without Qt: image files -> float32 RGB arrays, scaled, or cropped as for ImageNet.
 
 Images inside ConvLab are ``(H, W, 3)`` float32 RGB in ``[0, 1]``, EXIF orientation applied,
 alpha composited on white, grey and palette images expanded to RGB, 16-bit divided by 65535.
 :func:`load_image` turns every bad file into an :class:`ImageLoadError` with one sentence fit
-for a person, and never raises anything else for a bad file. Turning feature maps into
-pictures (colormaps, normalisation, montages) is :mod:`convlab.render.colour`'s.
+for a person, and never raises anything else for a bad file. Turning arrays into pictures and
+PNG files is :mod:`convlab.render`'s.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from __future__ import annotations
 import io
 import math
 import os
-import secrets
 import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-from PIL.PngImagePlugin import PngInfo
 
 # Largest image accepted, in pixels: Pillow's own decompression-bomb limit (about 89 megapixels).
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
@@ -217,46 +215,3 @@ def center_crop_imagenet(image: np.ndarray, insize: int = 227, shorter: int = 25
     return {"resized": resized, "box_resized": (left - x0, top - y0, left - x0 + insize, top - y0 + insize),
             "resized_offset": (x0, y0), "box": box, "factor": factor, "crop": crop, "input": net_in,
             "mean": IMAGENET_MEAN}
-
-
-def png_info(text: dict[str, str] | None) -> PngInfo:
-    """tEXt chunks (iTXt when a value is not Latin-1) from ``{keyword: value}``."""
-    info = PngInfo()
-    for key, value in (text or {}).items():
-        info.add_text(str(key)[:79], str(value))
-    return info
-
-
-def write_png(path, image: np.ndarray, text: dict[str, str] | None = None, *, atomic: bool = True,
-              compress_level: int = 6, scale: int = 1) -> None:
-    """Write uint8 ``(H, W, 3)`` RGB or ``(H, W)`` grey as PNG with text chunks.
-
-    ``scale`` enlarges every pixel to a ``scale x scale`` block (nearest neighbour) as the file
-    is written, so the enlarged picture never exists as an array. With ``atomic`` the file
-    appears complete or not at all: it is written under a temporary name in the same folder and
-    moved into place with ``os.replace``.
-    """
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-        raise ValueError(f"write_png: expected uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
-    if not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise ValueError(f"write_png: scale must be a whole number of at least 1, got {scale!r}")
-    pil = Image.fromarray(np.ascontiguousarray(image), "L" if image.ndim == 2 else "RGB")
-    if scale > 1:
-        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
-    info = png_info(text)
-    if not atomic:
-        pil.save(path, "PNG", pnginfo=info, compress_level=compress_level)
-        return
-    folder, base = os.path.split(os.path.abspath(os.fspath(path)))
-    tmp = os.path.join(folder, f".{base}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as fh:  # "x": never clobber; the umask applies, unlike mkstemp's 0600
-            pil.save(fh, "PNG", pnginfo=info, compress_level=compress_level)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

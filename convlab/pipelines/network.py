@@ -1,6 +1,8 @@
-"""The network pane's computation, Qt-free: build or reuse a network, prepare, forward, top-5.
+"""Running a network on a photo, Qt-free: build or reuse it, prepare, forward, top-5, record.
 
-Runs in the pane's worker thread. Networks are cached by what determines their weights
+The one way a network runs: the Network pane (in its worker thread) and ``convlab export
+--net`` both call :meth:`NetworkRunner.run`, and both record the run with
+:meth:`NetworkResult.settings_record`. Networks are cached by what determines their weights
 (model, seed, weights file, hand-made conv1), so changing the photo or the BN mode costs a
 forward pass, not a rebuild; a weights file that is refused leaves the cache as it was.
 """
@@ -17,6 +19,7 @@ from convlab.engine.backend import get_backend, to_numpy
 from convlab.engine.kernels import handmade_conv1
 from convlab.engine.nets import Network, SummaryRow, build_network
 from convlab.engine.ops import softmax
+from convlab.pipelines import records
 from convlab.pipelines.images import center_crop_imagenet
 
 CLASS_NAME_FILES = ("synset_words.txt", "labels.txt", "classes.txt", "imagenet_classes.txt")
@@ -53,6 +56,21 @@ class NetworkResult:
     weights_source: str = ""
     note: str = ""  # what cover_all pooling does at this input size
     completed: bool = True
+    has_batch_norm: bool = True  # whether bn_mode means anything for this network
+
+    def settings_record(self, image: dict) -> dict:
+        """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
+        photo described by ``image``; hashes a weights file, so call it off the GUI thread."""
+        s = self.settings
+        return records.network_settings_record(
+            s.net, image, weights_source=self.weights_source, insize=s.insize, seed=s.seed,
+            bn_mode=s.bn_mode if self.has_batch_norm else None, weights_path=s.weights,
+            crop_box=self.prep["box"])
+
+
+def has_batch_norm(net: Network) -> bool:
+    """True when ``net`` has a BatchNormalization layer (so a BN mode applies to it)."""
+    return any(layer.kind == "bn" for layer in net.layers)
 
 
 def _file_stamp(path: str | None) -> tuple | None:
@@ -134,7 +152,7 @@ class NetworkRunner:
         rows = net.summary((3, s.insize, s.insize))
         prep = center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
         result = NetworkResult(s, rows, prep, weights_source=net.weights_source,
-                               note=cover_all_note(net, s.insize))
+                               note=cover_all_note(net, s.insize), has_batch_norm=has_batch_norm(net))
         if on_rows is not None:
             on_rows(rows, prep)
         failing = next((i for i, r in enumerate(rows) if r.error), len(rows))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convlab.pipelines import samples
+from convlab.pipelines import records, samples
 from convlab.pipelines.images import load_image, scale_to_longest
 
 DEFAULT_LONGEST = 512
@@ -57,6 +57,12 @@ class LoadedImage:
     original: np.ndarray | None = None  # kept so the longest side can change without re-reading
     sample: bool = False  # a bundled photo: not a recent file
 
+    def record(self) -> dict:
+        """Where the photo came from (:func:`convlab.pipelines.records.image_record`): hashes the
+        file, or the pixels of a pasted photo, so call it off the GUI thread."""
+        source = self.original if self.original is not None else self.image
+        return records.image_record(self.path, source.shape, pixels=source, name=self.name)
+
     def describe(self) -> str:
         h, w = self.image.shape[:2]
         oh, ow = self.original_shape
@@ -83,15 +89,3 @@ def read_and_prepare(source, longest: int, *, sample: bool = False) -> LoadedIma
                      longest)
     loaded.sample = sample
     return loaded
-
-
-def qimage_to_array(qimage) -> np.ndarray:
-    """A QImage (e.g. from the clipboard) -> ``(H, W, 3)`` float32 in [0, 1], alpha on white."""
-    from PySide6.QtGui import QImage
-
-    img = qimage.convertToFormat(QImage.Format.Format_RGBA8888)
-    h, w = img.height(), img.width()
-    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h)
-    rgba = buf.reshape(h, img.bytesPerLine())[:, :w * 4].reshape(h, w, 4).astype(np.float32) / 255
-    alpha = rgba[..., 3:4]
-    return np.ascontiguousarray(rgba[..., :3] * alpha + (1.0 - alpha))

@@ -1,10 +1,16 @@
-"""Feature maps and kernels as one uint8 montage each, built with NumPy in the worker (no Qt).
+"""Maps laid out as tiles, for the window and for PNG files: grids, vector layouts, statistics.
 
-A map montage is an ``(H, W)`` uint8 index image: values ``0..254`` are the maps, normalised
-per map or over all maps, and ``255`` (:data:`GAP`) is the gutter between tiles, so one
-256-entry lookup table colours the whole thing and the GUI thread only calls ``setImage``.
-Big stacks are shown with every ``step``-th pixel so the montage stays under ``max_pixels``;
-hover and the one-map window read values from the untouched ``maps``.
+Both grids colour through :mod:`convlab.render.colour` (``normalize``, ``colour_index``,
+``lut``), so a tile's pixels are the same on screen and in a PNG:
+
+- PNG grids: :func:`tile_rgb` (coloured tiles, each enlarged, ``sep``-pixel separators in
+  ``NAN_COLOR``), :func:`grid_layout` (``ceil(sqrt(F))`` columns), :func:`picture` (what one
+  exported map or grid looks like), :func:`vector_grid` (an fc layer's ``(N,)`` output as a map).
+- The window's montage: :func:`build_montage` (run off the GUI thread) lays ``(F, h, w)`` maps
+  out to fill the view, as one uint8 index image; the gutters between tiles are rectangles
+  (:meth:`Montage.gutters`) that the canvas paints over it. Big stacks show every
+  ``step``-th pixel so the image stays under ``max_pixels``; hover and the one-map window read
+  the untouched ``maps`` and full-resolution ``indices``.
 """
 
 from __future__ import annotations
@@ -14,9 +20,126 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-GAP = 255  # lookup-table index of the gutter between tiles
-TOP = 254  # the largest value index
-MAX_PIXELS = 6_000_000
+from convlab.render.colour import (NAN_COLOR, apply_colormap, colour_index, normalize,
+                                   normalize_bounds)
+
+MAX_PIXELS = 6_000_000  # the window's montage is subsampled above this
+
+
+# -- PNG grids -------------------------------------------------------------------------------------
+
+def vector_shape(n: int) -> tuple[int, int]:
+    """``(rows, cols)`` with ``rows * cols == n`` as near square as n allows (rows <= cols)."""
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"a vector needs at least one value, got {n}")
+    rows = next(d for d in range(math.isqrt(n), 0, -1) if n % d == 0)
+    return rows, n // rows
+
+
+def vector_grid(values) -> np.ndarray:
+    """An ``(N,)`` vector (an fc layer's output) as a ``(rows, cols)`` map, values row by row.
+
+    ``rows`` is the largest divisor of N not above sqrt(N), so nothing is padded: 4096 -> 64 x 64,
+    9216 -> 96 x 96, 1000 -> 25 x 40, a prime N -> 1 x N. Unit ``i`` is at ``divmod(i, cols)``.
+    """
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"vector_grid: expected an (N,) vector, got shape {values.shape}")
+    return values.reshape(vector_shape(values.size))
+
+
+def montage(maps: np.ndarray, cols: int | None = None, sep: int = 1, fill: float = np.nan):
+    """Tile ``(F, h, w)`` maps row by row into one 2-D float32 grid with ``sep``-pixel gaps.
+
+    ``cols`` defaults to ``ceil(sqrt(F))``. Gaps and empty cells hold ``fill`` (NaN, which
+    :func:`apply_colormap` paints in ``NAN_COLOR``). Returns ``(grid, (rows, cols))``; the grid is
+    ``rows*h + (rows-1)*sep`` by ``cols*w + (cols-1)*sep`` pixels.
+    """
+    maps = _as_maps(maps)
+    n, h, w = maps.shape
+    rows, cols = grid_layout(n, cols)
+    grid = np.full((rows * h + (rows - 1) * sep, cols * w + (cols - 1) * sep), fill, np.float32)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        grid[r * (h + sep):r * (h + sep) + h, c * (w + sep):c * (w + sep) + w] = maps[i]
+    return grid, (rows, cols)
+
+
+def grid_layout(count: int, cols: int | None = None) -> tuple[int, int]:
+    """``(rows, cols)`` of a montage of ``count`` maps; ``cols`` defaults to ``ceil(sqrt(count))``."""
+    cols = max(1, min(int(cols or math.ceil(math.sqrt(count))), count))
+    return math.ceil(count / cols), cols
+
+
+def grid_size(count: int, h: int, w: int, *, scale: int = 1, sep: int = 1) -> tuple[int, int]:
+    """``(height, width)`` in pixels of :func:`tile_rgb`'s picture."""
+    rows, cols = grid_layout(count)
+    return rows * h * scale + (rows - 1) * sep, cols * w * scale + (cols - 1) * sep
+
+
+def fit_scale(count: int, h: int, w: int, *, scale: int, sep: int = 1, max_pixels: int) -> int:
+    """The largest enlargement up to ``scale`` (at least 1) that keeps a :func:`tile_rgb` picture
+    of ``count`` ``h x w`` maps within ``max_pixels``."""
+    while scale > 1 and math.prod(grid_size(count, h, w, scale=scale, sep=sep)) > max_pixels:
+        scale -= 1
+    return scale
+
+
+def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of an ``(h, w, ...)`` array by a whole ``scale``, one copy."""
+    if scale == 1:
+        return image
+    h, w = image.shape[:2]
+    rest = image.shape[2:]
+    blocks = np.broadcast_to(image[:, None, :, None], (h, scale, w, scale, *rest))
+    return blocks.reshape(h * scale, w * scale, *rest)
+
+
+def tile_rgb(tiles: np.ndarray, *, scale: int = 1, sep: int = 1):
+    """Coloured ``(F, h, w, 3)`` uint8 maps -> one RGB montage, each tile enlarged ``scale`` times.
+
+    ``tile_rgb(apply_colormap(norm))`` is ``apply_colormap(montage(norm))`` with every tile
+    enlarged (separators stay ``sep`` pixels), but only the finished picture is ever held at
+    full size. Returns ``(rgb, (rows, cols))``.
+    """
+    tiles = np.asarray(tiles)
+    if tiles.ndim != 4 or tiles.shape[0] < 1 or tiles.shape[3] != 3 or tiles.dtype != np.uint8:
+        raise ValueError(f"tile_rgb: expected uint8 (F, h, w, 3) tiles, got {tiles.dtype} {tiles.shape}")
+    n, h, w = tiles.shape[:3]
+    rows, cols = grid_layout(n)
+    rgb = np.empty((*grid_size(n, h, w, scale=scale, sep=sep), 3), np.uint8)
+    rgb[...] = NAN_COLOR
+    th, tw = h * scale, w * scale
+    for i in range(n):
+        r, c = divmod(i, cols)
+        top, left = r * (th + sep), c * (tw + sep)
+        rgb[top:top + th, left:left + tw] = enlarge(tiles[i], scale)
+    return rgb, (rows, cols)
+
+
+def picture(values: np.ndarray, cmap: str = "viridis", mode="map", *, scale: int = 1,
+            sep: int = 1) -> np.ndarray:
+    """What ``convlab export`` draws, as uint8 RGB: an ``(h, w)`` map, an ``(F, h, w)`` montage,
+    or an ``(N,)`` vector laid out by :func:`vector_grid`."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim == 1:
+        values = vector_grid(values)
+    if values.ndim == 3:
+        return tile_rgb(apply_colormap(normalize(values, mode), cmap), scale=scale, sep=sep)[0]
+    return enlarge(apply_colormap(normalize(values, mode), cmap), scale)
+
+
+def _as_maps(maps) -> np.ndarray:
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim == 2:
+        maps = maps[None]
+    if maps.ndim != 3 or maps.shape[0] < 1:
+        raise ValueError(f"montage: expected (F, h, w) maps with F >= 1, got shape {maps.shape}")
+    return maps
+
+
+# -- the window's montage ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -83,13 +206,14 @@ class MapStats:
 class Montage:
     """What a FeatureView shows: the index image, its grid, and the data behind it."""
 
-    image: np.ndarray  # (H, W) uint8, GAP in the gutters
+    image: np.ndarray  # (H, W) uint8 colour indices of the shown pixels; gutters 0 (painted over)
     layout: Layout
     maps: np.ndarray  # (F, h, w) float32, full resolution
     stats: MapStats
+    indices: np.ndarray  # (F, h, w) uint8 colour indices, full resolution (the one-map window)
     names: list[str] = field(default_factory=list)
     kernels: np.ndarray | None = None  # (F, C, k, k) or None
-    normalise: str = "map"  # "map" or "shared"
+    mode: str = "map"  # normalisation: "map" or "layer"
     title: str = ""
     preview: bool = False
     display_size: tuple[int, int] | None = None  # (W, H) in scene units; None = image size
@@ -111,94 +235,37 @@ class Montage:
         r, c = min(ty * self.layout.step, h - 1), min(tx * self.layout.step, w - 1)
         return index, r, c, float(self.maps[index, r, c])
 
-
-def to_levels(maps: np.ndarray, normalise: str, stats: MapStats) -> np.ndarray:
-    """``(F, h, w)`` float -> uint8 in ``0..TOP``, per map or over all maps (constant maps -> 0)."""
-    if normalise == "shared":
-        lo = np.full(len(maps), stats.minimum.min(), np.float32)
-        hi = np.full(len(maps), stats.maximum.max(), np.float32)
-    else:
-        lo, hi = stats.minimum.astype(np.float32), stats.maximum.astype(np.float32)
-    span = hi - lo
-    scale = np.divide(TOP, span, out=np.zeros_like(span), where=span > 0)
-    out = (maps - lo[:, None, None]) * scale[:, None, None]  # (F, h, w) float32
-    np.clip(out, 0, TOP, out=out)
-    return out.astype(np.uint8)
+    def gutters(self) -> list[tuple[int, int, int, int]]:
+        """``(x, y, w, h)`` rectangles between and after the tiles, in montage pixels."""
+        lay = self.layout
+        step_x, step_y = lay.tile_w + lay.gap, lay.tile_h + lay.gap
+        rects = [(c * step_x - lay.gap, 0, lay.gap, lay.height) for c in range(1, lay.cols)]
+        rects += [(0, r * step_y - lay.gap, lay.width, lay.gap) for r in range(1, lay.rows)]
+        for i in range(self.count, lay.rows * lay.cols):  # the empty cells of the last row
+            r, c = divmod(i, lay.cols)
+            rects.append((c * step_x, r * step_y, lay.tile_w, lay.tile_h))
+        return rects
 
 
-def build_montage(maps: np.ndarray, *, names=None, kernels=None, normalise: str = "map",
+def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "map",
                   aspect: float = 1.6, title: str = "", cols: int | None = None,
                   max_pixels: int = MAX_PIXELS) -> Montage:
-    """Tile ``(F, h, w)`` maps into one uint8 index image (run this off the GUI thread)."""
+    """Tile ``(F, h, w)`` maps into one uint8 index image (run this off the GUI thread).
+
+    ``mode`` is :func:`~convlab.render.colour.normalize`'s ("map" or "layer"), applied with the
+    full maps' bounds, so a subsampled montage keeps each map's colours."""
     maps = np.ascontiguousarray(maps, dtype=np.float32)
     if maps.ndim != 3 or maps.shape[0] == 0:
         raise ValueError(f"montage: expected maps of shape (F, h, w), got {maps.shape}")
     f, h, w = maps.shape
     layout = plan_layout(f, h, w, aspect, cols=cols, max_pixels=max_pixels)
-    stats = MapStats.of(maps)
-    shown = maps[:, ::layout.step, ::layout.step]  # (F, tile_h, tile_w)
-    levels = to_levels(shown, normalise, stats)
-    image = np.full((layout.height, layout.width), GAP, np.uint8)
+    indices = colour_index(normalize(maps, mode, bounds=normalize_bounds(maps, mode)))  # (F, h, w)
+    shown = indices[:, ::layout.step, ::layout.step]  # (F, tile_h, tile_w)
+    image = np.zeros((layout.height, layout.width), np.uint8)
     stride_y, stride_x = layout.tile_h + layout.gap, layout.tile_w + layout.gap
     for i in range(f):
         r, c = divmod(i, layout.cols)
         image[r * stride_y:r * stride_y + layout.tile_h,
-              c * stride_x:c * stride_x + layout.tile_w] = levels[i]
-    return Montage(image, layout, maps, stats, list(names or []), kernels, normalise, title)
-
-
-def kernel_rgb(kernels: np.ndarray) -> np.ndarray:
-    """``(F, C, k, k)`` weights -> ``(F, k, k, 3)`` uint8, 0 at mid-grey, each kernel to its own
-    largest magnitude. C = 3 shows the colour a filter responds to; C = 1 is red-grey-blue."""
-    f, c = kernels.shape[:2]
-    peak = np.abs(kernels).reshape(f, -1).max(axis=1)
-    peak[peak == 0] = 1.0
-    unit = kernels / peak[:, None, None, None]  # (F, C, k, k) in [-1, 1]
-    if c == 3:
-        rgb = 0.5 + 0.5 * unit.transpose(0, 2, 3, 1)  # (F, k, k, 3)
-    else:
-        v = unit[:, 0]  # (F, k, k)
-        pos, neg = np.clip(v, 0, 1), np.clip(-v, 0, 1)
-        rgb = np.stack([0.5 + 0.5 * pos - 0.3 * neg, 0.5 - 0.3 * (pos + neg),
-                        0.5 + 0.5 * neg - 0.3 * pos], axis=-1)
-    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
-
-
-def build_kernel_strip(kernels: np.ndarray, *, max_rows: int = 3,
-                       background=(32, 34, 38)) -> tuple[np.ndarray, Layout]:
-    """All kernels as one RGB image, a few rows high, each pixel drawn as a zoom x zoom block."""
-    f, _, k, _ = kernels.shape
-    rows = min(max_rows, max(1, math.ceil(f / 32)))
-    cols = -(-f // rows)
-    zoom = max(1, 12 // k)
-    layout = Layout(cols, rows, k * zoom, k * zoom, 1, max(1, zoom // 2))
-    tiles = kernel_rgb(kernels).repeat(zoom, axis=1).repeat(zoom, axis=2)  # (F, kz, kz, 3)
-    image = np.empty((layout.height, layout.width, 3), np.uint8)
-    image[:] = background
-    step = layout.tile_h + layout.gap
-    for i in range(f):
-        r, c = divmod(i, cols)
-        image[r * step:r * step + layout.tile_h, c * step:c * step + layout.tile_w] = tiles[i]
-    return image, layout
-
-
-def colormap_lut(name: str, gap_rgb=(30, 32, 36)) -> np.ndarray:
-    """A ``(256, 3)`` uint8 lookup table: ``cmap``'s colormap over 0..254, the gutter colour at 255."""
-    from cmap import Colormap
-
-    colours = np.asarray(Colormap(name)(np.linspace(0.0, 1.0, TOP + 1)))[:, :3]  # (255, 3)
-    lut = np.empty((256, 3), np.uint8)
-    lut[:TOP + 1] = np.clip(colours * 255 + 0.5, 0, 255).astype(np.uint8)
-    lut[GAP] = gap_rgb
-    return lut
-
-
-def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
-    """Shrink an ``(H, W, C)`` image by an integer factor, averaging factor x factor blocks."""
-    if factor <= 1:
-        return image
-    h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
-    if h == 0 or w == 0:
-        return image
-    blocks = image[:h, :w].reshape(h // factor, factor, w // factor, factor, -1)
-    return np.ascontiguousarray(blocks.mean(axis=(1, 3), dtype=np.float32))
+              c * stride_x:c * stride_x + layout.tile_w] = shown[i]
+    return Montage(image, layout, maps, MapStats.of(maps), indices, list(names or []), kernels,
+                   mode, title)

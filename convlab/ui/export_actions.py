@@ -1,8 +1,10 @@
 """Export from the window: the current map, a layer's grid, a layer's maps, every layer.
 
-The files are written by :mod:`convlab.export.maps` and :mod:`convlab.pipelines.images` (no Qt) in a worker
-thread; progress shows in the status bar with a Cancel button, and a failure is one line in
-the message area. A cancelled or failed folder export leaves the folder as it was.
+What to export comes from the pane in front, through the pane interface
+(:meth:`~convlab.ui.panes.base.Pane.export_source`). The files are drawn by
+:mod:`convlab.render` exactly as the view shows them and written by :mod:`convlab.export` (no
+Qt) in a worker thread; progress shows in the status bar with a Cancel button, and a failure
+is one line in the message area. A cancelled or failed folder export leaves the folder as it was.
 """
 
 from __future__ import annotations
@@ -16,16 +18,10 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 
 from convlab import __version__
 from convlab.export import maps as export
-from convlab.pipelines import images as imaging
-from convlab.pipelines import records
-from convlab.render import colour as render
+from convlab.export.atomic import atomic_path
+from convlab.render import png, tiles
+from convlab.ui.panes.base import ExportSource
 from convlab.ui.worker import LatestWorker
-
-
-def image_record(loaded) -> dict:
-    """Where the photo came from (worker side: it hashes the file, or the pixels when pasted)."""
-    source = loaded.original if loaded.original is not None else loaded.image
-    return records.image_record(loaded.path, source.shape, pixels=source, name=loaded.name)
 
 
 class ExportController(QObject):
@@ -71,51 +67,23 @@ class ExportController(QObject):
         view.canvas.customContextMenuRequested.connect(lambda pos, v=view: self._context(v, pos))
 
     def _context(self, view, pos) -> None:
-        hit = None
-        if view.montage is not None:
-            point = view.canvas._to_image(view.canvas.mapToScene(pos))
-            hit = view.montage.lookup(*point) if point is not None else None
+        index = view.map_at(pos)
         menu = QMenu(view)
-        if hit is not None:
-            menu.addAction(f"Save map {hit[0]} as PNG…", lambda: self.export_map(index=hit[0]))
+        if index is not None:
+            menu.addAction(f"Save map {index} as PNG…", lambda: self.export_map(index=index))
         menu.addAction("Save layer grid as PNG…", self.export_grid)
         menu.exec(view.canvas.mapToGlobal(pos))
 
     # -- what is in front -------------------------------------------------------------------------
-    def source(self):
-        """``(layers, layer name, record(), view)`` of the pane in front; ValueError if none.
-
-        ``record()`` hashes the photo (and a weights file): call it in the worker, not here.
-        """
-        win = self.window
-        pane = win.pane(win.tabs.currentIndex())
-        loaded = getattr(win, "loaded", None)
-        if pane is getattr(win, "network", None):
-            result = pane.result
-            if result is None or loaded is None:
-                raise ValueError("Nothing to export yet: the network has not run on a photo.")
-            s = result.settings
-
-            def record():
-                return records.network_settings_record(
-                    s.net, image_record(loaded), weights_source=result.weights_source,
-                    insize=s.insize, seed=s.seed, bn_mode=s.bn_mode if s.net == "alexbn" else None,
-                    weights_path=s.weights, crop_box=result.prep["box"])
-
-            return result.outputs, pane.selected_layer() or "conv1", record, pane.view
-        out = getattr(win.explorer, "output", None)
-        if out is None or loaded is None:
-            raise ValueError("Nothing to export yet: no feature maps have been computed.")
-        longest = win.longest
-
-        def record():
-            return records.explorer_settings_record(out.result.settings, image_record(loaded),
-                                                    longest=longest, input_shape=loaded.image.shape)
-
-        return out.result.maps, out.stage, record, win.explorer.view
+    def source(self) -> ExportSource:
+        """What the pane in front has to export; ValueError (one sentence) when nothing."""
+        pane = self.window.current_pane()
+        if pane is None:
+            raise ValueError("Nothing to export: this tab has no feature maps.")
+        return pane.export_source()
 
     def _ask(self, kind: str, suggested: str) -> str:
-        folder = getattr(self.window, "last_folder", "") or os.path.expanduser("~")
+        folder = self.window.last_folder or os.path.expanduser("~")
         start = os.path.join(folder, suggested)
         if kind == "file":
             path, _ = QFileDialog.getSaveFileName(self.window, "Export as PNG", start, "PNG (*.png)")
@@ -123,7 +91,7 @@ class ExportController(QObject):
             path = QFileDialog.getExistingDirectory(self.window, "Export into folder", folder)
         return path
 
-    def _begin(self) -> tuple | None:
+    def _begin(self) -> ExportSource | None:
         if self.worker.busy():
             self.window.show_message("An export is still running: wait for it, or press Cancel "
                                      "in the status bar.")
@@ -137,35 +105,35 @@ class ExportController(QObject):
     # -- actions ----------------------------------------------------------------------------------
     def export_map(self, path: str | None = None, *, index: int | None = None) -> int:
         """The clicked (or given) map of the shown layer as one PNG."""
-        got = self._begin()
-        if got is None:
+        src = self._begin()
+        if src is None:
             return 0
-        layers, name, record, view = got
-        arr = layers[name]
-        index = self.current_index.get(id(view), 0) if index is None else index
+        name, arr = src.layer, src.layers[src.layer]
+        index = self.current_index.get(id(src.view), 0) if index is None else index
         index = min(index, len(arr) - 1) if arr.ndim == 3 else 0
         path = path or self._ask("file", f"{name}_map_{index:03d}.png")
         if not path:
             return 0
         values = arr[index] if arr.ndim == 3 else arr
-        cmap, mode = render.check_colormap(_cmap(view)), _normalize(view)
         chunk = {"layer": name, "index": index, "version": __version__}
-        return self._submit(lambda job: _write(path, render.picture(values, cmap, mode), record, chunk,
-                                               f"map {index} of {name}"), cancellable=False)
+        return self._submit(lambda job: _write(path, tiles.picture(values, src.cmap, src.mode),
+                                               src.record, chunk, f"map {index} of {name}"),
+                            cancellable=False)
 
     def export_grid(self, path: str | None = None) -> int:
         """Every map of the shown layer tiled in one PNG."""
-        got = self._begin()
-        if got is None:
+        src = self._begin()
+        if src is None:
             return 0
-        layers, name, record, view = got
+        name = src.layer
         path = path or self._ask("file", f"{name}_grid.png")
         if not path:
             return 0
-        arr, cmap, mode = layers[name], render.check_colormap(_cmap(view)), _normalize(view)
+        arr = src.layers[name]
         chunk = {"layer": name, "grid": True, "version": __version__}
-        return self._submit(lambda job: _write(path, render.picture(arr, cmap, mode), record, chunk,
-                                               f"the grid of {name}"), cancellable=False)
+        return self._submit(lambda job: _write(path, tiles.picture(arr, src.cmap, src.mode),
+                                               src.record, chunk, f"the grid of {name}"),
+                            cancellable=False)
 
     def export_layer(self, folder: str | None = None) -> int:
         return self._export_folder(folder, all_layers=False)
@@ -174,20 +142,19 @@ class ExportController(QObject):
         return self._export_folder(folder, all_layers=True)
 
     def _export_folder(self, folder, *, all_layers: bool) -> int:
-        got = self._begin()
-        if got is None:
+        src = self._begin()
+        if src is None:
             return 0
-        layers, name, record, view = got
         folder = folder or self._ask("folder", "")
         if not folder:
             return 0
-        what = "all" if all_layers else [name]
-        cmap, mode = render.check_colormap(_cmap(view)), _normalize(view)
+        what = "all" if all_layers else [src.layer]
 
         def job(j):
             try:
                 result = export.export_maps(
-                    folder, dict(layers), settings=record(), what=what, cmap=cmap, normalize=mode,
+                    folder, dict(src.layers), settings=src.record(), what=what, cmap=src.cmap,
+                    normalize=src.mode,
                     progress=lambda done, total: j.preview((done, total)), cancel=j.should_stop)
             except export.ExportCancelled:
                 return None
@@ -243,21 +210,12 @@ class ExportController(QObject):
         self.worker.shutdown()
 
 
-def _normalize(view) -> str:
-    """The view's scale as an export normalisation: per map, or shared over the layer."""
-    return "layer" if view.normalise == "shared" else "map"
-
-
-def _cmap(view) -> str:
-    """The view's colormap as a ``cmap`` name (the view lists friendly names)."""
-    return render.DISPLAY_COLORMAPS.get(view.colormap_box.currentText(), "viridis")
-
-
 def _write(path, rgb, record, chunk, what) -> str:
-    """Worker side: one PNG with the settings that made it in its text chunks."""
+    """Worker side: one PNG, placed atomically, with the settings that made it in its text chunks."""
     text = {"convlab:settings": json.dumps(record()), "convlab:file": json.dumps(chunk)}
     try:
-        imaging.write_png(path, rgb, text)
+        with atomic_path(path) as tmp:
+            png.write_png(tmp, rgb, text)
     except OSError as exc:
         raise ValueError(f"could not write {path}: {exc.strerror or exc}") from None
     return f"Saved {what} to {path}."

@@ -16,13 +16,14 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from convlab.ui import window_state
 from convlab.pipelines import sources
-from convlab.ui.panes.explorer import ExplorerPane
-from convlab.ui.export_actions import ExportController
-from convlab.ui.widgets.message_area import MessageArea
-from convlab.ui.panes.network import NetworkPane
 from convlab.pipelines.sources import LoadedImage
+from convlab.ui import window_state
+from convlab.ui.export_actions import ExportController
+from convlab.ui.panes.base import Pane
+from convlab.ui.panes.explorer import ExplorerPane
+from convlab.ui.panes.network import NetworkPane
+from convlab.ui.widgets.message_area import MessageArea
 from convlab.ui.worker import LatestWorker
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
@@ -41,13 +42,14 @@ class MainWindow(QMainWindow):
         self.recent: list[str] = []
         self.last_folder = os.path.expanduser("~")
         self.sample_index = 0
+        self.loaded: LoadedImage | None = None  # the photo every pane explores
         self._given: dict[int, LoadedImage] = {}  # tab index -> the photo that pane has
         self.loader = LatestWorker("loader", self)
         self.loader.finished.connect(self._loaded)
         self.loader.failed.connect(self._load_failed)
         self.explorer = ExplorerPane(self)
         self.tabs = QTabWidget(objectName="paneTabs", documentMode=True)
-        self.tabs.addTab(self.explorer, "Explorer")
+        self.tabs.addTab(self.explorer, self.explorer.title)
         self.message_area = MessageArea(self)
         self.messageArea = self.message_area.label
         central = QWidget()
@@ -93,23 +95,37 @@ class MainWindow(QMainWindow):
         widget = self.tabs.widget(index)
         return widget.widget() if isinstance(widget, QScrollArea) else widget
 
+    def panes(self) -> list[Pane]:
+        """Every tab that offers the pane interface (:class:`~convlab.ui.panes.base.Pane`)."""
+        found = [self.pane(i) for i in range(self.tabs.count())]
+        return [p for p in found if isinstance(p, Pane)]
+
+    def show_pane(self, pane: Pane) -> None:
+        """Bring ``pane``'s tab to the front (a pane computes when first shown)."""
+        for i in range(self.tabs.count()):
+            if self.pane(i) is pane:
+                self.tabs.setCurrentIndex(i)
+
+    def current_pane(self) -> Pane | None:
+        pane = self.pane(self.tabs.currentIndex())
+        return pane if isinstance(pane, Pane) else None
+
     def _network_pane(self) -> NetworkPane:
         pane = NetworkPane(self)
         pane.message.connect(self.show_message)
         pane.statusChanged.connect(self._set_status)
-        self.add_pane(pane, "Network")
+        self.add_pane(pane, pane.title)
         self.exporter.watch(pane.view)
         return pane
 
     def _pane_shown(self, index: int) -> None:
         """A pane gets the current photo when it is first shown after a change (saves CPU)."""
         pane = self.pane(index)
-        loaded = getattr(self, "loaded", None)
-        if loaded is None or pane is self.explorer or not hasattr(pane, "set_image"):
+        if self.loaded is None or pane is self.explorer or not isinstance(pane, Pane):
             return
-        if self._given.get(index) is not loaded:
-            self._given[index] = loaded
-            pane.set_image(loaded)
+        if self._given.get(index) is not self.loaded:
+            self._given[index] = self.loaded
+            pane.set_image(self.loaded)
 
     def _status_widgets(self) -> None:
         bar = self.statusBar()
@@ -193,9 +209,8 @@ class MainWindow(QMainWindow):
         self.imageLoaded.emit(loaded.name)
 
     def _rescale(self, longest: int) -> None:
-        original = getattr(self, "loaded", None)
-        if original is not None and original.original is not None:
-            o = original
+        if self.loaded is not None and self.loaded.original is not None:
+            o = self.loaded
             self.loader.submit(lambda job: sources.prepare(o.original, o.name, o.path, longest))
 
     def paste_image(self) -> None:
@@ -206,7 +221,7 @@ class MainWindow(QMainWindow):
                 qimage = qimage.copy()
                 longest = self.longest
                 self.loader.submit(lambda job: sources.prepare(
-                    sources.qimage_to_array(qimage), "pasted image", None, longest))
+                    window_state.qimage_to_array(qimage), "pasted image", None, longest))
                 return
         paths = window_state.local_files(mime)
         if paths:
@@ -279,10 +294,8 @@ class MainWindow(QMainWindow):
             window_state.save(self, self.store)
         self.loader.shutdown()
         self.exporter.shutdown()
-        for i in range(self.tabs.count()):
-            shutdown = getattr(self.pane(i), "shutdown", None)
-            if callable(shutdown):
-                shutdown()
+        for pane in self.panes():
+            pane.shutdown()
         super().closeEvent(event)
 
 

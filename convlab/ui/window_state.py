@@ -1,7 +1,9 @@
-"""The main window's menus and remembered state (QSettings), kept out of its class.
+"""The main window's menus, clipboard and drops, and remembered state (QSettings).
 
-Remembered: window geometry, explorer settings, longest side, colour map and scale, recent
-files and the last folder. Nothing is restored unless the window was given a QSettings.
+Remembered: window geometry, every pane's :meth:`~convlab.ui.panes.base.Pane.state` (for the
+explorer: settings, longest side, colour map and scaling) under ``<pane objectName>/<key>``
+as JSON, recent files and the last folder. Nothing is restored unless the window was given
+a QSettings.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from functools import partial
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
 
-from convlab.engine.explorer import ExplorerSettings
+import numpy as np
+
 from convlab.pipelines import sources
-from convlab.ui.widgets.feature_view import COLORMAPS
 
 MAX_RECENT = 8
+
+
 def local_files(mime) -> list[str]:
     """Local file paths carried by a drag or the clipboard (empty when there are none)."""
     if mime is None or not mime.hasUrls():
@@ -80,6 +84,9 @@ def remember_file(window, path: str) -> None:
 
 
 # -- QSettings ----------------------------------------------------------------------------------
+_MISSING = object()
+
+
 def _load_json(store: QSettings, key: str, default):
     try:
         return json.loads(str(store.value(key, "")))
@@ -92,27 +99,14 @@ def restore(window, store: QSettings) -> None:
     geometry = store.value("window/geometry")
     if geometry is not None:
         window.restoreGeometry(geometry)
-    values = _load_json(store, "explorer/settings", None)
-    if isinstance(values, dict):
-        try:
-            window.explorer.set_settings(ExplorerSettings(**values).validate())
-        except (TypeError, ValueError):
-            pass
-    longest = window.explorer.controls.longest
-    try:
-        value = int(store.value("explorer/longest", longest.value()))
-    except (TypeError, ValueError):  # a hand-edited or damaged settings file
-        value = longest.value()
-    was = longest.blockSignals(True)
-    longest.setValue(value)
-    longest.blockSignals(was)
-    view = window.explorer.view
-    cmap = str(store.value("view/colormap", "viridis"))
-    if cmap in COLORMAPS:
-        view.set_colormap(cmap)
-    view.normalise_box.setCurrentText(str(store.value("view/normalise", "scale per map")))
+    for pane in window.panes():
+        group = pane.objectName()
+        state = {key.split("/", 1)[1]: value for key in store.allKeys()
+                 if key.startswith(group + "/")
+                 and (value := _load_json(store, key, _MISSING)) is not _MISSING}
+        pane.restore(state)
     recent = _load_json(store, "files/recent", [])
-    window.recent = [p for p in recent if isinstance(p, str)][:MAX_RECENT]
+    window.recent = [p for p in recent if isinstance(p, str)][:MAX_RECENT] if isinstance(recent, list) else []
     folder = str(store.value("files/lastFolder", ""))
     if folder and os.path.isdir(folder):
         window.last_folder = folder
@@ -120,10 +114,21 @@ def restore(window, store: QSettings) -> None:
 
 def save(window, store: QSettings) -> None:
     store.setValue("window/geometry", window.saveGeometry())
-    store.setValue("explorer/settings", json.dumps(window.explorer.settings().as_dict()))
-    store.setValue("explorer/longest", window.explorer.controls.longest.value())
-    store.setValue("view/colormap", window.explorer.view.colormap_box.currentText())
-    store.setValue("view/normalise", window.explorer.view.normalise_box.currentText())
+    for pane in window.panes():
+        for key, value in pane.state().items():
+            store.setValue(f"{pane.objectName()}/{key}", json.dumps(value))
     store.setValue("files/recent", json.dumps(window.recent))
     store.setValue("files/lastFolder", window.last_folder)
     store.sync()
+
+
+def qimage_to_array(qimage) -> np.ndarray:
+    """A QImage (e.g. from the clipboard) -> ``(H, W, 3)`` float32 in [0, 1], alpha on white."""
+    from PySide6.QtGui import QImage
+
+    img = qimage.convertToFormat(QImage.Format.Format_RGBA8888)
+    h, w = img.height(), img.width()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h)
+    rgba = buf.reshape(h, img.bytesPerLine())[:, :w * 4].reshape(h, w, 4).astype(np.float32) / 255
+    alpha = rgba[..., 3:4]
+    return np.ascontiguousarray(rgba[..., :3] * alpha + (1.0 - alpha))

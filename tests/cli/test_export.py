@@ -4,7 +4,6 @@ import hashlib
 import json
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ from PIL import Image
 
 from convlab.cli import export as export_cli
 from convlab.pipelines import images as imaging
-from convlab.pipelines import records
 from convlab.cli import main
 from convlab.pipelines.samples import default_sample, list_samples
 
@@ -172,37 +170,3 @@ def test_export_cli_main_on_its_own_matches(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "norm1_grid.png"]
     settings = json.loads((tmp_path / "manifest.json").read_text())["settings"]
     assert settings["bn_mode"] is None and "--bn-mode" not in settings["command"]  # Alex has no BN
-
-
-# --- settings records (convlab.pipelines.records), shared with the window -----------------------------------
-
-def test_image_record_of_a_file_and_of_pasted_pixels(tmp_path):
-    photo = default_sample()
-    pixels = imaging.load_image(photo)
-    rec = records.image_record(photo, pixels.shape)
-    assert rec["path"] == str(photo.absolute()) and rec["name"] == "astronaut.jpg"
-    assert rec["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest() and rec["size"] == [512, 512]
-    pasted = records.image_record(None, pixels.shape, pixels=pixels)
-    assert pasted["path"] is None and pasted["name"] == "pasted image" and "sha256" not in pasted
-    assert pasted["pixels_sha256"] == hashlib.sha256(pixels.tobytes()).hexdigest()
-    gone = records.image_record(tmp_path / "deleted.png", (2, 3), pixels=np.zeros((2, 3, 3)), name="d")
-    assert gone["path"].endswith("deleted.png") and "pixels_sha256" in gone and gone["size"] == [3, 2]
-    with pytest.raises(ValueError):
-        records.image_record(None, (2, 3))
-    assert export_cli.image_record is records.image_record   # still importable from here
-
-
-def test_records_of_a_pasted_image_have_a_runnable_looking_command():
-    from convlab.engine.explorer import ExplorerSettings
-
-    image = records.image_record(None, (300, 400, 3), pixels=np.zeros((300, 400, 3), np.float32))
-    rec = records.explorer_settings_record(ExplorerSettings(kernel=5), image, longest=512,
-                                           input_shape=(300, 400, 3))
-    assert rec["command"] == "convlab export IMAGE --out DIR --kernel 5"
-    net = records.network_settings_record("alexbn", image, weights_source="random (seed 3)", insize=227,
-                                          seed=3, bn_mode="stored", crop_box=(1.0, 2.0, 3.0, 4.0))
-    assert net["command"] == "convlab export IMAGE --out DIR --net alexbn --seed 3 --bn-mode stored"
-    assert net["weights"] == {"source": "random (seed 3)"} and net["preprocess"]["crop_box"] == [1, 2, 3, 4]
-    old_style = SimpleNamespace(name="alexbn", weights_source="random (seed 3)", insize=227)
-    assert export_cli.network_settings_record(old_style, image, seed=3, bn_mode="stored",
-                                              crop_box=(1.0, 2.0, 3.0, 4.0)) == net

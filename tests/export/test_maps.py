@@ -14,6 +14,7 @@ from convlab.export import maps as export
 from convlab.export import transaction as export_commit
 from convlab.pipelines import images as imaging
 from convlab.render import colour as render
+from convlab.render import png, tiles
 from convlab.export.maps import ExportCancelled, ExportError, export_maps
 
 SETTINGS = {"pipeline": "test", "image": {"path": "/photos/cat.jpg", "sha256": "ab" * 32}, "seed": 7}
@@ -102,7 +103,7 @@ def test_a_vector_is_drawn_by_vector_grid_without_padding(tmp_path):
         with Image.open(tmp_path / path) as im:
             a = np.asarray(im.convert("L"))
         assert a.shape == (25, 40)
-        assert np.array_equal(a, render.apply_colormap(render.normalize(render.vector_grid(values)), "gray")[..., 0])
+        assert np.array_equal(a, render.apply_colormap(render.normalize(tiles.vector_grid(values)), "gray")[..., 0])
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["layers"][0]["grid_layout"] == [25, 40] and manifest["layers"][0]["shape"] == [1000]
     assert {tuple(f["grid_layout"]) for f in manifest["files"] if f["kind"] != "npy"} == {(25, 40)}
@@ -115,7 +116,7 @@ def test_scale_enlarges_every_file_by_exactly_n(tmp_path):
     for path in ("conv/map_005.png", "fc/map_000.png"):
         with Image.open(tmp_path / "one" / path) as small, Image.open(tmp_path / "big" / path) as big:
             assert big.size == (small.size[0] * 64, small.size[1] * 64)
-            assert np.array_equal(np.asarray(big), render.enlarge(np.asarray(small), 64))
+            assert np.array_equal(np.asarray(big), tiles.enlarge(np.asarray(small), 64))
     with Image.open(tmp_path / "big" / "conv_grid.png") as im:  # 2 x 3 tiles of 320 x 448, 1-px gaps
         assert im.size == (3 * 7 * 64 + 2, 2 * 5 * 64 + 1)
         assert im.getpixel((7 * 64, 0)) == render.NAN_COLOR and im.getpixel((7 * 64 - 1, 0)) != render.NAN_COLOR
@@ -137,7 +138,7 @@ def test_scale_never_builds_the_enlarged_layer_in_memory(tmp_path):
         tracemalloc.stop()
     # before: the whole layer enlarged in float32 (157 MB) and coloured (118 MB) at once
     assert maps_peak < 16 * 2**20
-    grid_bytes = np.prod(render.grid_size(96, 20, 20, scale=32)) * 3  # the finished grid, 123 MB
+    grid_bytes = np.prod(tiles.grid_size(96, 20, 20, scale=32)) * 3  # the finished grid, 123 MB
     assert grid_peak < grid_bytes + 16 * 2**20
 
 
@@ -157,7 +158,7 @@ def test_no_png_over_the_pixel_limit(tmp_path, monkeypatch):
 def test_out_of_memory_is_a_sentence(tmp_path, monkeypatch):
     def no_memory(*a, **k):
         raise MemoryError()
-    monkeypatch.setattr(imaging, "write_png", no_memory)
+    monkeypatch.setattr(png, "write_png", no_memory)
     with pytest.raises(ExportError, match="failed: out of memory; the folder was left as it was"):
         export_maps(tmp_path / "o", make_layers(), settings={})
 
@@ -202,13 +203,13 @@ def new_layers():
 
 def test_disk_full_while_writing_keeps_the_folder_as_it_was(earlier, monkeypatch):
     before = tree(earlier)
-    real, count = imaging.write_png, iter(range(100))
+    real, count = png.write_png, iter(range(100))
 
     def filling(*a, **k):
         if next(count) == 4:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(*a, **k)
-    monkeypatch.setattr(imaging, "write_png", filling)
+    monkeypatch.setattr(png, "write_png", filling)
     with pytest.raises(ExportError, match="disk is full") as info:
         export_maps(earlier, new_layers(), settings={"run": 2})
     assert "\n" not in str(info.value)

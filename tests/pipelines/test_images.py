@@ -1,8 +1,6 @@
-"""convlab.pipelines.images, convlab.render.colour and convlab.pipelines.samples: every file becomes (H, W, 3) float32 or one
-ImageLoadError; maps become the same pictures on screen and in files."""
+"""convlab.pipelines.images: every file becomes (H, W, 3) float32 or one ImageLoadError."""
 
 import io
-import json
 
 import numpy as np
 import pytest
@@ -11,7 +9,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from convlab.pipelines import images as imaging
-from convlab.render import colour as render
 from convlab.pipelines import samples
 from convlab.pipelines.images import ImageLoadError, load_image, load_image_bytes
 
@@ -261,116 +258,3 @@ def test_center_crop_of_a_very_wide_strip_never_makes_a_huge_picture(tmp_path, m
     # the crop is the middle of the strip enlarged: its mean is that region's mean
     middle = image[:, 9999:10002].mean(axis=(0, 1))
     assert np.allclose(steps["crop"].mean(axis=(0, 1)), middle, atol=0.15)
-
-
-def test_write_png_scale_enlarges_as_it_writes(tmp_path):
-    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) * 10
-    imaging.write_png(tmp_path / "s.png", rgb, {}, scale=4)
-    with Image.open(tmp_path / "s.png") as im:
-        a = np.asarray(im)
-    assert a.shape == (8, 12, 3) and np.array_equal(a[::4, ::4], rgb)
-    assert np.array_equal(a, render.enlarge(rgb, 4))
-    with pytest.raises(ValueError, match="scale"):
-        imaging.write_png(tmp_path / "z.png", rgb, {}, scale=0)
-
-
-@pytest.mark.parametrize("n, layout", [(4096, (64, 64)), (1000, (25, 40)), (9216, (96, 96)),
-                                       (997, (1, 997)), (10, (2, 5)), (1, (1, 1)), (256 * 6 * 6, (96, 96))])
-def test_vector_grid_is_the_exact_near_square_factorisation(n, layout):
-    values = np.arange(n, dtype=np.float32)
-    grid = render.vector_grid(values)
-    assert grid.shape == layout and not np.isnan(grid).any()
-    assert grid[1, 0] == layout[1] if layout[0] > 1 else grid[0, -1] == n - 1  # row by row
-    assert np.array_equal(grid.ravel(), values)
-    with pytest.raises(ValueError):
-        render.vector_grid(np.zeros((2, 3)))
-
-
-def test_picture_draws_a_vector_map_and_grid_like_export():
-    rgb = render.picture(np.arange(10, dtype=np.float32), "gray")
-    assert rgb.shape == (2, 5, 3) and tuple(rgb[0, 0]) == (0, 0, 0) and tuple(rgb[1, 4]) == (255,) * 3
-    maps = np.random.default_rng(0).standard_normal((5, 3, 4)).astype(np.float32)
-    grid = render.picture(maps, "viridis", scale=2)
-    plain = render.apply_colormap(render.montage(render.normalize(maps))[0], "viridis")
-    assert grid.shape == (2 * 6 + 1, 3 * 8 + 2, 3)
-    assert np.array_equal(grid[:6, :8], render.enlarge(plain[:3, :4], 2))  # a tile, enlarged
-    assert np.array_equal(render.tile_rgb(render.apply_colormap(render.normalize(maps)))[0], plain)
-
-
-def test_display_colormaps_are_one_table_of_valid_names(caplog):
-    assert list(render.DISPLAY_COLORMAPS)[:6] == ["viridis", "magma", "grey", "cividis", "red-blue", "turbo"]
-    for display, name in render.DISPLAY_COLORMAPS.items():
-        assert render.check_colormap(display) == name == render.check_colormap(name)
-        assert render.lut(display).shape == (256, 3)
-    assert render.check_colormap("grey") == "gray"  # cmap's own "grey" is another map ("cmap:white")
-    red_blue = render.lut("red-blue")
-    assert tuple(red_blue[0]) == (5, 48, 97) and tuple(red_blue[-1]) == (103, 0, 31)  # blue -> red
-    assert np.array_equal(render.lut("RdBu_r"), red_blue)
-    assert not [r for r in caplog.records if r.name.startswith("cmap")]  # no alias warning for "RdBu_r"
-
-
-def test_montage_layout_and_separators():
-    maps = np.arange(10 * 3 * 4, dtype=np.float32).reshape(10, 3, 4)
-    grid, (rows, cols) = render.montage(maps)
-    assert (rows, cols) == (3, 4) and grid.shape == (3 * 3 + 2, 4 * 4 + 3)
-    for i in range(10):
-        r, c = divmod(i, cols)
-        assert np.array_equal(grid[r * 4:r * 4 + 3, c * 5:c * 5 + 4], maps[i])
-    assert np.isnan(grid[3]).all() and np.isnan(grid[:, 4]).all()   # separators
-    assert np.isnan(grid[8:, 10:]).all()                             # the two empty cells
-    g2, layout = render.montage(maps, cols=5, sep=0, fill=-1)
-    assert layout == (2, 5) and g2.shape == (6, 20) and not np.isnan(g2).any()
-
-
-def test_normalize_modes():
-    maps = np.stack([np.array([[0.0, 2.0]]), np.array([[5.0, 5.0]]), np.array([[-1.0, 1.0]])]).astype(np.float32)
-    per_map = render.normalize(maps, "map")
-    assert per_map.dtype == np.float32 and per_map.shape == maps.shape
-    assert np.allclose(per_map[0], [[0, 1]]) and np.allclose(per_map[1], 0) and np.allclose(per_map[2], [[0, 1]])
-    layer = render.normalize(maps, "layer")
-    assert np.allclose(layer[0], [[1 / 6, 3 / 6]]) and np.allclose(layer[1], 1.0)
-    fixed = render.normalize(maps, ("fixed", 0, 4))
-    assert np.allclose(fixed[0], [[0, 0.5]]) and np.allclose(fixed[1], 1) and np.allclose(fixed[2], [[0, 0.25]])
-    assert render.parse_normalize("fixed:0,4") == ("fixed", 0.0, 4.0)
-    for bad in ("fixed:4,0", "fixed:a,b", "global"):
-        with pytest.raises(ValueError):
-            render.parse_normalize(bad)
-
-
-def test_colormaps():
-    table = render.lut("viridis")
-    assert table.shape == (256, 3) and table.dtype == np.uint8
-    assert tuple(table[0]) == (68, 1, 84) and tuple(table[-1]) == (253, 231, 37)
-    rgb = render.apply_colormap(np.array([[0.0, 1.0, np.nan]]), "gray")
-    assert rgb.shape == (1, 3, 3) and rgb.dtype == np.uint8
-    assert tuple(rgb[0, 0]) == (0, 0, 0) and tuple(rgb[0, 1]) == (255, 255, 255)
-    assert tuple(rgb[0, 2]) == render.NAN_COLOR
-    with pytest.raises(ValueError, match="unknown colormap"):
-        render.check_colormap("no-such-map")
-
-
-def test_write_png_text_chunks_and_atomicity(tmp_path, monkeypatch):
-    path = tmp_path / "out.png"
-    text = {"convlab:settings": json.dumps({"kernel": 11}), "Comment": "Größe ✓"}
-    imaging.write_png(path, np.zeros((4, 6, 3), np.uint8), text)
-    with Image.open(path) as im:
-        assert im.size == (6, 4) and im.text["Comment"] == "Größe ✓"
-        assert json.loads(im.text["convlab:settings"]) == {"kernel": 11}
-    before = path.read_bytes()
-
-    def full(*a, **k):
-        raise OSError(28, "No space left on device")
-    monkeypatch.setattr(Image.Image, "save", full)
-    with pytest.raises(OSError):
-        imaging.write_png(path, np.ones((4, 6), np.uint8), {})
-    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
-
-
-def test_bundled_samples_and_licence():
-    names = [s.name for s in samples.list_samples()]
-    assert names == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"]
-    assert samples.default_sample().name == "astronaut.jpg"
-    assert load_image(samples.default_sample()).shape == (512, 512, 3)
-    licence = (samples.samples_folder() / "LICENSE.md").read_text(encoding="utf-8")
-    assert all(name in licence for name in names)
-    assert all(s.stat().st_size < 150_000 for s in samples.list_samples())

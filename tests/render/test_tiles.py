@@ -1,12 +1,14 @@
-"""Montage building (NumPy only): layout, normalisation, gutters, lookups, kernels."""
+"""convlab.render.tiles: PNG grids, vector layouts, and the window's montage (layout, gutters, lookups)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from convlab.render.tiles import (GAP, TOP, Layout, block_mean, build_kernel_strip, build_montage,
-                                colormap_lut, kernel_rgb, plan_layout)
+from convlab.render import colour as render
+from convlab.render import tiles
+
+from convlab.render.tiles import Layout, build_montage, plan_layout
 
 
 def test_layout_fills_a_wide_view_with_more_columns():
@@ -31,16 +33,29 @@ def test_montage_per_map_stretches_every_map_and_keeps_gutters():
     lay = m.layout
     tiles = [m.image[0:3, c * (lay.tile_w + lay.gap):c * (lay.tile_w + lay.gap) + 4]
              for c in range(3)]
-    assert tiles[0].min() == 0 and tiles[0].max() == TOP
-    assert tiles[1].min() == 0 and tiles[1].max() == TOP
+    assert tiles[0].min() == 0 and tiles[0].max() == 255
+    assert tiles[1].min() == 0 and tiles[1].max() == 255
     assert (tiles[2] == 0).all()  # a constant map is drawn at the bottom of the scale
-    assert (m.image[:, 4] == GAP).all()
+    assert (4, 0, 1, lay.height) in m.gutters()  # the canvas paints the gutter over column 4
 
 
 def test_shared_normalisation_keeps_maps_comparable():
     maps = np.stack([np.zeros((2, 2)), np.ones((2, 2)) * 2]).astype(np.float32)
-    m = build_montage(maps, normalise="shared", cols=2)
-    assert m.image[0, 0] == 0 and m.image[0, 3] == TOP
+    m = build_montage(maps, mode="layer", cols=2)
+    assert m.image[0, 0] == 0 and m.image[0, 3] == 255
+
+
+def test_gutters_cover_the_gaps_and_the_empty_cells():
+    m = build_montage(np.ones((5, 3, 4), np.float32), cols=3)
+    lay = m.layout
+    assert (lay.cols, lay.rows, lay.gap) == (3, 2, 1)
+    painted = np.zeros(m.image.shape, bool)
+    for x, y, w, h in m.gutters():
+        painted[y:y + h, x:x + w] = True
+    for i in range(5):  # no tile is painted over; everything else is
+        r, c = divmod(i, 3)
+        assert not painted[r * 4:r * 4 + 3, c * 5:c * 5 + 4].any()
+    assert painted.sum() == m.image.size - 5 * 3 * 4
 
 
 def test_lookup_reads_the_full_resolution_value():
@@ -70,31 +85,37 @@ def test_bad_shapes_are_refused():
         build_montage(np.zeros((4, 4), np.float32))
 
 
-def test_kernels_become_rgb_with_zero_at_grey():
-    k = np.zeros((2, 3, 3, 3), np.float32)
-    k[1, 0, 1, 1] = 1.0  # a red centre
-    rgb = kernel_rgb(k)
-    assert rgb.shape == (2, 3, 3, 3) and rgb.dtype == np.uint8
-    assert tuple(rgb[0, 0, 0]) == (128, 128, 128)
-    assert tuple(rgb[1, 1, 1]) == (255, 128, 128)
-    grey = kernel_rgb(np.ones((1, 1, 3, 3), np.float32))
-    assert grey.shape == (1, 3, 3, 3)
+@pytest.mark.parametrize("n, layout", [(4096, (64, 64)), (1000, (25, 40)), (9216, (96, 96)),
+                                       (997, (1, 997)), (10, (2, 5)), (1, (1, 1)), (256 * 6 * 6, (96, 96))])
+def test_vector_grid_is_the_exact_near_square_factorisation(n, layout):
+    values = np.arange(n, dtype=np.float32)
+    grid = tiles.vector_grid(values)
+    assert grid.shape == layout and not np.isnan(grid).any()
+    assert grid[1, 0] == layout[1] if layout[0] > 1 else grid[0, -1] == n - 1  # row by row
+    assert np.array_equal(grid.ravel(), values)
+    with pytest.raises(ValueError):
+        tiles.vector_grid(np.zeros((2, 3)))
 
 
-def test_kernel_strip_holds_every_kernel():
-    image, lay = build_kernel_strip(np.random.default_rng(1).normal(size=(96, 3, 11, 11)))
-    assert image.shape == (lay.height, lay.width, 3)
-    assert lay.cols * lay.rows >= 96
+def test_picture_draws_a_vector_map_and_grid_like_export():
+    rgb = tiles.picture(np.arange(10, dtype=np.float32), "gray")
+    assert rgb.shape == (2, 5, 3) and tuple(rgb[0, 0]) == (0, 0, 0) and tuple(rgb[1, 4]) == (255,) * 3
+    maps = np.random.default_rng(0).standard_normal((5, 3, 4)).astype(np.float32)
+    grid = tiles.picture(maps, "viridis", scale=2)
+    plain = render.apply_colormap(tiles.montage(render.normalize(maps))[0], "viridis")
+    assert grid.shape == (2 * 6 + 1, 3 * 8 + 2, 3)
+    assert np.array_equal(grid[:6, :8], tiles.enlarge(plain[:3, :4], 2))  # a tile, enlarged
+    assert np.array_equal(tiles.tile_rgb(render.apply_colormap(render.normalize(maps)))[0], plain)
 
 
-def test_colormap_lut_reserves_the_gutter_colour():
-    lut = colormap_lut("viridis", gap_rgb=(1, 2, 3))
-    assert lut.shape == (256, 3) and lut.dtype == np.uint8
-    assert tuple(lut[GAP]) == (1, 2, 3)
-
-
-def test_block_mean_shrinks_by_whole_blocks():
-    img = np.arange(4 * 6 * 3, dtype=np.float32).reshape(4, 6, 3)
-    small = block_mean(img, 2)
-    assert small.shape == (2, 3, 3)
-    assert small[0, 0, 0] == pytest.approx(img[:2, :2, 0].mean())
+def test_montage_layout_and_separators():
+    maps = np.arange(10 * 3 * 4, dtype=np.float32).reshape(10, 3, 4)
+    grid, (rows, cols) = tiles.montage(maps)
+    assert (rows, cols) == (3, 4) and grid.shape == (3 * 3 + 2, 4 * 4 + 3)
+    for i in range(10):
+        r, c = divmod(i, cols)
+        assert np.array_equal(grid[r * 4:r * 4 + 3, c * 5:c * 5 + 4], maps[i])
+    assert np.isnan(grid[3]).all() and np.isnan(grid[:, 4]).all()   # separators
+    assert np.isnan(grid[8:, 10:]).all()                             # the two empty cells
+    g2, layout = tiles.montage(maps, cols=5, sep=0, fill=-1)
+    assert layout == (2, 5) and g2.shape == (6, 20) and not np.isnan(g2).any()

@@ -1,8 +1,9 @@
 """The single-layer laboratory: settings on the left, the shape readout, the maps and kernels.
 
-Every change updates the readout at once (integer arithmetic) and sends one request to the
-worker; the newest request wins. ``resultReady(request_id)`` is emitted once the full result
-for the current settings has been painted (previews do not emit it).
+Every change reads the settings once, plans the shapes once (integer arithmetic: the readout,
+at once) and sends one request, carrying that plan, to the worker; the newest request wins.
+``resultReady(request_id)`` is emitted once the full result for the current settings has been
+painted (previews do not emit it). The pane offers :class:`~convlab.ui.panes.base.Pane`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QScrollArea, QSplitter,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
-from convlab.engine.explorer import ExplorerSettings, chainer_code, plan_explorer, pytorch_code
+from convlab.engine.codegen import chainer_code, pytorch_code
+from convlab.engine.explorer import ExplorerSettings, plan_explorer
 from convlab.ui.widgets.code_view import CodeView
 from convlab.ui.widgets.controls import ControlPanel
-from convlab.pipelines.explorer import CostModel, ExplorerOutput, ExplorerRequest, explorer_job
+from convlab.pipelines import records
+from convlab.pipelines.explorer import (CostModel, ExplorerOutput, ExplorerRequest, explorer_job,
+                                        first_error)
+from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
+from convlab.ui.panes.base import ExportSource
 from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
-from convlab.ui.widgets.readout import TOOLTIP, ShapeReadout, first_error, readout_html
-from convlab.pipelines.sources import LoadedImage
+from convlab.ui.widgets.readout import TOOLTIP, ShapeReadout, readout_html
 from convlab.ui.worker import LatestWorker
 
 STAGES = (("conv", "Conv"), ("bn", "BN"), ("relu", "ReLU"), ("pool", "Pool"))
@@ -30,6 +35,7 @@ PAINT_FALLBACK_MS = 300  # emit resultReady even if the view is never painted (h
 class ExplorerPane(QWidget):
     """See the module docstring. ``set_image`` gives it a photo; the controls do the rest."""
 
+    title = "Explorer"
     resultReady = Signal(int)  # request id, once the full result is painted
     previewReady = Signal(int)  # request id, once a reduced-size preview is painted
     statusChanged = Signal(str)  # "compute 28 ms (conv 22, bn 2, …)"
@@ -68,7 +74,7 @@ class ExplorerPane(QWidget):
         self._relayout_timer = QTimer(self, singleShot=True, interval=200)
         self._relayout_timer.timeout.connect(self._relayout)
         self.view.painted.connect(self._painted)
-        self.view.normaliseChanged.connect(lambda _: self.submit())
+        self.view.modeChanged.connect(lambda _: self.submit())
         self.kernels.kernelClicked.connect(self.view.open_map)
         self.controls.changed.connect(self.refresh)
         for slider in self.controls.sliders.values():
@@ -137,7 +143,9 @@ class ExplorerPane(QWidget):
         return self.refresh()
 
     def refresh(self) -> int:
-        """Readout and code at once, then the maps from the worker. Returns the request id."""
+        """Readout and code at once, then the maps from the worker. Returns the request id.
+
+        The settings are read once and the shapes planned once; the request carries the plan."""
         s = self.settings()
         self.chainer_view.set_code(chainer_code(s))
         self.pytorch_view.set_code(pytorch_code(s))
@@ -147,7 +155,7 @@ class ExplorerPane(QWidget):
         plan = plan_explorer(s, h, w)
         names = [st.name for st in plan if st.shape and st.name != "input"]
         shown = (self.stage if self.stage in names else names[-1]) if names else None
-        self.readout.setText(readout_html(plan, s, image_note=self._image_note(), shown=shown))
+        self.readout.setText(readout_html(plan, s, image_note=self._image_note(s), shown=shown))
         self._sync_stage_buttons(names, shown)
         error = self.no_output = first_error(plan)
         if error:
@@ -155,11 +163,11 @@ class ExplorerPane(QWidget):
             self._inflight, self._deferred = 0, False
             self.view.clear(f"No output for these settings: {error}")
             return 0
-        return self.submit()
+        return self.submit(settings=s, plan=plan)
 
-    def _image_note(self) -> str:
+    def _image_note(self, s: ExplorerSettings) -> str:
         img = self.loaded
-        mode = "grayscale (luma)" if self.settings().grayscale else "RGB"
+        mode = "grayscale (luma)" if s.grayscale else "RGB"
         h, w = img.image.shape[:2]
         if img.factor < 1.0:
             oh, ow = img.original_shape
@@ -179,8 +187,12 @@ class ExplorerPane(QWidget):
         self.stage = STAGES[index][0]
         self.refresh()
 
-    def submit(self, *, allow_preview: bool = True) -> int:
+    def submit(self, *, allow_preview: bool = True, settings: ExplorerSettings | None = None,
+               plan=None) -> int:
         """Send the current state to the worker (a cached result is reused for re-display).
+
+        ``settings`` and ``plan`` are the ones :meth:`refresh` just read and made; without them
+        (a re-display) the worker plans for itself.
 
         While a slider is dragged and a request is still on its way, the new state waits for
         that request's first picture instead: otherwise requests faster than the worker would
@@ -194,10 +206,10 @@ class ExplorerPane(QWidget):
             return self.worker.latest_id
         last = self.output.result if self.output is not None else None
         self._aspect = self.view.aspect()
-        request = ExplorerRequest(self.loaded.image, self._image_key, self.settings(), self.stage,
-                                  self.view.normalise, self._aspect, last,
+        request = ExplorerRequest(self.loaded.image, self._image_key, settings or self.settings(),
+                                  self.stage, self.view.mode, self._aspect, last,
                                   self.output.image_key if self.output else -1, allow_preview,
-                                  dragging)
+                                  dragging, plan if settings is not None else None)
         self._deferred = False
         self._inflight = self.worker.submit(partial(explorer_job, request, self.cost))
         self._inflight_since = time.monotonic()
@@ -280,6 +292,32 @@ class ExplorerPane(QWidget):
             return True
         done = self.worker.latest_id in (self.last_ready_id, self.last_failed_id)
         return done and not self._deferred and not self.worker.busy()
+
+    # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
+    def export_source(self) -> ExportSource:
+        out, loaded = self.output, self.loaded
+        if out is None or loaded is None:
+            raise ValueError("Nothing to export yet: no feature maps have been computed.")
+        longest = self.controls.longest.value()
+
+        def record():
+            return records.explorer_settings_record(out.result.settings, loaded.record(),
+                                                    longest=longest, input_shape=loaded.image.shape)
+
+        cmap, mode = self.view.look()
+        return ExportSource(out.result.maps, out.stage, record, cmap, mode, self.view)
+
+    def state(self) -> dict:
+        return {"settings": self.settings().as_dict(), "longest": self.controls.longest.value(),
+                "view": self.view.state()}
+
+    def restore(self, state: dict) -> None:
+        try:
+            self.set_settings(ExplorerSettings(**state.get("settings", {})).validate())
+        except (TypeError, ValueError, AttributeError):
+            pass
+        self.controls.set_longest(state.get("longest", DEFAULT_LONGEST))
+        self.view.restore(state.get("view", {}))
 
     # -- housekeeping ----------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:

@@ -3,7 +3,9 @@
 Shows Chainer's ImageNet preprocessing step by step, a table of every layer (shape, params,
 multiply-adds, receptive field, jump, milliseconds, dead ReLU share) that fills in as the worker
 finishes each layer, and the maps of the selected layer in the explorer's montage view.
-All computation runs in :class:`~convlab.ui.worker.LatestWorker` threads.
+All computation runs in :class:`~convlab.ui.worker.LatestWorker` threads, through the same
+:class:`~convlab.pipelines.network.NetworkRunner` that ``convlab export --net`` uses. The pane
+offers :class:`~convlab.ui.panes.base.Pane`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QWidget)
 
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
+from convlab.pipelines.sources import LoadedImage
+from convlab.ui.panes.base import ExportSource
 from convlab.ui.widgets.feature_view import FeatureView
 from convlab.ui.widgets.layer_table import LayerTableModel
 from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
@@ -27,16 +31,20 @@ from convlab.ui.worker import LatestWorker
 class NetworkPane(QWidget):
     """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
 
+    title = "Network"
     resultReady = Signal(int)  # request id, once the whole forward pass is shown
     message = Signal(str, str)  # text, level ("error" or "info") for the window's message area
     statusChanged = Signal(str)  # the last forward's timing, for the status bar
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setObjectName("network")
         self.settings = NetworkSettings()  # what the shown result was computed with
         self.requested = self.settings  # what the controls ask for (may be still computing)
         self.image: np.ndarray | None = None
+        self.loaded: LoadedImage | None = None
         self.result: NetworkResult | None = None
+        self._shown_id = 0  # the request whose result is on screen
         self._runner = NetworkRunner()  # touched only inside worker jobs
         self.worker = LatestWorker("network", self)
         self.map_worker = LatestWorker("network-maps", self)
@@ -46,7 +54,7 @@ class NetworkPane(QWidget):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.map_worker.finished.connect(self._on_montage)
-        self.view.normaliseChanged.connect(lambda _: self.show_layer(self.selected_layer()))
+        self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -131,10 +139,10 @@ class NetworkPane(QWidget):
         self._sync_controls(self.settings)
 
     # -- state -------------------------------------------------------------------------------
-    def set_image(self, loaded) -> int:
+    def set_image(self, loaded: LoadedImage) -> int:
         """Take the window's photo (the full-resolution original, for the 256-pixel resize)."""
-        original = getattr(loaded, "original", None)
-        self.image = original if original is not None else loaded.image
+        self.loaded = loaded
+        self.image = loaded.original if loaded.original is not None else loaded.image
         return self.refresh()
 
     def apply(self, **changes) -> int:
@@ -158,7 +166,7 @@ class NetworkPane(QWidget):
         if self.image is None:
             return 0
         image, runner = self.image, self._runner
-        selected, normalise, aspect = self.selected_layer() or "conv1", self.view.normalise, self.view.aspect()
+        selected, mode, aspect = self.selected_layer() or "conv1", self.view.mode, self.view.aspect()
 
         def job(j):
             result = runner.run(image, s, should_stop=j.should_stop,
@@ -167,7 +175,7 @@ class NetworkPane(QWidget):
             if not result.completed:
                 return None
             name = selected if selected in result.outputs else next(iter(result.outputs), None)
-            montage = layer_montage(name, result.outputs[name], normalise, aspect) if name else None
+            montage = layer_montage(name, result.outputs[name], mode, aspect) if name else None
             return result, name, montage
 
         return self.worker.submit(job)
@@ -203,9 +211,9 @@ class NetworkPane(QWidget):
             if name is not None and self.result is not None:
                 self.view.clear(f"{name} has no output: the input stops before it.")
             return
-        result, normalise, aspect = self.result, self.view.normalise, self.view.aspect()
+        result, mode, aspect = self.result, self.view.mode, self.view.aspect()
         arr = result.outputs[name]
-        self.map_worker.submit(lambda j: (result, name, layer_montage(name, arr, normalise, aspect)))
+        self.map_worker.submit(lambda j: (result, name, layer_montage(name, arr, mode, aspect)))
 
     # -- results -----------------------------------------------------------------------------
     def _on_progress(self, request_id: int, payload) -> None:
@@ -231,7 +239,7 @@ class NetworkPane(QWidget):
             return  # never show an old result over a newer request
         result, name, montage = payload
         self.map_worker.cancel()  # a montage of the previous result must not follow this one
-        self.result, self.settings = result, result.settings
+        self.result, self.settings, self._shown_id = result, result.settings, request_id
         self._sync_controls(self.requested)
         self.weights_label.setText(f"Weights: {result.weights_source}")
         if not any(r.error for r in result.rows):
@@ -252,6 +260,25 @@ class NetworkPane(QWidget):
         self.requested = self.settings  # back to what is shown
         self._sync_controls(self.settings)
         self.message.emit(f"Network: {reason}", "error")
+
+    # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
+    def settled(self) -> bool:
+        return (self.result is not None and self._shown_id == self.worker.latest_id
+                and not self.worker.busy())
+
+    def export_source(self) -> ExportSource:
+        result, loaded = self.result, self.loaded
+        if result is None or loaded is None:
+            raise ValueError("Nothing to export yet: the network has not run on a photo.")
+        cmap, mode = self.view.look()
+        return ExportSource(result.outputs, self.selected_layer() or "conv1",
+                            lambda: result.settings_record(loaded.record()), cmap, mode, self.view)
+
+    def state(self) -> dict:
+        return {"view": self.view.state()}
+
+    def restore(self, state: dict) -> None:
+        self.view.restore(state.get("view", {}) if isinstance(state, dict) else {})
 
     def shutdown(self) -> None:
         self.worker.shutdown()

@@ -7,21 +7,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
 from convlab.pipelines.network import NetworkResult, NetworkSettings
-from convlab.render.colour import vector_grid
-from convlab.render.tiles import build_montage
+from convlab.render.tiles import build_montage, vector_grid
 
 MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex"}
 BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
 PREP_CAPTIONS = ("shorter side 256, centre crop", "crop", "minus ImageNet mean, / 255 (0 = grey)")
 
 
-def layer_montage(name: str, arr: np.ndarray, normalise: str, aspect: float):
+def layer_montage(name: str, arr: np.ndarray, mode: str, aspect: float):
     """Worker side: the montage of one layer's output (fully connected outputs as one tile)."""
     if arr.ndim == 1:  # laid out as convlab export draws it: unit i at divmod(i, cols)
         tile = vector_grid(arr)[None]                                   # (1, rows, cols)
         label = f"{name}: {arr.size} units, unit = row x {tile.shape[2]} + column"
-        return build_montage(tile, names=[label], normalise=normalise, aspect=aspect, title=name)
-    return build_montage(arr, normalise=normalise, aspect=aspect, title=name)
+        return build_montage(tile, names=[label], mode=mode, aspect=aspect, title=name)
+    return build_montage(arr, mode=mode, aspect=aspect, title=name)
 
 
 def prep_images(prep: dict) -> list[np.ndarray]:

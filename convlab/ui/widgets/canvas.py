@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 
 BACKGROUND = "#1b1d21"
+GUTTER = QColor(30, 32, 36)  # between the tiles of a montage
 
 
 class ImageCanvas(pg.GraphicsView):
@@ -35,6 +36,11 @@ class ImageCanvas(pg.GraphicsView):
         self.highlight.setZValue(10)
         self.highlight.hide()
         self.box.addItem(self.highlight, ignoreBounds=True)
+        self.gutters = pg.QtWidgets.QGraphicsPathItem()
+        self.gutters.setPen(QPen(Qt.PenStyle.NoPen))
+        self.gutters.setBrush(QBrush(GUTTER))
+        self.gutters.setZValue(5)
+        self.box.addItem(self.gutters, ignoreBounds=True)
         self._shape: tuple[int, ...] | None = None
         self._rect: tuple[float, float] | None = None
         self.scene().sigMouseMoved.connect(self._moved)
@@ -42,21 +48,29 @@ class ImageCanvas(pg.GraphicsView):
         self.setMouseTracking(True)
 
     # -- showing -------------------------------------------------------------------------------
-    def show_image(self, image: np.ndarray, *, lut=None, levels=None,
+    def show_image(self, image: np.ndarray, *, lut=None, gutters=(),
                    display_size: tuple[float, float] | None = None) -> None:
-        """Show ``image`` (uint8 index image with ``lut``, uint8 RGB, or float with ``levels``).
+        """Show ``image``: uint8 colour indices with a (256, 3) ``lut``, or uint8 RGB.
 
-        ``display_size`` (W, H) stretches a smaller preview over the area of the full image, so
-        the view does not jump. The view is fitted again only when the displayed size changes.
+        ``gutters`` are ``(x, y, w, h)`` image-pixel rectangles painted over the image (the gaps
+        of a montage). ``display_size`` (W, H) stretches a smaller preview over the area of the
+        full image, so the view does not jump. The view is fitted again only when the
+        displayed size changes. Levels are never computed here: index 0..255 is the lut's row.
         """
         h, w = image.shape[:2]
         rect = display_size or (float(w), float(h))
-        self.item.setImage(image, autoLevels=False, lut=lut, levels=levels)
+        self.item.setImage(image, autoLevels=False, lut=lut,
+                           levels=(0, 255) if image.ndim == 2 else None)
         self.item.setRect(QRectF(0, 0, rect[0], rect[1]))
+        self._shape = (h, w)
         if rect != self._rect:
             self._rect = rect
             self.box.autoRange(padding=0.01)
-        self._shape = (h, w)
+        sx, sy = self.scale()
+        path = QPainterPath()
+        for x, y, gw, gh in gutters:
+            path.addRect(QRectF(x * sx, y * sy, gw * sx, gh * sy))
+        self.gutters.setPath(path)
 
     def set_lut(self, lut) -> None:
         self.item.setLookupTable(lut)
@@ -64,6 +78,7 @@ class ImageCanvas(pg.GraphicsView):
     def clear_image(self) -> None:
         self.item.clear()
         self.highlight.hide()
+        self.gutters.setPath(QPainterPath())
         self._shape = self._rect = None
 
     def fit(self) -> None:
@@ -90,6 +105,10 @@ class ImageCanvas(pg.GraphicsView):
         return max(size.width(), 1) / max(size.height(), 1)
 
     # -- mouse ---------------------------------------------------------------------------------
+    def image_point(self, widget_pos) -> tuple[float, float] | None:
+        """A point in the view's widget coordinates -> image pixel (x, y), or None when empty."""
+        return self._to_image(self.mapToScene(widget_pos))
+
     def _to_image(self, scene_pos: QPointF) -> tuple[float, float] | None:
         if self._shape is None:
             return None

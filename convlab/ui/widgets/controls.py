@@ -228,6 +228,14 @@ class ControlPanel(QWidget):
             w.blockSignals(was)
         self._changed()
 
+    def set_longest(self, value) -> None:
+        """Show a remembered "Explore at" value without announcing it (unreadable ones are ignored)."""
+        try:
+            value = int(value)
+        except (TypeError, ValueError):  # a hand-edited or damaged settings file
+            return
+        _quiet(self.longest, value)
+
     def set_kernel_note(self, text: str) -> None:
         if text != self.kernel_note.text() or self.kernel_note.isHidden() == bool(text):
             self.kernel_note.setText(text)

@@ -1,11 +1,12 @@
 """FeatureView: every feature map of a layer in one zoomable montage (one ImageItem).
 
 Reusable by any pane. Build the :class:`~convlab.render.tiles.Montage` in a worker with
-:func:`~convlab.render.tiles.build_montage` (pass ``view.normalise`` and ``view.aspect()``), then
-call :meth:`FeatureView.show_montage` on the GUI thread: that is one ``setImage``. Hover shows
-map index, position and value; a click opens the map large with its kernel and statistics.
-When the user switches per-map/shared normalisation, ``normaliseChanged`` asks the owner to
-rebuild the montage.
+:func:`~convlab.render.tiles.build_montage` (pass ``view.mode`` and ``view.aspect()``), then
+call :meth:`FeatureView.show_montage` on the GUI thread: that is one ``setImage`` of colour
+indices with :func:`convlab.render.colour.lut`, the table every PNG is coloured with. Hover
+shows map index, position and value; a click opens the map large with its kernel and
+statistics. When the user switches per-map/per-layer scaling, ``modeChanged`` asks the owner
+to rebuild the montage; a colormap change only swaps the table.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
-from convlab.render.colour import DISPLAY_COLORMAPS
+from convlab.render import colour
+from convlab.render.tiles import Montage
 from convlab.ui.widgets.canvas import ImageCanvas
 from convlab.ui.widgets.map_dialog import MapDialog
-from convlab.render.tiles import Montage, colormap_lut
 
-COLORMAPS = DISPLAY_COLORMAPS  # {display name: cmap name}, one table for window and export
-NORMALISE = {"scale per map": "map", "shared scale": "shared"}
+COLORMAPS = colour.DISPLAY_COLORMAPS  # {display name: cmap name}, one table for window and export
+SCALINGS = {"scale per map": "map", "shared scale": "layer"}  # menu text -> normalize() mode
 HINT = "Hover a map for its index, position and value; click it to open it large."
 
 
@@ -29,7 +30,7 @@ class FeatureView(QWidget):
 
     mapClicked = Signal(int)
     mapHovered = Signal(int, int, int, float)  # index, row, column, value
-    normaliseChanged = Signal(str)  # "map" or "shared": rebuild the montage
+    modeChanged = Signal(str)  # "map" or "layer": rebuild the montage
     painted = Signal()  # the canvas finished a paint
 
     def __init__(self, parent=None, *, title: str = "Feature maps", colormap: str = "viridis"):
@@ -37,19 +38,19 @@ class FeatureView(QWidget):
         self.montage: Montage | None = None
         self.dialog: MapDialog | None = None
         self._colormap = colormap
-        self._lut = colormap_lut(COLORMAPS[colormap])
+        self._lut = colour.lut(colormap)
         self.title = QLabel(title, objectName="featureTitle")
         self.title.setStyleSheet("font-weight: 600;")
         self.badge = QLabel("", objectName="featureBadge")
         self.badge.setStyleSheet("color: #e0b040;")
-        self.normalise_box = QComboBox(objectName="normalise")
-        self.normalise_box.addItems(list(NORMALISE))
-        self.normalise_box.setMinimumContentsLength(7)
-        self.normalise_box.setToolTip("Per map: each map stretched to its own min..max, so weak "
+        self.scaling_box = QComboBox(objectName="normalise")
+        self.scaling_box.addItems(list(SCALINGS))
+        self.scaling_box.setMinimumContentsLength(7)
+        self.scaling_box.setToolTip("Per map: each map stretched to its own min..max, so weak "
                                       "maps stay visible. Shared: one scale for all, so strong and "
                                       "weak maps can be compared.")
-        self.normalise_box.currentTextChanged.connect(
-            lambda text: self.normaliseChanged.emit(NORMALISE[text]))
+        self.scaling_box.currentTextChanged.connect(
+            lambda text: self.modeChanged.emit(SCALINGS[text]))
         self.colormap_box = QComboBox(objectName="colormap")
         self.colormap_box.addItems(list(COLORMAPS))
         self.colormap_box.setCurrentText(colormap)
@@ -74,7 +75,7 @@ class FeatureView(QWidget):
         bar.addWidget(self.title)
         bar.addWidget(self.badge)
         bar.addStretch(1)
-        bar.addWidget(self.normalise_box)
+        bar.addWidget(self.scaling_box)
         bar.addWidget(self.colormap_box)
         bar.addWidget(fit)
         layout = QVBoxLayout(self)
@@ -86,8 +87,30 @@ class FeatureView(QWidget):
 
     # -- state from the owner ----------------------------------------------------------------
     @property
-    def normalise(self) -> str:
-        return NORMALISE[self.normalise_box.currentText()]
+    def mode(self) -> str:
+        """How maps are scaled to colours: "map" or "layer" (:func:`convlab.render.colour.normalize`)."""
+        return SCALINGS[self.scaling_box.currentText()]
+
+    def look(self) -> tuple[str, str]:
+        """``(cmap name, mode)``: what an exported PNG must use to look like this view."""
+        return COLORMAPS[self.colormap_box.currentText()], self.mode
+
+    def state(self) -> dict:
+        """The choices the window remembers (menu texts)."""
+        return {"colormap": self.colormap_box.currentText(), "scaling": self.scaling_box.currentText()}
+
+    def restore(self, state: dict) -> None:
+        """Apply remembered choices; unknown ones are ignored."""
+        if state.get("colormap") in COLORMAPS:
+            self.set_colormap(state["colormap"])
+        if state.get("scaling") in SCALINGS:
+            self.scaling_box.setCurrentText(state["scaling"])
+
+    def map_at(self, widget_pos) -> int | None:
+        """The map under a point of the canvas (widget coordinates), or None."""
+        point = self.canvas.image_point(widget_pos) if self.montage is not None else None
+        hit = self.montage.lookup(*point) if point is not None else None
+        return hit[0] if hit is not None else None
 
     def aspect(self) -> float:
         return self.canvas.aspect()
@@ -100,7 +123,8 @@ class FeatureView(QWidget):
         """Show a montage built off the GUI thread (a preview too: it is marked as such)."""
         self.montage = montage
         self.overlay.hide()
-        self.canvas.show_image(montage.image, lut=self._lut, display_size=montage.display_size)
+        self.canvas.show_image(montage.image, lut=self._lut, gutters=montage.gutters(),
+                               display_size=montage.display_size)
         self.badge.setText("preview, full result follows" if montage.preview else "")
         if not self.canvas.underMouse():
             self._leave()  # the hover line described the old maps
@@ -125,7 +149,7 @@ class FeatureView(QWidget):
 
     def set_colormap(self, name: str) -> None:
         self._colormap = name
-        self._lut = colormap_lut(COLORMAPS[name])
+        self._lut = colour.lut(name)
         self.canvas.set_lut(self._lut)
         if self.colormap_box.currentText() != name:
             self.colormap_box.setCurrentText(name)

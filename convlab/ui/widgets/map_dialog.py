@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QPushB
                                QVBoxLayout, QWidget)
 
 from convlab.ui.widgets.canvas import ImageCanvas
-from convlab.render.tiles import Montage, kernel_rgb
+from convlab.render.kernels import kernel_rgb
+from convlab.render.tiles import Montage
 
 
 class MapDialog(QDialog):
@@ -81,8 +82,7 @@ class MapDialog(QDialog):
         self.index = index % m.count
         i = self.index
         lo, hi = float(m.stats.minimum[i]), float(m.stats.maximum[i])
-        self.canvas.show_image(m.maps[i], lut=self._lut[:255],
-                               levels=(lo, hi if hi > lo else lo + 1.0))
+        self.canvas.show_image(m.indices[i], lut=self._lut)  # coloured as in the montage and PNGs
         _, h, w = m.maps.shape
         where = f" · {m.title}" if m.title else ""
         self.title.setText(f"Map {i} of {m.count} · {m.name(i)}{where}")

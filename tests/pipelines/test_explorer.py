@@ -1,13 +1,14 @@
-"""The readout text (integer arithmetic) and the worker-side job, without a window."""
+"""convlab.pipelines.explorer: the worker-side job (preview, cache, montage) and its cost model."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
-from convlab.pipelines.explorer import (PREVIEW_BUDGET_MS, CostModel, ExplorerRequest,
-                                      explorer_job, preview_factor)
-from convlab.ui.widgets.readout import first_error, readout_html
+import pytest
+
+from convlab.pipelines.explorer import (PREVIEW_BUDGET_MS, CostModel, ExplorerRequest, block_mean,
+                                        explorer_job, first_error, preview_factor)
 
 
 class FakeJob:
@@ -23,23 +24,6 @@ class FakeJob:
 
     def wait_for_newer(self, seconds):
         return self.stop
-
-
-def test_readout_fills_the_numbers_in_at_the_defaults():
-    s = ExplorerSettings()
-    html = readout_html(plan_explorer(s, 512, 512), s, shown="pool")
-    assert "3 × 512 × 512" in html
-    assert "96 × 126 × 126" in html and "⌊501/4⌋ + 1 = 126" in html
-    assert "96 × 63 × 63" in html and "⌈123/2⌉ + 1 = 63" in html
-    assert "never covered" in html  # 501 is not a multiple of 4
-    assert "34,944 parameters" in html
-
-
-def test_readout_explains_a_setting_without_output():
-    s = ExplorerSettings(kernel=15, dilation=4, pool=1)
-    plan = plan_explorer(s, 40, 40)
-    assert first_error(plan)
-    assert "no output" in readout_html(plan, s)
 
 
 def test_preview_factor_fits_the_budget():
@@ -92,3 +76,10 @@ def test_the_preview_shrinks_no_further_than_the_kernel_allows():
     f = passable_factor(big, 512, 512, 12)
     assert 1 < f < 12
     assert not first_error(plan_explorer(big, 512 // f, 512 // f))
+
+
+def test_block_mean_shrinks_by_whole_blocks():
+    img = np.arange(4 * 6 * 3, dtype=np.float32).reshape(4, 6, 3)
+    small = block_mean(img, 2)
+    assert small.shape == (2, 3, 3)
+    assert small[0, 0, 0] == pytest.approx(img[:2, :2, 0].mean())

@@ -1,0 +1,44 @@
+"""Convolution kernels as pictures: mid-grey is 0, colour shows what a filter responds to."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from convlab.render.tiles import Layout
+
+
+def kernel_rgb(kernels: np.ndarray) -> np.ndarray:
+    """``(F, C, k, k)`` weights -> ``(F, k, k, 3)`` uint8, 0 at mid-grey, each kernel to its own
+    largest magnitude. C = 3 shows the colour a filter responds to; C = 1 is red-grey-blue."""
+    f, c = kernels.shape[:2]
+    peak = np.abs(kernels).reshape(f, -1).max(axis=1)
+    peak[peak == 0] = 1.0
+    unit = kernels / peak[:, None, None, None]  # (F, C, k, k) in [-1, 1]
+    if c == 3:
+        rgb = 0.5 + 0.5 * unit.transpose(0, 2, 3, 1)  # (F, k, k, 3)
+    else:
+        v = unit[:, 0]  # (F, k, k)
+        pos, neg = np.clip(v, 0, 1), np.clip(-v, 0, 1)
+        rgb = np.stack([0.5 + 0.5 * pos - 0.3 * neg, 0.5 - 0.3 * (pos + neg),
+                        0.5 + 0.5 * neg - 0.3 * pos], axis=-1)
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def build_kernel_strip(kernels: np.ndarray, *, max_rows: int = 3,
+                       background=(32, 34, 38)) -> tuple[np.ndarray, Layout]:
+    """All kernels as one RGB image, a few rows high, each pixel drawn as a zoom x zoom block."""
+    f, _, k, _ = kernels.shape
+    rows = min(max_rows, max(1, math.ceil(f / 32)))
+    cols = -(-f // rows)
+    zoom = max(1, 12 // k)
+    layout = Layout(cols, rows, k * zoom, k * zoom, 1, max(1, zoom // 2))
+    tiles = kernel_rgb(kernels).repeat(zoom, axis=1).repeat(zoom, axis=2)  # (F, kz, kz, 3)
+    image = np.empty((layout.height, layout.width, 3), np.uint8)
+    image[:] = background
+    step = layout.tile_h + layout.gap
+    for i in range(f):
+        r, c = divmod(i, cols)
+        image[r * step:r * step + layout.tile_h, c * step:c * step + layout.tile_w] = tiles[i]
+    return image, layout
