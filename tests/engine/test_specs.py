@@ -207,3 +207,22 @@ def test_registered_kind_builds_runs_and_round_trips():
         L.register_kind("", Scale)
     with pytest.raises(ValueError):
         L.register_kind("thing", dict)
+
+
+@pytest.mark.parametrize("k", range(1, 16))
+def test_asymmetric_same_padding_keeps_the_size_in_a_spec(k):
+    """PyTorch's padding="same" at stride 1: (k - 1) // 2 on top/left, the rest bottom/right."""
+    before, after = (k - 1) // 2, k // 2
+    spec = {"input_shape": [2, 17, 12], "layers": [
+        {"name": "c", "kind": "conv", "out_channels": 3, "ksize": k,
+         "pad": [[before, after], [before, after]]},
+        {"name": "p", "kind": "pool", "mode": "avg", "ksize": k, "stride": 1,
+         "pad": [[before, after], [before, after]]}]}
+    net = Network.from_spec(spec, seed=k, xp=np)
+    assert [r.output_shape for r in net.summary()] == [(3, 17, 12), (3, 17, 12)]
+    assert Network.from_spec(net.to_spec(), init=False).to_spec() == net.to_spec()
+    x = np.random.default_rng(k).standard_normal((1, 2, 17, 12)).astype(np.float32)
+    out = net.forward(x)
+    padded = np.pad(x, ((0, 0), (0, 0), (before, after), (before, after)))
+    expected = ref.conv2d(padded, net["c"].params["W"], net["c"].params["b"])
+    np.testing.assert_allclose(out["c"], expected, rtol=1e-4, atol=1e-4)

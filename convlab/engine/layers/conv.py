@@ -15,7 +15,7 @@ def _short(hw):
 
 
 def _pads(pad):
-    return ar.pad_pairs_of(pad)
+    return ar.pad_pairs(pad)
 
 
 def _pad_arg(pads):
@@ -79,8 +79,8 @@ class Conv2D(Layer):
 
     def output_shape(self, shape):
         h, w = self._check_channels(shape)
-        oh = ar.out_size_asym(h, self.ksize[0], self.stride[0], self.pads[0], self.dilation[0])
-        ow = ar.out_size_asym(w, self.ksize[1], self.stride[1], self.pads[1], self.dilation[1])
+        oh = ar.conv_out_size(h, self.ksize[0], self.stride[0], self.pads[0], self.dilation[0])
+        ow = ar.conv_out_size(w, self.ksize[1], self.stride[1], self.pads[1], self.dilation[1])
         return (self.c_out, oh, ow)
 
     def macs(self, in_shapes, out_shape):
