@@ -226,3 +226,20 @@ def test_asymmetric_same_padding_keeps_the_size_in_a_spec(k):
     padded = np.pad(x, ((0, 0), (0, 0), (before, after), (before, after)))
     expected = ref.conv2d(padded, net["c"].params["W"], net["c"].params["b"])
     np.testing.assert_allclose(out["c"], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_channels_are_inferred_even_where_the_input_is_too_small():
+    """An editor's network with in_channels left to inference still builds when an early layer
+    cannot take the input: the summary, not the spec, reports it."""
+    spec = {"input_shape": [3, 8, 8], "layers": [
+        {"name": "big", "kind": "conv", "out_channels": 5, "ksize": 11},
+        {"name": "bn", "kind": "bn"},
+        {"name": "next", "kind": "conv", "out_channels": 2, "ksize": 1}]}
+    net = Network.from_spec(spec, init=False)
+    assert net["bn"].size == 5 and net["next"].c_in == 5
+    rows = net.summary()
+    assert "kernel 11" in rows[0].error and rows[1].output_shape is None
+    assert [r.output_shape for r in net.summary((3, 11, 11))] == [(5, 1, 1), (5, 1, 1), (2, 1, 1)]
+    with pytest.raises(ValueError, match=r"Layer 2 \('f'\): cannot infer in_size"):
+        Network.from_spec({"input_shape": [3, 8, 8], "layers": [
+            spec["layers"][0], {"name": "f", "kind": "fc", "out_size": 2}]})

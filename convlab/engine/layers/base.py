@@ -144,6 +144,7 @@ class Layer:
     spec_args: dict[str, tuple[str, object]] = {}
     parametrised = False            # draws one SeedSequence child in Network.from_spec
     min_inputs, max_inputs = 1, 1
+    channels_only = False           # infers its arguments from channel counts only (conv, bn)
     geometry: tuple | None = None   # (kernel, stride, pad, dilation) for receptive fields
     learned: tuple[str, ...] = ()
 

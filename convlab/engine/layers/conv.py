@@ -30,6 +30,7 @@ class Conv2D(Layer):
     ``((top, bottom), (left, right))`` (asymmetric, as PyTorch's ``padding="same"``)."""
 
     kind = "conv"
+    channels_only = True
     parametrised = True
     spec_args = {"out_channels": ("int", REQUIRED), "ksize": ("pair", REQUIRED),
                  "in_channels": ("int?", None), "stride": ("pair", 1), "pad": ("pad", 0),

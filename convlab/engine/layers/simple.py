@@ -14,6 +14,7 @@ class BatchNorm(Layer):
     """``L.BatchNormalization(size)``: gamma 1, beta 0, avg_mean 0, avg_var 1, eps 2e-5."""
 
     kind = "bn"
+    channels_only = True
     learned = ("gamma", "beta")
     spec_args = {"size": ("int?", None), "eps": ("float", 2e-5)}
 
