@@ -122,10 +122,15 @@ def _concat(imp, node, attrs):
 
 
 def _flatten(imp, node, attrs):
+    """ONNX Flatten always makes ``(prod(shape[:axis]), prod(shape[axis:]))``: the batch axis
+    stays alone only when the axes between N and ``axis`` hold one element."""
     x = imp.data(node)
     axis = int(attrs.get("axis", 1))
     axis = axis + len(x.shape) + 1 if axis < 0 else axis
-    imp.emit(node, {"kind": "flatten", "axis": max(axis, 1)}, [x])
+    if int(np.prod(x.shape[:max(axis - 1, 0)])) != 1:
+        raise ValueError(f"{imp.label(node)} flattens from axis {axis}, which merges axes "
+                         f"into the batch axis; ConvLab keeps axis 0 as the batch.")
+    imp.emit(node, {"kind": "flatten", "axis": 1}, [x])
 
 
 def _reshape_like(imp, node, full_out: tuple) -> None:
