@@ -85,7 +85,7 @@ class Importer:
             return None
         if found.const is None:
             raise ValueError(f"{self.label(node)} computes its {what} from the image; ConvLab "
-                             "needs it constant (static shapes and weights).")
+                             "needs that input to be a constant (static shapes and weights).")
         return found.const
 
     def data(self, node, index: int = 0) -> Value:
