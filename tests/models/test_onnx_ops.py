@@ -150,3 +150,39 @@ def test_grouped_conv_transpose_equals_the_reference_group_by_group(tmp_path):
     want = np.concatenate(parts, axis=1)                               # (1, 6, oh, ow)
     assert got.shape == want.shape == (1, 6, 14, 10)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_batch_of_two_gives_each_sample_its_own_result(case, tmp_path):
+    """ONNX models are imported for a batch of 1; the engine runs N images, each alone."""
+    from convlab.models import load_onnx
+
+    nodes, inits, options = CASES[case]
+    path = tmp_path / "tiny.onnx"
+    __import__("onnx").save(model(nodes, inits, **options), str(path))
+    net = load_onnx(path)
+    shape = options.get("shape", (1, 3, 8, 8))
+    x = np.random.default_rng(3).standard_normal((2, *shape[1:])).astype(np.float32)
+    both = net.forward(x)
+    for i in range(2):
+        alone = net.forward(x[i:i + 1])
+        for name in alone:
+            np.testing.assert_allclose(both[name][i:i + 1], alone[name], rtol=1e-5, atol=1e-6,
+                                       err_msg=name)
+
+
+def test_an_imported_network_round_trips_through_its_spec(tmp_path):
+    from convlab.engine.nets import Network
+    from convlab.models import onnx_to_spec
+
+    nodes = [node("Conv", ["x", "W"], ["c"]), node("Mul", ["c", "k"], ["m"]),
+             node("Transpose", ["m"], ["t"], perm=[0, 1, 3, 2]),
+             node("Softmax", ["t"], ["y"], axis=1)]
+    path = tmp_path / "tiny.onnx"
+    __import__("onnx").save(model(nodes, {"W": rand(4, 3, 3, 3), "k": rand(4, 1, 1)}), str(path))
+    spec, weights, _ = onnx_to_spec(path)
+    net = Network.from_spec(spec, weights=weights)
+    again = Network.from_spec(net.to_spec(), weights=weights)
+    assert [vars(r) for r in again.summary()] == [vars(r) for r in net.summary()]
+    x = rand(1, 3, 8, 8)
+    np.testing.assert_array_equal(again.forward(x)["y"], net.forward(x)["y"])
