@@ -55,7 +55,8 @@ class Importer:
         out = {}
         for attr in node.attribute:
             if attr.type in (5, 10):                                # GRAPH, GRAPHS
-                raise ValueError(f"{self.label(node)} holds a subgraph, which ConvLab does not run.")
+                raise ValueError(f"{self.label(node)} holds a subgraph, which ConvLab does not "
+                                 "run.")
             if attr.type == 4:                                      # TENSOR
                 out[attr.name] = self.array(attr.t, f"{self.label(node)}'s {attr.name!r}")
             elif attr.type in (8, 3):                               # SPARSE_TENSOR, STRING
@@ -139,6 +140,8 @@ class Importer:
     def _check_operators(self) -> None:
         """Refuse an unknown operator or domain before anything is read or computed."""
         for node in self.graph.node:
+            if not node.output or not node.output[0]:
+                raise ValueError(f"{self.label(node)} has no output.")
             if node.domain not in ONNX_DOMAINS:
                 raise ValueError(f"{self.label(node)} is a custom operator of domain "
                                  f"{node.domain!r}; ConvLab runs only standard ONNX operators.")
@@ -175,8 +178,9 @@ class Importer:
             consts = [None if v is None else v.const for v in inputs]
             try:
                 outputs = onnx_ops.FOLD[node.op_type](self, node, attrs, consts)
-            except ValueError as exc:
-                raise ValueError(f"{self.label(node)}: {str(exc).rstrip('.')}.") from None
+            except (ValueError, KeyError, IndexError, TypeError, ArithmeticError) as exc:
+                reason = str(exc).strip("'").rstrip(".")
+                raise ValueError(f"{self.label(node)} cannot be folded: {reason}.") from None
             for name, array in zip(node.output, outputs):
                 if name:
                     self.values[name] = Value(const=array)
@@ -184,7 +188,16 @@ class Importer:
         if not any(v is not None and v.const is None for v in inputs):
             raise ValueError(f"{self.label(node)} computes only on constants, which ConvLab "
                              f"folds only for layout and arithmetic operators.")
-        onnx_ops.CONVERT[node.op_type](self, node, attrs)
+        try:
+            onnx_ops.CONVERT[node.op_type](self, node, attrs)
+        except KeyError as exc:
+            raise ValueError(f"{self.label(node)} lacks the attribute {exc.args[0]!r}.") from None
+        except ValueError as exc:
+            if str(exc).startswith(("Node ", "Initializer ")):
+                raise
+            raise ValueError(f"{self.label(node)}: {str(exc).rstrip('.')}.") from None
+        except (IndexError, TypeError, ArithmeticError) as exc:
+            raise ValueError(f"{self.label(node)} is malformed ({exc}).") from None
 
     def _outputs(self) -> None:
         for out in self.graph.output:

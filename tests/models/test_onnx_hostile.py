@@ -222,3 +222,14 @@ def test_float16_and_double_weights_are_read_as_float32(tmp_path):
     made.graph.initializer[0].CopyFrom(numpy_helper.from_array(weights.astype(np.float64), "W"))
     net = load_onnx(save(made, tmp_path / "d.onnx"))
     np.testing.assert_allclose(net["conv1"].params["W"], weights)
+
+
+@pytest.mark.parametrize("nodes, words", [
+    ([node("MaxPool", ["x"], ["y"], name="bare")], ("'bare'", "'kernel_shape'")),
+    ([node("Relu", ["x"], [], name="mute")], ("'mute'", "no output")),
+    ([node("Concat", ["x", "x"], ["y"], name="glue")], ("'glue'", "'axis'")),
+    ([node("Reshape", ["x", "s"], ["y"], name="r")], ("'r'", "target shape")),
+])
+def test_malformed_nodes_are_refused_with_a_sentence(tmp_path, nodes, words):
+    made = model(nodes, {"s": np.array([2, -1, -1])} if nodes[0].op_type == "Reshape" else None)
+    refused(save(made, tmp_path / "m.onnx"), *words)

@@ -120,8 +120,8 @@ def test_layers_are_named_after_nodes_or_their_first_output(tmp_path):
 
 
 def test_graph_outputs_are_held_under_their_onnx_names(tmp_path):
-    made = model([node("Relu", ["x"], ["r"], name="act"), node("Sigmoid", ["r"], ["s"], name="sig")],
-                 outputs=("r", "s"))
+    made = model([node("Relu", ["x"], ["r"], name="act"),
+                  node("Sigmoid", ["r"], ["s"], name="sig")], outputs=("r", "s"))
     net = check(made, tmp_path)
     out = net.forward(np.zeros((1, 3, 8, 8), dtype=np.float32))
     assert {"act", "sig", "r", "s"} <= set(out)
