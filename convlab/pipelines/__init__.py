@@ -1,0 +1,1 @@
+"""Qt-free services that the window and the command line share."""
