@@ -51,6 +51,12 @@ def _find_prefix(keys: list[str], required) -> str:
     return max(counts, key=lambda p: (counts[p], -len(p))) if counts else ""
 
 
+def _require_regular(name: str, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, device or socket)"
+        raise ValueError(f"{name} is {kind}, not a .npz file")
+
+
 def _open_regular(name: str):
     """A binary file object for ``name``, or ValueError when it is not a regular file.
 
@@ -58,18 +64,17 @@ def _open_regular(name: str):
     judged by ``fstat`` on the open descriptor, so what is judged is what is read.
     """
     try:
+        _require_regular(name, os.stat(name).st_mode)  # a device is refused without being opened
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise ValueError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise ValueError(f"{name} is a folder, not a .npz file") from None
     except OSError as exc:
         raise ValueError(f"{name} cannot be read ({exc.strerror or exc})") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    try:
+        _require_regular(name, os.fstat(fd).st_mode)  # what was opened, not what the name was
+    except ValueError:
         os.close(fd)
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, device or socket)"
-        raise ValueError(f"{name} is {kind}, not a .npz file")
+        raise
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")

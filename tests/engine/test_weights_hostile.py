@@ -264,3 +264,19 @@ def test_a_device_is_refused(tmp_path):
 
 def test_a_missing_file_says_so(tmp_path):
     assert "no such file" in refused_without_blocking(tmp_path / "absent.npz")
+
+
+def test_a_named_pipe_is_not_even_opened(tmp_path):
+    """A writer waiting on the pipe is released by any open; refusing by stat leaves it waiting."""
+    import time
+
+    fifo = tmp_path / "weights.npz"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen([sys.executable, "-c", f"open({str(fifo)!r}, 'wb').write(b'x')"])
+    try:
+        refused_without_blocking(fifo)
+        time.sleep(0.3)
+        assert writer.poll() is None, "the pipe was opened"
+    finally:
+        writer.kill()
+        writer.wait()
