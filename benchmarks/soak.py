@@ -135,13 +135,15 @@ def find_explorer(win, control):
 
 
 def sample_paths() -> list:
-    try:
-        from convlab.samples import list_samples
-        return list(list_samples())
-    except ImportError:  # the module moved: fall back to the bundled folder
-        from importlib.resources import files
-        return sorted(p for p in (files("convlab.resources") / "samples").iterdir()
-                      if p.name.lower().endswith((".jpg", ".jpeg", ".png")))
+    """The bundled sample photos (``convlab.pipelines.samples``, formerly ``convlab.samples``)."""
+    for module in ("convlab.pipelines.samples", "convlab.samples"):
+        try:
+            return list(__import__(module, fromlist=["list_samples"]).list_samples())
+        except ImportError:
+            continue
+    from importlib.resources import files
+    return sorted(p for p in (files("convlab.resources") / "samples").iterdir()
+                  if p.name.lower().endswith((".jpg", ".jpeg", ".png")))
 
 
 def next_value(rng, widget, max_side: int) -> int:

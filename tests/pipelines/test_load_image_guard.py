@@ -18,7 +18,10 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOAD = textwrap.dedent("""
     import json, resource, sys, time
-    from convlab.imaging import ImageLoadError, load_image
+    try:  # helper A moves convlab.imaging to convlab.pipelines.images (issue 8)
+        from convlab.pipelines.images import ImageLoadError, load_image
+    except ImportError:
+        from convlab.imaging import ImageLoadError, load_image
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     start = time.perf_counter()
     try:
@@ -91,7 +94,10 @@ def test_a_huge_file_with_an_image_signature_is_judged_by_its_header(tmp_path):
 def test_a_real_image_still_loads(tmp_path):
     import numpy as np
 
-    from convlab.imaging import write_png
+    try:
+        from convlab.pipelines.images import write_png
+    except ImportError:
+        from convlab.imaging import write_png
 
     path = tmp_path / "ok.png"
     write_png(path, np.zeros((5, 7, 3), np.uint8))
