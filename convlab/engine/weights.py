@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 
-from convlab.engine.backend import to_numpy
+from convlab.engine.backend import freeze, to_numpy
 
 
 def _required(net) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -94,7 +94,8 @@ def load_npz(net, path) -> None:
     xp = getattr(net, "xp", np)
     for layer in net.layers:
         for param in list(layer.params):
-            layer.params[param] = xp.asarray(arrays[layer.name, param])
+            value = xp.asarray(arrays[layer.name, param])
+            layer.params[param] = freeze(value) if param == "W" else value  # see backend.freeze
     net.weights_source = os.path.basename(os.fspath(path))
 
 
