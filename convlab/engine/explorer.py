@@ -15,9 +15,10 @@ from typing import Callable, Collection
 import numpy as np
 
 from convlab.engine import ops
-from convlab.engine.arithmetic import axis_coverage, effective_kernel
+from convlab.engine.arithmetic import effective_kernel
 from convlab.engine.backend import get_backend, to_numpy
-from convlab.engine.kernels import BANKS, make_bank
+from convlab.engine.explorer_plan import StagePlan, plan_explorer  # noqa: F401 (re-exported)
+from convlab.engine.kernels import BANKS, IMAGE_BANKS, make_bank
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow's "L"
 
@@ -43,6 +44,25 @@ class ExplorerSettings:
     grayscale: bool = False
     bank: str = "random"
     seed: int = 0
+    same: bool = False  # "same" padding: d(k-1) in all, the extra row/column bottom/right
+    transposed: bool = False  # the convolution stage is a transposed one (Deconvolution2D)
+    groups: int = 1  # 1, or 3 on an RGB input: each group of filters sees one colour
+
+    @property
+    def in_channels(self) -> int:
+        return 1 if self.grayscale else 3
+
+    def conv_pad(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The convolution's padding ``((top, bottom), (left, right))``.
+
+        With ``same`` (not for the transposed mode), ``d(k-1)`` rows and columns in all, the
+        odd one at the bottom and right, as PyTorch's ``padding="same"``: at stride 1 the output
+        keeps the input's size for every kernel. Otherwise ``padding`` on every side.
+        """
+        if self.same and not self.transposed:
+            total = effective_kernel(self.kernel, self.dilation) - 1
+            return (total // 2, total - total // 2), (total // 2, total - total // 2)
+        return (self.padding, self.padding), (self.padding, self.padding)
 
     def replace(self, **changes) -> "ExplorerSettings":
         return replace(self, **changes)
@@ -60,93 +80,16 @@ class ExplorerSettings:
         if self.pool > 1 and self.pool_stride > self.pool:
             raise ValueError(f"pool stride {self.pool_stride} is larger than the pool window "
                              f"{self.pool}: whole rows would be skipped between windows.")
-        if self.bank not in BANKS:
-            raise ValueError(f"unknown kernel bank {self.bank!r}; choose one of {', '.join(BANKS)}.")
+        if self.bank not in BANKS + IMAGE_BANKS:
+            raise ValueError(f"unknown kernel bank {self.bank!r}; choose one of "
+                             f"{', '.join(BANKS + IMAGE_BANKS)}.")
+        g = self.groups
+        if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or g < 1:
+            raise ValueError(f"groups must be a positive integer, got {g!r}.")
+        if self.in_channels % g or self.filters % g:
+            raise ValueError(f"groups {g} must divide the {self.in_channels} input channels and "
+                             f"the {self.filters} filters.")
         return self
-
-
-@dataclass
-class StagePlan:
-    """One stage of the readout: its output shape and the arithmetic that gives it."""
-
-    name: str  # "input", "conv", "bn", "relu", "pool"
-    shape: tuple[int, int, int] | None
-    formula: str = ""
-    note: str = ""
-    error: str = ""
-
-
-def _axis_formula(size, k, s, p, d, cover_all, axis):
-    """``(out, "H: ⌊(512 + 2×0 − 11) / 4⌋ + 1 = 126", note)`` for one axis."""
-    cov = axis_coverage(size, k, s, p, d, cover_all)
-    dk = effective_kernel(k, d)
-    span = str(k) if d == 1 else f"{dk}"
-    num = size + 2 * p - dk
-    if cover_all:
-        text = f"⌈({size} + 2×{p} − {span}) / {s}⌉ + 1 = ⌈{num}/{s}⌉ + 1 = {cov.out}"
-    else:
-        text = f"⌊({size} + 2×{p} − {span}) / {s}⌋ + 1 = ⌊{num}/{s}⌋ + 1 = {cov.out}"
-    return cov, f"{axis}: {text}"
-
-
-def _rows_cols(rows: int, cols: int) -> str:
-    """"2 rows and 1 column", "1 column": only the axes that have any."""
-    parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((rows, "row"), (cols, "column")) if n]
-    return " and ".join(parts)
-
-
-def _coverage_note(cov_h, cov_w, cover_all: bool, what: str) -> str:
-    if cover_all:
-        if cov_h.extra or cov_w.extra:
-            return (f"cover_all keeps a last partial {what} window that reaches "
-                    f"{_rows_cols(cov_h.extra, cov_w.extra)} past the edge (PyTorch: ceil_mode=True).")
-        return ""
-    if cov_h.dropped or cov_w.dropped:
-        return (f"The stride does not divide evenly: the last {_rows_cols(cov_h.dropped, cov_w.dropped)} "
-                f"are never covered by any {what} window.")
-    return ""
-
-
-def _stage(name, shape, k, s, p, d, cover_all, what) -> StagePlan:
-    c, h, w = shape
-    try:
-        cov_h, fh = _axis_formula(h, k, s, p, d, cover_all, "H")
-        cov_w, fw = _axis_formula(w, k, s, p, d, cover_all, "W")
-    except ValueError as exc:
-        return StagePlan(name, None, error=str(exc))
-    formula = fh if h == w else f"{fh};  {fw}"
-    if h == w:
-        formula = "H = W" + formula[1:]
-    note = _coverage_note(cov_h, cov_w, cover_all, what)
-    return StagePlan(name, (c, cov_h.out, cov_w.out), formula, note)
-
-
-def plan_explorer(settings: ExplorerSettings, height: int, width: int) -> list[StagePlan]:
-    """The readout: input, conv, (bn), (relu), (pool) shapes with formulas, never raising.
-
-    A stage that cannot produce output has ``error`` set and no shape; later stages are omitted.
-    """
-    s = settings
-    c_in = 1 if s.grayscale else 3
-    stages = [StagePlan("input", (c_in, height, width), note="grayscale" if s.grayscale else "RGB")]
-    conv = _stage("conv", (s.filters, height, width), s.kernel, s.stride, s.padding, s.dilation,
-                  False, "kernel")
-    if s.padding and conv.shape:
-        conv.note = (f"Padding {s.padding} adds {_rows_cols(s.padding, s.padding)} of zeros on every side. "
-                     + conv.note).strip()
-    if s.dilation > 1 and conv.shape:
-        conv.note = (f"Dilation {s.dilation} spreads the {s.kernel}x{s.kernel} kernel over "
-                     f"{effective_kernel(s.kernel, s.dilation)} pixels. " + conv.note).strip()
-    stages.append(conv)
-    if conv.shape is None:
-        return stages
-    if s.batch_norm:
-        stages.append(StagePlan("bn", conv.shape, note="shape unchanged; each map scaled to mean 0, variance 1"))
-    if s.relu:
-        stages.append(StagePlan("relu", conv.shape, note="shape unchanged; negatives set to 0"))
-    if s.pool > 1:
-        stages.append(_stage("pool", conv.shape, s.pool, s.pool_stride, 0, 1, s.cover_all, "pooling"))
-    return stages
 
 
 @dataclass
@@ -174,6 +117,26 @@ def _cached_bank(bank, filters, in_channels, k, seed):
     return weights, tuple(names), note
 
 
+def explorer_bank(s: ExplorerSettings, images=None):
+    """``(weights (F, C/groups, k, k), names, note)`` for ``s``; the learned bank learns from
+    ``images`` (``(H, W, 3)`` photos; FastICA caches per photos and sizes, so a repeat is free)."""
+    c_group = s.in_channels // s.groups
+    if s.bank in IMAGE_BANKS:
+        weights, names, note = make_bank(s.bank, s.filters, c_group, s.kernel, seed=s.seed,
+                                         images=images)
+        weights.setflags(write=False)
+        return weights, tuple(names), note
+    return _cached_bank(s.bank, s.filters, c_group, s.kernel, s.seed)
+
+
+def transposed_weights(weights: np.ndarray, groups: int) -> np.ndarray:
+    """A conv bank ``(F, C/G, k, k)`` as deconvolution weights ``(C, F/G, k, k)``: filter ``f``
+    still makes output map ``f`` (Chainer's ``Deconvolution2D`` and PyTorch lay W out so)."""
+    f, cg, kh, kw = weights.shape
+    w = weights.reshape(groups, f // groups, cg, kh, kw)                # (G, F/G, C/G, kh, kw)
+    return np.ascontiguousarray(w.transpose(0, 2, 1, 3, 4)).reshape(groups * cg, f // groups, kh, kw)
+
+
 def prepare_input(image: np.ndarray, grayscale: bool) -> np.ndarray:
     """``(H, W, 3)`` RGB in [0, 1] -> ``(1, C, H, W)`` float32, C-contiguous (C = 1 when grey)."""
     if image.ndim != 3 or image.shape[2] != 3:
@@ -186,10 +149,12 @@ def prepare_input(image: np.ndarray, grayscale: bool) -> np.ndarray:
 
 def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
                  should_stop: Callable[[], bool] | None = None,
-                 keep: Collection[str] | None = None) -> ExplorerResult:
-    """Run conv -> BN -> ReLU -> pool on ``image`` (``(H, W, 3)`` in [0, 1]).
+                 keep: Collection[str] | None = None, images=None) -> ExplorerResult:
+    """Run conv (or transposed conv) -> BN -> ReLU -> pool on ``image`` (``(H, W, 3)`` in [0, 1]).
 
-    ``should_stop`` is asked between stages; an abandoned run returns ``completed=False``.
+    ``images``: the photos the "learned" bank learns from (default: ``image`` alone).
+    ``should_stop`` is asked between stages and between the convolution's row tiles; an
+    abandoned run returns ``completed=False``.
     ``keep`` names the stages whose maps are returned (default all): at heavy settings each
     stage is hundreds of MB. Raises ``ValueError`` (with the plan's sentence) when the
     settings give no output.
@@ -200,11 +165,17 @@ def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
     if failed is not None:
         raise ValueError(failed.error)
     xp = xp or get_backend().xp
-    weights, names, note = _cached_bank(s.bank, s.filters, 1 if s.grayscale else 3, s.kernel, s.seed)
+    weights, names, note = explorer_bank(s, [image] if images is None else images)
     result = ExplorerResult(s, plan, kernels=weights, kernel_names=list(names), kernel_note=note)
     h = xp.asarray(prepare_input(image, s.grayscale))
-    steps = [("conv", lambda v: ops.conv2d(v, xp.asarray(weights), stride=s.stride, pad=s.padding,
-                                           dilation=s.dilation))]
+    if s.transposed:
+        w_t = xp.asarray(transposed_weights(weights, s.groups))
+        steps = [("conv", lambda v: ops.deconv2d(v, w_t, stride=s.stride, pad=s.padding,
+                                                 dilation=s.dilation, groups=s.groups))]
+    else:
+        steps = [("conv", lambda v: ops.conv2d(v, xp.asarray(weights), stride=s.stride,
+                                               pad=s.conv_pad(), dilation=s.dilation,
+                                               groups=s.groups, should_stop=should_stop))]
     if s.batch_norm:
         ones, zeros = xp.ones(s.filters, np.float32), xp.zeros(s.filters, np.float32)
         steps.append(("bn", lambda v: ops.batch_norm(v, ones, zeros)))
@@ -218,7 +189,11 @@ def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
             result.completed = False
             break
         t0 = time.perf_counter()
-        h = fn(h)
+        try:
+            h = fn(h)
+        except ops.Cancelled:  # the convolution asks should_stop between row tiles too
+            result.completed = False
+            break
         if keep is None or name in keep:
             result.maps[name] = to_numpy(h)[0]
         result.seconds[name] = time.perf_counter() - t0

@@ -43,10 +43,12 @@ class CostModel:
         if conv is None or conv.shape is None:
             return 0.0
         f, oh, ow = conv.shape
-        c_in = 1 if settings.grayscale else 3
+        c_group = settings.in_channels // settings.groups
         elements = f * oh * ow
         passes = 1 + 6 * settings.batch_norm + settings.relu + settings.pool ** 2
-        return f * c_in * settings.kernel ** 2 * oh * ow + 4.0 * passes * elements
+        # a transposed convolution multiplies once per weight per *input* position
+        positions = height * width if settings.transposed else oh * ow
+        return f * c_group * settings.kernel ** 2 * positions + 4.0 * passes * elements
 
     def learn(self, units: float, ms: float) -> None:
         if units > 1e6 and ms > 2.0:

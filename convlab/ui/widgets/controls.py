@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
 
 from convlab.engine.arithmetic import effective_kernel
 from convlab.engine.explorer import LIMITS, ExplorerSettings
-from convlab.engine.kernels import BANK_LABELS, BANKS
+from convlab.engine.kernels import BANK_LABELS, BANKS, IMAGE_BANKS, LEARNED_TOOLTIP
 
 TIPS = {
     "kernel": "Kernel size k: every output pixel is a weighted sum over a k×k patch. "
@@ -23,8 +23,17 @@ TIPS = {
               "output is about s times smaller per side.",
     "padding": "Zero rows and columns added on every side. Padding k//2 keeps the size at "
                "stride 1 (for odd k).",
-    "same": "'Same' padding: k//2 (or half the dilated span), so that at stride 1 the output "
-            "keeps the input's height and width.",
+    "same": "'Same' padding: d(k−1) rows and columns in all, half on each side, the odd one at "
+            "the bottom/right (PyTorch's padding=\"same\"), so that at stride 1 the output keeps "
+            "the input's height and width for every kernel, even ones too.",
+    "mode": "Convolution gathers a k×k window into one output pixel; transposed convolution "
+            "(Chainer's Deconvolution2D, PyTorch's ConvTranspose2d) does the reverse: each input "
+            "pixel stamps the kernel onto the output, s pixels apart, so the picture grows about "
+            "s times per side. Where the stamps overlap unevenly you see checkerboard artefacts.",
+    "groups": "Groups g split the input channels and the filters into g groups; each filter sees "
+              "only its group's channels (1/g of the weights). With 3 on an RGB input, each third "
+              "of the filters sees one colour. AlexNet split conv2, conv4 and conv5 into 2 groups, "
+              "one per GPU.",
     "dilation": "Dilation d spreads the k×k taps d pixels apart: the kernel sees d(k−1)+1 pixels "
                 "with the same k² weights.",
     "filters": "How many kernels, so how many output maps. The layer's arguments alone do not "
@@ -40,8 +49,8 @@ TIPS = {
     "relu": "ReLU sets every negative response to 0: those pixels of the maps go dark.",
     "grayscale": "One input channel (luma) instead of red, green and blue: each kernel then has "
                  "one channel, and colour no longer matters.",
-    "bank": "Where the kernels come from: seeded random ones (like an untrained network) or "
-            "hand-made filters.",
+    "bank": "Where the kernels come from: seeded random ones (like an untrained network), "
+            "hand-made filters, or filters learned from photos (ICA) like a trained conv1's.",
     "seed": "Seed of the random kernels: the same seed gives the same kernels.",
     "longest": "Large photos are scaled down so that their longest side is this many pixels "
                "before exploring (the readout says so).",
@@ -89,8 +98,14 @@ class ControlPanel(QWidget):
         self.input_mode = QComboBox(objectName="inputMode", toolTip=TIPS["grayscale"])
         self.input_mode.addItems(["RGB (3 channels)", "Grayscale (1 channel)"])
         self.bank = QComboBox(objectName="kernelBank", toolTip=TIPS["bank"])
-        for key in BANKS:
+        for key in BANKS + IMAGE_BANKS:
             self.bank.addItem(BANK_LABELS[key], key)
+        self.bank.setItemData(self.bank.findData("learned"), LEARNED_TOOLTIP,
+                              Qt.ItemDataRole.ToolTipRole)
+        self.mode = QComboBox(objectName="convMode", toolTip=TIPS["mode"])
+        self.mode.addItems(["Convolution", "Transposed (Deconvolution2D)"])
+        self.groups = QSpinBox(objectName="groups", minimum=1, maximum=3, singleStep=2,
+                               toolTip=TIPS["groups"])
         self.seed = QSpinBox(objectName="seed", minimum=0, maximum=9999, toolTip=TIPS["seed"])
         self.kernel_note = QLabel("", objectName="kernelNote", wordWrap=True)
         self.kernel_note.setStyleSheet("color: palette(placeholder-text);")
@@ -140,6 +155,10 @@ class ControlPanel(QWidget):
 
     def _padding_extra(self, grid, row) -> None:
         grid.addWidget(self.same, 2, 3)
+        grid.addWidget(QLabel("Mode", toolTip=TIPS["mode"]), row, 0)
+        grid.addWidget(self.mode, row, 1, 1, 3)
+        grid.addWidget(QLabel("Groups", toolTip=TIPS["groups"]), row + 1, 0)
+        grid.addWidget(self.groups, row + 1, 2)
 
     def _pool_extra(self, grid, row) -> None:
         grid.addWidget(self.cover_all, row, 0, 1, 3)
@@ -167,6 +186,8 @@ class ControlPanel(QWidget):
         for box in (self.same, self.batch_norm, self.relu, self.cover_all):
             box.toggled.connect(self._changed)
         self.input_mode.currentIndexChanged.connect(self._changed)
+        self.mode.currentIndexChanged.connect(self._changed)
+        self.groups.valueChanged.connect(self._changed)
         self.bank.currentIndexChanged.connect(self._changed)
         self.seed.valueChanged.connect(self._changed)
         self.longest.valueChanged.connect(self.longestChanged)
@@ -180,11 +201,20 @@ class ControlPanel(QWidget):
         """Padding follows the kernel under 'same'; pool stride stays within the window."""
         k, d = self.spins["kernel"].value(), self.spins["dilation"].value()
         padding = self.spins["padding"]
-        if self.same.isChecked():
-            _quiet(padding, min(effective_kernel(k, d) // 2, LIMITS["padding"][1]))
+        transposed = self.mode.currentIndex() == 1
+        self.same.setEnabled(not transposed)  # a transposed convolution's padding crops
+        same = self.same.isChecked() and not transposed
+        if same:  # the spin shows the top/left padding; the bottom/right may be one more
+            _quiet(padding, min((effective_kernel(k, d) - 1) // 2, LIMITS["padding"][1]))
             _quiet(self.sliders["padding"], padding.value())
-        padding.setEnabled(not self.same.isChecked())
-        self.sliders["padding"].setEnabled(not self.same.isChecked())
+        padding.setEnabled(not same)
+        self.sliders["padding"].setEnabled(not same)
+        grey = self.input_mode.currentIndex() == 1
+        was = self.groups.blockSignals(True)
+        self.groups.setMaximum(1 if grey else 3)  # 1 or 3 on RGB, 1 on grey
+        if self.groups.value() == 2:
+            self.groups.setValue(3)
+        self.groups.blockSignals(was)
         pool = self.spins["pool"].value()
         stride = self.spins["pool_stride"]
         for w in (stride, self.sliders["pool_stride"]):
@@ -205,19 +235,26 @@ class ControlPanel(QWidget):
         return ExplorerSettings(**v, batch_norm=self.batch_norm.isChecked(),
                                 relu=self.relu.isChecked(), cover_all=self.cover_all.isChecked(),
                                 grayscale=self.input_mode.currentIndex() == 1,
-                                bank=self.bank.currentData(), seed=self.seed.value())
+                                bank=self.bank.currentData(), seed=self.seed.value(),
+                                same=self.same.isChecked(),
+                                transposed=self.mode.currentIndex() == 1,
+                                groups=self.groups.value())
 
     def set_settings(self, s: ExplorerSettings) -> None:
         """Show ``s`` in every widget without emitting ``changed`` for each; then emit once."""
         widgets = [*self.spins.values(), *self.sliders.values(), self.same, self.batch_norm,
-                   self.relu, self.cover_all, self.input_mode, self.bank, self.seed]
+                   self.relu, self.cover_all, self.input_mode, self.bank, self.seed, self.mode,
+                   self.groups]
         blocked = [w.blockSignals(True) for w in widgets]
         self.spins["pool_stride"].setMaximum(LIMITS["pool_stride"][1])
         self.sliders["pool_stride"].setMaximum(LIMITS["pool_stride"][1])
         for key, spin in self.spins.items():
             spin.setValue(getattr(s, key))
             self.sliders[key].setValue(getattr(s, key))
-        self.same.setChecked(False)
+        self.same.setChecked(s.same)
+        self.mode.setCurrentIndex(1 if s.transposed else 0)
+        self.groups.setMaximum(3)
+        self.groups.setValue(s.groups)
         self.batch_norm.setChecked(s.batch_norm)
         self.relu.setChecked(s.relu)
         self.cover_all.setChecked(s.cover_all)

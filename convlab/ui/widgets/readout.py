@@ -28,15 +28,19 @@ def shape_text(shape) -> str:
 
 
 TOOLTIP = ("Output shapes as channels × height × width. Per side, out = ⌊(in + 2·pad − span) / "
-           "stride⌋ + 1, where span = dilation·(k − 1) + 1; pooling with cover_all rounds up. "
+           "stride⌋ + 1, where span = dilation·(k − 1) + 1 (with 'same' padding of an even "
+           "span the two sides differ by one: in + top + bottom); pooling with cover_all rounds "
+           "up; a transposed convolution gives stride·(in − 1) + span − 2·pad. "
            "The layer's arguments alone do not fix the number of output pixels: the input size "
            "decides it too.")
 
 
-def _cost(s: ExplorerSettings, stage: StagePlan) -> str:
-    c_in = 1 if s.grayscale else 3
-    params = conv_params(c_in, s.filters, s.kernel, s.kernel)
-    macs = conv_macs(c_in, s.filters, s.kernel, s.kernel, stage.shape[1], stage.shape[2])
+def _cost(s: ExplorerSettings, stage: StagePlan, input_hw: tuple[int, int]) -> str:
+    """Parameters and multiply-adds; a transposed convolution does one per weight per input pixel."""
+    c_in, g = s.in_channels, s.groups
+    params = conv_params(c_in, s.filters, s.kernel, s.kernel, groups=g)
+    h, w = input_hw if s.transposed else stage.shape[1:]
+    macs = conv_macs(c_in, s.filters, s.kernel, s.kernel, h, w, groups=g)
     return f"{params:,} parameters · {macs / 1e6:,.0f} M multiply-adds"
 
 
@@ -51,10 +55,10 @@ def _row(label: str, shape: str, first: str, notes: list[str], shown: bool,
             f"<td style='padding:2px 6px 2px 0;{style}'>{first}{extra}</td></tr>")
 
 
-def _formula_line(s: ExplorerSettings, st: StagePlan) -> str:
+def _formula_line(s: ExplorerSettings, st: StagePlan, input_hw: tuple[int, int]) -> str:
     text = f"<span style='font-family:monospace; color:{ACCENT}'>{escape(st.formula)}</span>"
     if st.name == "conv":
-        text += f"<span style='color:{MUTED}'> · {_cost(s, st)}</span>"
+        text += f"<span style='color:{MUTED}'> · {_cost(s, st, input_hw)}</span>"
     return text
 
 
@@ -74,8 +78,11 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
                  shown: str | None = None) -> str:
     """The whole readout; ``shown`` marks the stage whose maps are on screen."""
     rows = []
+    input_hw = plan[0].shape[1:] if plan and plan[0].shape else (0, 0)
     for stages, label in _merged(plan):
         st = stages[0]
+        if st.name == "conv" and settings.transposed:
+            label = "Transposed conv"
         is_shown = any(x.name == shown for x in stages)
         if st.error:
             rows.append(_row(label, "no output", escape(st.error), [], False, ERROR))
@@ -84,7 +91,7 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
                              is_shown))
         elif st.formula:
             notes = [escape(st.note)] if st.note else []
-            rows.append(_row(label, shape_text(st.shape), _formula_line(settings, st), notes,
+            rows.append(_row(label, shape_text(st.shape), _formula_line(settings, st, input_hw), notes,
                              is_shown))
         else:
             what = "; ".join(f"{LABELS[x.name]}: {x.note.replace('shape unchanged; ', '')}"
