@@ -18,7 +18,7 @@ import time
 from convlab.pipelines import images as imaging
 from convlab.render import colour
 from convlab.engine.explorer import LIMITS, ExplorerSettings
-from convlab.engine.kernels import BANKS
+from convlab.engine.kernels import BANKS, IMAGE_BANKS
 from convlab.engine.nets import NETWORKS, build_network
 from convlab.export.maps import ExportError, check_options, export_maps, select_layers
 from convlab.pipelines.network import NetworkRunner, NetworkSettings, has_batch_norm
@@ -28,6 +28,7 @@ from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_s
 EXAMPLES = """examples:
   convlab export photo.jpg --out maps                 AlexBN's conv1 block, every stage
   convlab export photo.jpg --out maps --kernel 5 --stride 1 --bank gabor --layers pool
+  convlab export photo.jpg --out maps --kernels learned --seed 3   kernels learned from photos
   convlab export photo.jpg --out net --net alexbn --layers conv1,pool5 --scale 4
 """
 
@@ -51,7 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         lo, hi = LIMITS[key]
         g.add_argument("--" + key.replace("_", "-"), type=int, default=None, metavar="N",
                        help=f"{what}, {lo} to {hi} (default {getattr(DEFAULTS, key)})")
-    g.add_argument("--bank", choices=BANKS, default=None, help="kernel bank (default random)")
+    g.add_argument("--bank", "--kernels", dest="bank", choices=BANKS + IMAGE_BANKS, default=None,
+                   help="kernel bank (default random; learned: FastICA on patches of the bundled "
+                        "photos and this one, seeded by --seed)")
     g.add_argument("--no-bn", action="store_true", help="no BatchNormalization")
     g.add_argument("--no-relu", action="store_true", help="no ReLU")
     g.add_argument("--no-cover-all", action="store_true", help="floor pooling (PyTorch's default)")
@@ -129,8 +132,13 @@ def _explorer_job(args, parser):
     image = imaging.load_image(path)
     longest = args.longest or 512
     scaled, _ = imaging.scale_to_longest(image, longest)
+    images = None
+    if settings.bank in IMAGE_BANKS:  # the window learns from the same photos
+        from convlab.pipelines.netfiles import learning_images
+
+        images = learning_images(scaled)
     try:
-        result = run_explorer(scaled, settings)
+        result = run_explorer(scaled, settings, images=images)
     except ValueError as exc:
         h, w = scaled.shape[:2]
         raise _Failure(f"these settings give no output for the {w}x{h} image: {exc}") from None
