@@ -1,8 +1,11 @@
-"""The Network pane: Chainer's AlexBN (or LRN AlexNet) end to end on the current photo.
+"""The Network pane: AlexBN, Alex, "AlexNet, 2 groups", your own layer stack or an ONNX model,
+end to end on the current photo.
 
-Shows Chainer's ImageNet preprocessing step by step, a table of every layer (shape, params,
-multiply-adds, receptive field, jump, milliseconds, dead ReLU share) that fills in as the worker
-finishes each layer, and the maps of the selected layer in the explorer's montage view.
+Shows the preprocessing step by step, a table of every layer (shape, params, multiply-adds,
+receptive field, jump, memory, milliseconds, dead ReLU share) that fills in as the worker
+finishes each layer, an editor for the layers (undoable; :mod:`network_edit`), the whole
+network as Chainer and PyTorch code, and the maps of the selected layer in the explorer's
+montage view.
 All computation runs in :class:`~convlab.ui.worker.LatestWorker` threads, through the same
 :class:`~convlab.pipelines.network.NetworkRunner` that ``convlab export --net`` uses. The pane
 offers :class:`~convlab.ui.panes.base.Pane`.
@@ -15,20 +18,28 @@ import os
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout,
-                               QWidget)
+                               QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QTabWidget,
+                               QVBoxLayout, QWidget)
 
-from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
+from convlab.engine import specs
+from convlab.engine.nets import Network
+from convlab.pipelines.network import (NetworkResult, NetworkRunner, NetworkSettings,
+                                       input_shape, quick_summary, spec_text)
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
-from convlab.ui.widgets.feature_view import FeatureView
-from convlab.ui.widgets.layer_table import LayerTableModel
+from convlab.ui.panes import spec_edits
+from convlab.ui.panes.network_edit import SpecController
+from convlab.ui.panes.network_spec_view import SpecPaneMixin
 from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
                                       layer_montage, prep_images, rgb_pixmap, shape_text,
                                       timing_text, top5_text)
+from convlab.ui.widgets.code_view import CodeView
+from convlab.ui.widgets.feature_view import FeatureView
+from convlab.ui.widgets.layer_table import LayerTableModel
+from convlab.ui.widgets.spec_editor import SpecEditor
 from convlab.ui.worker import LatestWorker
 
-class NetworkPane(QWidget):
+class NetworkPane(SpecPaneMixin, QWidget):
     """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
 
     title = "Network"
@@ -44,25 +55,34 @@ class NetworkPane(QWidget):
         self.image: np.ndarray | None = None
         self.loaded: LoadedImage | None = None
         self.result: NetworkResult | None = None
+        self.net_shapes: Network | None = None  # shapes-only network of the requested spec
+        self._last_spec = specs.preset("alexbn")  # the spec shown before an ONNX model
+        self._last_custom: dict | None = None
         self._shown_id = 0  # the request whose result is on screen
         self._runner = NetworkRunner()  # touched only inside worker jobs
         self.worker = LatestWorker("network", self)
         self.map_worker = LatestWorker("network-maps", self)
+        self.shapes_worker = LatestWorker("network-shapes", self)
         self.model = LayerTableModel(self)
         self._build()
+        self.edits = SpecController(self)
         self.worker.preview.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.map_worker.finished.connect(self._on_montage)
+        self.shapes_worker.finished.connect(self._on_full_rows)
         self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
+        self._show_spec(self.requested, 0)
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
         self.model_box = QComboBox(objectName="netModel")
         self.model_box.addItems(list(MODELS))
-        self.model_box.setToolTip("AlexBN: Chainer's alexbn.py, the seed article's model. "
-                                  "Alex: the original with local response normalisation.")
-        self.insize = QSpinBox(objectName="inputSize", minimum=32, maximum=512, value=227,
+        self.model_box.setToolTip("AlexBN: Chainer's alexbn.py, the seed article's model. Alex: the "
+                                  "original with local response normalisation; 2 groups: conv2, 4 "
+                                  "and 5 split as on the original two GPUs. Empty stack: build "
+                                  "your own with the layer editor below the table.")
+        self.insize = QSpinBox(objectName="inputSize", minimum=16, maximum=512, value=227,
                                suffix=" px", keyboardTracking=False)
         self.insize.setToolTip("The crop fed to the network. 227 is AlexBN's insize; 224 still "
                                "reaches 6x6 at pool5 thanks to cover_all pooling.")
@@ -75,6 +95,13 @@ class NetworkPane(QWidget):
         self.handmade.setToolTip("Replace conv1's random weights with hand-made Gabor edge and "
                                  "colour-opponent filters (not learned), so that untrained maps "
                                  "still show edges and colours.")
+        self.learned = QCheckBox("conv1 learned from photos", objectName="learnedConv1")
+        self.learned.setToolTip(
+            "Replace the first convolution's weights with kernels learned without labels by "
+            "independent component analysis (FastICA) of patches of the bundled photos: oriented "
+            "edges, gratings and colour blobs, the kinds of filters a trained AlexNet's conv1 "
+            "holds (Krizhevsky et al. 2012, Fig. 3; Bell and Sejnowski 1997). Not trained for "
+            "any task: the later layers stay random. The first use takes a few seconds.")
         self.load_button = QPushButton("Load Chainer weights (.npz)…", objectName="loadWeights")
         self.load_button.setToolTip("A file written by Chainer's serializers.save_npz (a trainer "
                                     "snapshot works too). A file that does not fit is refused "
@@ -88,9 +115,21 @@ class NetworkPane(QWidget):
             label.setStyleSheet("color: palette(placeholder-text);")
         bar = QHBoxLayout()
         for w in (QLabel("Model"), self.model_box, QLabel("input"), self.insize, QLabel("BN"),
-                  self.bn_box, QLabel("seed"), self.seed, self.handmade):
+                  self.bn_box, QLabel("seed"), self.seed, self.handmade, self.learned):
             bar.addWidget(w)
         bar.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        self.weights_row = weights = QHBoxLayout()
+        weights.addWidget(self.weights_label, 1)
+        weights.addWidget(self.random_button)
+        weights.addWidget(self.load_button)
+        layout.addLayout(weights)
+        layout.addWidget(self.bn_label)
+        layout.addWidget(self._split(), 1)
+        self._connect()
+
+    def _split(self) -> QSplitter:
         self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
         prep = QHBoxLayout()
         for label, caption in zip(self.prep_labels, PREP_CAPTIONS):
@@ -105,35 +144,39 @@ class NetworkPane(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.selectionModel().currentRowChanged.connect(
-            lambda cur, _: self.show_layer(self.selected_layer()))
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.editor = SpecEditor(list(spec_edits.NEW_LAYER), self)
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(prep)
         column.addWidget(self.table, 1)
+        column.addWidget(self.editor)
         column.addWidget(self.input_note)
         column.addWidget(self.top5)
         self.view = FeatureView(self, title="Maps of conv1")
+        self.chainer_code = CodeView("netChainerCode", "Chainer")
+        self.pytorch_code = CodeView("netPytorchCode", "PyTorch")
+        self.right = QTabWidget(objectName="networkTabs", documentMode=True)
+        self.right.addTab(self.view, "Maps")
+        self.right.addTab(self.chainer_code, "Chainer code")
+        self.right.addTab(self.pytorch_code, "PyTorch code")
         split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
-        split.addWidget(self.view)
+        split.addWidget(self.right)
         split.setStretchFactor(1, 1)
-        split.setSizes([660, 600])
-        layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        weights = QHBoxLayout()
-        weights.addWidget(self.weights_label, 1)
-        weights.addWidget(self.random_button)
-        weights.addWidget(self.load_button)
-        layout.addLayout(weights)
-        layout.addWidget(self.bn_label)
-        layout.addWidget(split, 1)
-        self.model_box.currentTextChanged.connect(lambda t: self.apply(net=MODELS[t]))
+        split.setSizes([700, 560])
+        return split
+
+    def _connect(self) -> None:
+        self.model_box.currentTextChanged.connect(self.choose_model)
         self.insize.valueChanged.connect(lambda v: self.apply(insize=v))
         self.bn_box.currentTextChanged.connect(lambda t: self.apply(bn_mode=BN_MODES[t]))
         self.seed.valueChanged.connect(lambda v: self.apply(seed=v, weights=None))
-        self.handmade.toggled.connect(lambda on: self.apply(handmade_conv1=on))
+        self.handmade.toggled.connect(
+            lambda on: self.apply(handmade_conv1=on, learned_conv1=False if on else self.requested.learned_conv1))
+        self.learned.toggled.connect(
+            lambda on: self.apply(learned_conv1=on, handmade_conv1=False if on else self.requested.handmade_conv1))
         self.load_button.clicked.connect(self.load_weights_dialog)
         self.random_button.clicked.connect(lambda: self.apply(weights=None, bn_mode="batch"))
         self._sync_controls(self.settings)
@@ -147,7 +190,10 @@ class NetworkPane(QWidget):
 
     def apply(self, **changes) -> int:
         """Change what the controls ask for, on top of earlier changes still computing."""
-        return self.refresh(self.requested.replace(**changes))
+        s = self.requested.replace(**changes)
+        if "insize" in changes and s.net != "onnx":
+            self._show_spec(s, self.selected_row())  # new shapes in the table at once
+        return self.refresh(s)
 
     def load_weights(self, path: str) -> int:
         """Load a Chainer .npz in the worker; a refused file keeps the current weights."""
@@ -170,7 +216,8 @@ class NetworkPane(QWidget):
 
         def job(j):
             result = runner.run(image, s, should_stop=j.should_stop,
-                                on_rows=lambda rows, prep: j.preview(("rows", rows, prep_images(prep), s)),
+                                on_rows=lambda rows, prep: j.preview(
+                                    ("rows", rows, prep_images(prep), s, prep["layer_inputs"])),
                                 on_layer=lambda name, sec, dead: j.preview(("layer", name, sec, dead)))
             if not result.completed:
                 return None
@@ -187,12 +234,17 @@ class NetworkPane(QWidget):
                  (self.bn_box, lambda w: w.setCurrentText(key_of(BN_MODES, s.bn_mode))),
                  (self.seed, lambda w: w.setValue(s.seed)),
                  (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
+        pairs += ((self.learned, lambda w: w.setChecked(s.learned_conv1)),)
         for widget, setter in pairs:
             widget.blockSignals(True)
             setter(widget)
             widget.blockSignals(False)
-        self.bn_box.setEnabled(s.net == "alexbn")
-        self.bn_label.setText(bn_explanation(s))
+        has_bn = self.has_batch_norm(s)
+        self.bn_box.setEnabled(has_bn)
+        self.bn_label.setText(bn_explanation(s, has_bn))
+        for w in (self.insize, self.handmade, self.learned, self.seed, self.load_button,
+                  self.random_button):
+            w.setEnabled(s.net != "onnx")
 
     def selected_layer(self) -> str | None:
         row = self.table.currentIndex().row()
@@ -220,9 +272,9 @@ class NetworkPane(QWidget):
         if not self.worker.is_current(request_id):
             return  # a newer request is on its way: its rows will come
         if payload[0] == "rows":
-            _, rows, images, s = payload
+            _, rows, images, s, inputs = payload
             selected = self.selected_layer()
-            self.model.set_rows(rows)
+            self.model.set_rows(rows, inputs)
             self.select_layer(selected or "conv1")
             for label, rgb in zip(self.prep_labels, images):
                 label.setPixmap(rgb_pixmap(rgb, 120))
@@ -257,9 +309,23 @@ class NetworkPane(QWidget):
             self.view.show_montage(montage)
 
     def _on_failed(self, request_id: int, reason: str) -> None:
+        back_to_spec = self.requested.net != self.settings.net or self.requested.spec != self.settings.spec
         self.requested = self.settings  # back to what is shown
         self._sync_controls(self.settings)
+        if back_to_spec and self.settings.net != "onnx":
+            self._show_spec(self.settings, self.selected_row())
         self.message.emit(f"Network: {reason}", "error")
+
+    # -- ONNX models (part of issue 12) ---------------------------------------------------------
+    def open_model_dialog(self) -> None:
+        self.message.emit("Network: opening ONNX models is not ready yet.", "info")
+
+    def open_model(self, path, *, preprocess=None, labels=None) -> int:
+        return 0
+
+    def menu_actions(self) -> list:
+        """The actions for the window's Network menu (their shortcuts work inside the pane)."""
+        return self.edits.actions()
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def settled(self) -> bool:
@@ -275,11 +341,14 @@ class NetworkPane(QWidget):
                             lambda: result.settings_record(loaded.record()), cmap, mode, self.view)
 
     def state(self) -> dict:
-        return {"view": self.view.state()}
+        return {"view": self.view.state(), **self.spec_state()}
 
     def restore(self, state: dict) -> None:
-        self.view.restore(state.get("view", {}) if isinstance(state, dict) else {})
+        state = state if isinstance(state, dict) else {}
+        self.view.restore(state.get("view", {}) if isinstance(state.get("view"), dict) else {})
+        self.restore_spec_state(state)
 
     def shutdown(self) -> None:
         self.worker.shutdown()
         self.map_worker.shutdown()
+        self.shapes_worker.shutdown()

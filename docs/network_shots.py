@@ -1,0 +1,53 @@
+"""Render the Network pane's README screenshots (1280x800, offscreen).
+
+    python docs/network_shots.py edited      # docs/network-edited.png: AlexBN, conv1 at stride 2
+    python docs/network_shots.py rf          # docs/network-rf.png: a pool5 receptive field
+    python docs/network_shots.py onnx        # docs/network-onnx.png: the light ResNet50
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _window():
+    from convlab.cli.snapshot import _pane_ready, _wait
+    from convlab.ui.app import make_app
+    from convlab.ui.main_window import MainWindow
+
+    app = make_app()
+    window = MainWindow()
+    window.resize(1280, 800)
+    window.show()
+    ready = _pane_ready(window, "network")
+    return app, window, window.network, lambda: _wait(app, ready, 600)
+
+
+def edited(pane, settle):
+    settle()
+    pane.select_row(0)
+    pane.editor.controls["stride"].setValue(2)
+    settle()
+    row = next(i for i in range(pane.model.rowCount()) if pane.model.layer_at(i).error)
+    pane.select_row(row - 1)
+
+
+def main(which: str) -> int:
+    app, window, pane, settle = _window()
+    {"edited": edited}[which](pane, settle)
+    settle()
+    for _ in range(20):
+        app.processEvents()
+    out = os.path.join(HERE, f"network-{which}.png")
+    window.grab().save(out, "PNG")
+    window.close()
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "edited"))
