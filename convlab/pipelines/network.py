@@ -110,14 +110,19 @@ class NetworkResult:
     has_batch_norm: bool = True  # whether bn_mode means anything for this network
     inputs: dict[str, list[str]] = field(default_factory=dict)  # layer -> the layers it reads
 
-    def settings_record(self, image: dict) -> dict:
+    def settings_record(self, image: dict, spec_path=None) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
-        photo described by ``image``; hashes a weights file, so call it off the GUI thread."""
+        photo described by ``image``; hashes a weights or model file, so call it off the GUI
+        thread. ``spec_path``: the file a custom spec was read from (else the record holds
+        the spec and its command says ``--spec SPEC.json``)."""
         s = self.settings
+        custom = s.net == "custom"
         return records.network_settings_record(
             s.net, image, weights_source=self.weights_source, insize=s.insize, seed=s.seed,
             bn_mode=s.bn_mode if self.has_batch_norm else None, weights_path=s.weights,
-            crop_box=self.prep["box"])
+            crop_box=self.prep["box"], spec=s.network_spec() if custom else None,
+            spec_path=spec_path if custom else None, model_path=s.model,
+            preprocess=s.preprocess, labels_path=s.labels, conv1=s.conv1)
 
 
 def has_batch_norm(net: Network) -> bool:
