@@ -252,5 +252,6 @@ def run(args) -> int:
         print(f"Wrote {len(result.files)} files to {result.out_dir} in {result.seconds:.1f} s "
               f"(manifest.json lists them).")
         for rank, (index, label, score) in enumerate(top5, start=1):
-            print(f"  top-{rank}: {label} (class {index}) {score:.3f}")
+            name = label if label == f"class {index}" else f"{label} (class {index})"
+            print(f"  top-{rank}: {name}  {score:.3f}")
     return 0

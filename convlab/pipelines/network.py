@@ -237,7 +237,7 @@ class NetworkRunner:
 def _top5(net: Network, s: NetworkSettings, result: NetworkResult):
     """Top-5 of the last layer for trained weights (a loaded .npz or an ONNX model)."""
     last = net.layers[-1].name if net.layers else None
-    if last not in result.outputs or result.outputs[last].ndim != 1:
+    if last not in result.outputs or np.squeeze(result.outputs[last]).ndim != 1:  # (F,) or (F, 1, 1)
         return []
     if s.net == "onnx":
         from convlab.models.preprocess import find_labels, is_distribution, read_labels

@@ -145,6 +145,8 @@ def test_export_a_light_onnx_model_with_a_preset_and_labels(tmp_path, capsys):
                  "--preprocess", "chainer", "--labels", str(labels), "--no-maps"]) == 0
     assert {p.name for p in out.glob("*.png")} == {"n0_grid.png", "n9_grid.png"}
     settings = manifest(out)["settings"]
+    top = [line for line in capsys.readouterr().out.splitlines() if "top-" in line]
+    assert len(top) == 5 and top[0].startswith("  top-1: thing ")  # the labels name the classes
     assert settings["net"] == "onnx" and settings["preprocess"]["preset"] == "chainer"
     assert settings["model"]["path"] == str(model) and len(settings["model"]["sha256"]) == 64
     words = shlex.split(settings["command"])
@@ -173,3 +175,17 @@ def test_without_the_onnx_package_export_model_says_how_to_install(tmp_path, cap
     err = capsys.readouterr().err
     assert 'pip install "convlab[onnx]"' in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_a_spec_edited_in_the_window_is_recorded_whole(tmp_path):
+    """No spec file (the window's edited stack): the record holds the spec, to be saved as the
+    SPEC.json its command names; the other flags follow the settings."""
+    from convlab.pipelines import records
+
+    image = {"path": str(tmp_path / "p.jpg"), "name": "p.jpg", "size": [4, 4]}
+    rec = records.network_settings_record("custom", image, spec=TINY, insize=32, seed=2,
+                                          conv1="learned", bn_mode=None)
+    assert rec["spec"] == TINY and "spec_file" not in rec
+    assert rec["command"].endswith("--out DIR --spec SPEC.json --input 32 --seed 2 --conv1 learned")
+    preset = records.network_settings_record("alex2g", image, bn_mode=None)
+    assert preset["command"].endswith("--out DIR --net alex2g") and preset["conv1"] == "random"
