@@ -8,15 +8,16 @@ kernels are learned from.
   errors naming the layer (index and name), and a parameter count ConvLab can hold.
 - :func:`open_model`: an ONNX file checked the same way, then :func:`convlab.models.load_onnx`
   (``OnnxUnavailable`` without the ``onnx`` extra).
-- :func:`learning_images`: the bundled sample photos plus, optionally, the current photo, each
-  scaled to :data:`ICA_SIDE` pixels on its longer side: what the "learned" kernel bank learns
-  from (the same list in the window and on the command line, so both get the same kernels).
+- :func:`learning_images`: the bundled sample photos (scaled to :data:`LEARN_SIDE` pixels on
+  their longer side) plus the explorer's photo: what the "learned" kernel bank learns from (the
+  same list in the window and on the command line, so both get the same kernels).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from convlab.pipelines import guard
 
 MAX_SPEC_BYTES = 4 * 2 ** 20    # a spec of ten thousand layers is well under 4 MiB
 MAX_PARAMS = 2 ** 31            # 8 GB of float32 weights: more is a mistake or a hostile file
-ICA_SIDE = 256                  # photos are scaled to this longer side before patches are drawn
+LEARN_SIDE = 512                # sample photos are scaled to this longer side to learn from
 
 
 def _name(path) -> str:
@@ -97,32 +98,26 @@ def open_model(path, *, input_shape=None):
     return load_onnx(path, input_shape=input_shape)
 
 
-def sample_photos() -> list[np.ndarray]:
-    """The bundled sample photos ``(H, W, 3)`` float32 in [0, 1], each scaled to
-    :data:`ICA_SIDE` pixels on its longer side, in file-name order."""
-    from convlab.pipelines.images import load_image
+@lru_cache(maxsize=1)
+def sample_photos() -> tuple:
+    """The bundled sample photos ``(H, W, 3)`` float32 in [0, 1], each scaled to a longer side
+    of :data:`LEARN_SIDE` pixels, in file-name order (read once, read-only)."""
+    from convlab.pipelines.images import load_image, scale_to_longest
     from convlab.pipelines.samples import list_samples
 
-    found = []
+    photos = []
     for item in list_samples():
         try:
-            found.append(_for_learning(load_image(item)))
+            photo = scale_to_longest(load_image(item), LEARN_SIDE)[0]
         except (OSError, ValueError):
-            continue
-    return found
+            continue  # a damaged install: learn from what is there
+        photo.setflags(write=False)
+        photos.append(photo)
+    return tuple(photos)
 
 
-def learning_images(photo: np.ndarray | None = None) -> list[np.ndarray]:
-    """What the "learned" bank learns from: :func:`sample_photos`, then ``photo`` (``(H, W, 3)``
-    in [0, 1]) scaled the same way when given."""
-    images = sample_photos()
-    if photo is not None:
-        images.append(_for_learning(photo))
-    return images
-
-
-def _for_learning(image: np.ndarray) -> np.ndarray:
-    from convlab.pipelines.images import scale_to_longest
-
-    scaled, _ = scale_to_longest(image, ICA_SIDE)
-    return np.clip(scaled, 0.0, 1.0).astype(np.float32)
+def learning_images(photo: np.ndarray) -> list[np.ndarray]:
+    """What the "learned" bank learns from: :func:`sample_photos`, then ``photo`` (the explorer's
+    input, as it is): the window's list (``pipelines.explorer.learning_photos``), so both learn
+    the same kernels."""
+    return [*sample_photos(), photo]
