@@ -64,6 +64,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--no-relu", action="store_true", help="no ReLU")
     g.add_argument("--no-cover-all", action="store_true", help="floor pooling (PyTorch's default)")
     g.add_argument("--grayscale", action="store_true", help="convolve the grey image (1 channel)")
+    g.add_argument("--same", action="store_true",
+                   help='"same" padding (PyTorch\'s padding="same"; replaces --padding)')
+    g.add_argument("--transposed", action="store_true",
+                   help="a transposed convolution (Chainer's Deconvolution2D) upsamples instead")
+    g.add_argument("--groups", type=int, default=None, metavar="N",
+                   help="filter groups: 1, or 3 on an RGB photo (each group sees one colour)")
     g.add_argument("--longest", type=int, default=None, metavar="N",
                    help="shrink the photo to this longer side first (default 512)")
     add_network_arguments(p)
@@ -89,8 +95,8 @@ def _check_flags(args, parser) -> None:
     chosen = network_flag(args)
     if chosen is not None:
         given = [k for k in INT_FLAGS if getattr(args, k) is not None] + \
-                [k for k in (*SWITCHES, "grayscale") if getattr(args, k)] + \
-                [k for k in ("bank", "longest") if getattr(args, k) is not None]
+                [k for k in (*SWITCHES, "grayscale", "same", "transposed") if getattr(args, k)] + \
+                [k for k in ("bank", "longest", "groups") if getattr(args, k) is not None]
         if given:
             flag = "--" + given[0].replace("_", "-")
             parser.error(f"{flag} sets the explorer pipeline; it does not apply with {chosen}")
@@ -115,7 +121,11 @@ def _check_flags(args, parser) -> None:
 def _explorer_job(args, parser):
     values = {k: getattr(args, k) for k in INT_FLAGS if getattr(args, k) is not None}
     values.update({key: False for flag, key in SWITCHES.items() if getattr(args, flag)})
-    values.update(grayscale=args.grayscale, bank=args.bank or DEFAULTS.bank, seed=args.seed or 0)
+    values.update(grayscale=args.grayscale, bank=args.bank or DEFAULTS.bank, seed=args.seed or 0,
+                  same=args.same, transposed=args.transposed, groups=args.groups or 1)
+    if args.same and args.transposed:
+        parser.error("--same does not apply with --transposed (a transposed convolution "
+                     "pads by --padding)")
     try:
         settings = ExplorerSettings(**values).validate()
     except ValueError as exc:

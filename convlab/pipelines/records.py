@@ -69,6 +69,8 @@ def explorer_settings_record(settings: ExplorerSettings, image: dict, *, longest
              if getattr(s, k) != getattr(DEFAULTS, k)]
     flags += [f"--{flag.replace('_', '-')}" for flag, key in SWITCHES.items() if not getattr(s, key)]
     flags += ["--grayscale"] * s.grayscale + [f"--bank {s.bank}"] * (s.bank != DEFAULTS.bank)
+    flags += ["--same"] * s.same + ["--transposed"] * s.transposed
+    flags += [f"--groups {s.groups}"] * (s.groups != 1)
     flags += [f"--seed {s.seed}"] * (s.seed != 0) + [f"--longest {longest}"] * (longest != 512)
     return {"pipeline": "explorer", "image": image, "explorer": s.as_dict(), "seed": s.seed,
             "weights": f"kernel bank {s.bank!r}, seed {s.seed}",
