@@ -189,3 +189,20 @@ def test_a_spec_edited_in_the_window_is_recorded_whole(tmp_path):
     assert rec["command"].endswith("--out DIR --spec SPEC.json --input 32 --seed 2 --conv1 learned")
     preset = records.network_settings_record("alex2g", image, bn_mode=None)
     assert preset["command"].endswith("--out DIR --net alex2g") and preset["conv1"] == "random"
+
+
+def test_a_model_reaching_outside_its_folder_is_refused_and_nothing_written(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    from tests.models.test_onnx_hostile import conv_model, external, save
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 4096)
+    path = save(external(conv_model(), "W", "../secret.bin"), folder / "m.onnx")
+    out = tmp_path / "maps"
+    assert main(["export", "--out", str(out), "--model", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "outside the model's folder" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    assert main(["shapes", "--model", str(path)]) == 2
+    assert "outside the model's folder" in capsys.readouterr().err
