@@ -36,9 +36,28 @@ def edited(pane, settle):
     pane.select_row(row - 1)
 
 
+def rf(pane, settle):
+    settle()
+    pane.select_layer("pool5")
+    settle()
+    pane.pin("pool5", 7, 1, 1)
+    _until(lambda: pane.receptiveField() is not None)
+
+
+def _until(ready, seconds=600):
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + seconds
+    while not ready() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
 def main(which: str) -> int:
     app, window, pane, settle = _window()
-    {"edited": edited}[which](pane, settle)
+    {"edited": edited, "rf": rf}[which](pane, settle)
     settle()
     for _ in range(20):
         app.processEvents()

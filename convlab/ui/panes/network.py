@@ -29,23 +29,26 @@ from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes import spec_edits
 from convlab.ui.panes.network_edit import SpecController
+from convlab.ui.panes.network_field import FieldMixin
 from convlab.ui.panes.network_spec_view import SpecPaneMixin
 from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
                                       layer_montage, prep_images, rgb_pixmap, shape_text,
                                       timing_text, top5_text)
 from convlab.ui.widgets.code_view import CodeView
+from convlab.ui.widgets.crop_view import CropView
 from convlab.ui.widgets.feature_view import FeatureView
 from convlab.ui.widgets.layer_table import LayerTableModel
 from convlab.ui.widgets.spec_editor import SpecEditor
 from convlab.ui.worker import LatestWorker
 
-class NetworkPane(SpecPaneMixin, QWidget):
+class NetworkPane(SpecPaneMixin, FieldMixin, QWidget):
     """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
 
     title = "Network"
     resultReady = Signal(int)  # request id, once the whole forward pass is shown
     message = Signal(str, str)  # text, level ("error" or "info") for the window's message area
     statusChanged = Signal(str)  # the last forward's timing, for the status bar
+    fieldShown = Signal(int)  # a pinned receptive field is drawn (request id of pin())
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -63,6 +66,8 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.worker = LatestWorker("network", self)
         self.map_worker = LatestWorker("network-maps", self)
         self.shapes_worker = LatestWorker("network-shapes", self)
+        self.field_worker = LatestWorker("network-field", self)
+        self._field = None  # the receptive field drawn on the crop
         self.model = LayerTableModel(self)
         self._build()
         self.edits = SpecController(self)
@@ -71,6 +76,9 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.worker.failed.connect(self._on_failed)
         self.map_worker.finished.connect(self._on_montage)
         self.shapes_worker.finished.connect(self._on_full_rows)
+        self.field_worker.finished.connect(self._on_field)
+        self.field_worker.failed.connect(self._on_field_failed)
+        self.view.canvas.clicked.connect(self._map_clicked)
         self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
         self._show_spec(self.requested, 0)
 
@@ -130,11 +138,14 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self._connect()
 
     def _split(self) -> QSplitter:
-        self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
+        self.crop_view = CropView(self)
+        self.crop_view.setFixedHeight(220)
+        self.prep_labels = [QLabel(alignment=Qt.AlignCenter), self.crop_view,
+                            QLabel(alignment=Qt.AlignCenter)]
         prep = QHBoxLayout()
         for label, caption in zip(self.prep_labels, PREP_CAPTIONS):
             box = QVBoxLayout()
-            box.addWidget(label)
+            box.addWidget(label, 1)
             box.addWidget(QLabel(caption, alignment=Qt.AlignCenter))
             prep.addLayout(box)
         self.table = QTableView(objectName="layerTable")
@@ -277,7 +288,10 @@ class NetworkPane(SpecPaneMixin, QWidget):
             self.model.set_rows(rows, inputs)
             self.select_layer(selected or "conv1")
             for label, rgb in zip(self.prep_labels, images):
-                label.setPixmap(rgb_pixmap(rgb, 120))
+                if label is self.crop_view:
+                    label.set_image(rgb)
+                else:
+                    label.setPixmap(rgb_pixmap(rgb, 120))
             error = next((r.error for r in rows if r.error), "")
             self.input_note.setText(error)
             self.input_note.setStyleSheet("color: #c0392b;" if error else
@@ -352,3 +366,4 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.worker.shutdown()
         self.map_worker.shutdown()
         self.shapes_worker.shutdown()
+        self.field_worker.shutdown()

@@ -13,7 +13,7 @@ MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex",
           "AlexNet, 2 groups": "alex2g", "Empty stack": "empty", "Your network (edited)": "custom",
           "ONNX model": "onnx"}
 BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
-PREP_CAPTIONS = ("shorter side 256, centre crop", "crop", "minus ImageNet mean, / 255 (0 = grey)")
+PREP_CAPTIONS = ("shorter side 256, centre crop", "the crop, padding hatched", "minus ImageNet mean, / 255 (0 = grey)")
 
 
 def layer_montage(name: str, arr: np.ndarray, mode: str, aspect: float):

@@ -64,6 +64,7 @@ class SpecPaneMixin:
     def _show_spec(self, s, row: int) -> None:
         """The table, editor and code of ``s``'s spec, computed here and now (no weights)."""
         self.requested = s  # what the controls ask for from now on (refresh(s) follows)
+        self.clear_field()
         spec = s.network_spec()
         self._last_spec = spec
         net = self.net_shapes = Network.from_spec(spec, init=False)
