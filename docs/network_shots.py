@@ -55,9 +55,25 @@ def _until(ready, seconds=600):
         time.sleep(0.02)
 
 
+def onnx_model(pane, settle):
+    import onnx
+
+    settle()
+    path = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light",
+                        "light_resnet50.onnx")
+    request = pane.open_model(path)
+    _until(lambda: pane.result is not None and pane.result.settings.net == "onnx")
+    settle()
+    pane.select_layer("n88")
+    _until(lambda: pane.view.montage is not None and pane.view.montage.title == "n88")
+    pane.pin("n88", 0, 6, 7)
+    _until(lambda: pane.receptiveField() is not None)
+    return request
+
+
 def main(which: str) -> int:
     app, window, pane, settle = _window()
-    {"edited": edited, "rf": rf}[which](pane, settle)
+    {"edited": edited, "rf": rf, "onnx": onnx_model}[which](pane, settle)
     settle()
     for _ in range(20):
         app.processEvents()
