@@ -36,9 +36,44 @@ def edited(pane, settle):
     pane.select_row(row - 1)
 
 
+def rf(pane, settle):
+    settle()
+    pane.select_layer("pool5")
+    settle()
+    pane.pin("pool5", 7, 1, 1)
+    _until(lambda: pane.receptiveField() is not None)
+
+
+def _until(ready, seconds=600):
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + seconds
+    while not ready() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def onnx_model(pane, settle):
+    import onnx
+
+    settle()
+    path = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light",
+                        "light_resnet50.onnx")
+    request = pane.open_model(path)
+    _until(lambda: pane.result is not None and pane.result.settings.net == "onnx")
+    settle()
+    pane.select_layer("n88")
+    _until(lambda: pane.view.montage is not None and pane.view.montage.title == "n88")
+    pane.pin("n88", 0, 6, 7)
+    _until(lambda: pane.receptiveField() is not None)
+    return request
+
+
 def main(which: str) -> int:
     app, window, pane, settle = _window()
-    {"edited": edited}[which](pane, settle)
+    {"edited": edited, "rf": rf, "onnx": onnx_model}[which](pane, settle)
     settle()
     for _ in range(20):
         app.processEvents()

@@ -13,6 +13,8 @@ preparing the photo for it (worker side, Qt-free).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from convlab.engine.backend import get_backend, to_numpy
@@ -29,7 +31,9 @@ def build(s) -> Network:
     if s.net == "onnx":
         from convlab.models import load_onnx
 
-        return load_onnx(s.model)
+        net = load_onnx(s.model)
+        net.weights_source = f"ONNX model {os.path.basename(s.model)}"
+        return net
     net = Network.from_spec(s.network_spec(), seed=s.seed, init=not s.weights)
     net.weights_source = f"random (LeCun normal, seed {s.seed})"
     if s.weights:

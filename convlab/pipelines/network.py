@@ -109,6 +109,7 @@ class NetworkResult:
     completed: bool = True
     has_batch_norm: bool = True  # whether bn_mode means anything for this network
     inputs: dict[str, list[str]] = field(default_factory=dict)  # layer -> the layers it reads
+    net: Network | None = None  # the network that ran (read its geometry only, never run it)
 
     def settings_record(self, image: dict, spec_path=None) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
@@ -209,6 +210,7 @@ class NetworkRunner:
         result = NetworkResult(s, rows, prep, weights_source=net.weights_source, note=note,
                                has_batch_norm=has_batch_norm(net))
         result.inputs = {layer.name: list(layer.inputs) for layer in net.layers}
+        result.net = net
         prep["layer_inputs"] = result.inputs  # for on_rows: the table's "inputs" column
         if on_rows is not None:
             on_rows(rows, prep)

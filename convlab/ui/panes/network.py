@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -29,23 +30,27 @@ from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes import spec_edits
 from convlab.ui.panes.network_edit import SpecController
+from convlab.ui.panes.network_field import FieldMixin
+from convlab.ui.panes.network_model import ModelMixin
 from convlab.ui.panes.network_spec_view import SpecPaneMixin
 from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
                                       layer_montage, prep_images, rgb_pixmap, shape_text,
                                       timing_text, top5_text)
 from convlab.ui.widgets.code_view import CodeView
+from convlab.ui.widgets.crop_view import CropView
 from convlab.ui.widgets.feature_view import FeatureView
-from convlab.ui.widgets.layer_table import LayerTableModel
+from convlab.ui.widgets.layer_table import COLUMNS, LayerTableModel
 from convlab.ui.widgets.spec_editor import SpecEditor
 from convlab.ui.worker import LatestWorker
 
-class NetworkPane(SpecPaneMixin, QWidget):
+class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
 
     title = "Network"
     resultReady = Signal(int)  # request id, once the whole forward pass is shown
     message = Signal(str, str)  # text, level ("error" or "info") for the window's message area
     statusChanged = Signal(str)  # the last forward's timing, for the status bar
+    fieldShown = Signal(int)  # a pinned receptive field is drawn (request id of pin())
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -63,6 +68,8 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.worker = LatestWorker("network", self)
         self.map_worker = LatestWorker("network-maps", self)
         self.shapes_worker = LatestWorker("network-shapes", self)
+        self.field_worker = LatestWorker("network-field", self)
+        self._field = None  # the receptive field drawn on the crop
         self.model = LayerTableModel(self)
         self._build()
         self.edits = SpecController(self)
@@ -71,6 +78,9 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.worker.failed.connect(self._on_failed)
         self.map_worker.finished.connect(self._on_montage)
         self.shapes_worker.finished.connect(self._on_full_rows)
+        self.field_worker.finished.connect(self._on_field)
+        self.field_worker.failed.connect(self._on_field_failed)
+        self.view.canvas.clicked.connect(self._map_clicked)
         self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
         self._show_spec(self.requested, 0)
 
@@ -124,18 +134,23 @@ class NetworkPane(SpecPaneMixin, QWidget):
         weights.addWidget(self.weights_label, 1)
         weights.addWidget(self.random_button)
         weights.addWidget(self.load_button)
+        self._model_controls()
         layout.addLayout(weights)
         layout.addWidget(self.bn_label)
         layout.addWidget(self._split(), 1)
         self._connect()
 
     def _split(self) -> QSplitter:
-        self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
+        self.crop_view = CropView(self)
+        self.crop_view.setFixedHeight(220)
+        self.prep_labels = [QLabel(alignment=Qt.AlignCenter), self.crop_view,
+                            QLabel(alignment=Qt.AlignCenter)]
         prep = QHBoxLayout()
-        for label, caption in zip(self.prep_labels, PREP_CAPTIONS):
+        self.prep_captions = [QLabel(caption, alignment=Qt.AlignCenter) for caption in PREP_CAPTIONS]
+        for label, caption in zip(self.prep_labels, self.prep_captions):
             box = QVBoxLayout()
-            box.addWidget(label)
-            box.addWidget(QLabel(caption, alignment=Qt.AlignCenter))
+            box.addWidget(label, 1)
+            box.addWidget(caption)
             prep.addLayout(box)
         self.table = QTableView(objectName="layerTable")
         self.table.setModel(self.model)
@@ -144,6 +159,7 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().moveSection(COLUMNS.index("inputs"), 2)  # beside the kind
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.editor = SpecEditor(list(spec_edits.NEW_LAYER), self)
         left = QWidget()
@@ -243,8 +259,9 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.bn_box.setEnabled(has_bn)
         self.bn_label.setText(bn_explanation(s, has_bn))
         for w in (self.insize, self.handmade, self.learned, self.seed, self.load_button,
-                  self.random_button):
+                  self.random_button, self.editor):
             w.setEnabled(s.net != "onnx")
+        self._sync_model_controls(s)
 
     def selected_layer(self) -> str | None:
         row = self.table.currentIndex().row()
@@ -277,7 +294,10 @@ class NetworkPane(SpecPaneMixin, QWidget):
             self.model.set_rows(rows, inputs)
             self.select_layer(selected or "conv1")
             for label, rgb in zip(self.prep_labels, images):
-                label.setPixmap(rgb_pixmap(rgb, 120))
+                if label is self.crop_view:
+                    label.set_image(rgb)
+                else:
+                    label.setPixmap(rgb_pixmap(rgb, 120))
             error = next((r.error for r in rows if r.error), "")
             self.input_note.setText(error)
             self.input_note.setStyleSheet("color: #c0392b;" if error else
@@ -294,6 +314,8 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.result, self.settings, self._shown_id = result, result.settings, request_id
         self._sync_controls(self.requested)
         self.weights_label.setText(f"Weights: {result.weights_source}")
+        if result.settings.net == "onnx":
+            self.show_model(result)
         if not any(r.error for r in result.rows):
             self.input_note.setText(result.note)
         self.top5.setText(top5_text(result))
@@ -316,16 +338,14 @@ class NetworkPane(SpecPaneMixin, QWidget):
             self._show_spec(self.settings, self.selected_row())
         self.message.emit(f"Network: {reason}", "error")
 
-    # -- ONNX models (part of issue 12) ---------------------------------------------------------
-    def open_model_dialog(self) -> None:
-        self.message.emit("Network: opening ONNX models is not ready yet.", "info")
-
-    def open_model(self, path, *, preprocess=None, labels=None) -> int:
-        return 0
-
     def menu_actions(self) -> list:
         """The actions for the window's Network menu (their shortcuts work inside the pane)."""
-        return self.edits.actions()
+        action = QAction("Open &model… (.onnx)", self)
+        action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda checked=False: self.open_model_dialog())
+        self.addAction(action)
+        return self.edits.actions() + [action]
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def settled(self) -> bool:
@@ -352,3 +372,4 @@ class NetworkPane(SpecPaneMixin, QWidget):
         self.worker.shutdown()
         self.map_worker.shutdown()
         self.shapes_worker.shutdown()
+        self.field_worker.shutdown()

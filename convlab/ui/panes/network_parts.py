@@ -13,7 +13,9 @@ MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex",
           "AlexNet, 2 groups": "alex2g", "Empty stack": "empty", "Your network (edited)": "custom",
           "ONNX model": "onnx"}
 BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
-PREP_CAPTIONS = ("shorter side 256, centre crop", "crop", "minus ImageNet mean, / 255 (0 = grey)")
+MODEL_CAPTIONS = ("centre crop at the model's input size", "the crop, padding hatched",
+                  "the model's input, stretched to show")
+PREP_CAPTIONS = ("shorter side 256, centre crop", "the crop, padding hatched", "minus ImageNet mean, / 255 (0 = grey)")
 
 
 def layer_montage(name: str, arr: np.ndarray, mode: str, aspect: float):
@@ -63,6 +65,9 @@ def shape_text(arr: np.ndarray) -> str:
 
 
 def bn_explanation(s: NetworkSettings, has_bn: bool = True) -> str:
+    if s.net == "onnx":
+        return ("A trained model: its BatchNormalization layers use their stored running averages."
+                if has_bn else "This model has no BatchNormalization layer.")
     if not has_bn:
         if s.net in ("alex", "alex2g"):
             return "Alex has no BatchNormalization: ReLU then LRN after conv1 and conv2."

@@ -64,6 +64,7 @@ class SpecPaneMixin:
     def _show_spec(self, s, row: int) -> None:
         """The table, editor and code of ``s``'s spec, computed here and now (no weights)."""
         self.requested = s  # what the controls ask for from now on (refresh(s) follows)
+        self.clear_field()
         spec = s.network_spec()
         self._last_spec = spec
         net = self.net_shapes = Network.from_spec(spec, init=False)
@@ -95,7 +96,15 @@ class SpecPaneMixin:
     # -- the table as the layer list --------------------------------------------------------------
     def selected_row(self) -> int:
         row = self.table.currentIndex().row()
-        return row if 0 <= row < len(self.current_spec()["layers"]) else -1
+        return row if 0 <= row < len(self._layer_specs()) else -1
+
+    def _layer_specs(self) -> list[dict]:
+        """The layers as spec dicts: the edited spec's, or (read-only) the ONNX model's."""
+        if self.requested.net != "onnx":
+            return self.current_spec()["layers"]
+        net = self.net_shapes
+        return [layer.to_spec() for layer in net.layers] if net is not None and \
+            getattr(net, "onnx_tensors", None) is not None else []
 
     def select_row(self, row: int) -> None:
         layer = self.model.layer_at(row)
@@ -104,8 +113,8 @@ class SpecPaneMixin:
 
     def show_spec_layer(self, row: int) -> None:
         """The editor shows layer ``row`` of the spec (nothing for none; read-only for ONNX)."""
-        layers = self.current_spec()["layers"]
-        layer = layers[row] if 0 <= row < len(layers) and self.requested.net != "onnx" else None
+        layers = self._layer_specs()
+        layer = layers[row] if 0 <= row < len(layers) else None
         self.editor.show_layer(layer, editable=self.requested.net != "onnx")
 
     def _row_changed(self, current, _previous) -> None:
