@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="folder to write into (created if missing)")
     p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="seed of the random kernels / weights (default 0)")
-    g = p.add_argument_group("explorer pipeline (without --net)")
+    g = p.add_argument_group("explorer pipeline (without a network)")
     for key, what in INT_FLAGS.items():
         lo, hi = LIMITS[key]
         g.add_argument("--" + key.replace("_", "-"), type=int, default=None, metavar="N",
