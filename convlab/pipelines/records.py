@@ -120,14 +120,14 @@ def network_settings_record(net: str, image: dict, *, weights_source: str = "ran
 def _network_source(net, spec, spec_path, model_path, preprocess, labels_path):
     """The flags that name the network, and what the record says of its files."""
     if net == "onnx":
-        model = file_record(model_path)
+        model = {**file_record(model_path), "preprocess": preprocess, "labels": None}
         flags = [f"--model {shlex.quote(model['path'])}"]
         flags += [f"--preprocess {preprocess}"] * (preprocess != "imagenet")
-        extra = {"model": model}
         if labels_path is not None:
-            extra["labels"] = file_record(labels_path)
-            flags.append(f"--labels {shlex.quote(extra['labels']['path'])}")
-        return flags, extra
+            labels = file_record(labels_path)
+            model.update(labels=labels["path"], labels_sha256=labels["sha256"])
+            flags.append(f"--labels {shlex.quote(labels['path'])}")
+        return flags, {"model": model}
     if net == "custom":
         extra = {"spec": spec}
         if spec_path is None:

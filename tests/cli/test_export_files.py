@@ -149,6 +149,8 @@ def test_export_a_light_onnx_model_with_a_preset_and_labels(tmp_path, capsys):
     assert len(top) == 5 and top[0].startswith("  top-1: thing ")  # the labels name the classes
     assert settings["net"] == "onnx" and settings["preprocess"]["preset"] == "chainer"
     assert settings["model"]["path"] == str(model) and len(settings["model"]["sha256"]) == 64
+    assert settings["model"]["preprocess"] == "chainer"
+    assert settings["model"]["labels"] == str(labels.absolute())
     words = shlex.split(settings["command"])
     assert words[words.index("--model") + 1] == str(model)
     assert words[words.index("--labels") + 1] == str(labels.absolute())
