@@ -33,7 +33,8 @@ def add_network_arguments(p: argparse.ArgumentParser) -> None:
                        help='an ONNX model (needs pip install "convlab[onnx]")')
     n.add_argument("--weights", metavar="FILE.npz", help="Chainer save_npz weights (default: random)")
     n.add_argument("--bn-mode", choices=("batch", "stored"), default=None,
-                   help="BN statistics: of this image (batch, default) or the stored averages")
+                   help="BN statistics: of this image (batch, default) or the stored averages "
+                        "(stored, the default for --model)")
     n.add_argument("--conv1", choices=CONV1, default=None,
                    help="replace the first convolution's kernels: hand-made Gabor and colour "
                         "blobs, or learned from the bundled photos (ICA) (default random)")
@@ -80,7 +81,8 @@ def network_settings(args):
     from convlab.pipelines.network import NetworkSettings, spec_text
 
     conv1 = args.conv1 or "random"
-    common = dict(seed=args.seed or 0, bn_mode=args.bn_mode or "batch", weights=args.weights,
+    trained = "stored" if args.model is not None else "batch"  # a trained model's BN averages
+    common = dict(seed=args.seed or 0, bn_mode=args.bn_mode or trained, weights=args.weights,
                   handmade_conv1=conv1 == "handmade", learned_conv1=conv1 == "learned")
     try:
         if args.spec is not None:

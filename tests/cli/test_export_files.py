@@ -150,6 +150,7 @@ def test_export_a_light_onnx_model_with_a_preset_and_labels(tmp_path, capsys):
     assert settings["net"] == "onnx" and settings["preprocess"]["preset"] == "chainer"
     assert settings["model"]["path"] == str(model) and len(settings["model"]["sha256"]) == 64
     assert settings["model"]["preprocess"] == "chainer"
+    assert settings["bn_mode"] in (None, "stored")  # a trained model: its BN averages
     assert settings["model"]["labels"] == str(labels.absolute())
     words = shlex.split(settings["command"])
     assert words[words.index("--model") + 1] == str(model)
