@@ -73,6 +73,10 @@ class LayerTableModel(QAbstractTableModel):
         self._dead.clear()
         self.endResetModel()
 
+    def reads_other_layers(self) -> bool:
+        """Whether some layer reads other than the layer above it (a graph: show "inputs")."""
+        return bool(self._inputs)
+
     def update_errors(self, rows: list[SummaryRow]) -> None:
         """Take the ``error`` texts of ``rows`` (the same layers, a fuller reason) in place."""
         if [r.name for r in rows] != [r.name for r in self._rows]:
