@@ -113,12 +113,20 @@ class NetworkResult:
 
     def settings_record(self, image: dict) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
-        photo described by ``image``; hashes a weights file, so call it off the GUI thread."""
+        photo described by ``image``; hashes a weights file, so call it off the GUI thread.
+        An edited network's record holds its spec; a model's, its path and preprocessing."""
         s = self.settings
-        return records.network_settings_record(
+        record = records.network_settings_record(
             s.net, image, weights_source=self.weights_source, insize=s.insize, seed=s.seed,
             bn_mode=s.bn_mode if self.has_batch_norm else None, weights_path=s.weights,
             crop_box=self.prep["box"])
+        if s.net == "custom" and s.spec:
+            record["spec"] = json.loads(s.spec)
+        if s.net == "onnx":
+            record["model"] = {"path": s.model, "preprocess": s.preprocess, "labels": s.labels}
+        if s.conv1 != "random":
+            record["conv1"] = s.conv1
+        return record
 
 
 def has_batch_norm(net: Network) -> bool:
