@@ -17,14 +17,16 @@ from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
+from superqt.utils import signals_blocked
 
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
+from convlab.pipelines.summary import shape_text
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.widgets.feature_view import FeatureView
 from convlab.ui.widgets.layer_table import LayerTableModel
 from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
-                                      layer_montage, prep_images, rgb_pixmap, shape_text,
+                                      layer_montage, prep_images, rgb_pixmap,
                                       timing_text, top5_text)
 from convlab.ui.worker import LatestWorker
 
@@ -188,9 +190,8 @@ class NetworkPane(QWidget):
                  (self.seed, lambda w: w.setValue(s.seed)),
                  (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
         for widget, setter in pairs:
-            widget.blockSignals(True)
-            setter(widget)
-            widget.blockSignals(False)
+            with signals_blocked(widget):
+                setter(widget)
         self.bn_box.setEnabled(s.net == "alexbn")
         self.bn_label.setText(bn_explanation(s))
 
@@ -253,7 +254,9 @@ class NetworkPane(QWidget):
     def _on_montage(self, _request_id: int, payload) -> None:
         result, name, montage = payload
         if result is self.result and name == (self.selected_layer() or name):
-            self.view.title.setText(f"Maps of {name}: {shape_text(self.result.outputs[name])}")
+            arr = self.result.outputs[name]
+            units = " units" if arr.ndim == 1 else ""
+            self.view.title.setText(f"Maps of {name}: {shape_text(arr.shape)}{units}")
             self.view.show_montage(montage)
 
     def _on_failed(self, request_id: int, reason: str) -> None:
