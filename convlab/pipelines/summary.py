@@ -1,17 +1,13 @@
-"""A network's summary as text: shapes, receptive fields, and the aligned table of ``convlab shapes``.
+"""A network's summary as text: receptive fields and the aligned table of ``convlab shapes``.
 
-The one shape formatter: the shapes table, the window's layer table and readout, and the
-Network pane's titles all write shapes with :func:`shape_text`.
+Shapes are written by :func:`convlab.render.tiles.shape_text`, the one shape formatter (this
+table, the window's layer table and readout, and the Network pane's titles).
 """
 
 from __future__ import annotations
 
 from convlab.engine.nets import SummaryRow
-
-
-def shape_text(shape, sep: str = "x") -> str:
-    """``(96, 55, 55)`` -> ``96x55x55`` (``sep=" × "``: ``96 × 55 × 55``); None or () -> ``—``."""
-    return sep.join(str(v) for v in shape) if shape else "—"
+from convlab.render.tiles import shape_text
 
 
 def rf_text(row: SummaryRow) -> str:

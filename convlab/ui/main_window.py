@@ -63,9 +63,10 @@ class MainWindow(QMainWindow):
         self.exporter = ExportController(self)
         self.exporter.watch(self.explorer.view)
         window_state.build_menus(self)
-        self._status = ""
-        self.explorer.statusChanged.connect(self._set_status)
-        self.explorer.resultReady.connect(self.update_backend_label)  # the worker chose it
+        self._status = ""  # the compute line to restore when a photo cannot be read
+        self.explorer.statusChanged.connect(self.compute_label.setText)
+        self.explorer.resultReady.connect(self.update_backend_label,  # the worker chose it, once
+                                          Qt.ConnectionType.SingleShotConnection)
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
@@ -113,7 +114,7 @@ class MainWindow(QMainWindow):
     def _network_pane(self) -> NetworkPane:
         pane = NetworkPane(self)
         pane.message.connect(self.show_message)
-        pane.statusChanged.connect(self._set_status)
+        pane.statusChanged.connect(self.compute_label.setText)
         self.add_pane(pane, pane.title)
         self.exporter.watch(pane.view)
         return pane
@@ -135,10 +136,6 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.compute_label, 1)
         bar.addPermanentWidget(self.size_label)
         bar.addPermanentWidget(self.backend_label)
-
-    def _set_status(self, text: str) -> None:
-        self._status = text
-        self.compute_label.setText(text)
 
     def update_backend_label(self, *_) -> None:
         from convlab.engine.backend import get_backend
@@ -179,6 +176,7 @@ class MainWindow(QMainWindow):
         Returns the loader's request id. A bad file shows one line in the message area and
         leaves the current image and results as they are.
         """
+        self._status = self.compute_label.text()
         self.compute_label.setText(f"Reading {os.path.basename(str(path))} …")
         longest = self.longest
         return self.loader.submit(lambda job: sources.read_and_prepare(path, longest))

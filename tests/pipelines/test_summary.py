@@ -1,7 +1,8 @@
 """convlab.pipelines.summary: the one shape formatter and the summary table."""
 
 from convlab.engine.nets import build_network
-from convlab.pipelines.summary import rf_text, shape_text, summary_table
+from convlab.pipelines.summary import rf_text, summary_table
+from convlab.render.tiles import shape_text
 
 
 def test_shape_text_is_the_one_formatter():

@@ -68,7 +68,9 @@ class ExplorerPane(QWidget):
         self.pytorch_view = CodeView("pytorchCode", "PyTorch")
         self.chainer, self.pytorch = self.chainer_view.box, self.pytorch_view.box
         self.stage_group = QButtonGroup(self)
+        self._code_shown = False  # the code tabs have been filled once
         self._build()
+        self.bottom.currentChanged.connect(lambda _: self._show_code())
         self._paint_timer = QTimer(self, singleShot=True, interval=PAINT_FALLBACK_MS)
         self._paint_timer.timeout.connect(self._painted)
         self._relayout_timer = QTimer(self, singleShot=True, interval=200)
@@ -147,8 +149,7 @@ class ExplorerPane(QWidget):
 
         The settings are read once and the shapes planned once; the request carries the plan."""
         s = self.settings()
-        self.chainer_view.set_code(chainer_code(s))
-        self.pytorch_view.set_code(pytorch_code(s))
+        self._show_code(s)
         if self.loaded is None:
             return 0
         h, w = self.loaded.image.shape[:2]
@@ -164,6 +165,14 @@ class ExplorerPane(QWidget):
             self.view.clear(f"No output for these settings: {error}")
             return 0
         return self.submit(settings=s, plan=plan)
+
+    def _show_code(self, s: ExplorerSettings | None = None) -> None:
+        """The code tabs follow the settings while one of them is in front (or when shown)."""
+        if self.bottom.currentWidget() in (self.chainer_view, self.pytorch_view) or not self._code_shown:
+            s = s or self.settings()
+            self.chainer_view.set_code(chainer_code(s))
+            self.pytorch_view.set_code(pytorch_code(s))
+            self._code_shown = True
 
     def _image_note(self, s: ExplorerSettings) -> str:
         img = self.loaded

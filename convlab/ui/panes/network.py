@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from superqt.utils import signals_blocked
 
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
-from convlab.pipelines.summary import shape_text
+from convlab.render.tiles import shape_text
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.widgets.feature_view import FeatureView

@@ -62,6 +62,8 @@ def _labelled_slider(name: str, lo: int, hi: int, tip: str) -> QLabeledSlider:
     slider.setRange(lo, hi)
     slider.setToolTip(tip)
     slider.setPageStep(max(1, (hi - lo) // 8))
+    for child in slider.findChildren(QWidget):
+        child.setAcceptDrops(False)  # a dropped photo goes on to the window, not into the number
     return slider
 
 

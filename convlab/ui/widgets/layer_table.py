@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from convlab.engine.nets import SummaryRow
-from convlab.pipelines.summary import shape_text
+from convlab.render.tiles import shape_text
 
 COLUMNS = ("layer", "kind", "config", "output", "params", "mult-adds", "RF", "jump", "ms", "dead")
 RIGHT = {"params", "mult-adds", "RF", "jump", "ms", "dead"}

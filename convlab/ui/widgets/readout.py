@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser
 
 from convlab.engine.arithmetic import conv_macs, conv_params
 from convlab.engine.explorer import ExplorerSettings, StagePlan
-from convlab.pipelines.summary import shape_text
+from convlab.render.tiles import shape_text
 
 LABELS = {"input": "Input", "conv": "Convolution", "bn": "BN", "relu": "ReLU",
           "pool": "Max pooling"}
