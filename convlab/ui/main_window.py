@@ -9,7 +9,6 @@ message area. ``MainWindow(settings=QSettings(...))`` remembers state across ses
 from __future__ import annotations
 
 import os
-from functools import partial
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -242,7 +241,8 @@ class MainWindow(QMainWindow):
             return
         self.sample_index = index % len(samples)
         item = samples[self.sample_index]
-        self.loader.submit(partial(_read_sample, item, self.longest))
+        longest = self.longest
+        self.loader.submit(lambda job: sources.read_and_prepare(item, longest, sample=True))
 
     def next_sample(self, step: int = 1) -> None:
         self.open_sample(self.sample_index + step)
@@ -295,7 +295,3 @@ class MainWindow(QMainWindow):
         for pane in self.panes():
             pane.shutdown()
         super().closeEvent(event)
-
-
-def _read_sample(item, longest, job) -> LoadedImage:
-    return sources.read_and_prepare(item, longest, sample=True)
