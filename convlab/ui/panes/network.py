@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWi
 from convlab.engine import specs
 from convlab.engine.nets import Network
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
+from convlab.render.tiles import shape_text
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes.network_edit import SpecController
@@ -31,8 +32,8 @@ from convlab.ui.panes.network_layout import build_controls, build_split
 from convlab.ui.panes.network_model import ModelMixin
 from convlab.ui.panes.network_spec_view import SpecPaneMixin
 from convlab.ui.panes.network_parts import (BN_MODES, MODELS, bn_explanation, key_of,
-                                      layer_montage, prep_images, rgb_pixmap, shape_text,
-                                      timing_text, top5_text)
+                                      layer_montage, prep_images, rgb_pixmap, timing_text,
+                                      top5_text)
 from convlab.ui.widgets.layer_table import LayerTableModel
 from convlab.ui.worker import LatestWorker
 
@@ -242,7 +243,9 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     def _on_montage(self, _request_id: int, payload) -> None:
         result, name, montage = payload
         if result is self.result and name == (self.selected_layer() or name):
-            self.view.title.setText(f"Maps of {name}: {shape_text(self.result.outputs[name])}")
+            arr = self.result.outputs[name]
+            units = " units" if arr.ndim == 1 else ""
+            self.view.title.setText(f"Maps of {name}: {shape_text(arr.shape)}{units}")
             self.view.show_montage(montage)
 
     def _on_failed(self, request_id: int, reason: str) -> None:
