@@ -211,29 +211,5 @@ class Window:
     @classmethod
     def of(cls, kernel, stride=1, pad=0, dilation=1, cover_all=False, transposed=False) -> "Window":
         """Build from ints, ``(h, w)`` pairs or (pad only) ``((top, bottom), (left, right))``."""
-        return cls(pair(kernel, "kernel"), pair(stride, "stride"), pad_pairs_of(pad),
+        return cls(pair(kernel, "kernel"), pair(stride, "stride"), pad_pairs(pad),
                    pair(dilation, "dilation"), bool(cover_all), bool(transposed))
-
-
-def pad_pairs_of(pad) -> tuple[tuple[int, int], tuple[int, int]]:
-    """``1 -> ((1, 1), (1, 1))``; ``(1, 2) -> ((1, 1), (2, 2))``; ``((0, 1), (0, 1))`` kept."""
-    if isinstance(pad, (tuple, list)) and len(pad) == 2 and all(
-            isinstance(v, (tuple, list)) for v in pad):
-        return pair(pad[0], "pad"), pair(pad[1], "pad")
-    ph, pw = pair(pad, "pad")
-    return (ph, ph), (pw, pw)
-
-
-def out_size_asym(size: int, k: int, s: int, pad: tuple[int, int], d: int = 1,
-                  cover_all: bool = False) -> int:
-    """``conv_out_size`` with ``pad = (before, after)``: ``(size + before + after - dk) // s + 1``."""
-    before, after = pad
-    if before == after:
-        return conv_out_size(size, k, s, before, d, cover_all)
-    if min(before, after) < 0:
-        raise ValueError(f"The padding must be at least 0, got {before} and {after}.")
-    try:
-        return conv_out_size(size + before + after, k, s, 0, d, cover_all)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace(f"({size + before + after} + 2*0",
-                                          f"({size} + {before} + {after}")) from None

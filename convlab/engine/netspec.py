@@ -10,6 +10,7 @@ import numpy as np
 from convlab.engine import layers as L
 
 DEFAULT_INPUT = (3, 227, 227)
+PROBE = 1 << 14   # H and W of the probe input used to infer channel counts
 
 
 def _refuse(i: int, name, problem: str):
@@ -88,6 +89,9 @@ def build(spec, *, weights=None, seed=0, xp=np, init=True):
                   and getattr(L.KINDS.get(e.get("kind")), "parametrised", False))
     seeds = iter(np.random.SeedSequence(seed).spawn(n_param))
     shapes: dict[str, tuple | None] = {"input": input_shape}
+    # channel counts do not depend on H and W: where a layer cannot take the real input size,
+    # in_channels / size are still inferred from a large probe input
+    probe: dict[str, tuple | None] = {"input": (input_shape[0], PROBE, PROBE)}
     seen: list[str] = []
     built = []
     every_name = {e.get("name") for e in entries if isinstance(e, dict)}
@@ -95,6 +99,9 @@ def build(spec, *, weights=None, seed=0, xp=np, init=True):
         cls = _check_head(i, entry, seen)
         inputs = _inputs(i, entry, seen, cls, every_name)
         in_shapes = [shapes[n] for n in inputs]
+        probe_shapes = [probe[n] for n in inputs]
+        if cls.channels_only and any(s is None for s in in_shapes):
+            in_shapes = probe_shapes
         given = weights.get(entry["name"], {})
         layer_seed = next(seeds) if cls.parametrised else None
         try:
@@ -106,7 +113,8 @@ def build(spec, *, weights=None, seed=0, xp=np, init=True):
         layer.inputs = inputs
         built.append(layer)
         seen.append(layer.name)
-        shapes[layer.name] = _shape_or_none(layer, in_shapes)
+        shapes[layer.name] = _shape_or_none(layer, [shapes[n] for n in inputs])
+        probe[layer.name] = _shape_or_none(layer, probe_shapes)
     return name, input_shape, built
 
 

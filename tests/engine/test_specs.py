@@ -207,3 +207,62 @@ def test_registered_kind_builds_runs_and_round_trips():
         L.register_kind("", Scale)
     with pytest.raises(ValueError):
         L.register_kind("thing", dict)
+
+
+@pytest.mark.parametrize("k", range(1, 16))
+def test_asymmetric_same_padding_keeps_the_size_in_a_spec(k):
+    """PyTorch's padding="same" at stride 1: (k - 1) // 2 on top/left, the rest bottom/right."""
+    before, after = (k - 1) // 2, k // 2
+    spec = {"input_shape": [2, 17, 12], "layers": [
+        {"name": "c", "kind": "conv", "out_channels": 3, "ksize": k,
+         "pad": [[before, after], [before, after]]},
+        {"name": "p", "kind": "pool", "mode": "avg", "ksize": k, "stride": 1,
+         "pad": [[before, after], [before, after]]}]}
+    net = Network.from_spec(spec, seed=k, xp=np)
+    assert [r.output_shape for r in net.summary()] == [(3, 17, 12), (3, 17, 12)]
+    assert Network.from_spec(net.to_spec(), init=False).to_spec() == net.to_spec()
+    x = np.random.default_rng(k).standard_normal((1, 2, 17, 12)).astype(np.float32)
+    out = net.forward(x)
+    padded = np.pad(x, ((0, 0), (0, 0), (before, after), (before, after)))
+    expected = ref.conv2d(padded, net["c"].params["W"], net["c"].params["b"])
+    np.testing.assert_allclose(out["c"], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_channels_are_inferred_even_where_the_input_is_too_small():
+    """An editor's network with in_channels left to inference still builds when an early layer
+    cannot take the input: the summary, not the spec, reports it."""
+    spec = {"input_shape": [3, 8, 8], "layers": [
+        {"name": "big", "kind": "conv", "out_channels": 5, "ksize": 11},
+        {"name": "bn", "kind": "bn"},
+        {"name": "next", "kind": "conv", "out_channels": 2, "ksize": 1}]}
+    net = Network.from_spec(spec, init=False)
+    assert net["bn"].size == 5 and net["next"].c_in == 5
+    rows = net.summary()
+    assert "kernel 11" in rows[0].error and rows[1].output_shape is None
+    assert [r.output_shape for r in net.summary((3, 11, 11))] == [(5, 1, 1), (5, 1, 1), (2, 1, 1)]
+    with pytest.raises(ValueError, match=r"Layer 2 \('f'\): cannot infer in_size"):
+        Network.from_spec({"input_shape": [3, 8, 8], "layers": [
+            spec["layers"][0], {"name": "f", "kind": "fc", "out_size": 2}]})
+
+
+def test_spec_networks_save_and_load_chainer_npz(tmp_path):
+    spec = {"name": "mixed", "input_shape": [3, 9, 9], "layers": [
+        {"name": "c", "kind": "conv", "out_channels": 4, "ksize": 3, "groups": 1, "nobias": True},
+        {"name": "n", "kind": "bn"},
+        {"name": "up", "kind": "deconv", "out_channels": 2, "ksize": 2, "stride": 2, "groups": 2},
+        {"name": "flat", "kind": "flatten"},
+        {"name": "f", "kind": "fc", "out_size": 3}]}
+    source, target = Network.from_spec(spec, seed=1, xp=np), Network.from_spec(spec, seed=2, xp=np)
+    source.save_npz(tmp_path / "w.npz")
+    with np.load(tmp_path / "w.npz") as archive:
+        assert sorted(archive.files) == sorted(
+            ["c/W", "n/gamma", "n/beta", "n/avg_mean", "n/avg_var", "n/N", "up/W", "up/b",
+             "f/W", "f/b"])
+        assert archive["up/W"].shape == (4, 1, 2, 2)          # (in, out/groups, kh, kw)
+        weights = {k: archive[k] for k in archive.files if not k.endswith("/N")}
+    target.load_npz(tmp_path / "w.npz")
+    rebuilt = Network.from_spec(spec, weights=weights, xp=np)
+    x = np.random.default_rng(0).standard_normal((1, 3, 9, 9)).astype(np.float32)
+    expected = source.forward(x)["f"]
+    np.testing.assert_array_equal(target.forward(x)["f"], expected)
+    np.testing.assert_array_equal(rebuilt.forward(x)["f"], expected)

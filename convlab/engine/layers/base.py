@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from convlab.engine.arithmetic import Window, pad_pairs_of, pair
+from convlab.engine.arithmetic import Window, pad_pairs, pair
 
 _CHUNK = 1 << 20  # elements per random stream: fixed, so results do not depend on thread count
 REQUIRED = object()   # marks a spec argument without a default
@@ -83,7 +83,7 @@ def _pair_checked(v, name, low=1):
 
 def _pad_checked(v, name):
     try:
-        pads = pad_pairs_of(v)
+        pads = pad_pairs(v)
     except ValueError:
         raise ValueError(f"{name} must be an int, an [h, w] pair or [[top, bottom], [left, right]], "
                          f"got {v!r}") from None
@@ -144,6 +144,7 @@ class Layer:
     spec_args: dict[str, tuple[str, object]] = {}
     parametrised = False            # draws one SeedSequence child in Network.from_spec
     min_inputs, max_inputs = 1, 1
+    channels_only = False           # infers its arguments from channel counts only (conv, bn)
     geometry: tuple | None = None   # (kernel, stride, pad, dilation) for receptive fields
     learned: tuple[str, ...] = ()
 

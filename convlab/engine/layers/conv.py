@@ -15,7 +15,7 @@ def _short(hw):
 
 
 def _pads(pad):
-    return ar.pad_pairs_of(pad)
+    return ar.pad_pairs(pad)
 
 
 def _pad_arg(pads):
@@ -30,6 +30,7 @@ class Conv2D(Layer):
     ``((top, bottom), (left, right))`` (asymmetric, as PyTorch's ``padding="same"``)."""
 
     kind = "conv"
+    channels_only = True
     parametrised = True
     spec_args = {"out_channels": ("int", REQUIRED), "ksize": ("pair", REQUIRED),
                  "in_channels": ("int?", None), "stride": ("pair", 1), "pad": ("pad", 0),
@@ -58,13 +59,13 @@ class Conv2D(Layer):
         return params
 
     @classmethod
-    def from_args(cls, name, args, *, in_shapes, seed, xp, init):
+    def from_args(cls, name, args, *, in_shapes, seed, xp, init, **extra):
         c_in = args["in_channels"]
         if c_in is None:
             c_in = inferred(name, "in_channels", in_shapes, lambda s: s[0])
         return cls(name, c_in, args["out_channels"], args["ksize"], stride=args["stride"],
                    pad=args["pad"], dilation=args["dilation"], groups=args["groups"],
-                   nobias=args["nobias"], seed=seed, xp=xp, init=init)
+                   nobias=args["nobias"], seed=seed, xp=xp, init=init, **extra)
 
     def spec_values(self):
         return {"out_channels": self.c_out, "ksize": self.ksize, "in_channels": self.c_in,
@@ -79,8 +80,8 @@ class Conv2D(Layer):
 
     def output_shape(self, shape):
         h, w = self._check_channels(shape)
-        oh = ar.out_size_asym(h, self.ksize[0], self.stride[0], self.pads[0], self.dilation[0])
-        ow = ar.out_size_asym(w, self.ksize[1], self.stride[1], self.pads[1], self.dilation[1])
+        oh = ar.conv_out_size(h, self.ksize[0], self.stride[0], self.pads[0], self.dilation[0])
+        ow = ar.conv_out_size(w, self.ksize[1], self.stride[1], self.pads[1], self.dilation[1])
         return (self.c_out, oh, ow)
 
     def macs(self, in_shapes, out_shape):
@@ -130,13 +131,9 @@ class Deconv2D(Conv2D):
         return params
 
     @classmethod
-    def from_args(cls, name, args, *, in_shapes, seed, xp, init):
-        layer_args = dict(args)
-        outsize = layer_args.pop("outsize")
-        made = Conv2D.from_args.__func__(cls, name, layer_args, in_shapes=in_shapes, seed=seed,
-                                         xp=xp, init=init)
-        made.outsize = outsize
-        return made
+    def from_args(cls, name, args, *, in_shapes, seed, xp, init, **extra):
+        return super().from_args(name, args, in_shapes=in_shapes, seed=seed, xp=xp, init=init,
+                                 outsize=args["outsize"])
 
     def spec_values(self):
         return dict(super().spec_values(), outsize=self.outsize)

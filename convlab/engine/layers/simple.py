@@ -14,6 +14,7 @@ class BatchNorm(Layer):
     """``L.BatchNormalization(size)``: gamma 1, beta 0, avg_mean 0, avg_var 1, eps 2e-5."""
 
     kind = "bn"
+    channels_only = True
     learned = ("gamma", "beta")
     spec_args = {"size": ("int?", None), "eps": ("float", 2e-5)}
 
@@ -93,7 +94,7 @@ class Pool(Layer):
         self.mode, self.count_include_pad = mode, count_include_pad
         self.ksize = ar.pair(ksize, "ksize")
         self.stride = self.ksize if stride is None else ar.pair(stride, "stride")
-        self.pads = ar.pad_pairs_of(pad)
+        self.pads = ar.pad_pairs(pad)
         (t, b), (l, r) = self.pads
         self.pad = (t, l) if (t, l) == (b, r) else self.pads
         self.cover_all = (mode == "max") if cover_all is None else cover_all
@@ -111,8 +112,8 @@ class Pool(Layer):
 
     def output_shape(self, shape):
         c, h, w = need_spatial(self, shape)
-        oh = ar.out_size_asym(h, self.ksize[0], self.stride[0], self.pads[0], 1, self.cover_all)
-        ow = ar.out_size_asym(w, self.ksize[1], self.stride[1], self.pads[1], 1, self.cover_all)
+        oh = ar.conv_out_size(h, self.ksize[0], self.stride[0], self.pads[0], 1, self.cover_all)
+        ow = ar.conv_out_size(w, self.ksize[1], self.stride[1], self.pads[1], 1, self.cover_all)
         return (c, oh, ow)
 
     def describe(self):
@@ -125,7 +126,7 @@ class Pool(Layer):
         if self.mode == "max":
             return ops.max_pool2d(x, self.ksize, stride=self.stride, pad=self.pad,
                                   cover_all=self.cover_all)
-        if not self.cover_all and self.count_include_pad and self.pad != self.pads:  # symmetric
+        if not self.cover_all and self.count_include_pad:
             return ops.avg_pool2d(x, self.ksize, stride=self.stride, pad=self.pad)
         return _avg_pool_general(x, self)
 
