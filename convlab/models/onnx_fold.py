@@ -48,7 +48,7 @@ def _constant_of_shape(imp, node, attrs, xs):
         raise ValueError(f"the shape {shape} has a negative size")
     value = attrs.get("value")
     fill = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)[:1]
-    _charge(imp, shape, f"{imp.label(node)} ({'x'.join(map(str, shape))})")
+    _charge(imp, shape, f"its constant of shape {'x'.join(map(str, shape))}")
     return [np.full(shape, fill[0], dtype=fill.dtype)]
 
 
@@ -80,7 +80,7 @@ def _flatten(imp, node, attrs, xs):
 def _broadcast(op):
     def fold(imp, node, attrs, xs):
         arrays = [x for x in xs if x is not None]
-        _charge(imp, np.broadcast_shapes(*(a.shape for a in arrays)), imp.label(node))
+        _charge(imp, np.broadcast_shapes(*(a.shape for a in arrays)), "its result")
         out = arrays[0]
         for a in arrays[1:]:
             out = op(out, a)
@@ -90,13 +90,13 @@ def _broadcast(op):
 
 def _concat(imp, node, attrs, xs):
     arrays = [x for x in xs if x is not None]
-    _charge(imp, (sum(a.size for a in arrays),), imp.label(node))
+    _charge(imp, (sum(a.size for a in arrays),), "its result")
     return [np.concatenate(arrays, axis=int(attrs["axis"]))]
 
 
 def _matmul(imp, node, attrs, xs):
     a, b = (np.asarray(x, dtype=np.float32) for x in xs[:2])
-    _charge(imp, (*a.shape[:-1], b.shape[-1]), imp.label(node))
+    _charge(imp, (*a.shape[:-1], b.shape[-1]), "its result")
     return [np.matmul(a, b)]
 
 
@@ -104,7 +104,7 @@ def _gemm(imp, node, attrs, xs):
     a, b = (np.asarray(x, dtype=np.float32) for x in xs[:2])
     a = a.T if attrs.get("transA", 0) else a
     b = b.T if attrs.get("transB", 0) else b
-    _charge(imp, (a.shape[0], b.shape[-1]), imp.label(node))
+    _charge(imp, (a.shape[0], b.shape[-1]), "its result")
     out = np.float32(attrs.get("alpha", 1.0)) * (a @ b)
     if len(xs) > 2 and xs[2] is not None:
         out = out + np.float32(attrs.get("beta", 1.0)) * xs[2]

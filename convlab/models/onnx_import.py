@@ -3,8 +3,10 @@
 Every ONNX value is either a constant (an initializer, a Constant node, or a node whose inputs
 are all constants, folded here with NumPy) or data made by a layer, whose shape without N is
 tracked through the engine's own ``output_shape``. Each node that touches data becomes one layer,
-named after the node (or its first output when unnamed); a graph output whose name differs from
-its layer's gets an ``identity`` layer of that name, so ``forward`` holds it under its ONNX name.
+named after the node (or its first output when unnamed; a channel shuffle's three nodes are
+one layer named after the last, see :mod:`convlab.models.onnx_fuse`); a graph output whose name
+differs from its layer's gets an ``identity`` layer of that name, so ``forward`` holds it under
+its ONNX name.
 Shapes are static: the input's C, H and W must be known.
 """
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from convlab.engine import graph_layers  # noqa: F401 (registers the ONNX kinds)
 from convlab.engine.layers import KINDS
-from convlab.models import onnx_file, onnx_ops
+from convlab.models import onnx_file, onnx_fuse, onnx_ops
 
 ONNX_DOMAINS = ("", "ai.onnx")
 
@@ -55,7 +57,8 @@ class Importer:
         out = {}
         for attr in node.attribute:
             if attr.type in (5, 10):                                # GRAPH, GRAPHS
-                raise ValueError(f"{self.label(node)} holds a subgraph, which ConvLab does not run.")
+                raise ValueError(f"{self.label(node)} holds a subgraph, which ConvLab does not "
+                                 "run.")
             if attr.type == 4:                                      # TENSOR
                 out[attr.name] = self.array(attr.t, f"{self.label(node)}'s {attr.name!r}")
             elif attr.type in (8, 3):                               # SPARSE_TENSOR, STRING
@@ -85,7 +88,7 @@ class Importer:
             return None
         if found.const is None:
             raise ValueError(f"{self.label(node)} computes its {what} from the image; ConvLab "
-                             "needs it constant (static shapes and weights).")
+                             "needs that input to be a constant (static shapes and weights).")
         return found.const
 
     def data(self, node, index: int = 0) -> Value:
@@ -130,8 +133,12 @@ class Importer:
         for sparse in self.graph.sparse_initializer:
             raise ValueError(f"Sparse initializer {sparse.values.name!r} is not supported.")
         shape = self._input_shape(input_shape)
-        for node in self.graph.node:
-            self._node(node)
+        nodes, consumers, i = list(self.graph.node), onnx_fuse.consumers_of(self.graph), 0
+        while i < len(nodes):
+            fused = onnx_fuse.channel_shuffle(self, nodes, i, consumers)
+            if not fused:
+                self._node(nodes[i])
+            i += fused or 1
         self._outputs()
         return {"name": self.graph.name or "onnx", "input_shape": list(shape),
                 "layers": self.layers}
@@ -139,6 +146,8 @@ class Importer:
     def _check_operators(self) -> None:
         """Refuse an unknown operator or domain before anything is read or computed."""
         for node in self.graph.node:
+            if not node.output or not node.output[0]:
+                raise ValueError(f"{self.label(node)} has no output.")
             if node.domain not in ONNX_DOMAINS:
                 raise ValueError(f"{self.label(node)} is a custom operator of domain "
                                  f"{node.domain!r}; ConvLab runs only standard ONNX operators.")
@@ -175,8 +184,9 @@ class Importer:
             consts = [None if v is None else v.const for v in inputs]
             try:
                 outputs = onnx_ops.FOLD[node.op_type](self, node, attrs, consts)
-            except ValueError as exc:
-                raise ValueError(f"{self.label(node)}: {str(exc).rstrip('.')}.") from None
+            except (ValueError, KeyError, IndexError, TypeError, ArithmeticError) as exc:
+                reason = str(exc).strip("'").rstrip(".")
+                raise ValueError(f"{self.label(node)} cannot be folded: {reason}.") from None
             for name, array in zip(node.output, outputs):
                 if name:
                     self.values[name] = Value(const=array)
@@ -184,7 +194,16 @@ class Importer:
         if not any(v is not None and v.const is None for v in inputs):
             raise ValueError(f"{self.label(node)} computes only on constants, which ConvLab "
                              f"folds only for layout and arithmetic operators.")
-        onnx_ops.CONVERT[node.op_type](self, node, attrs)
+        try:
+            onnx_ops.CONVERT[node.op_type](self, node, attrs)
+        except KeyError as exc:
+            raise ValueError(f"{self.label(node)} lacks the attribute {exc.args[0]!r}.") from None
+        except ValueError as exc:
+            if str(exc).startswith(("Node ", "Initializer ")):
+                raise
+            raise ValueError(f"{self.label(node)}: {str(exc).rstrip('.')}.") from None
+        except (IndexError, TypeError, ArithmeticError) as exc:
+            raise ValueError(f"{self.label(node)} is malformed ({exc}).") from None
 
     def _outputs(self) -> None:
         for out in self.graph.output:

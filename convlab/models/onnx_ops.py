@@ -75,8 +75,9 @@ def _batch_norm(imp, node, attrs):
     x = imp.data(node)
     names = ("scale", "bias", "mean", "variance")
     gamma, beta, mean, var = (imp.const(node, i, names[i - 1]).reshape(-1) for i in range(1, 5))
-    imp.emit(node, {"kind": "bn", "size": int(gamma.size), "eps": float(attrs.get("epsilon", 1e-5))},
-             [x], {"gamma": gamma, "beta": beta, "avg_mean": mean, "avg_var": var})
+    eps = float(attrs.get("epsilon", 1e-5))
+    imp.emit(node, {"kind": "bn", "size": int(gamma.size), "eps": eps}, [x],
+             {"gamma": gamma, "beta": beta, "avg_mean": mean, "avg_var": var})
 
 
 def _split(imp, node):
@@ -122,10 +123,15 @@ def _concat(imp, node, attrs):
 
 
 def _flatten(imp, node, attrs):
+    """ONNX Flatten always makes ``(prod(shape[:axis]), prod(shape[axis:]))``: the batch axis
+    stays alone only when the axes between N and ``axis`` hold one element."""
     x = imp.data(node)
     axis = int(attrs.get("axis", 1))
     axis = axis + len(x.shape) + 1 if axis < 0 else axis
-    imp.emit(node, {"kind": "flatten", "axis": max(axis, 1)}, [x])
+    if int(np.prod(x.shape[:max(axis - 1, 0)])) != 1:
+        raise ValueError(f"{imp.label(node)} flattens from axis {axis}, which merges axes "
+                         f"into the batch axis; ConvLab keeps axis 0 as the batch.")
+    imp.emit(node, {"kind": "flatten", "axis": 1}, [x])
 
 
 def _reshape_like(imp, node, full_out: tuple) -> None:
@@ -149,8 +155,9 @@ def _unsqueeze_axes(imp, node, attrs):
 
 def _unsqueeze(imp, node, attrs):
     full = [1, *imp.data(node).shape]
-    rank = len(full) + len(_unsqueeze_axes(imp, node, attrs))
-    for axis in sorted(int(a) + rank if a < 0 else int(a) for a in _unsqueeze_axes(imp, node, attrs)):
+    axes = [int(a) for a in np.asarray(_unsqueeze_axes(imp, node, attrs)).reshape(-1)]
+    rank = len(full) + len(axes)
+    for axis in sorted(a + rank if a < 0 else a for a in axes):
         full.insert(axis, 1)
     _reshape_like(imp, node, tuple(full))
 

@@ -92,7 +92,8 @@ def find_labels(model_path) -> Path | None:
     """A labels file beside the model: ``<model name>.txt``, then the usual names
     (``labels.txt``, ``synset_words.txt``, ``imagenet_classes.txt``, ``classes.txt``)."""
     model_path = Path(model_path)
-    for candidate in (model_path.with_suffix(".txt"), *(model_path.parent / n for n in LABEL_FILES)):
+    beside = [model_path.parent / name for name in LABEL_FILES]
+    for candidate in (model_path.with_suffix(".txt"), *beside):
         if candidate.is_file():
             return candidate
     return None
