@@ -21,7 +21,8 @@ from convlab.pipelines import images as imaging
 from convlab.render import colour
 from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.kernels import BANKS, IMAGE_BANKS
-from convlab.export.maps import ExportError, check_options, export_maps, select_layers
+from convlab.export.maps import ExportError, export_maps
+from convlab.export.options import check_options, select_layers
 from convlab.cli.export_network import (BadFile, add_network_arguments, check_network_flags,
                                         network_flag, network_settings)
 from convlab.export.transaction import describe_error

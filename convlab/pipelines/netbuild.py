@@ -20,7 +20,8 @@ import numpy as np
 from convlab.engine.backend import get_backend, to_numpy
 from convlab.engine.kernels import handmade_conv1, make_bank
 from convlab.engine.nets import Network
-from convlab.pipelines.images import center_crop_imagenet, load_image, scale_to_longest
+from convlab.pipelines import images
+from convlab.pipelines.images import load_image, scale_to_longest
 from convlab.pipelines import samples
 
 ICA_SIDE = 256  # photos are scaled to this longest side before patches are drawn
@@ -91,7 +92,7 @@ def prepare(image: np.ndarray, s, net: Network) -> dict:
         p = preprocess(image, net.input_shape, s.preprocess)
         return {"input": p.input, "crop": p.crop, "box": p.box, "resized": None,
                 "box_resized": None, "preset": s.preprocess}
-    prep = center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
+    prep = images.center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
     if net.input_shape[0] == 1:  # a one-channel spec: BT.601 luma of the centred input
         luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)[None, :, None, None]
         prep["input"] = (prep["input"] * luma).sum(axis=1, keepdims=True).astype(np.float32)

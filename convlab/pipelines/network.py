@@ -16,9 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from convlab.engine.backend import get_backend, to_numpy
+from convlab.engine.backend import to_numpy
 from convlab.engine import specs
-from convlab.engine.nets import Network, SummaryRow, build_network
+from convlab.engine.nets import Network, SummaryRow
 from convlab.engine.ops import softmax
 from convlab.pipelines import records
 from convlab.pipelines import netbuild

@@ -18,30 +18,25 @@ import os
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from convlab.engine import specs
 from convlab.engine.nets import Network
-from convlab.pipelines.network import (NetworkResult, NetworkRunner, NetworkSettings,
-                                       input_shape, quick_summary, spec_text)
+from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
+from convlab.render.tiles import shape_text
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
-from convlab.ui.panes import spec_edits
 from convlab.ui.panes.network_edit import SpecController
 from convlab.ui.panes.network_field import FieldMixin
+from convlab.ui.panes.network_layout import build_controls, build_split
 from convlab.ui.panes.network_model import ModelMixin
 from convlab.ui.panes.network_spec_view import SpecPaneMixin
-from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
-                                      layer_montage, prep_images, rgb_pixmap, shape_text,
-                                      timing_text, top5_text)
-from convlab.ui.widgets.code_view import CodeView
-from convlab.ui.widgets.crop_view import CropView
-from convlab.ui.widgets.feature_view import FeatureView
-from convlab.ui.widgets.layer_table import COLUMNS, LayerTableModel
-from convlab.ui.widgets.spec_editor import SpecEditor
+from convlab.ui.panes.network_parts import (BN_MODES, MODELS, bn_explanation, key_of,
+                                      layer_montage, prep_images, rgb_pixmap, timing_text,
+                                      top5_text)
+from convlab.ui.widgets.layer_table import LayerTableModel
 from convlab.ui.worker import LatestWorker
+
 
 class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
@@ -86,43 +81,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.model_box = QComboBox(objectName="netModel")
-        self.model_box.addItems(list(MODELS))
-        self.model_box.setToolTip("AlexBN: Chainer's alexbn.py, the seed article's model. Alex: the "
-                                  "original with local response normalisation; 2 groups: conv2, 4 "
-                                  "and 5 split as on the original two GPUs. Empty stack: build "
-                                  "your own with the layer editor below the table.")
-        self.insize = QSpinBox(objectName="inputSize", minimum=16, maximum=512, value=227,
-                               suffix=" px", keyboardTracking=False)
-        self.insize.setToolTip("The crop fed to the network. 227 is AlexBN's insize; 224 still "
-                               "reaches 6x6 at pool5 thanks to cover_all pooling.")
-        self.bn_box = QComboBox(objectName="bnMode")
-        self.bn_box.addItems(list(BN_MODES))
-        self.seed = QSpinBox(objectName="netSeed", minimum=0, maximum=2**31 - 1, value=0,
-                             keyboardTracking=False)
-        self.seed.setToolTip("Seed of the random (LeCun normal) initialisation.")
-        self.handmade = QCheckBox("hand-made conv1", objectName="handmadeConv1")
-        self.handmade.setToolTip("Replace conv1's random weights with hand-made Gabor edge and "
-                                 "colour-opponent filters (not learned), so that untrained maps "
-                                 "still show edges and colours.")
-        self.learned = QCheckBox("conv1 learned from photos", objectName="learnedConv1")
-        self.learned.setToolTip(
-            "Replace the first convolution's weights with kernels learned without labels by "
-            "independent component analysis (FastICA) of patches of the bundled photos: oriented "
-            "edges, gratings and colour blobs, the kinds of filters a trained AlexNet's conv1 "
-            "holds (Krizhevsky et al. 2012, Fig. 3; Bell and Sejnowski 1997). Not trained for "
-            "any task: the later layers stay random. The first use takes a few seconds.")
-        self.load_button = QPushButton("Load Chainer weights (.npz)…", objectName="loadWeights")
-        self.load_button.setToolTip("A file written by Chainer's serializers.save_npz (a trainer "
-                                    "snapshot works too). A file that does not fit is refused "
-                                    "and the current weights stay.")
-        self.random_button = QPushButton("Random weights", objectName="randomWeights")
-        self.weights_label = QLabel(objectName="weightsLabel")
-        self.bn_label = QLabel(objectName="bnExplain", wordWrap=True)
-        self.input_note = QLabel(objectName="inputNote", wordWrap=True)
-        self.top5 = QLabel(objectName="top5", wordWrap=True)
-        for label in (self.bn_label, self.input_note, self.top5, self.weights_label):
-            label.setStyleSheet("color: palette(placeholder-text);")
+        build_controls(self)
         bar = QHBoxLayout()
         for w in (QLabel("Model"), self.model_box, QLabel("input"), self.insize, QLabel("BN"),
                   self.bn_box, QLabel("seed"), self.seed, self.handmade, self.learned):
@@ -137,52 +96,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self._model_controls()
         layout.addLayout(weights)
         layout.addWidget(self.bn_label)
-        layout.addWidget(self._split(), 1)
+        layout.addWidget(build_split(self), 1)
         self._connect()
-
-    def _split(self) -> QSplitter:
-        self.crop_view = CropView(self)
-        self.crop_view.setFixedHeight(220)
-        self.prep_labels = [QLabel(alignment=Qt.AlignCenter), self.crop_view,
-                            QLabel(alignment=Qt.AlignCenter)]
-        prep = QHBoxLayout()
-        self.prep_captions = [QLabel(caption, alignment=Qt.AlignCenter) for caption in PREP_CAPTIONS]
-        for label, caption in zip(self.prep_labels, self.prep_captions):
-            box = QVBoxLayout()
-            box.addWidget(label, 1)
-            box.addWidget(caption)
-            prep.addLayout(box)
-        self.table = QTableView(objectName="layerTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QTableView.SelectRows)
-        self.table.setSelectionMode(QTableView.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(20)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().moveSection(COLUMNS.index("inputs"), 2)  # beside the kind
-        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
-        self.editor = SpecEditor(list(spec_edits.NEW_LAYER), self)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(prep)
-        column.addWidget(self.table, 1)
-        column.addWidget(self.editor)
-        column.addWidget(self.input_note)
-        column.addWidget(self.top5)
-        self.view = FeatureView(self, title="Maps of conv1")
-        self.chainer_code = CodeView("netChainerCode", "Chainer")
-        self.pytorch_code = CodeView("netPytorchCode", "PyTorch")
-        self.right = QTabWidget(objectName="networkTabs", documentMode=True)
-        self.right.addTab(self.view, "Maps")
-        self.right.addTab(self.chainer_code, "Chainer code")
-        self.right.addTab(self.pytorch_code, "PyTorch code")
-        split = QSplitter(Qt.Horizontal)
-        split.addWidget(left)
-        split.addWidget(self.right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([700, 560])
-        return split
 
     def _connect(self) -> None:
         self.model_box.currentTextChanged.connect(self.choose_model)
@@ -292,6 +207,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
             _, rows, images, s, inputs = payload
             selected = self.selected_layer()
             self.model.set_rows(rows, inputs)
+            self.show_inputs_column()
             self.select_layer(selected or "conv1")
             for label, rgb in zip(self.prep_labels, images):
                 if label is self.crop_view:
@@ -327,7 +243,9 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     def _on_montage(self, _request_id: int, payload) -> None:
         result, name, montage = payload
         if result is self.result and name == (self.selected_layer() or name):
-            self.view.title.setText(f"Maps of {name}: {shape_text(self.result.outputs[name])}")
+            arr = self.result.outputs[name]
+            units = " units" if arr.ndim == 1 else ""
+            self.view.title.setText(f"Maps of {name}: {shape_text(arr.shape)}{units}")
             self.view.show_montage(montage)
 
     def _on_failed(self, request_id: int, reason: str) -> None:

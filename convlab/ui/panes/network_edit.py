@@ -143,7 +143,8 @@ class SpecController(QObject):
         except ValueError as exc:
             self.pane.message.emit(f"Network: {exc}", "error")
             return False
-        return self.edit(f"open {os.path.basename(os.fspath(path))}", spec, 0) or True
+        self.edit(f"open {os.path.basename(os.fspath(path))}", spec, 0)  # False: already shown
+        return True
 
     def save_spec(self, path) -> None:
         text = json.dumps(self.pane.current_spec(), indent=1)

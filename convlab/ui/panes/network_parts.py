@@ -60,10 +60,6 @@ def key_of(mapping: dict, value: str) -> str:
     return next(k for k, v in mapping.items() if v == value)
 
 
-def shape_text(arr: np.ndarray) -> str:
-    return "x".join(map(str, arr.shape)) + (" units" if arr.ndim == 1 else "")
-
-
 def bn_explanation(s: NetworkSettings, has_bn: bool = True) -> str:
     if s.net == "onnx":
         return ("A trained model: its BatchNormalization layers use their stored running averages."

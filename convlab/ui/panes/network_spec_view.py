@@ -71,6 +71,7 @@ class SpecPaneMixin:
         shape = input_shape(net, s)
         rows = quick_summary(net, shape)
         self.model.set_rows(rows, {layer.name: layer.inputs for layer in net.layers})
+        self.show_inputs_column()
         self.show_rows_error(rows)
         chainer, pytorch = network_code(net)
         self.chainer_code.set_code(chainer)
@@ -80,6 +81,12 @@ class SpecPaneMixin:
         if any(r.error for r in rows):
             self.shapes_worker.submit(
                 lambda j: (s, Network.from_spec(spec, init=False).summary(shape)))
+
+    def show_inputs_column(self) -> None:
+        """The "inputs" column only for graphs (a plain stack reads the layer above each time)."""
+        from convlab.ui.widgets.layer_table import COLUMNS
+
+        self.table.setColumnHidden(COLUMNS.index("inputs"), not self.model.reads_other_layers())
 
     def show_rows_error(self, rows) -> None:
         error = next((r.error for r in rows if r.error), "")

@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from convlab.engine.nets import SummaryRow
-from convlab.cli.shapes import format_shape
+from convlab.render.tiles import shape_text
 
 COLUMNS = ("layer", "kind", "config", "output", "params", "mult-adds", "RF", "jump", "ms", "dead",
            "act mem", "param mem", "inputs")
@@ -72,6 +72,10 @@ class LayerTableModel(QAbstractTableModel):
         self._ms.clear()
         self._dead.clear()
         self.endResetModel()
+
+    def reads_other_layers(self) -> bool:
+        """Whether some layer reads other than the layer above it (a graph: show "inputs")."""
+        return bool(self._inputs)
 
     def update_errors(self, rows: list[SummaryRow]) -> None:
         """Take the ``error`` texts of ``rows`` (the same layers, a fuller reason) in place."""
@@ -157,7 +161,7 @@ class LayerTableModel(QAbstractTableModel):
         if col == "config":
             return r.detail
         if col == "output":
-            return "fails: see tooltip" if r.error else format_shape(r.output_shape)
+            return "fails: see tooltip" if r.error else shape_text(r.output_shape)
         if col == "params":
             return _count(r.params)
         if col == "mult-adds":
