@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QScrollArea, Q
 from convlab.engine.codegen import chainer_code, pytorch_code
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
 from convlab.ui.widgets.code_view import CodeView
+from convlab.ui.widgets.diagram_panel import TOOLTIP as DIAGRAM_TIP, DiagramPanel
 from convlab.ui.widgets.controls import ControlPanel
 from convlab.pipelines import records
 from convlab.pipelines.explorer import (CostModel, ExplorerOutput, ExplorerRequest, explorer_job,
@@ -67,6 +68,7 @@ class ExplorerPane(QWidget):
         self.chainer_view = CodeView("chainerCode", "Chainer")
         self.pytorch_view = CodeView("pytorchCode", "PyTorch")
         self.chainer, self.pytorch = self.chainer_view.box, self.pytorch_view.box
+        self.diagram = DiagramPanel(self)
         self.stage_group = QButtonGroup(self)
         self._build()
         self._paint_timer = QTimer(self, singleShot=True, interval=PAINT_FALLBACK_MS)
@@ -106,7 +108,11 @@ class ExplorerPane(QWidget):
         self.bottom.addTab(self.chainer_view, "Chainer code")
         self.bottom.addTab(self.pytorch_view, "PyTorch code")
         split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
-        split.addWidget(self.view)
+        self.map_tabs = QTabWidget(objectName="mapTabs")  # the maps, and the diagram beside them
+        self.map_tabs.addTab(self.view, "Feature maps")
+        self.map_tabs.addTab(self.diagram, "Arithmetic diagram")
+        self.map_tabs.setTabToolTip(1, DIAGRAM_TIP)
+        split.addWidget(self.map_tabs)
         split.addWidget(self.bottom)
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 1)
@@ -156,6 +162,7 @@ class ExplorerPane(QWidget):
         names = [st.name for st in plan if st.shape and st.name != "input"]
         shown = (self.stage if self.stage in names else names[-1]) if names else None
         self.readout.setText(readout_html(plan, s, image_note=self._image_note(s), shown=shown))
+        self.diagram.set_state(s, h, w, self.loaded.image)  # geometry only: never waits
         self._sync_stage_buttons(names, shown)
         error = self.no_output = first_error(plan)
         if error:
@@ -185,6 +192,7 @@ class ExplorerPane(QWidget):
 
     def _stage_clicked(self, index: int) -> None:
         self.stage = STAGES[index][0]
+        self.diagram.show_stage(self.stage)
         self.refresh()
 
     def submit(self, *, allow_preview: bool = True, settings: ExplorerSettings | None = None,
@@ -243,6 +251,7 @@ class ExplorerPane(QWidget):
             return  # a newer request is on its way: never show a stale result
         self.output = out
         self._show(out)
+        self.diagram.set_maps(out.result.maps, out.result.settings)
         self.statusChanged.emit(self._timing(out))
         self._await_paint(request_id, preview=False)
         self._arrived(request_id)  # during a drag the waiting state goes out: this one is stale
