@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QScrollArea, Q
 
 from convlab.engine.codegen import chainer_code, pytorch_code
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
+from convlab.engine.kernels import IMAGE_BANKS
 from convlab.ui.widgets.code_view import CodeView
 from convlab.ui.widgets.diagram_panel import TOOLTIP as DIAGRAM_TIP, DiagramPanel
 from convlab.ui.widgets.controls import ControlPanel
@@ -55,6 +56,7 @@ class ExplorerPane(QWidget):
         self.last_failed_id = 0  # the last request the worker refused
         self._inflight, self._inflight_since, self._deferred = 0, 0.0, False
         self.no_output = ""  # why the current settings give no output ("" when they do)
+        self._learned: set[tuple] = set()  # learned banks already computed (image, sizes, seed)
         self.cost = CostModel()
         self.worker = LatestWorker("explorer", self)
         self.worker.preview.connect(self._on_preview)
@@ -163,6 +165,7 @@ class ExplorerPane(QWidget):
         shown = (self.stage if self.stage in names else names[-1]) if names else None
         self.readout.setText(readout_html(plan, s, image_note=self._image_note(s), shown=shown))
         self.diagram.set_state(s, h, w, self.loaded.image)  # geometry only: never waits
+        self._say_if_learning(s)
         self._sync_stage_buttons(names, shown)
         error = self.no_output = first_error(plan)
         if error:
@@ -171,6 +174,17 @@ class ExplorerPane(QWidget):
             self.view.clear(f"No output for these settings: {error}")
             return 0
         return self.submit(settings=s, plan=plan)
+
+    def _learned_key(self, s: ExplorerSettings, image_key: int) -> tuple:
+        return image_key, s.kernel, s.filters, s.in_channels // s.groups, s.seed
+
+    def _say_if_learning(self, s: ExplorerSettings) -> None:
+        """Progress text while the worker learns kernels from photos (seconds, once)."""
+        if s.bank in IMAGE_BANKS and self._learned_key(s, self._image_key) not in self._learned:
+            self.controls.set_kernel_note(
+                "Learning kernels from the sample photos and this one (FastICA on 20,000 "
+                "patches): a few seconds, once; then they are cached.")
+            self.statusChanged.emit("learning kernels from photos (FastICA)…")
 
     def _image_note(self, s: ExplorerSettings) -> str:
         img = self.loaded
@@ -236,6 +250,8 @@ class ExplorerPane(QWidget):
         if out.strip is not None and out.result.kernels is not self.kernels.kernels:
             self.kernels.show_strip(*out.strip, out.result.kernels, out.result.kernel_names)
         self.controls.set_kernel_note(out.result.kernel_note)
+        if out.result.settings.bank in IMAGE_BANKS:
+            self._learned.add(self._learned_key(out.result.settings, out.image_key))
 
     def _on_preview(self, request_id: int, out: ExplorerOutput) -> None:
         if self.worker.is_current(request_id):

@@ -195,6 +195,8 @@ class ControlPanel(QWidget):
     # -- model <-> view ------------------------------------------------------------------------
     def _changed(self, *_) -> None:
         self._sync_dependent()
+        learned = self.bank.currentData() in IMAGE_BANKS
+        self.bank.setToolTip(LEARNED_TOOLTIP if learned else TIPS["bank"])
         self.changed.emit()
 
     def _sync_dependent(self) -> None:

@@ -35,3 +35,23 @@ def test_readout_shows_transposed_cost_and_asymmetric_padding():
     html = readout_html(plan_explorer(s, 300, 451), s)
     assert "96 × 300 × 451" in html and "300 + 4 + 5 − 10" in html
     assert f"{96 * 1 * 100 + 96:,} parameters" in html
+
+
+def test_learned_bank_is_offered_with_where_its_kernels_come_from(qtbot):
+    from convlab.engine.kernels import LEARNED_TOOLTIP
+    from convlab.ui.panes.explorer import ExplorerPane
+    from PySide6.QtCore import Qt
+
+    pane = ExplorerPane()
+    qtbot.addWidget(pane)
+    bank = pane.controls.bank
+    index = bank.findData("learned")
+    assert bank.itemText(index) == "Learned from photos (ICA)"
+    assert "Krizhevsky" in bank.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    pane.controls.set_settings(ExplorerSettings(bank="learned"))
+    assert pane.settings().bank == "learned" and bank.toolTip() == LEARNED_TOOLTIP
+    with qtbot.waitSignal(pane.statusChanged) as said:
+        pane._say_if_learning(pane.settings())  # before the worker's first learned result
+    assert "learning kernels" in said.args[0]
+    assert "Learning kernels from the sample photos" in pane.controls.kernel_note.text()
+    pane.shutdown()
