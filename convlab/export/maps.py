@@ -50,6 +50,7 @@ import numpy as np
 from convlab import __version__
 from convlab.pipelines import images as imaging
 from convlab.render import colour, png, tiles
+from convlab.export.options import check_options, select_layers
 from convlab.export.transaction import Transaction, explain_failure
 
 FORMAT = "convlab-export/1"
@@ -70,22 +71,6 @@ class ExportResult:
     files: list[str] = field(default_factory=list)  # relative to out_dir, manifest last
     manifest: dict = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def select_layers(names: list[str], what="all") -> list[str]:
-    """``"all"``, ``"final"``, ``"conv1,pool5"`` or a list -> the chosen names in network order."""
-    names = list(names)
-    if what in (None, "all"):
-        return names
-    if what in ("final", "last"):
-        return names[-1:]
-    wanted = [w.strip() for w in (what.split(",") if isinstance(what, str) else what) if w.strip()]
-    unknown = [w for w in wanted if w not in names]
-    if unknown:
-        raise ValueError(f"unknown layer {unknown[0]!r}; choose from {', '.join(names)}")
-    if not wanted:
-        raise ValueError(f"no layer chosen; choose from {', '.join(names)}")
-    return [n for n in names if n in wanted]
 
 
 def _stats(values: np.ndarray) -> list[dict]:
@@ -148,21 +133,13 @@ def _folder_names(names: list[str]) -> list[str]:
     return out
 
 
-def _check_options(layers, what, grid, per_map, npy, cmap, normalize, scale, sep):
+def _check_options(layers, what, **options):
     """Refuse bad options before anything is written: ``(names, cmap, mode)`` or ExportError."""
     try:
         names = select_layers(list(layers), what)
-        cmap = colour.check_colormap(cmap)
-        mode = colour.parse_normalize(normalize)
-        colour.normalize_bounds(np.zeros((1, 1, 1)), mode)
+        cmap, mode = check_options(**options)
     except ValueError as exc:
         raise ExportError(f"Cannot export: {exc}.") from None
-    for label, value, lo, hi in (("scale", scale, 1, 64), ("separator", sep, 0, 16)):
-        if not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-            raise ExportError(f"Cannot export: {label} must be a whole number from {lo} to {hi}, "
-                              f"got {value!r}.")
-    if not (grid or per_map or npy):
-        raise ExportError("Cannot export: grids, maps and .npy files are all switched off.")
     if not names:
         raise ExportError("Cannot export: there are no maps to export.")
     return names, cmap, mode
@@ -179,7 +156,8 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     returning False cancels. Raises :class:`ExportError` (``ExportCancelled`` on cancel).
     """
     t0 = time.perf_counter()
-    names, cmap, mode = _check_options(layers, what, grid, per_map, npy, cmap, normalize, scale, sep)
+    names, cmap, mode = _check_options(layers, what, grid=grid, per_map=per_map, npy=npy, cmap=cmap,
+                                       normalize=normalize, scale=scale, sep=sep)
     prepared = [_prepare_layer(n, f, layers[n]) for n, f in zip(names, _folder_names(names))]
     for L in prepared if per_map else ():  # refuse a scale that makes one map too large to open
         h, w = L.picture.shape[1:]

@@ -3,6 +3,7 @@
 Both grids colour through :mod:`convlab.render.colour` (``normalize``, ``colour_index``,
 ``lut``), so a tile's pixels are the same on screen and in a PNG:
 
+- :func:`shape_text`: the one shape formatter (tile titles, tables, the readout).
 - PNG grids: :func:`tile_rgb` (coloured tiles, each enlarged, ``sep``-pixel separators in
   ``NAN_COLOR``), :func:`grid_layout` (``ceil(sqrt(F))`` columns), :func:`picture` (what one
   exported map or grid looks like), :func:`vector_grid` (an fc layer's ``(N,)`` output as a map).
@@ -24,6 +25,12 @@ from convlab.render.colour import (NAN_COLOR, apply_colormap, colour_index, norm
                                    normalize_bounds)
 
 MAX_PIXELS = 6_000_000  # the window's montage is subsampled above this
+
+
+def shape_text(shape, sep: str = "x") -> str:
+    """The one shape formatter, for tile titles, tables and the readout: ``(96, 55, 55)`` ->
+    ``96x55x55`` (``sep=" × "``: ``96 × 55 × 55``); None or () -> ``—``."""
+    return sep.join(str(v) for v in shape) if shape else "—"
 
 
 # -- PNG grids -------------------------------------------------------------------------------------
@@ -119,15 +126,18 @@ def tile_rgb(tiles: np.ndarray, *, scale: int = 1, sep: int = 1):
 
 
 def picture(values: np.ndarray, cmap: str = "viridis", mode="map", *, scale: int = 1,
-            sep: int = 1) -> np.ndarray:
+            sep: int = 1, bounds=None) -> np.ndarray:
     """What ``convlab export`` draws, as uint8 RGB: an ``(h, w)`` map, an ``(F, h, w)`` montage,
-    or an ``(N,)`` vector laid out by :func:`vector_grid`."""
+    or an ``(N,)`` vector laid out by :func:`vector_grid`. ``bounds`` (``(lo, hi)`` from
+    :func:`~convlab.render.colour.normalize_bounds` of the whole layer) colours one map of a
+    layer as it looks among the others (``"layer"`` scaling)."""
     values = np.asarray(values, dtype=np.float32)
     if values.ndim == 1:
         values = vector_grid(values)
+    norm = normalize(values, mode, bounds=bounds)
     if values.ndim == 3:
-        return tile_rgb(apply_colormap(normalize(values, mode), cmap), scale=scale, sep=sep)[0]
-    return enlarge(apply_colormap(normalize(values, mode), cmap), scale)
+        return tile_rgb(apply_colormap(norm, cmap), scale=scale, sep=sep)[0]
+    return enlarge(apply_colormap(norm, cmap), scale)
 
 
 def _as_maps(maps) -> np.ndarray:

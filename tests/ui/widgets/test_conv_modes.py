@@ -15,7 +15,7 @@ def test_mode_groups_and_same_round_trip_through_the_panel(qtbot):
     got = panel.settings()
     assert (got.same, got.groups, got.transposed) == (True, 3, False)
     assert got.conv_pad() == ((4, 5), (4, 5))
-    assert panel.spins["padding"].value() == 4 and not panel.spins["padding"].isEnabled()
+    assert panel.sliders["padding"].value() == 4 and not panel.sliders["padding"].isEnabled()
     groups.stepUp()  # steps of 2: 1 or 3 only
     assert groups.value() == 3
     groups.stepDown()
