@@ -176,7 +176,7 @@ class DiagramCanvas(QWidget):
                 p.drawText(QPointF(origin.x() - 14, origin.y() + cell * 0.7), "…")
             else:
                 p.drawText(QPointF(origin.x() + d.cols.shown * cell + 4, origin.y() + cell * 0.7), "…")
-                p.drawText(QPointF(origin.x(), origin.y() + d.rows.shown * cell + 14), "⋮")
+                p.drawText(QPointF(origin.x() - 12, origin.y() + (d.rows.shown - 0.3) * cell), "⋮")
         self._legend(p, 12, self.height() - 10)
 
     def _legend(self, p, x: float, y: float) -> None:
