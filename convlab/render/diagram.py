@@ -20,7 +20,8 @@ with the full counts written out; the window positions played are those in the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 from convlab.engine.arithmetic import conv_out_size, deconv_out_size, effective_kernel
 
@@ -45,31 +46,31 @@ class AxisWalk:
     shown: int = 0  # cells drawn (the corner); set by build_axis
     first: int = 0  # the first cell drawn: 0 for the top-left corner, later for the bottom-right
 
-    @property
+    @cached_property
     def span(self) -> int:
         """Cells the kernel window spans: ``d(k - 1) + 1``."""
         return effective_kernel(self.kernel, self.dilation)
 
-    @property
+    @cached_property
     def cells(self) -> int:
         return self.before + self.spread * (self.size - 1) + 1 + self.after
 
-    @property
+    @cached_property
     def reach(self) -> int:
         """One past the last cell any window spans."""
         return (self.out - 1) * self.stride + self.span
 
-    @property
+    @cached_property
     def dropped(self) -> int:
         """Trailing cells no window spans (``axis_coverage(...).dropped``)."""
         return max(0, self.cells - self.reach)
 
-    @property
+    @cached_property
     def extra(self) -> int:
         """Cells past the padded edge that the last, partial window reaches (``cover_all``)."""
         return max(0, self.reach - self.cells)
 
-    @property
+    @cached_property
     def partial(self) -> int:
         """Windows on this axis reaching past the edge: 0 or 1 (only the last one can)."""
         return int(self.extra > 0)
@@ -100,6 +101,10 @@ class AxisWalk:
 
     def played(self) -> range:
         """The output indices whose windows lie in the drawn cells (at least one)."""
+        return self._played
+
+    @cached_property
+    def _played(self) -> range:
         if self.shown >= self.cells + self.extra:
             return range(self.out)
         if self.first == 0:
@@ -131,7 +136,7 @@ def build_axis(size: int, k: int, s: int = 1, pad=(0, 0), d: int = 1, cover_all:
                                                      walk.span + CORNER_STEPS * walk.stride)))
     shown = full if full <= max_cells else corner_cells
     first = full - shown if corner == "bottom-right" else 0
-    return AxisWalk(**{**walk.__dict__, "shown": shown, "first": first})
+    return replace(walk, shown=shown, first=first)
 
 
 @dataclass(frozen=True)
@@ -159,24 +164,24 @@ class Diagram:
     cols: AxisWalk
     stage: str  # "conv", "deconv" or "pool"
 
-    @property
+    @cached_property
     def out_rows(self) -> int:
         return len(self.rows.played())
 
-    @property
+    @cached_property
     def out_cols(self) -> int:
         return len(self.cols.played())
 
-    @property
+    @cached_property
     def count(self) -> int:
         return self.out_rows * self.out_cols
 
-    @property
+    @cached_property
     def corner(self) -> bool:
         """True when only a corner (top-left or bottom-right) is drawn."""
         return self.count < self.rows.out * self.cols.out
 
-    @property
+    @cached_property
     def partial_windows(self) -> int:
         """Windows (of the whole output) reaching past the bottom or right edge."""
         ph, pw = self.rows.partial, self.cols.partial

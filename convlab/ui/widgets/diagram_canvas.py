@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from convlab.render.colour import apply_colormap, normalize
@@ -56,10 +56,10 @@ class DiagramCanvas(QWidget):
         self.output: QImage | None = None  # the stage's first output map, once computed
         self.message = ""
         self.last_cell = 0.0  # cell size of the last grid painted (tests read it)
+        self._background = None  # (key, QPixmap): the grid's still part, drawn once per layout
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), BG)
         if self.diagram is None:
             p.setPen(MUTED)
@@ -83,14 +83,34 @@ class DiagramCanvas(QWidget):
         return cell, QPointF(left, top), QPointF(left + cell * (cols_in + 2), top)
 
     def _paint_grid(self, p: QPainter, d: Diagram, win: WindowBox) -> None:
+        """The still part (cells, labels, legend) from a cached picture, then what moves."""
         cell, origin, out_origin = self._layout(d)
         self.last_cell = cell
-        unspanned_r, unspanned_c = set(d.rows.unspanned()), set(d.cols.unspanned())
 
         def rect(r, c, at=origin):  # padded cell (r, c) on screen
             return QRectF(at.x() + (c - d.cols.first) * cell, at.y() + (r - d.rows.first) * cell,
                           cell, cell)
 
+        key = (d, self.width(), self.height(), self.devicePixelRatioF())
+        if self._background is None or self._background[0] != key:
+            picture = QPixmap(self.size() * self.devicePixelRatioF())
+            picture.setDevicePixelRatio(self.devicePixelRatioF())
+            picture.fill(BG)
+            still = QPainter(picture)
+            self._paint_cells(still, d, rect)
+            self._paint_overhang(still, d, rect)
+            self._grid_labels(still, d, origin, out_origin, cell)
+            still.end()
+            self._background = (key, picture)
+        p.drawPixmap(0, 0, self._background[1])
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_path(p, d, win, rect, cell)
+        self._paint_window(p, win, rect)
+        self._paint_output(p, d, win, cell, out_origin)
+
+    def _paint_cells(self, p, d: Diagram, rect) -> None:
+        """Input, padding, inserted zeros and never-covered cells."""
+        unspanned_r, unspanned_c = set(d.rows.unspanned()), set(d.cols.unspanned())
         for r in range(d.rows.first, min(d.rows.first + d.rows.shown, d.rows.cells)):
             for c in range(d.cols.first, min(d.cols.first + d.cols.shown, d.cols.cells)):
                 real = d.rows.is_input(r) and d.cols.is_input(c)
@@ -100,11 +120,6 @@ class DiagramCanvas(QWidget):
                 if (r in unspanned_r or c in unspanned_c) and real:
                     colour = UNCOVERED
                 p.fillRect(rect(r, c).adjusted(1, 1, -1, -1), colour)
-        self._paint_overhang(p, d, rect)
-        self._paint_path(p, d, win, rect, cell)
-        self._paint_window(p, win, rect)
-        self._paint_output(p, d, win, cell, out_origin)
-        self._grid_labels(p, d, origin, out_origin, cell)
 
     def _paint_overhang(self, p, d: Diagram, rect) -> None:
         """Cells past the padded edge that the last partial window (cover_all) reaches."""
@@ -120,14 +135,16 @@ class DiagramCanvas(QWidget):
 
     def _paint_path(self, p, d: Diagram, win: WindowBox, rect, cell) -> None:
         """The stride path: a dot at every window's first tap, visited ones brighter."""
-        for n in range(d.count):
-            w = d.window(n) if n != win.index else win
-            centre = rect(w.rows[0], w.cols[0]).center()
-            colour = QColor(WINDOW) if n <= win.index else QColor(MUTED)
-            colour.setAlpha(200 if n <= win.index else 110)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(colour)
-            p.drawEllipse(centre, cell * 0.12, cell * 0.12)
+        visited, ahead = QColor(WINDOW), QColor(MUTED)
+        visited.setAlpha(200)
+        ahead.setAlpha(110)
+        p.setPen(Qt.PenStyle.NoPen)
+        n = 0
+        for i in d.rows.played():
+            for j in d.cols.played():
+                p.setBrush(visited if n <= win.index else ahead)
+                p.drawEllipse(rect(d.rows.start(i), d.cols.start(j)).center(), cell * 0.12, cell * 0.12)
+                n += 1
 
     def _paint_window(self, p, win: WindowBox, rect) -> None:
         fill = QColor(WINDOW)
