@@ -145,7 +145,7 @@ def _im2col_conv(x, W, y, groups, strides, pads, dilations, should_stop):
 
 FAST_PATHS = True  # False: every convolution takes the direct im2col path (for comparisons)
 COL_BUDGET = 64 << 20  # bytes of im2col matrix per GEMM
-STOP_TILE_FLOPS = 1 << 30  # FLOPs per tile when should_stop is given: ~5 ms at 200 GFLOP/s
+STOP_TILE_FLOPS = 1 << 28  # FLOPs per tile when should_stop is given: ~1.3 ms at 200 GFLOP/s
 
 
 def _conv_rows(x, W, out, groups, stride, pad, dilation):
