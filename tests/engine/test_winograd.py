@@ -1,5 +1,7 @@
-"""Winograd F(2x2, 3x3) and F(2x2, 5x5): the transforms, conv2d through them against the loop
-reference and the direct path, the weight cache's safety, and AlexBN's fc8 within 1e-4."""
+"""Winograd F(2x2, 3x3) and F(3x3, 5x5): the transforms, conv2d through them against the loop
+reference and the direct path, the weight cache's safety, and AlexBN's fc8 within 1e-4.
+
+conv2d is pinned to ``CONV_PATH = "winograd"`` here (``"auto"`` would pick by timing)."""
 
 from __future__ import annotations
 
@@ -24,11 +26,16 @@ def frozen(seed, *shape):
 
 def direct(*args, **kwargs):
     """conv2d forced onto the im2col path."""
-    saved, ops.FAST_PATHS = ops.FAST_PATHS, False
+    saved, ops.CONV_PATH = ops.CONV_PATH, "direct"
     try:
         return ops.conv2d(*args, **kwargs)
     finally:
-        ops.FAST_PATHS = saved
+        ops.CONV_PATH = saved
+
+
+@pytest.fixture(autouse=True)
+def winograd_wherever_it_applies(monkeypatch):
+    monkeypatch.setattr(ops, "CONV_PATH", "winograd")
 
 
 @pytest.fixture
@@ -47,12 +54,13 @@ def calls(monkeypatch):
 
 @pytest.mark.parametrize("r", sorted(winograd.POINTS))
 def test_transforms_give_one_dimensional_correlation(r):
-    """y_i = sum_k d_{i+k} g_k for the two outputs of one tile, from the float32 matrices."""
+    """y_i = sum_k d_{i+k} g_k for the m outputs of one tile, from the float32 matrices."""
     at, g, bt = (m.astype(np.float64) for m in winograd.transforms(r))
+    m = winograd.TILE[r]
     rng = np.random.default_rng(r)
     for _ in range(5):
-        d, w = rng.standard_normal(r + 1), rng.standard_normal(r)
-        expected = [sum(d[i + k] * w[k] for k in range(r)) for i in range(2)]
+        d, w = rng.standard_normal(m + r - 1), rng.standard_normal(r)
+        expected = [sum(d[i + k] * w[k] for k in range(r)) for i in range(m)]
         np.testing.assert_allclose(at @ ((g @ w) * (bt @ d)), expected, rtol=1e-6, atol=1e-6)
 
 
@@ -140,9 +148,40 @@ def test_alexbn_fc8_with_fast_paths_within_1e_4_of_direct(calls):
     x = np.random.default_rng(4).random((1, 3, 227, 227), dtype=np.float32)
     fast = net.forward(x)["fc8"]
     assert len(calls) == 4                                          # conv2 (5x5), conv3-conv5
-    saved, ops.FAST_PATHS = ops.FAST_PATHS, False
+    saved, ops.CONV_PATH = ops.CONV_PATH, "direct"
     try:
         slow = net.forward(x)["fc8"]
     finally:
-        ops.FAST_PATHS = saved
+        ops.CONV_PATH = saved
     assert np.abs(fast - slow).max() <= 1e-4 * np.abs(slow).max()
+
+
+def test_auto_path_times_both_then_keeps_the_faster_and_explores(monkeypatch):
+    from convlab.engine.autotune import PathTuner
+
+    tuner = PathTuner(("direct", "winograd"), trials=2, keep=3, explore_every=4)
+    seconds = {"direct": 2.0, "winograd": 1.0}
+    chosen = []
+    for _ in range(14):
+        path = tuner.choose("k")
+        chosen.append(path)
+        tuner.record("k", path, seconds[path])
+    assert sorted(chosen[:4]) == ["direct", "direct", "winograd", "winograd"]
+    assert chosen[4:] == ["winograd"] * 3 + ["direct"] + ["winograd"] * 3 + ["direct"] + ["winograd"] * 2
+    assert tuner.best("k") == "winograd"
+    for _ in range(3):                                              # the load changes: direct wins
+        tuner.record("k", "winograd", 5.0)
+    assert tuner.best("k") == "direct" and tuner.choose("k") == "direct"
+
+
+def test_auto_path_gives_the_right_result_whichever_it_picks(monkeypatch, calls):
+    from convlab.engine.autotune import PathTuner
+
+    monkeypatch.setattr(ops, "CONV_PATH", "auto")
+    monkeypatch.setattr(ops, "TUNER", PathTuner(("direct", "winograd"), trials=2))
+    x, W, b = rand(14, 1, 16, 9, 9), frozen(15, 24, 16, 3, 3), rand(16, 24)
+    expected = ref.conv2d_shift_add(x, W, b, pad=1)
+    for _ in range(6):
+        np.testing.assert_allclose(ops.conv2d(x, W, b, pad=1), expected, rtol=1e-5,
+                                   atol=1e-5 * np.abs(expected).max())
+    assert 2 <= len(calls) <= 6 and ops.TUNER.best(((1, 16, 9, 9), (24, 16, 3, 3), ((1, 1), (1, 1)))) is not None
