@@ -6,8 +6,6 @@ on the device. Wrong shapes raise ``ValueError`` naming the op, the shapes and w
 
 from __future__ import annotations
 
-import time
-
 from convlab.engine import winograd
 from convlab.engine.autotune import PathTuner
 from convlab.engine.arithmetic import conv_out_size, effective_kernel, pad_pairs, pad_total, pair
@@ -86,22 +84,24 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, should_stop=N
     strides, pads, dilations, oh, ow = _conv_geometry(x, W, b, stride, pad, dilation, groups)
     xp = array_module(x)
     y = xp.empty((x.shape[0], W.shape[0], oh, ow), dtype=xp.result_type(x.dtype, W.dtype))
-    path, tuned = "direct", None
+    path = "direct"
     if CONV_PATH != "direct" and winograd.applies(x, W, strides, dilations, groups):
-        path = "winograd"
-        if CONV_PATH == "auto":
-            tuned = (x.shape, W.shape, pads)
-            path = TUNER.choose(tuned)
-    t0 = time.perf_counter()
+        path = "winograd" if CONV_PATH == "winograd" else _tuned_path(x, W, y, pads)
     if path == "winograd":
         winograd.conv(x, W, pads, y, should_stop)
     else:
         _im2col_conv(x, W, y, groups, strides, pads, dilations, should_stop)
-    if tuned is not None:
-        TUNER.record(tuned, path, time.perf_counter() - t0)
     if b is not None:
         y += b.reshape(1, -1, 1, 1)
     return y
+
+
+def _tuned_path(x, W, y, pads) -> str:
+    """"direct" or "winograd", whichever TUNER found faster for these shapes (timed on first use)."""
+    key = (x.shape, W.shape, pads)
+    return TUNER.best(key) or TUNER.calibrate(key, {
+        "direct": lambda: _im2col_conv(x, W, y, 1, (1, 1), pads, (1, 1), None),
+        "winograd": lambda: winograd.conv(x, W, pads, y)})
 
 
 def _conv_geometry(x, W, b, stride, pad, dilation, groups):
@@ -155,7 +155,7 @@ def _im2col_conv(x, W, y, groups, strides, pads, dilations, should_stop):
         _conv_rows(part, W, y[:, :, r0:r1], groups, strides, pads, dilations)
 
 
-# "auto": where Winograd applies, time it and im2col on the first calls of each shape and keep
+# "auto": where Winograd applies, time it and im2col on the first call of each shape and keep
 # the faster (autotune.PathTuner); "direct": im2col only; "winograd": Winograd wherever it applies
 CONV_PATH = "auto"
 TUNER = PathTuner(("direct", "winograd"))
