@@ -20,7 +20,7 @@ from convlab.render.diagram import Diagram, WindowBox
 BG = QColor(30, 32, 36)
 INPUT = QColor(91, 143, 214)
 PADDING = QColor(70, 76, 88)
-INSERTED = QColor(52, 56, 64)
+INSERTED = QColor(150, 158, 172)  # the zeros a transposed convolution spreads its input by
 UNCOVERED = QColor(217, 83, 79)
 WINDOW = QColor(255, 176, 0)
 DONE = QColor(63, 170, 150)

@@ -95,6 +95,7 @@ class DiagramPanel(QWidget):
             self._image = image
             self._maps = {}
         self._settings, self._size = settings, (height, width)
+        self.stage.setItemText(0, "Transposed conv" if settings.transposed else "Convolution")
         pool = self.stage.model().item(1)
         pool.setEnabled(settings.pool > 1)
         if settings.pool <= 1 and self.stage.currentIndex() == 1:
