@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from convlab.engine.explorer import (ExplorerResult, ExplorerSettings, StagePlan, plan_explorer,
                                      run_explorer)
+from convlab.engine.kernels import IMAGE_BANKS
+from convlab.pipelines.images import load_image, scale_to_longest
+from convlab.pipelines.samples import list_samples
 from convlab.render.kernels import build_kernel_strip
 from convlab.render.tiles import Montage, build_montage, plan_layout
 
@@ -91,6 +95,31 @@ class ExplorerOutput:
     image_key: int
 
 
+@lru_cache(maxsize=1)
+def _sample_photos() -> tuple:
+    """The bundled sample photos, each scaled to a longest side of 512 (read once, read-only)."""
+    photos = []
+    for item in list_samples():
+        try:
+            photo = scale_to_longest(load_image(item), 512)[0]
+        except (OSError, ValueError):
+            continue  # a damaged install: learn from what is there
+        photo.setflags(write=False)
+        photos.append(photo)
+    return tuple(photos)
+
+
+def learning_photos(image: np.ndarray) -> list[np.ndarray]:
+    """What the "Learned from photos (ICA)" bank learns from: the samples and the current photo.
+
+    FastICA caches per photos, so the window, a preview and ``convlab export`` agree."""
+    return [*_sample_photos(), image]
+
+
+def _photos_for(settings: ExplorerSettings, image: np.ndarray):
+    return learning_photos(image) if settings.bank in IMAGE_BANKS else None
+
+
 def first_error(plan: list[StagePlan]) -> str:
     """Why these settings give no output ("" when they do)."""
     return next((st.error for st in plan if st.error), "")
@@ -139,7 +168,8 @@ def _preview(req: ExplorerRequest, factor: int, job) -> None:
     t0 = time.perf_counter()
     small = block_mean(req.image, factor)
     try:
-        result = run_explorer(small, req.settings, should_stop=job.should_stop)
+        result = run_explorer(small, req.settings, should_stop=job.should_stop,
+                              images=_photos_for(req.settings, req.image))
     except ValueError:
         return  # the small image cannot pass the layer; the full one still can
     if not result.completed:
@@ -173,7 +203,8 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
             if job.wait_for_newer(SETTLE_S if req.dragging else 0.0):
                 return None  # a newer request came (the drag goes on): skip the long run
             t0 = time.perf_counter()
-        result = run_explorer(req.image, s, should_stop=job.should_stop, keep=keep, plan=plan)
+        result = run_explorer(req.image, s, should_stop=job.should_stop, keep=keep, plan=plan,
+                              images=_photos_for(s, req.image))
         if not result.completed:
             return None
         cost.learn(units, (time.perf_counter() - t0) * 1e3)

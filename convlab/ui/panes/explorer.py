@@ -16,7 +16,9 @@ from PySide6.QtWidgets import QButtonGroup, QWidget
 
 from convlab.engine.codegen import chainer_code, pytorch_code
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
+from convlab.engine.kernels import IMAGE_BANKS
 from convlab.ui.widgets.code_view import CodeView
+from convlab.ui.widgets.diagram_panel import DiagramPanel
 from convlab.ui.widgets.controls import ControlPanel
 from convlab.pipelines import records
 from convlab.pipelines.explorer import (CostModel, ExplorerOutput, ExplorerRequest, explorer_job,
@@ -53,6 +55,7 @@ class ExplorerPane(QWidget):
         self.last_failed_id = 0  # the last request the worker refused
         self._inflight, self._inflight_since, self._deferred = 0, 0.0, False
         self.no_output = ""  # why the current settings give no output ("" when they do)
+        self._learned: set[tuple] = set()  # learned banks already computed (image, sizes, seed)
         self.cost = CostModel()
         self.worker = LatestWorker("explorer", self)
         self.worker.preview.connect(self._on_preview)
@@ -66,6 +69,7 @@ class ExplorerPane(QWidget):
         self.chainer_view = CodeView("chainerCode", "Chainer")
         self.pytorch_view = CodeView("pytorchCode", "PyTorch")
         self.chainer, self.pytorch = self.chainer_view.box, self.pytorch_view.box
+        self.diagram = DiagramPanel(self)
         self.stage_group = QButtonGroup(self)
         self._code_shown = False  # the code tabs have been filled once
         build_layout(self)
@@ -115,6 +119,8 @@ class ExplorerPane(QWidget):
         names = [st.name for st in plan if st.shape and st.name != "input"]
         shown = (self.stage if self.stage in names else names[-1]) if names else None
         self.readout.setText(readout_html(plan, s, image_note=self._image_note(s), shown=shown))
+        self.diagram.set_state(s, h, w, self.loaded.image)  # geometry only: never waits
+        self._say_if_learning(s)
         self._sync_stage_buttons(names, shown)
         error = self.no_output = first_error(plan)
         if error:
@@ -123,6 +129,17 @@ class ExplorerPane(QWidget):
             self.view.clear(f"No output for these settings: {error}")
             return 0
         return self.submit(settings=s, plan=plan)
+
+    def _learned_key(self, s: ExplorerSettings, image_key: int) -> tuple:
+        return image_key, s.kernel, s.filters, s.in_channels // s.groups, s.seed
+
+    def _say_if_learning(self, s: ExplorerSettings) -> None:
+        """Progress text while the worker learns kernels from photos (seconds, once)."""
+        if s.bank in IMAGE_BANKS and self._learned_key(s, self._image_key) not in self._learned:
+            self.controls.set_kernel_note(
+                "Learning kernels from the sample photos and this one (FastICA on 20,000 "
+                "patches): a few seconds, once; then they are cached.")
+            self.statusChanged.emit("learning kernels from photos (FastICA)…")
 
     def _show_code(self, s: ExplorerSettings | None = None) -> None:
         """The code tabs follow the settings while one of them is in front (or when shown)."""
@@ -152,6 +169,7 @@ class ExplorerPane(QWidget):
 
     def _stage_clicked(self, index: int) -> None:
         self.stage = STAGES[index][0]
+        self.diagram.show_stage(self.stage)
         self.refresh()
 
     def submit(self, *, allow_preview: bool = True, settings: ExplorerSettings | None = None,
@@ -195,6 +213,8 @@ class ExplorerPane(QWidget):
         if out.strip is not None and out.result.kernels is not self.kernels.kernels:
             self.kernels.show_strip(*out.strip, out.result.kernels, out.result.kernel_names)
         self.controls.set_kernel_note(out.result.kernel_note)
+        if out.result.settings.bank in IMAGE_BANKS:
+            self._learned.add(self._learned_key(out.result.settings, out.image_key))
 
     def _on_preview(self, request_id: int, out: ExplorerOutput) -> None:
         if self.worker.is_current(request_id):
@@ -210,6 +230,7 @@ class ExplorerPane(QWidget):
             return  # a newer request is on its way: never show a stale result
         self.output = out
         self._show(out)
+        self.diagram.set_maps(out.result.maps, out.result.settings)
         self.statusChanged.emit(self._timing(out))
         self._await_paint(request_id, preview=False)
         self._arrived(request_id)  # during a drag the waiting state goes out: this one is stale

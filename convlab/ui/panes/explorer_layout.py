@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QScrollArea, QSplitter, QTabWidget,
                                QToolButton, QVBoxLayout)
 
+from convlab.ui.widgets.diagram_panel import TOOLTIP as DIAGRAM_TIP
+
 STAGES = (("conv", "Conv"), ("bn", "BN"), ("relu", "ReLU"), ("pool", "Pool"))
 
 
@@ -34,7 +36,11 @@ def build_layout(pane) -> None:
     pane.bottom.addTab(pane.chainer_view, "Chainer code")
     pane.bottom.addTab(pane.pytorch_view, "PyTorch code")
     split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
-    split.addWidget(pane.view)
+    pane.map_tabs = QTabWidget(objectName="mapTabs")  # the maps, and the diagram beside them
+    pane.map_tabs.addTab(pane.view, "Feature maps")
+    pane.map_tabs.addTab(pane.diagram, "Arithmetic diagram")
+    pane.map_tabs.setTabToolTip(1, DIAGRAM_TIP)
+    split.addWidget(pane.map_tabs)
     split.addWidget(pane.bottom)
     split.setStretchFactor(0, 5)
     split.setStretchFactor(1, 1)

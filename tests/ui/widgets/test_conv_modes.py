@@ -15,7 +15,7 @@ def test_mode_groups_and_same_round_trip_through_the_panel(qtbot):
     got = panel.settings()
     assert (got.same, got.groups, got.transposed) == (True, 3, False)
     assert got.conv_pad() == ((4, 5), (4, 5))
-    assert panel.spins["padding"].value() == 4 and not panel.spins["padding"].isEnabled()
+    assert panel.sliders["padding"].value() == 4 and not panel.sliders["padding"].isEnabled()
     groups.stepUp()  # steps of 2: 1 or 3 only
     assert groups.value() == 3
     groups.stepDown()
@@ -35,3 +35,23 @@ def test_readout_shows_transposed_cost_and_asymmetric_padding():
     html = readout_html(plan_explorer(s, 300, 451), s)
     assert "96 × 300 × 451" in html and "300 + 4 + 5 − 10" in html
     assert f"{96 * 1 * 100 + 96:,} parameters" in html
+
+
+def test_learned_bank_is_offered_with_where_its_kernels_come_from(qtbot):
+    from convlab.engine.kernels import LEARNED_TOOLTIP
+    from convlab.ui.panes.explorer import ExplorerPane
+    from PySide6.QtCore import Qt
+
+    pane = ExplorerPane()
+    qtbot.addWidget(pane)
+    bank = pane.controls.bank
+    index = bank.findData("learned")
+    assert bank.itemText(index) == "Learned from photos (ICA)"
+    assert "Krizhevsky" in bank.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    pane.controls.set_settings(ExplorerSettings(bank="learned"))
+    assert pane.settings().bank == "learned" and bank.toolTip() == LEARNED_TOOLTIP
+    with qtbot.waitSignal(pane.statusChanged) as said:
+        pane._say_if_learning(pane.settings())  # before the worker's first learned result
+    assert "learning kernels" in said.args[0]
+    assert "Learning kernels from the sample photos" in pane.controls.kernel_note.text()
+    pane.shutdown()

@@ -1,0 +1,76 @@
+"""The arithmetic diagram page: play, pause, step, scrub, keyboard, stages, photo mode."""
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from convlab.engine.explorer import ExplorerSettings, plan_explorer
+from convlab.render.diagram import diagram_for
+from convlab.ui.panes.explorer import ExplorerPane
+from convlab.ui.widgets.diagram_panel import DiagramPanel
+
+
+def test_keyboard_steps_and_plays_and_the_scrub_follows(qtbot):
+    panel = DiagramPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 500)
+    panel.show()
+    s = ExplorerSettings(kernel=3, stride=2, padding=1, dilation=2)
+    panel.set_state(s, 20, 20)
+    assert panel.diagram.count == diagram_for(s, "conv", 20, 20).count == 9 * 9  # (20 + 2 - 5) // 2 + 1 = 9
+    panel.setFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_Right)
+    qtbot.keyClick(panel, Qt.Key.Key_Right)
+    assert panel.position() == 2 and panel.scrub.value() == 2
+    qtbot.keyClick(panel, Qt.Key.Key_Left)
+    assert panel.position() == 1
+    assert "window 2 of 81: output row 0, column 1" in panel.counts.text()
+    panel.scrub.setValue(57)
+    assert panel.position() == 57
+    qtbot.keyClick(panel, Qt.Key.Key_Space)
+    assert panel.is_playing()
+    qtbot.waitUntil(lambda: panel.position() > 57, timeout=3000)  # 5 windows a second
+    qtbot.keyClick(panel, Qt.Key.Key_Space)
+    assert not panel.is_playing()
+    panel.grab()  # paints without error
+
+
+def test_pool_stage_and_corner_show_the_partial_window(qtbot):
+    panel = DiagramPanel()
+    qtbot.addWidget(panel)
+    s = ExplorerSettings()  # AlexBN conv1: the pool's cover_all window reaches past the edge
+    panel.set_state(s, 341, 512)
+    conv = {st.name: st for st in plan_explorer(s, 341, 512)}
+    assert panel.diagram.corner and (panel.diagram.rows.out, panel.diagram.cols.out) == conv["conv"].shape[1:]
+    panel.show_stage("pool")
+    panel.corner.setCurrentIndex(1)
+    d = panel.diagram
+    assert d.stage == "pool" and (d.rows.out, d.cols.out) == conv["pool"].shape[1:]
+    panel.set_position(d.count - 1)
+    assert d.window(d.count - 1).partial and "partial: past the edge" in panel.counts.text()
+    assert "reaches 1 past the edge" in panel.counts.text()
+    panel.set_state(s.replace(pool=1), 341, 512)  # no pooling: back to the convolution
+    assert panel.diagram.stage == "conv"
+
+
+def test_photo_mode_plays_every_window_and_fills_in_the_worker_maps(qtbot):
+    panel = DiagramPanel()
+    qtbot.addWidget(panel)
+    image = np.random.default_rng(0).random((40, 30, 3), dtype=np.float32)
+    s = ExplorerSettings(kernel=5, stride=2, pool=1)
+    panel.set_state(s, 40, 30, image)
+    panel.on_photo.setChecked(True)
+    assert panel.diagram.count == 18 * 13 and panel.canvas.photo is not None
+    panel.set_maps({"conv": np.ones((96, 18, 13), np.float32)}, s)
+    assert panel.canvas.output is not None
+    panel.set_maps({"conv": np.ones((96, 5, 5), np.float32)}, s.replace(kernel=3))  # stale
+    assert panel.canvas.output.height() == 18
+    panel.resize(800, 400)
+    panel.grab()
+
+
+def test_the_explorer_has_the_diagram_beside_the_maps(qtbot):
+    pane = ExplorerPane()
+    qtbot.addWidget(pane)
+    tabs = pane.map_tabs
+    assert tabs.widget(1) is pane.diagram and "Dumoulin" in tabs.tabToolTip(1)
+    pane.shutdown()
