@@ -142,9 +142,9 @@ def _explorer_job(args, parser):
     scaled, _ = imaging.scale_to_longest(image, longest)
     images = None
     if settings.bank in IMAGE_BANKS:  # the window learns from the same photos
-        from convlab.pipelines.netfiles import learning_images
+        from convlab.pipelines.explorer import learning_photos
 
-        images = learning_images(scaled)
+        images = learning_photos(scaled)
     try:
         result = run_explorer(scaled, settings, images=images)
     except ValueError as exc:

@@ -1,5 +1,4 @@
-"""Networks from files, Qt-free: spec ``.json`` and ONNX models read safely, and the photos that
-kernels are learned from.
+"""Networks from files, Qt-free: spec ``.json`` and ONNX models read safely.
 
 - :func:`read_spec`: a spec file read through :mod:`convlab.pipelines.guard` (a regular file of
   at most :data:`MAX_SPEC_BYTES`, so a named pipe or ``/dev/zero`` never hangs), parsed as JSON;
@@ -8,24 +7,17 @@ kernels are learned from.
   errors naming the layer (index and name), and a parameter count ConvLab can hold.
 - :func:`open_model`: an ONNX file checked the same way, then :func:`convlab.models.load_onnx`
   (``OnnxUnavailable`` without the ``onnx`` extra).
-- :func:`learning_images`: the bundled sample photos (scaled to :data:`LEARN_SIDE` pixels on
-  their longer side) plus the explorer's photo: what the "learned" kernel bank learns from (the
-  same list in the window and on the command line, so both get the same kernels).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
-
-import numpy as np
 
 from convlab.pipelines import guard
 
 MAX_SPEC_BYTES = 4 * 2 ** 20    # a spec of ten thousand layers is well under 4 MiB
 MAX_PARAMS = 2 ** 31            # 8 GB of float32 weights: more is a mistake or a hostile file
-LEARN_SIDE = 512                # sample photos are scaled to this longer side to learn from
 
 
 def _name(path) -> str:
@@ -96,28 +88,3 @@ def open_model(path, *, input_shape=None):
 
     guard.require_regular_file(path, "ONNX model")
     return load_onnx(path, input_shape=input_shape)
-
-
-@lru_cache(maxsize=1)
-def sample_photos() -> tuple:
-    """The bundled sample photos ``(H, W, 3)`` float32 in [0, 1], each scaled to a longer side
-    of :data:`LEARN_SIDE` pixels, in file-name order (read once, read-only)."""
-    from convlab.pipelines.images import load_image, scale_to_longest
-    from convlab.pipelines.samples import list_samples
-
-    photos = []
-    for item in list_samples():
-        try:
-            photo = scale_to_longest(load_image(item), LEARN_SIDE)[0]
-        except (OSError, ValueError):
-            continue  # a damaged install: learn from what is there
-        photo.setflags(write=False)
-        photos.append(photo)
-    return tuple(photos)
-
-
-def learning_images(photo: np.ndarray) -> list[np.ndarray]:
-    """What the "learned" bank learns from: :func:`sample_photos`, then ``photo`` (the explorer's
-    input, as it is): the window's list (``pipelines.explorer.learning_photos``), so both learn
-    the same kernels."""
-    return [*sample_photos(), photo]

@@ -127,9 +127,7 @@ def test_cmap_names_print_nothing_else(tmp_path):
 def test_out_of_memory_says_so(tmp_path, capsys, monkeypatch):
     def no_memory(*a, **k):
         raise MemoryError()   # what Pillow raises, with no message, when a resize cannot be allocated
-    from convlab.pipelines import netbuild  # the network runner prepares photos there
-
-    monkeypatch.setattr(netbuild, "center_crop_imagenet", no_memory)
+    monkeypatch.setattr(imaging, "center_crop_imagenet", no_memory)
     assert exit_code(["--out", str(tmp_path / "o"), "--net", "alexbn", "--layers", "conv1"]) == 1
     assert one_line(capsys.readouterr().err) == "convlab export: failed: out of memory"
 
