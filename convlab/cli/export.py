@@ -53,6 +53,27 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="folder to write into (created if missing)")
     p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="seed of the random kernels / weights (default 0)")
+    _add_explorer_arguments(p)
+    add_network_arguments(p)
+    o = p.add_argument_group("output")
+    o.add_argument("--layers", metavar="A,B", help="layers (or explorer stages) to export (default all)")
+    o.add_argument("--grid", action=argparse.BooleanOptionalAction, default=True,
+                   help="one grid PNG per layer (default on)")
+    o.add_argument("--maps", action=argparse.BooleanOptionalAction, default=True,
+                   help="one PNG per map (default on)")
+    o.add_argument("--npy", action="store_true", help="also the raw float32 values as .npy")
+    o.add_argument("--cmap", default="viridis", metavar="NAME",
+                   help=f"colormap: {', '.join(colour.DISPLAY_COLORMAPS)} or any cmap name (default viridis)")
+    o.add_argument("--normalize", default="map", metavar="MODE",
+                   help="map, layer or fixed:LO,HI (default map: each map min..max)")
+    o.add_argument("--scale", type=int, default=1, metavar="N", help="enlarge each pixel N times (1-64)")
+    o.add_argument("--quiet", "-q", action="store_true", help="no progress or summary lines")
+    p.set_defaults(_export_parser=p, run=run)
+    return p
+
+
+def _add_explorer_arguments(p: argparse.ArgumentParser) -> None:
+    """The explorer pipeline's flags (an argument group of ``p``)."""
     g = p.add_argument_group("explorer pipeline (without a network)")
     for key, what in INT_FLAGS.items():
         lo, hi = LIMITS[key]
@@ -73,22 +94,6 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="filter groups: 1, or 3 on an RGB photo (each group sees one colour)")
     g.add_argument("--longest", type=int, default=None, metavar="N",
                    help="shrink the photo to this longer side first (default 512)")
-    add_network_arguments(p)
-    o = p.add_argument_group("output")
-    o.add_argument("--layers", metavar="A,B", help="layers (or explorer stages) to export (default all)")
-    o.add_argument("--grid", action=argparse.BooleanOptionalAction, default=True,
-                   help="one grid PNG per layer (default on)")
-    o.add_argument("--maps", action=argparse.BooleanOptionalAction, default=True,
-                   help="one PNG per map (default on)")
-    o.add_argument("--npy", action="store_true", help="also the raw float32 values as .npy")
-    o.add_argument("--cmap", default="viridis", metavar="NAME",
-                   help=f"colormap: {', '.join(colour.DISPLAY_COLORMAPS)} or any cmap name (default viridis)")
-    o.add_argument("--normalize", default="map", metavar="MODE",
-                   help="map, layer or fixed:LO,HI (default map: each map min..max)")
-    o.add_argument("--scale", type=int, default=1, metavar="N", help="enlarge each pixel N times (1-64)")
-    o.add_argument("--quiet", "-q", action="store_true", help="no progress or summary lines")
-    p.set_defaults(_export_parser=p, run=run)
-    return p
 
 
 def _check_flags(args, parser) -> None:
