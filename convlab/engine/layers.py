@@ -15,6 +15,7 @@ import numpy as np
 from convlab.engine import arithmetic as ar
 from convlab.engine import ops
 from convlab.engine.arithmetic import pair
+from convlab.engine.backend import freeze
 
 
 _CHUNK = 1 << 20  # elements per random stream: fixed, so results do not depend on thread count
@@ -51,7 +52,8 @@ def placeholder(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _weights(init: bool, xp, seed, shape, fan_in):
-    return xp.asarray(lecun_normal(seed, shape, fan_in)) if init else placeholder(shape)
+    """Frozen (read-only) weights: replaced, never edited in place (see ``backend.freeze``)."""
+    return freeze(xp.asarray(lecun_normal(seed, shape, fan_in))) if init else placeholder(shape)
 
 
 class Layer:

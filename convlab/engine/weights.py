@@ -27,7 +27,7 @@ import zlib
 
 import numpy as np
 
-from convlab.engine.backend import to_numpy
+from convlab.engine.backend import freeze, to_numpy
 
 MAX_HEADER_BYTES = 10_000  # NumPy's own limit on a .npy header (np.load's max_header_size)
 CHUNK_BYTES = 1 << 22  # data is inflated 4 MiB at a time, straight into the result array
@@ -241,7 +241,8 @@ def load_npz(net, path) -> None:
     xp = getattr(net, "xp", np)
     for layer in net.layers:
         for param in list(layer.params):
-            layer.params[param] = xp.asarray(arrays[layer.name, param])
+            value = xp.asarray(arrays[layer.name, param])
+            layer.params[param] = freeze(value) if param == "W" else value  # see backend.freeze
     net.weights_source = os.path.basename(os.fspath(path))
 
 
