@@ -166,3 +166,50 @@ def conv_macs(c_in: int, c_out: int, kh: int, kw: int, oh: int, ow: int, groups:
 
 def linear_params(n_in: int, n_out: int, bias: bool = True) -> int:
     return n_in * n_out + (n_out if bias else 0)
+
+
+def deconv_out_size(size: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
+    """Output length of a transposed convolution (Chainer's ``get_deconv_outsize``)::
+
+        s(size - 1) + d(k - 1) + 1 - 2p
+
+    ``ValueError`` with a sentence when it would be < 1 (too much padding).
+    """
+    for value, label in ((size, "input size"), (k, "kernel size"), (s, "stride"), (d, "dilation")):
+        if value < 1:
+            raise ValueError(f"The {label} must be at least 1, got {value}.")
+    if p < 0:
+        raise ValueError(f"The padding must be at least 0, got {p}.")
+    out = s * (size - 1) + effective_kernel(k, d) - 2 * p
+    if out < 1:
+        raise ValueError(
+            f"The padding {p} removes the whole transposed output "
+            f"({s}*({size} - 1) + {effective_kernel(k, d)} - 2*{p} = {out}).")
+    return out
+
+
+def deconv_outsize_range(size: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> range:
+    """The ``outsize`` values a transposed convolution accepts: those a convolution with the same
+    k, s, p, d maps back to ``size`` (Chainer's check), i.e. ``deconv_out_size`` up to ``s - 1`` more."""
+    low = deconv_out_size(size, k, s, p, d)
+    return range(low, low + s)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One layer's window on each axis, for receptive fields: pairs ``(h, w)``, ``pad`` as
+    ``((top, bottom), (left, right))``. ``transposed``: a transposed convolution, whose output
+    position ``o`` gathers input ``q`` where ``o = q*s - p + u*d``."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    pad: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
+    dilation: tuple[int, int] = (1, 1)
+    cover_all: bool = False
+    transposed: bool = False
+
+    @classmethod
+    def of(cls, kernel, stride=1, pad=0, dilation=1, cover_all=False, transposed=False) -> "Window":
+        """Build from ints, ``(h, w)`` pairs or (pad only) ``((top, bottom), (left, right))``."""
+        return cls(pair(kernel, "kernel"), pair(stride, "stride"), pad_pairs(pad),
+                   pair(dilation, "dilation"), bool(cover_all), bool(transposed))

@@ -309,3 +309,4 @@ def local_response_norm(x, *, n=5, k=2.0, alpha=1e-4, beta=0.75):
     window *= x.dtype.type(alpha)
     window += x.dtype.type(k)
     return x / window ** x.dtype.type(beta)
+from convlab.engine.deconv import deconv2d  # noqa: E402,F401  (transposed convolution)

@@ -200,3 +200,33 @@ def conv2d_shift_add(x, W, b=None, stride=1, pad=0, dilation=1, groups=1):
     if b is not None:
         y += np.asarray(b, np.float64).reshape(1, -1, 1, 1)
     return y
+
+
+def deconv2d(x, W, b=None, stride=1, pad=0, dilation=1, groups=1, outsize=None):
+    """Transposed convolution, scattered from the defining formula:
+    y[n, g*O/G + o, q*sh + u*dh - ph, r*sw + v*dw - pw] += W[g*C/G + c, o, u, v] * x[n, g*C/G + c, q, r];
+    output size sh(H - 1) + dh(kh - 1) + 1 - 2ph unless ``outsize`` is given."""
+    x, W = np.asarray(x, np.float64), np.asarray(W, np.float64)
+    sh, sw = pair(stride)
+    ph, pw = pair(pad)
+    dh, dw = pair(dilation)
+    n_, c_, h, w = x.shape
+    _, og, kh, kw = W.shape
+    oh, ow = (sh * (h - 1) + dh * (kh - 1) + 1 - 2 * ph, sw * (w - 1) + dw * (kw - 1) + 1 - 2 * pw) \
+        if outsize is None else pair(outsize)
+    cg = c_ // groups
+    y = np.zeros((n_, og * groups, oh, ow))
+    for n in range(n_):
+        for ci in range(c_):
+            g = ci // cg
+            for o in range(og):
+                for q in range(h):
+                    for r in range(w):
+                        for u in range(kh):
+                            for v in range(kw):
+                                i, j = q * sh + u * dh - ph, r * sw + v * dw - pw
+                                if 0 <= i < oh and 0 <= j < ow:
+                                    y[n, g * og + o, i, j] += W[ci, o, u, v] * x[n, ci, q, r]
+    if b is not None:
+        y += np.asarray(b, np.float64).reshape(1, -1, 1, 1)
+    return y
