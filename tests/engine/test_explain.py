@@ -106,3 +106,73 @@ def test_terms_refuse_positions_outside_the_output():
         explain.conv_terms(x, np.zeros((1, 1, 3, 3), np.float32), o=0, i=3, j=0)
     with pytest.raises(ValueError, match="c=1"):
         explain.pool_terms(x, ksize=2, c=1, i=0, j=0)
+
+
+# -------------------------------------------------------------- transposed convolution, layers
+@SETTINGS
+@given(data=st.data(), groups=st.integers(1, 2), cpg=st.integers(1, 2), opg=st.integers(1, 2),
+       h=st.integers(1, 5), w=st.integers(1, 5), kh=st.integers(1, 4), kw=st.integers(1, 3),
+       s=st.tuples(st.integers(1, 3), st.integers(1, 3)), d=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       p=st.tuples(st.integers(0, 2), st.integers(0, 2)), seed=st.integers(0, 2**32 - 1))
+def test_deconv_terms_reproduce_deconv2d(data, groups, cpg, opg, h, w, kh, kw, s, d, p, seed):
+    assume(s[0] * (h - 1) + d[0] * (kh - 1) + 1 - 2 * p[0] >= 1)
+    assume(s[1] * (w - 1) + d[1] * (kw - 1) + 1 - 2 * p[1] >= 1)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((1, groups * cpg, h, w)).astype(np.float32)
+    W = rng.standard_normal((groups * cpg, opg, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(groups * opg).astype(np.float32)
+    kw_ = dict(stride=s, pad=p, dilation=d, groups=groups)
+    y = ops.deconv2d(x, W, b, **kw_)
+    o = data.draw(st.integers(0, groups * opg - 1))
+    i, j = data.draw(st.integers(0, y.shape[2] - 1)), data.draw(st.integers(0, y.shape[3] - 1))
+    t = explain.deconv_terms(x, W, b, o=o, i=i, j=j, **kw_)
+    scale = float(np.abs(t.patch * t.weights).sum() + abs(t.bias)) + 1e-30
+    assert abs(t.value - float(y[0, o, i, j])) <= 4e-7 * scale
+    for q, u in zip(t.rows, t.taps_u):
+        assert q * s[0] + u * d[0] - p[0] == i and 0 <= q < h
+    for r, v in zip(t.cols, t.taps_v):
+        assert r * s[1] + v * d[1] - p[1] == j and 0 <= r < w
+
+
+@pytest.mark.parametrize("name", ["alexbn", "alex2g"])
+def test_layer_terms_give_every_explained_layers_value(name):
+    from convlab.engine.nets import build_network
+
+    net = build_network(name, seed=0, xp=np)
+    x = np.random.default_rng(5).uniform(-1, 1, (2, 3, 227, 227)).astype(np.float32)
+    for stats in (False, True):
+        out = net.forward(x, use_batch_stats=stats)
+        previous = x
+        for layer in net.layers:
+            if layer.kind in ("conv", "bn", "relu", "pool"):
+                y = out[layer.name]
+                for n, c, i, j in [(0, 0, 0, 0), (1, y.shape[1] - 1, y.shape[2] - 1, y.shape[3] - 1),
+                                   (0, y.shape[1] // 2, y.shape[2] // 2, 1)]:
+                    t = explain.layer_terms(layer, previous, n=n, c=c, i=i, j=j,
+                                            use_batch_stats=stats)
+                    assert t.value == pytest.approx(float(y[n, c, i, j]), rel=2e-5, abs=2e-5), (
+                        layer.name, stats)
+            if layer.kind == "fc":
+                with pytest.raises(ValueError, match=layer.name):
+                    explain.layer_terms(layer, previous, c=0, i=0, j=0)
+                break
+            previous = out[layer.name]
+
+
+def test_layer_terms_for_deconv_avg_pool_and_dropout_layers():
+    from convlab.engine.nets import Network
+
+    spec = {"input_shape": [2, 6, 5], "layers": [
+        {"name": "up", "kind": "deconv", "out_channels": 4, "ksize": 3, "stride": 2, "pad": 1,
+         "groups": 2, "outsize": [12, 10]},
+        {"name": "avg", "kind": "pool", "mode": "avg", "ksize": 2, "pad": 1},
+        {"name": "drop", "kind": "dropout"}]}
+    net = Network.from_spec(spec, seed=3, xp=np)
+    x = np.random.default_rng(2).standard_normal((1, 2, 6, 5)).astype(np.float32)
+    out, previous = net.forward(x), x
+    for layer in net.layers:
+        y = out[layer.name]
+        for c, i, j in np.ndindex(*y.shape[1:]):
+            t = explain.layer_terms(layer, previous, c=c, i=i, j=j)
+            assert t.value == pytest.approx(float(y[0, c, i, j]), rel=1e-5, abs=1e-6)
+        previous = y
