@@ -2,10 +2,10 @@
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/layer_times.py [--threads 1]
 
-Each round runs one forward with ``ops.FAST_PATHS = False`` (every convolution through im2col
-and one GEMM) and one with it True (Winograd for conv2-conv5), in alternating order; prints per
-layer the two medians and the median of the per-round ratios (direct / fast), and the fc8
-difference between the two. Only NumPy's threads are in this process, so one process is fine
+Each round runs one forward with ``ops.CONV_PATH = "direct"`` (every convolution through im2col
+and one GEMM) and one with ``--fast`` (default ``"winograd"``: Winograd for conv2-conv5;
+``"auto"``: whichever the tuner finds faster now), in alternating order; prints per layer the
+two medians and the median of the per-round ratios (direct / fast), and the fc8 difference. Only NumPy's threads are in this process, so one process is fine
 here (unlike a comparison with PyTorch: see compare_torch.py). Speed is never asserted in a test.
 """
 
@@ -24,6 +24,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--fast", default="winograd", choices=("winograd", "auto"))
     args = parser.parse_args(argv)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -38,16 +39,17 @@ def main(argv=None) -> int:
     outs = {}
     for r in range(args.rounds + 2):
         for fast in ((False, True) if r % 2 == 0 else (True, False)):
-            ops.FAST_PATHS = fast
+            ops.CONV_PATH = args.fast if fast else "direct"
             t0 = time.perf_counter()
             result = net.forward(x)
             total = time.perf_counter() - t0
             outs[fast] = result["fc8"]
             if r >= 2:                                        # two warm-up rounds
                 runs[fast].append(dict(result.seconds, total=total))
-    ops.FAST_PATHS = True
+    ops.CONV_PATH = "auto"
     err = float(np.abs(outs[True] - outs[False]).max() / np.abs(outs[False]).max())
-    print(f"alexbn batch 1, {args.threads} threads, {args.rounds} alternating rounds; "
+    print(f"alexbn batch 1, {args.threads} threads, direct against {args.fast}, "
+          f"{args.rounds} alternating rounds; "
           f"load {os.getloadavg()[0]:.1f}")
     print(f"{'layer':8}{'direct ms':>11}{'fast ms':>10}{'ratio':>8}")
     for name in list(runs[False][0]):

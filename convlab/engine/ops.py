@@ -6,8 +6,9 @@ on the device. Wrong shapes raise ``ValueError`` naming the op, the shapes and w
 
 from __future__ import annotations
 
-from convlab.engine.arithmetic import conv_out_size, effective_kernel, pad_pairs, pad_total, pair
 from convlab.engine import winograd
+from convlab.engine.autotune import PathTuner
+from convlab.engine.arithmetic import conv_out_size, effective_kernel, pad_pairs, pad_total, pair
 from convlab.engine.backend import array_module
 
 
@@ -73,8 +74,8 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, should_stop=N
     int, an ``(h, w)`` pair or ``((top, bottom), (left, right))`` (``p`` above is top/left).
     Output size ``floor((H + top + bottom - d(k-1) - 1) / s) + 1`` (``cover_all=False``,
     Chainer's default for convolution). One GEMM per group over im2col, or Winograd's
-    F(2x2, 3x3) / F(2x2, 5x5) where :func:`winograd.applies` (stride 1, frozen NumPy weights);
-    the bias is added in place.
+    F(2x2, 3x3) / F(3x3, 5x5) where :func:`winograd.applies` (stride 1, frozen NumPy weights)
+    and it is faster now (``CONV_PATH``); the bias is added in place.
 
     ``should_stop`` (a callable, or None) is asked before each tile of output rows; when it
     answers True the computation stops and :class:`Cancelled` is raised. With it the tiles hold
@@ -83,13 +84,24 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, should_stop=N
     strides, pads, dilations, oh, ow = _conv_geometry(x, W, b, stride, pad, dilation, groups)
     xp = array_module(x)
     y = xp.empty((x.shape[0], W.shape[0], oh, ow), dtype=xp.result_type(x.dtype, W.dtype))
-    if FAST_PATHS and winograd.applies(x, W, strides, dilations, groups):
+    path = "direct"
+    if CONV_PATH != "direct" and winograd.applies(x, W, strides, dilations, groups):
+        path = "winograd" if CONV_PATH == "winograd" else _tuned_path(x, W, y, pads)
+    if path == "winograd":
         winograd.conv(x, W, pads, y, should_stop)
     else:
         _im2col_conv(x, W, y, groups, strides, pads, dilations, should_stop)
     if b is not None:
         y += b.reshape(1, -1, 1, 1)
     return y
+
+
+def _tuned_path(x, W, y, pads) -> str:
+    """"direct" or "winograd", whichever TUNER found faster for these shapes (timed on first use)."""
+    key = (x.shape, W.shape, pads)
+    return TUNER.best(key) or TUNER.calibrate(key, {
+        "direct": lambda: _im2col_conv(x, W, y, 1, (1, 1), pads, (1, 1), None),
+        "winograd": lambda: winograd.conv(x, W, pads, y)})
 
 
 def _conv_geometry(x, W, b, stride, pad, dilation, groups):
@@ -143,7 +155,10 @@ def _im2col_conv(x, W, y, groups, strides, pads, dilations, should_stop):
         _conv_rows(part, W, y[:, :, r0:r1], groups, strides, pads, dilations)
 
 
-FAST_PATHS = True  # False: every convolution takes the direct im2col path (for comparisons)
+# "auto": where Winograd applies, time it and im2col on the first call of each shape and keep
+# the faster (autotune.PathTuner); "direct": im2col only; "winograd": Winograd wherever it applies
+CONV_PATH = "auto"
+TUNER = PathTuner(("direct", "winograd"))
 COL_BUDGET = 64 << 20  # bytes of im2col matrix per GEMM
 STOP_TILE_FLOPS = 1 << 28  # FLOPs per tile when should_stop is given: ~1.3 ms at 200 GFLOP/s
 

@@ -1,16 +1,17 @@
-"""Winograd's minimal filtering F(2x2, r x r) for stride-1 convolutions (Lavin and Gray, 2016).
+"""Winograd's minimal filtering F(m x m, r x r) for stride-1 convolutions (Lavin and Gray, 2016).
 
-Each 2x2 block of outputs is computed from an ``a x a`` input tile (``a = r + 1``)::
+Each ``m x m`` block of outputs is computed from an ``a x a`` input tile (``a = m + r - 1``)::
 
     Y = A^T [ (G g G^T) * (B^T d B) ] A          (* elementwise, per input/output channel pair)
 
 summed over the input channels, which makes the middle step ``a*a`` independent GEMMs
-``U[xi] (K, C) @ V[xi] (C, tiles)``. Multiplications per output: ``a^2 / 4`` against ``r^2``
-for the direct method: 4 against 9 for 3x3 (2.25x fewer), 9 against 25 for 5x5 (2.8x fewer).
+``U[xi] (K, C) @ V[xi] (C, tiles)``. Multiplications per output: ``a^2 / m^2`` against ``r^2``
+for the direct method: F(2x2, 3x3) 4 against 9 (2.25x fewer), F(3x3, 5x5) 5.4 against 25
+(4.6x fewer; AlexBN's conv2 output, 27 x 27, is exactly 9 x 9 tiles).
 
 The transforms are built by Cook-Toom interpolation at the points 0, 1, -1 (3x3) and
-0, 1, -1, 2, -2 (5x5), plus the point at infinity, in float64 and then cast. Float32 error
-against the float64 direct result: about 5e-7 (3x3) and 3e-6 (5x5) of the largest output.
+0, 1, -1, 2, -2, 1/2 (5x5), plus the point at infinity, in float64 and then cast. Float32 error
+against the float64 direct result: about 5e-7 (3x3) and 5e-6 (5x5) of the largest output.
 
 The transformed weights ``U`` are cached per weight array, and only for arrays that cannot
 change behind the cache's back: NumPy arrays that are read-only all the way down to the memory
@@ -25,8 +26,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial import polynomial as poly
 
-POINTS = {3: (0.0, 1.0, -1.0), 5: (0.0, 1.0, -1.0, 2.0, -2.0)}
-M = 2                       # outputs per tile side
+POINTS = {3: (0.0, 1.0, -1.0), 5: (0.0, 1.0, -1.0, 2.0, -2.0, 0.5)}  # m + r - 2 points each
+TILE = {3: 2, 5: 3}         # m: outputs per tile side, by kernel size r
 MIN_CHANNELS = 16           # below this the small GEMMs lose to one im2col GEMM
 BAND_BYTES = 64 << 20       # transformed input + product per band of tile rows
 CACHE_SIZE = 32
@@ -36,20 +37,20 @@ _cache: dict[int, tuple[weakref.ref, np.ndarray]] = {}
 
 @lru_cache(maxsize=None)
 def transforms(r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(A^T (2, a), G (a, r), B^T (a, a))`` for F(2, r), float32, by Cook-Toom interpolation.
+    """``(A^T (m, a), G (a, r), B^T (a, a))`` for F(m, r), float32, by Cook-Toom interpolation.
 
     ``A^T[i, j] = p_j^i``, ``G[j, k] = p_j^k / prod_{l != j} (p_j - p_l)``, row j of ``B^T``
     the coefficients of ``prod_{l != j} (x - p_l)``; the last column/row is the point at infinity.
     """
-    p = np.asarray(POINTS[r], np.float64)
-    a = M + r - 1
-    at, g, bt = np.zeros((M, a)), np.zeros((a, r)), np.zeros((a, a))
+    p, m = np.asarray(POINTS[r], np.float64), TILE[r]
+    a = m + r - 1
+    at, g, bt = np.zeros((m, a)), np.zeros((a, r)), np.zeros((a, a))
     for j in range(a - 1):
         others = np.delete(p, j)
-        at[:, j] = p[j] ** np.arange(M)
+        at[:, j] = p[j] ** np.arange(m)
         g[j] = p[j] ** np.arange(r) / np.prod(p[j] - others)
         bt[j, :a - 1] = poly.polyfromroots(others)
-    at[M - 1, a - 1] = g[a - 1, r - 1] = 1.0
+    at[m - 1, a - 1] = g[a - 1, r - 1] = 1.0
     bt[a - 1] = poly.polyfromroots(p)
     return tuple(m.astype(np.float32) for m in (at, g, bt))
 
@@ -100,41 +101,42 @@ def conv(x, W, pads, out, should_stop=None) -> None:
 
     n, c, h, w = x.shape
     k, r = W.shape[0], W.shape[2]
-    a = M + r - 1
+    m = TILE[r]
+    a = m + r - 1
     (top, _), (left, _) = pads
     oh, ow = out.shape[2:]
-    th, tw = -(-oh // M), -(-ow // M)
-    # padded input, channels first: (C, N, M*th + r - 1, M*tw + r - 1); zeros past the pads too
-    xpad = np.zeros((c, n, M * th + r - 1, M * tw + r - 1), np.float32)
+    th, tw = -(-oh // m), -(-ow // m)
+    # padded input, channels first: (C, N, m*th + r - 1, m*tw + r - 1); zeros past the pads too
+    xpad = np.zeros((c, n, m * th + r - 1, m * tw + r - 1), np.float32)
     xpad[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
     u = weights(W)
     band = max(1, BAND_BYTES // (4 * a * a * (c + k) * n * tw))
     for t0 in range(0, th, band):
         if should_stop is not None and should_stop():
-            raise Cancelled(f"conv2d stopped after {M * t0} of {oh} output rows")
+            raise Cancelled(f"conv2d stopped after {m * t0} of {oh} output rows")
         t1 = min(th, t0 + band)
-        _band(xpad[:, :, M * t0:M * t1 + r - 1], u, r, out, t0)
+        _band(xpad[:, :, m * t0:m * t1 + r - 1], u, r, out, t0)
 
 
 def _band(xb, u, r, out, t0) -> None:
-    """One band of ``t1 - t0`` tile rows: transform, ``a*a`` GEMMs, inverse transform."""
+    """One band of tile rows from ``t0``: transform, ``a*a`` GEMMs, inverse transform."""
     at, _, bt = transforms(r)
-    a = M + r - 1
+    m = TILE[r]
+    a = m + r - 1
     c, n, hb, wb = xb.shape
-    tb, tw = (hb - r + 1) // M, (wb - r + 1) // M
+    tb, tw = (hb - r + 1) // m, (wb - r + 1) // m
     s_c, s_n, s_h, s_w = xb.strides
     tiles = np.lib.stride_tricks.as_strided(                            # (a, a, C, N, tb, tw)
-        xb, (a, a, c, n, tb, tw), (s_h, s_w, s_c, s_n, M * s_h, M * s_w))
+        xb, (a, a, c, n, tb, tw), (s_h, s_w, s_c, s_n, m * s_h, m * s_w))
     v = np.tensordot(bt, tiles, axes=(1, 0))                            # (a, a, C, N, tb, tw)
     v = np.matmul(bt, v.reshape(a, a, -1))                              # (a, a, C*N*tb*tw)
     prod = np.matmul(u, v.reshape(a * a, c, -1))                        # (a*a, K, N*tb*tw)
     k = u.shape[1]
-    y = np.tensordot(at, prod.reshape(a, a, -1), axes=(1, 0))           # (2, a, K*N*tb*tw)
-    y = np.matmul(at, y).reshape(M, M, k, n, tb, tw)                    # (2, 2, K, N, tb, tw)
+    y = np.tensordot(at, prod.reshape(a, a, -1), axes=(1, 0))           # (m, a, K*N*tb*tw)
+    y = np.matmul(at, y).reshape(m, m, k, n, tb, tw)                    # (m, m, K, N, tb, tw)
     dest = out.transpose(1, 0, 2, 3)                                    # (K, N, OH, OW), a view
-    oh, ow = dest.shape[2:]
-    for p in range(M):
-        rows = dest[:, :, M * t0 + p:M * (t0 + tb):M]
-        for q in range(M):
-            block = rows[:, :, :, q::M]
+    for p in range(m):
+        rows = dest[:, :, m * t0 + p:m * (t0 + tb):m]
+        for q in range(m):
+            block = rows[:, :, :, q::m]
             block[...] = y[p, q, :, :, :block.shape[2], :block.shape[3]]

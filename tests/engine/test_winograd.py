@@ -1,7 +1,11 @@
-"""Winograd F(2x2, 3x3) and F(2x2, 5x5): the transforms, conv2d through them against the loop
-reference and the direct path, the weight cache's safety, and AlexBN's fc8 within 1e-4."""
+"""Winograd F(2x2, 3x3) and F(3x3, 5x5): the transforms, conv2d through them against the loop
+reference and the direct path, the weight cache's safety, and AlexBN's fc8 within 1e-4.
+
+conv2d is pinned to ``CONV_PATH = "winograd"`` here (``"auto"`` would pick by timing)."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
@@ -24,11 +28,16 @@ def frozen(seed, *shape):
 
 def direct(*args, **kwargs):
     """conv2d forced onto the im2col path."""
-    saved, ops.FAST_PATHS = ops.FAST_PATHS, False
+    saved, ops.CONV_PATH = ops.CONV_PATH, "direct"
     try:
         return ops.conv2d(*args, **kwargs)
     finally:
-        ops.FAST_PATHS = saved
+        ops.CONV_PATH = saved
+
+
+@pytest.fixture(autouse=True)
+def winograd_wherever_it_applies(monkeypatch):
+    monkeypatch.setattr(ops, "CONV_PATH", "winograd")
 
 
 @pytest.fixture
@@ -47,12 +56,13 @@ def calls(monkeypatch):
 
 @pytest.mark.parametrize("r", sorted(winograd.POINTS))
 def test_transforms_give_one_dimensional_correlation(r):
-    """y_i = sum_k d_{i+k} g_k for the two outputs of one tile, from the float32 matrices."""
+    """y_i = sum_k d_{i+k} g_k for the m outputs of one tile, from the float32 matrices."""
     at, g, bt = (m.astype(np.float64) for m in winograd.transforms(r))
+    m = winograd.TILE[r]
     rng = np.random.default_rng(r)
     for _ in range(5):
-        d, w = rng.standard_normal(r + 1), rng.standard_normal(r)
-        expected = [sum(d[i + k] * w[k] for k in range(r)) for i in range(2)]
+        d, w = rng.standard_normal(m + r - 1), rng.standard_normal(r)
+        expected = [sum(d[i + k] * w[k] for k in range(r)) for i in range(m)]
         np.testing.assert_allclose(at @ ((g @ w) * (bt @ d)), expected, rtol=1e-6, atol=1e-6)
 
 
@@ -140,9 +150,46 @@ def test_alexbn_fc8_with_fast_paths_within_1e_4_of_direct(calls):
     x = np.random.default_rng(4).random((1, 3, 227, 227), dtype=np.float32)
     fast = net.forward(x)["fc8"]
     assert len(calls) == 4                                          # conv2 (5x5), conv3-conv5
-    saved, ops.FAST_PATHS = ops.FAST_PATHS, False
+    saved, ops.CONV_PATH = ops.CONV_PATH, "direct"
     try:
         slow = net.forward(x)["fc8"]
     finally:
-        ops.FAST_PATHS = saved
+        ops.CONV_PATH = saved
     assert np.abs(fast - slow).max() <= 1e-4 * np.abs(slow).max()
+
+
+def test_tuner_times_every_path_once_per_key_and_keeps_the_fastest():
+    from convlab.engine.autotune import PathTuner
+
+    tuner = PathTuner(("direct", "winograd"), trials=2)
+    ran = []
+    runs = {"direct": lambda: ran.append("d") or time.sleep(0.004),
+            "winograd": lambda: ran.append("w")}
+    assert tuner.best("k") is None
+    assert tuner.calibrate("k", runs) == "winograd" and ran == ["d", "w", "d", "w"]
+    assert tuner.best("k") == "winograd" and tuner.best("other") is None
+    tuner.reset()
+    assert tuner.best("k") is None
+
+
+@pytest.mark.parametrize("winner", ["direct", "winograd"])
+def test_auto_path_is_sticky_and_right_whichever_it_picks(monkeypatch, calls, winner):
+    """The first call calibrates (both paths run); every later call takes the chosen path only."""
+    from convlab.engine.autotune import PathTuner
+
+    class Rigged(PathTuner):
+        def calibrate(self, key, runs):
+            for run in runs.values():
+                run()
+            self._chosen[key] = winner
+            return winner
+
+    monkeypatch.setattr(ops, "CONV_PATH", "auto")
+    monkeypatch.setattr(ops, "TUNER", Rigged(("direct", "winograd")))
+    x, W, b = rand(14, 1, 16, 9, 9), frozen(15, 24, 16, 3, 3), rand(16, 24)
+    expected = ref.conv2d_shift_add(x, W, b, pad=1)
+    results = [ops.conv2d(x, W, b, pad=1) for _ in range(4)]
+    for y in results:
+        np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    assert all(np.array_equal(results[0], y) for y in results[1:])      # reproducible
+    assert len(calls) == (1 + 4 if winner == "winograd" else 1)
