@@ -3,7 +3,8 @@
 Shapes here leave out the batch axis N, as everywhere in the engine; axes in arguments count
 N as 0 (as ``concat``'s). Arrays carry N first. Kinds: ``leaky_relu``, ``clip``, ``sigmoid``,
 ``softmax``, ``mul`` and ``add_const`` (data inputs times / plus an optional stored constant),
-``reshape``, ``transpose``, ``matmul``, ``identity``. No file format is read here.
+``reshape``, ``transpose``, ``matmul``, ``channel_shuffle``, ``identity``. No file format is
+read here.
 """
 
 from __future__ import annotations
@@ -294,6 +295,33 @@ class MatMul(Layer):
         return xp.matmul(value, xs[0]) if self.constant_first else xp.matmul(xs[0], value)
 
 
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle (Zhang et al. 2018): ``(N, C, H, W)`` viewed as
+    ``(N, g, C/g, H, W)``, the two channel axes swapped, and viewed back. Spatially the
+    identity, so receptive fields pass through it."""
+
+    kind = "channel_shuffle"
+    spec_args = {"groups": ("int", REQUIRED)}
+
+    def __init__(self, name, groups, *, inputs=None):
+        super().__init__(name, inputs=inputs)
+        self.groups = groups
+
+    def output_shape(self, shape):
+        if len(shape) != 3 or shape[0] % self.groups:
+            raise ValueError(f"{self.name} shuffles {self.groups} groups of channels, which "
+                             f"its input {_fmt(shape)} cannot split evenly.")
+        return shape
+
+    def describe(self):
+        return f"{self.groups} groups"
+
+    def __call__(self, x, *, use_batch_stats=False):
+        n, c, h, w = x.shape
+        grouped = x.reshape(n, self.groups, c // self.groups, h, w)   # (N, g, C/g, H, W)
+        return grouped.transpose(0, 2, 1, 3, 4).reshape(n, c, h, w)  # (N, C, H, W)
+
+
 class Identity(Layer):
     """The input unchanged (ONNX Identity; also names a graph output after its ONNX name)."""
 
@@ -301,5 +329,5 @@ class Identity(Layer):
 
 
 for _cls in (LeakyReLU, Clip, Sigmoid, Softmax, Mul, AddConst, Reshape, Transpose, MatMul,
-             Identity):
+             ChannelShuffle, Identity):
     register_kind(_cls.kind, _cls)

@@ -180,3 +180,12 @@ def handmade_conv1(filters: int = 96, in_channels: int = 3, k: int = 11) -> np.n
         blob = gaussian(k, sigma=k / (4 + 2 * ((j // len(opponents)) % 4)))
         out[i] = colour[:, None, None] * (blob / blob.max())[None] / k
     return out
+
+
+def learned_conv1(images, filters: int = 96, in_channels: int = 3, k: int = 11, *,
+                  seed: int = 0) -> np.ndarray:
+    """A conv1 learned from photos: ``(filters, in_channels, k, k)`` float32, FastICA kernels
+    (:func:`learn_kernels`, unit norm) as far as ``in_channels k^2 - 1`` allows, the rest
+    LeCun-normal from ``seed``; the drop-in for :func:`handmade_conv1` (AlexBN: 96, 3, 11)."""
+    weights, _, _ = make_bank("learned", filters, in_channels, k, seed=seed, images=images)
+    return weights

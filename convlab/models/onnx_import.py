@@ -3,8 +3,10 @@
 Every ONNX value is either a constant (an initializer, a Constant node, or a node whose inputs
 are all constants, folded here with NumPy) or data made by a layer, whose shape without N is
 tracked through the engine's own ``output_shape``. Each node that touches data becomes one layer,
-named after the node (or its first output when unnamed); a graph output whose name differs from
-its layer's gets an ``identity`` layer of that name, so ``forward`` holds it under its ONNX name.
+named after the node (or its first output when unnamed; a channel shuffle's three nodes are
+one layer named after the last, see :mod:`convlab.models.onnx_fuse`); a graph output whose name
+differs from its layer's gets an ``identity`` layer of that name, so ``forward`` holds it under
+its ONNX name.
 Shapes are static: the input's C, H and W must be known.
 """
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from convlab.engine import graph_layers  # noqa: F401 (registers the ONNX kinds)
 from convlab.engine.layers import KINDS
-from convlab.models import onnx_file, onnx_ops
+from convlab.models import onnx_file, onnx_fuse, onnx_ops
 
 ONNX_DOMAINS = ("", "ai.onnx")
 
@@ -131,8 +133,12 @@ class Importer:
         for sparse in self.graph.sparse_initializer:
             raise ValueError(f"Sparse initializer {sparse.values.name!r} is not supported.")
         shape = self._input_shape(input_shape)
-        for node in self.graph.node:
-            self._node(node)
+        nodes, consumers, i = list(self.graph.node), onnx_fuse.consumers_of(self.graph), 0
+        while i < len(nodes):
+            fused = onnx_fuse.channel_shuffle(self, nodes, i, consumers)
+            if not fused:
+                self._node(nodes[i])
+            i += fused or 1
         self._outputs()
         return {"name": self.graph.name or "onnx", "input_shape": list(shape),
                 "layers": self.layers}

@@ -140,3 +140,9 @@ def test_make_bank_learned_needs_images():
 def test_make_bank_learned_at_one_pixel_is_all_random_and_says_so(photos):
     weights, names, note = kernels.make_bank("learned", 4, 3, 1, images=photos)
     assert names == [f"random {i}" for i in range(1, 5)] and "No filters" in note
+
+
+def test_learned_conv1_fits_alexbn_and_equals_the_bank(photos, conv1_bank):
+    weights = kernels.learned_conv1(photos, 96, 3, 11)
+    assert weights.shape == (96, 3, 11, 11)
+    np.testing.assert_array_equal(weights, conv1_bank)

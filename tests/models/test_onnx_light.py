@@ -42,7 +42,8 @@ def test_light_model_opens_summarises_and_matches_the_reference(filename, tmp_pa
     assert all(r.output_shape is not None for r in rows)
     assert sum(r.params for r in rows) == net.param_count() > 0
     convs = [r for r in rows if r.kind == "conv"]
-    assert convs and all(r.macs > 0 and r.rf is not None and r.rf >= 1 for r in convs)
+    assert convs and all(r.macs > 0 and r.rf is not None and r.rf >= 1 for r in convs), \
+        [r.name for r in convs if r.rf is None]
     assert rows[-1].rf is None or rows[-1].rf > convs[0].rf          # fields grow with depth
     x = np.random.default_rng(0).random((1, 3, 224, 224), dtype=np.float32)
     out = net.forward(x)

@@ -186,3 +186,27 @@ def test_an_imported_network_round_trips_through_its_spec(tmp_path):
     assert [vars(r) for r in again.summary()] == [vars(r) for r in net.summary()]
     x = rand(1, 3, 8, 8)
     np.testing.assert_array_equal(again.forward(x)["y"], net.forward(x)["y"])
+
+
+def test_a_channel_shuffle_becomes_one_layer_that_receptive_fields_pass(tmp_path):
+    shuffle = [node("Conv", ["x", "W"], ["c"], name="conv"),
+               node("Reshape", ["c", "split"], ["r1"]),
+               node("Transpose", ["r1"], ["t"], perm=[0, 2, 1, 3, 4]),
+               node("Reshape", ["t", "back"], ["s"], name="shuffle"),
+               node("Conv", ["s", "W2"], ["y"], name="after")]
+    inits = {"W": rand(6, 3, 3, 3), "W2": rand(2, 6, 3, 3),
+             "split": np.array([1, 2, 3, 6, 6]), "back": np.array([1, 6, 6, 6])}
+    net = check(model(shuffle, inits), tmp_path)
+    assert [layer.kind for layer in net.layers] == ["conv", "channel_shuffle", "conv", "identity"]
+    assert net.layer_names[1] == "shuffle" and net["shuffle"].groups == 2
+    assert [r.rf for r in net.summary()] == [3, 3, 5, 5]
+
+
+def test_a_shuffle_whose_middle_is_read_elsewhere_stays_three_layers(tmp_path):
+    nodes = [node("Reshape", ["x", "split"], ["r1"]),
+             node("Transpose", ["r1"], ["t"], perm=[0, 2, 1, 3, 4]),
+             node("Reshape", ["t", "back"], ["y"])]
+    made = model(nodes, {"split": np.array([1, 3, 1, 8, 8]), "back": np.array([1, 3, 8, 8])},
+                 outputs=("y", "t"))
+    net = check(made, tmp_path)
+    assert [layer.kind for layer in net.layers][:3] == ["reshape", "transpose", "reshape"]
