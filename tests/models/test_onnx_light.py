@@ -23,7 +23,8 @@ from convlab.models import load_onnx
 
 LIGHT = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
 # the reference evaluator takes over 20 s on these (pure-Python convolutions)
-SLOW = {"light_inception_v1.onnx", "light_inception_v2.onnx", "light_vgg19.onnx"}
+SLOW = {"light_inception_v1.onnx", "light_inception_v2.onnx", "light_vgg19.onnx",
+        "light_densenet121.onnx"}
 MODELS = sorted(f for f in os.listdir(LIGHT) if f.endswith(".onnx")) if os.path.isdir(LIGHT) else []
 
 
