@@ -36,6 +36,8 @@ class DiagramPanel(QWidget):
         self.setToolTip(TOOLTIP)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.canvas = DiagramCanvas(self)
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.canvas.setFocusProxy(self)  # a click on the picture gives the keys to the panel
         self.stage = QComboBox(objectName="diagramStage")
         self.stage.addItem("Convolution", "conv")
         self.stage.addItem("Max pooling", "pool")
@@ -203,6 +205,10 @@ class DiagramPanel(QWidget):
             self.step(-1 if key == Qt.Key.Key_Left else 1)
         else:
             super().keyPressEvent(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.setFocus()  # Space and the arrows work as soon as the tab is shown
 
     def hideEvent(self, event) -> None:
         self.pause()  # no animation behind another tab

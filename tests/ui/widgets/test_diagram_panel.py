@@ -2,6 +2,7 @@
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
 from convlab.render.diagram import diagram_for
@@ -32,6 +33,11 @@ def test_keyboard_steps_and_plays_and_the_scrub_follows(qtbot):
     qtbot.keyClick(panel, Qt.Key.Key_Space)
     assert not panel.is_playing()
     panel.grab()  # paints without error
+    panel.activateWindow()
+    panel.scrub.setFocus()
+    qtbot.waitUntil(panel.scrub.hasFocus)
+    qtbot.mouseClick(panel.canvas, Qt.MouseButton.LeftButton)  # a click on the picture
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel)  # gives the keys to the panel
 
 
 def test_pool_stage_and_corner_show_the_partial_window(qtbot):
