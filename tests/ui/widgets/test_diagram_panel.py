@@ -80,3 +80,25 @@ def test_the_explorer_has_the_diagram_beside_the_maps(qtbot):
     tabs = pane.map_tabs
     assert tabs.widget(1) is pane.diagram and "Dumoulin" in tabs.tabToolTip(1)
     pane.shutdown()
+
+
+def test_the_explorer_feeds_the_diagram_settings_at_once_and_maps_when_they_come(qtbot):
+    from convlab.pipelines.sources import LoadedImage
+    from tests.ui.helpers import RESULT_MS
+
+    pane = ExplorerPane()
+    qtbot.addWidget(pane)
+    image = np.random.default_rng(2).random((48, 64, 3), dtype=np.float32)
+    pane.set_settings(ExplorerSettings(kernel=5, stride=2, filters=6))
+    with qtbot.waitSignal(pane.resultReady, timeout=RESULT_MS):
+        pane.set_image(LoadedImage((48, 64), image, 1.0, "noise", None))
+    d = pane.diagram.diagram
+    assert (d.rows.out, d.cols.out) == (22, 30) and d.stage == "conv"  # (48 - 5) // 2 + 1
+    pane.controls.sliders["stride"].setValue(1)  # the diagram follows before the worker answers
+    assert (pane.diagram.diagram.rows.out, pane.diagram.diagram.cols.out) == (44, 60)
+    pane.stage_group.button(3).click()  # the Pool stage button shows the pooling walk
+    assert pane.diagram.diagram.stage == "pool"
+    qtbot.waitUntil(lambda: "pool" in pane.diagram._maps, timeout=RESULT_MS)
+    pane.diagram.on_photo.setChecked(True)
+    assert pane.diagram.canvas.output is not None and pane.diagram.canvas.photo is not None
+    pane.shutdown()
