@@ -70,16 +70,17 @@ class DiagramPanel(QWidget):
         self._build()
 
     def _build(self) -> None:
-        bar = QHBoxLayout()
+        bar, options = QHBoxLayout(), QHBoxLayout()  # two rows, so small windows keep their size
         for w in (self.stage, self.back, self.play_button, self.forward):
             bar.addWidget(w)
         bar.addWidget(self.scrub, 1)
-        bar.addWidget(self.speed)
-        bar.addWidget(self.corner)
-        bar.addWidget(self.on_photo)
+        for w in (QLabel("Speed"), self.speed, QLabel("Corner"), self.corner, self.on_photo):
+            options.addWidget(w)
+        options.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        layout.addLayout(options)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.counts)
         self.play_button.clicked.connect(self.toggle)
