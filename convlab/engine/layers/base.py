@@ -53,10 +53,7 @@ def placeholder(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def weights(init: bool, xp, seed, shape, fan_in):
-    """Frozen (read-only) LeCun-normal weights from ``seed`` (``init``), or a memory-free placeholder.
-
-    Frozen weights are replaced, never edited in place (see ``backend.freeze``).
-    """
+    """LeCun-normal weights from ``seed`` (``init``), or a memory-free placeholder."""
     return freeze(xp.asarray(lecun_normal(seed, shape, fan_in))) if init else placeholder(shape)
 
 

@@ -48,7 +48,7 @@ class DiagramCanvas(QWidget):
         super().__init__(parent)
         self.setObjectName("diagramCanvas")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(320, 200)
+        self.setMinimumSize(160, 40)  # small windows keep their layout; the grid scales
         self.diagram: Diagram | None = None
         self.index = 0
         self.on_photo = False

@@ -36,6 +36,8 @@ class DiagramPanel(QWidget):
         self.setToolTip(TOOLTIP)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.canvas = DiagramCanvas(self)
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.canvas.setFocusProxy(self)  # a click on the picture gives the keys to the panel
         self.stage = QComboBox(objectName="diagramStage")
         self.stage.addItem("Convolution", "conv")
         self.stage.addItem("Max pooling", "pool")
@@ -68,16 +70,17 @@ class DiagramPanel(QWidget):
         self._build()
 
     def _build(self) -> None:
-        bar = QHBoxLayout()
+        bar, options = QHBoxLayout(), QHBoxLayout()  # two rows, so small windows keep their size
         for w in (self.stage, self.back, self.play_button, self.forward):
             bar.addWidget(w)
         bar.addWidget(self.scrub, 1)
-        bar.addWidget(self.speed)
-        bar.addWidget(self.corner)
-        bar.addWidget(self.on_photo)
+        for w in (QLabel("Speed"), self.speed, QLabel("Corner"), self.corner, self.on_photo):
+            options.addWidget(w)
+        options.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        layout.addLayout(options)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.counts)
         self.play_button.clicked.connect(self.toggle)
@@ -203,6 +206,10 @@ class DiagramPanel(QWidget):
             self.step(-1 if key == Qt.Key.Key_Left else 1)
         else:
             super().keyPressEvent(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.setFocus()  # Space and the arrows work as soon as the tab is shown
 
     def hideEvent(self, event) -> None:
         self.pause()  # no animation behind another tab

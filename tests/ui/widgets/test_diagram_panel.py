@@ -2,6 +2,7 @@
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
 from convlab.render.diagram import diagram_for
@@ -32,6 +33,11 @@ def test_keyboard_steps_and_plays_and_the_scrub_follows(qtbot):
     qtbot.keyClick(panel, Qt.Key.Key_Space)
     assert not panel.is_playing()
     panel.grab()  # paints without error
+    panel.activateWindow()
+    panel.scrub.setFocus()
+    qtbot.waitUntil(panel.scrub.hasFocus)
+    qtbot.mouseClick(panel.canvas, Qt.MouseButton.LeftButton)  # a click on the picture
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel)  # gives the keys to the panel
 
 
 def test_pool_stage_and_corner_show_the_partial_window(qtbot):
@@ -73,4 +79,26 @@ def test_the_explorer_has_the_diagram_beside_the_maps(qtbot):
     qtbot.addWidget(pane)
     tabs = pane.map_tabs
     assert tabs.widget(1) is pane.diagram and "Dumoulin" in tabs.tabToolTip(1)
+    pane.shutdown()
+
+
+def test_the_explorer_feeds_the_diagram_settings_at_once_and_maps_when_they_come(qtbot):
+    from convlab.pipelines.sources import LoadedImage
+    from tests.ui.helpers import RESULT_MS
+
+    pane = ExplorerPane()
+    qtbot.addWidget(pane)
+    image = np.random.default_rng(2).random((48, 64, 3), dtype=np.float32)
+    pane.set_settings(ExplorerSettings(kernel=5, stride=2, filters=6))
+    with qtbot.waitSignal(pane.resultReady, timeout=RESULT_MS):
+        pane.set_image(LoadedImage((48, 64), image, 1.0, "noise", None))
+    d = pane.diagram.diagram
+    assert (d.rows.out, d.cols.out) == (22, 30) and d.stage == "conv"  # (48 - 5) // 2 + 1
+    pane.controls.sliders["stride"].setValue(1)  # the diagram follows before the worker answers
+    assert (pane.diagram.diagram.rows.out, pane.diagram.diagram.cols.out) == (44, 60)
+    pane.stage_group.button(3).click()  # the Pool stage button shows the pooling walk
+    assert pane.diagram.diagram.stage == "pool"
+    qtbot.waitUntil(lambda: "pool" in pane.diagram._maps, timeout=RESULT_MS)
+    pane.diagram.on_photo.setChecked(True)
+    assert pane.diagram.canvas.output is not None and pane.diagram.canvas.photo is not None
     pane.shutdown()
