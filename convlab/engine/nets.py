@@ -1,7 +1,8 @@
-"""Networks as data: an ordered stack of named layers, and Chainer's AlexBN and Alex.
+"""Networks as data: a graph of named layers made from a spec, and the built-in presets.
 
 ``build_network("alexbn")`` is Chainer's ``examples/imagenet/alexbn.py`` (the seed article's
-model); ``build_network("alex")`` is ``alex.py`` of Chainer v7 (ReLU then LRN after conv1, conv2).
+model); ``"alex"`` is ``alex.py`` of Chainer v7 (ReLU then LRN after conv1, conv2); ``"alex2g"``
+the original two-group AlexNet. Each is a spec in :mod:`convlab.engine.specs`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Callable
 import numpy as np
 
 from convlab.engine import layers as L
+from convlab.engine import netspec, specs
 from convlab.engine.arithmetic import ReceptiveField
 from convlab.engine.backend import get_backend
 
-NETWORKS = ("alexbn", "alex")
+NETWORKS = tuple(specs.PRESETS)
 
 
 @dataclass
@@ -45,16 +47,40 @@ class ForwardResult(OrderedDict):
 
 
 class Network:
-    """An ordered stack of named layers with summary, forward and Chainer-layout weights."""
+    """Named layers in topological order, each reading the outputs named in ``layer.inputs``
+    (``"input"`` is the network's input; by default the previous layer): summary, forward,
+    receptive fields, specs and Chainer-layout weights."""
 
     def __init__(self, name: str, layers: list[L.Layer], insize: int = 227, in_channels: int = 3,
-                 xp=np):
+                 xp=np, input_shape: tuple[int, int, int] | None = None):
         self.name, self.layers, self.xp = name, list(layers), xp  # xp: where the weights live
-        self.insize, self.in_channels = insize, in_channels
+        self.input_shape = tuple(input_shape or (in_channels, insize, insize))
+        self.in_channels, self.insize = self.input_shape[0], self.input_shape[1]
         self.weights_source = "random"
         names = [layer.name for layer in self.layers]
-        if len(set(names)) != len(names):
-            raise ValueError(f"layer names must be unique, got {names}")
+        if len(set(names)) != len(names) or "input" in names:
+            raise ValueError(f"layer names must be unique and not 'input', got {names}")
+        seen = ["input"]
+        for layer in self.layers:
+            if layer.inputs is None:
+                layer.inputs = [seen[-1]]
+            missing = [n for n in layer.inputs if n not in seen]
+            if missing:
+                raise ValueError(f"{layer.name} reads {missing[0]!r}, which is not an earlier layer")
+            seen.append(layer.name)
+
+    @classmethod
+    def from_spec(cls, spec, *, weights=None, seed: int = 0, xp=None, init: bool = True) -> "Network":
+        """Build from a spec (a dict or a bare list of layer dicts; SPEC_FORMAT.md). ``weights``:
+        ``{"conv1/W": array, ...}`` (Chainer's keys); the rest LeCun normal from ``seed``, or
+        shapes-only placeholders with ``init=False``. ``ValueError`` naming the layer if bad."""
+        xp = xp or get_backend().xp
+        name, input_shape, layers = netspec.build(spec, weights=weights, seed=seed, xp=xp, init=init)
+        return cls(name, layers, xp=xp, input_shape=input_shape)
+
+    def to_spec(self) -> dict:
+        """The JSON-able dict form: ``Network.from_spec(net.to_spec())`` builds the same network."""
+        return netspec.to_spec(self)
 
     def __getitem__(self, name: str) -> L.Layer:
         for layer in self.layers:
@@ -69,41 +95,54 @@ class Network:
     def param_count(self) -> int:
         return sum(layer.param_count() for layer in self.layers)
 
-    def summary(self, input_shape: tuple[int, int, int] | None = None) -> list[SummaryRow]:
-        """One row per layer: output shape, params, multiply-adds, receptive field and jump.
-
-        Never raises for a bad input size: the first failing row's ``error`` says why.
-        """
-        shape = tuple(input_shape or (self.in_channels, self.insize, self.insize))
-        rows, rf, failed = [], ReceptiveField(), False
+    def shapes(self, input_shape=None) -> dict[str, tuple | None]:
+        """Every output shape by name (``"input"`` too), None from the first failing layer on."""
+        shapes = {"input": tuple(input_shape or self.input_shape)}
+        failed = False
         for layer in self.layers:
+            shapes[layer.name] = None
+            if not failed:
+                try:
+                    shapes[layer.name] = tuple(layer.output_shape(*(shapes[n] for n in layer.inputs)))
+                except ValueError:
+                    failed = True
+        return shapes
+
+    def summary(self, input_shape: tuple[int, int, int] | None = None) -> list[SummaryRow]:
+        """One row per layer: output shape, params, multiply-adds, receptive field and jump
+        (along the height; None where the output is not spatial or after a transposed
+        convolution). Never raises for a bad input size: the first failing row's ``error`` says
+        why and which square input sizes would pass; later rows have ``output_shape`` None."""
+        shapes = {"input": tuple(input_shape or self.input_shape)}
+        fields: dict[str, ReceptiveField | None] = {"input": ReceptiveField()}
+        rows, failed = [], False
+        for index, layer in enumerate(self.layers):
             row = SummaryRow(layer.name, layer.kind, None, layer.param_count(), 0, None, None,
                              detail=layer.describe())
             rows.append(row)
             if failed:
                 continue
+            in_shapes = [shapes[n] for n in layer.inputs]
             try:
-                out = layer.output_shape(shape)
+                out = tuple(layer.output_shape(*in_shapes))
             except ValueError as exc:
                 reason = str(exc)
                 if not reason.startswith(layer.name):
                     reason = f"{layer.name}: {reason}"
-                row.error = reason + self._fitting_sizes_hint(layer, shape)
+                row.error = reason + self._fitting_sizes_hint(index)
                 failed = True
                 continue
-            if layer.geometry is not None:
-                rf = rf.through(*layer.geometry)
-            if len(out) == 3:
+            shapes[layer.name] = out
+            fields[layer.name] = rf = _field_through(layer, [fields[n] for n in layer.inputs],
+                                                     in_shapes, out)
+            if rf is not None:
                 row.rf, row.jump = rf.size, rf.jump
-            row.output_shape, row.macs = out, layer.macs(shape, out)
-            shape = out
+            row.output_shape, row.macs = out, layer.macs(in_shapes, out)
         return rows
 
-    def _fitting_sizes_hint(self, failing: L.Layer, shape) -> str:
-        """For a too-small or mismatched input, name the square input sizes that do pass."""
-        if not isinstance(failing, L.Linear):
-            return ""
-        fits = [s for s in range(1, 1025) if self._passes((self.in_channels, s, s))]
+    def _fitting_sizes_hint(self, failing: int) -> str:
+        """Name the square input sizes (1 to 1024) that get through the failing layer."""
+        fits = [s for s in range(1, 1025) if self._passes((self.in_channels, s, s), failing)]
         if not fits:
             return ""
         runs, start = [], fits[0]
@@ -113,10 +152,11 @@ class Network:
                 start = b
         return f" Square inputs that reach it: {', '.join(runs)} pixels."
 
-    def _passes(self, shape) -> bool:
+    def _passes(self, shape, upto: int) -> bool:
+        shapes = {"input": shape}
         try:
-            for layer in self.layers:
-                shape = layer.output_shape(shape)
+            for layer in self.layers[:upto + 1]:
+                shapes[layer.name] = layer.output_shape(*(shapes[n] for n in layer.inputs))
         except ValueError:
             return False
         return True
@@ -134,20 +174,29 @@ class Network:
         if h.ndim == 3:
             h = h[None]
         result = ForwardResult()
+        values = {"input": h}
         sync = getattr(xp.cuda, "Device", None) if xp is not np else None
         for layer in self.layers:
             if should_stop is not None and should_stop():
                 result.completed = False
                 break
             t0 = time.perf_counter()
-            h = layer(h, use_batch_stats=use_batch_stats)
+            h = layer(*(values[n] for n in layer.inputs), use_batch_stats=use_batch_stats)
             if sync is not None:
                 sync().synchronize()
             dt = time.perf_counter() - t0
-            result[layer.name], result.seconds[layer.name] = h, dt
+            values[layer.name] = result[layer.name] = h
+            result.seconds[layer.name] = dt
             if on_layer is not None:
                 on_layer(layer.name, h, dt)
         return result
+
+    def receptive_field(self, layer: str, i: int, j: int, input_shape=None):
+        """The input box that output ``(i, j)`` of ``layer`` sees: :class:`explain.Field`
+        (unclipped and clipped; through a graph, the union over paths)."""
+        from convlab.engine.explain import network_field
+
+        return network_field(self, layer, i, j, input_shape)
 
     def load_npz(self, path) -> None:
         from convlab.engine.weights import load_npz
@@ -160,41 +209,33 @@ class Network:
         save_npz(self, path)
 
 
-def _conv_stack(xp, seed: int, norm: str, init: bool = True) -> list[L.Layer]:
-    """AlexNet's five convolutions with BN (``norm="bn"``) or ReLU-then-LRN (``norm="lrn"``)."""
-    seeds = iter(np.random.SeedSequence(seed).spawn(8))  # one stream per parametrised layer
-    conv = lambda *a, **k: L.Conv2D(*a, seed=next(seeds), xp=xp, init=init, **k)  # noqa: E731
-    out: list[L.Layer] = []
-    for i, (c_in, c_out, k, s, p) in enumerate([(3, 96, 11, 4, 0), (96, 256, 5, 1, 2)], start=1):
-        out.append(conv(f"conv{i}", c_in, c_out, k, stride=s, pad=p))
-        if norm == "bn":
-            out += [L.BatchNorm(f"bn{i}", c_out, xp=xp), L.ReLU(f"relu{i}")]
-        else:
-            out += [L.ReLU(f"relu{i}"), L.LRN(f"norm{i}")]
-        out.append(L.MaxPool(f"pool{i}", 3, stride=2))
-    for i, (c_in, c_out) in enumerate([(256, 384), (384, 384), (384, 256)], start=3):
-        out += [conv(f"conv{i}", c_in, c_out, 3, pad=1), L.ReLU(f"relu{i}")]
-    out.append(L.MaxPool("pool5", 3, stride=2))
-    for i, (n_in, n_out) in enumerate([(9216, 4096), (4096, 4096)], start=6):
-        out += [L.Linear(f"fc{i}", n_in, n_out, seed=next(seeds), xp=xp, init=init),
-                L.ReLU(f"relu{i}"), L.Dropout(f"drop{i}")]
-    out.append(L.Linear("fc8", 4096, 1000, seed=next(seeds), xp=xp, init=init))
-    return out
+def _field_through(layer, in_fields, in_shapes, out_shape) -> ReceptiveField | None:
+    """Size, jump and start after ``layer`` along the height; the union over several inputs."""
+    if len(out_shape) != 3 or any(f is None for f in in_fields) or any(
+            len(s) != 3 for s in in_shapes):
+        return None
+    window = layer.window(in_shapes[0])
+    if window is not None:
+        if window.transposed:
+            return None
+        return in_fields[0].through(window.kernel[0], window.stride[0], window.pad[0][0],
+                                    window.dilation[0])
+    if len(in_fields) == 1:
+        return in_fields[0]
+    low = min(f.start - f.size / 2 for f in in_fields)
+    high = max(f.start + f.size / 2 for f in in_fields)
+    return ReceptiveField(size=high - low, jump=max(f.jump for f in in_fields), start=(low + high) / 2)
 
 
 def build_network(name: str, *, seed: int = 0, xp=None, init: bool = True) -> Network:
-    """``"alexbn"`` (AlexNet with BatchNormalization, insize 227) or ``"alex"`` (LRN AlexNet).
+    """A built-in network: ``"alexbn"`` (AlexNet with BatchNormalization, insize 227), ``"alex"``
+    (LRN AlexNet) or ``"alex2g"`` (AlexNet, 2 groups).
 
     Chainer v7 initialisation: LeCun normal weights, zero biases, BN gamma 1, beta 0,
     avg_mean 0, avg_var 1, eps 2e-5. The same seed gives identical weights. With
     ``init=False`` the conv and fc weights are zero-stride placeholders that take no memory:
     enough for ``summary()``, or to be filled by ``load_npz``.
     """
-    key = name.strip().lower()
-    if key not in NETWORKS:
-        raise ValueError(f"unknown network {name!r}; choose one of {', '.join(NETWORKS)}")
-    xp = xp or get_backend().xp
-    layers = _conv_stack(xp, seed, "bn" if key == "alexbn" else "lrn", init)
-    net = Network(key, layers, xp=xp)
+    net = Network.from_spec(specs.preset(name), seed=seed, xp=xp, init=init)
     net.weights_source = f"random (LeCun normal, seed {seed})" if init else "none (shapes only)"
     return net

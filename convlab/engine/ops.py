@@ -6,7 +6,7 @@ on the device. Wrong shapes raise ``ValueError`` naming the op, the shapes and w
 
 from __future__ import annotations
 
-from convlab.engine.arithmetic import conv_out_size, effective_kernel, pair
+from convlab.engine.arithmetic import conv_out_size, effective_kernel, pad_pairs, pad_total, pair
 from convlab.engine.backend import array_module
 
 
@@ -15,38 +15,42 @@ def _check_ndim(op: str, x, ndim: int, layout: str):
         raise ValueError(f"{op}: expected a {ndim}-d {layout} array, got shape {tuple(x.shape)}")
 
 
-def _pad_hw(x, ph: int, pw: int, value: float):
-    """Pad the two spatial axes of ``(N, C, H, W)`` with ``value``; no copy when there is no pad."""
-    if ph == 0 and pw == 0:
+def _pad_hw(x, pads, value: float, extra_h: int = 0, extra_w: int = 0):
+    """Pad the two spatial axes of ``(N, C, H, W)`` with ``value``; no copy when there is no pad.
+
+    ``pads`` is ``((top, bottom), (left, right))``; ``extra_h``/``extra_w`` add to bottom/right.
+    """
+    (top, bottom), (left, right) = pads
+    bottom, right = bottom + extra_h, right + extra_w
+    if not (top or bottom or left or right):
         return x
     xp = array_module(x)
     n, c, h, w = x.shape
-    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    out[:, :, ph:ph + h, pw:pw + w] = x
+    out = xp.full((n, c, top + h + bottom, left + w + right), value, dtype=x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
     return out
 
 
-def im2col(x, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int = 1, dw: int = 1,
+def im2col(x, kh: int, kw: int, sh: int, sw: int, ph, pw, dh: int = 1, dw: int = 1,
            cover_all: bool = False, pad_value: float = 0.0):
     """Patches of ``x`` laid out as ``(N, C, kh, kw, OH, OW)``, C-contiguous.
 
-    Reshaped to ``(N, C*kh*kw, OH*OW)`` it is the right operand of the convolution GEMM, whose
-    product ``(out, OH*OW)`` is already in NCHW order: no transpose copy after the GEMM. Built
-    with ``kh*kw`` strided slice copies, each a contiguous write.
+    ``ph`` and ``pw`` are the padding on each side of H and W (ints) or ``(top, bottom)`` and
+    ``(left, right)`` pairs. Reshaped to ``(N, C*kh*kw, OH*OW)`` it is the right operand of the
+    convolution GEMM, whose product ``(out, OH*OW)`` is already in NCHW order: no transpose copy
+    after the GEMM. Built with ``kh*kw`` strided slice copies, each a contiguous write.
     """
     xp = array_module(x)
     n, c, h, w = x.shape
-    oh = conv_out_size(h, kh, sh, ph, dh, cover_all)
-    ow = conv_out_size(w, kw, sw, pw, dw, cover_all)
+    pads = (pad_total(ph, "pad"), pad_total(pw, "pad"))
+    oh = conv_out_size(h, kh, sh, pads[0], dh, cover_all)
+    ow = conv_out_size(w, kw, sw, pads[1], dw, cover_all)
     # cover_all may reach past the padded input: pad the far side so every window is in range
     need_h = (oh - 1) * sh + effective_kernel(kh, dh)
     need_w = (ow - 1) * sw + effective_kernel(kw, dw)
-    extra_h = max(0, need_h - (h + 2 * ph))
-    extra_w = max(0, need_w - (w + 2 * pw))
-    if ph or pw or extra_h or extra_w:
-        padded = xp.full((n, c, h + 2 * ph + extra_h, w + 2 * pw + extra_w), pad_value, dtype=x.dtype)
-        padded[:, :, ph:ph + h, pw:pw + w] = x
-        x = padded
+    extra_h = max(0, need_h - (h + sum(pads[0])))
+    extra_w = max(0, need_w - (w + sum(pads[1])))
+    x = _pad_hw(x, pads, pad_value, extra_h, extra_w)
     col = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
     for i in range(kh):
         top = i * dh
@@ -61,9 +65,11 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1):
 
     ``y[n, o, i, j] = b[o] + sum_{c,u,v} W[o, c, u, v] * x[n, g*C/G + c, i*s + u*d - p, j*s + v*d - p]``
 
-    x: ``(N, C, H, W)``; W: ``(out, C/groups, kh, kw)``; b: ``(out,)`` or None. Output size
-    ``floor((H + 2p - d(k-1) - 1) / s) + 1`` (``cover_all=False``, Chainer's default for
-    convolution). One GEMM per group over im2col; the bias is added in place.
+    x: ``(N, C, H, W)``; W: ``(out, C/groups, kh, kw)``; b: ``(out,)`` or None. ``pad`` is an
+    int, an ``(h, w)`` pair or ``((top, bottom), (left, right))`` (``p`` above is top/left).
+    Output size ``floor((H + top + bottom - d(k-1) - 1) / s) + 1`` (``cover_all=False``,
+    Chainer's default for convolution). One GEMM per group over im2col; the bias is added in
+    place.
     """
     _check_ndim("conv2d", x, 4, "(N, C, H, W)")
     _check_ndim("conv2d", W, 4, "(out, in/groups, kh, kw) weight")
@@ -79,7 +85,7 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1):
         raise ValueError(f"conv2d: bias shape {tuple(b.shape)} does not match weight "
                          f"{tuple(W.shape)}; expected ({c_out},)")
     sh, sw = pair(stride, "stride")
-    ph, pw = pair(pad, "pad")
+    ph, pw = pad_pairs(pad, "pad")
     dh, dw = pair(dilation, "dilation")
     try:
         oh = conv_out_size(h, kh, sh, ph, dh)
@@ -93,7 +99,7 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1):
     row_bytes = n * c * kh * kw * ow * x.dtype.itemsize
     rows = max(1, min(oh, COL_BUDGET // max(row_bytes, 1)))
     if rows < oh:
-        x = _pad_hw(x, ph, pw, 0.0)
+        x = _pad_hw(x, (ph, pw), 0.0)
         ph = pw = 0
     span = effective_kernel(kh, dh)
     for r0 in range(0, oh, rows):
@@ -130,7 +136,7 @@ def _pool_geometry(op: str, x, ksize, stride, pad, cover_all: bool):
     _check_ndim(op, x, 4, "(N, C, H, W)")
     kh, kw = pair(ksize, "ksize")
     sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
-    ph, pw = pair(pad, "pad")
+    ph, pw = pad_pairs(pad, "pad")
     try:
         oh = conv_out_size(x.shape[2], kh, sh, ph, 1, cover_all)
         ow = conv_out_size(x.shape[3], kw, sw, pw, 1, cover_all)
@@ -142,20 +148,18 @@ def _pool_geometry(op: str, x, ksize, stride, pad, cover_all: bool):
 def max_pool2d(x, ksize, *, stride=None, pad=0, cover_all=True):
     """Max pooling as Chainer's ``F.max_pooling_2d`` (stride defaults to ksize, ``cover_all=True``).
 
-    Output size ``(H + 2p - k + s - 1) // s + 1`` with ``cover_all``, else ``(H + 2p - k) // s + 1``.
+    Output size ``(H + 2p - k + s - 1) // s + 1`` with ``cover_all``, else ``(H + 2p - k) // s + 1``;
+    ``pad`` as in :func:`conv2d` (``2p`` read as top + bottom, left + right).
     Padding and the overhang of the last partial window count as ``-inf``. Computed as a running
     maximum over ``kh*kw`` strided slices, never a reduction over a window view.
     """
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry("max_pool2d", x, ksize, stride, pad, cover_all)
     xp = array_module(x)
-    need_h, need_w = (oh - 1) * sh + kh, (ow - 1) * sw + kw
     h, w = x.shape[2:]
-    if ph or pw or need_h > h + 2 * ph or need_w > w + 2 * pw:
-        lo = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
-        padded = xp.full(x.shape[:2] + (max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)),
-                         lo, dtype=x.dtype)
-        padded[:, :, ph:ph + h, pw:pw + w] = x
-        x = padded
+    extra_h = max(0, (oh - 1) * sh + kh - (h + sum(ph)))
+    extra_w = max(0, (ow - 1) * sw + kw - (w + sum(pw)))
+    lo = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+    x = _pad_hw(x, (ph, pw), lo, extra_h, extra_w)
     out = None
     for i in range(kh):
         for j in range(kw):
@@ -170,10 +174,11 @@ def max_pool2d(x, ksize, *, stride=None, pad=0, cover_all=True):
 def avg_pool2d(x, ksize, *, stride=None, pad=0):
     """Average pooling as Chainer's ``F.average_pooling_2d``: zero padding counts in the mean.
 
-    ``y = sum(window) / (kh * kw)``; output size ``(H + 2p - k) // s + 1``; stride defaults to ksize.
+    ``y = sum(window) / (kh * kw)``; output size ``(H + 2p - k) // s + 1``; stride defaults to ksize;
+    ``pad`` as in :func:`conv2d`.
     """
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry("avg_pool2d", x, ksize, stride, pad, False)
-    x = _pad_hw(x, ph, pw, 0.0)
+    x = _pad_hw(x, (ph, pw), 0.0)
     out = None
     for i in range(kh):
         for j in range(kw):
@@ -270,3 +275,4 @@ def local_response_norm(x, *, n=5, k=2.0, alpha=1e-4, beta=0.75):
     window *= x.dtype.type(alpha)
     window += x.dtype.type(k)
     return x / window ** x.dtype.type(beta)
+from convlab.engine.deconv import deconv2d  # noqa: E402,F401  (transposed convolution)

@@ -17,24 +17,34 @@ def pair(v):
     return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
 
 
+def sides(pad):
+    """pad -> ((top, bottom), (left, right)): an int, an (h, w) pair or the nested pairs."""
+    if isinstance(pad, (tuple, list)) and isinstance(pad[0], (tuple, list)):
+        return (int(pad[0][0]), int(pad[0][1])), (int(pad[1][0]), int(pad[1][1]))
+    ph, pw = pair(pad)
+    return (ph, ph), (pw, pw)
+
+
 def out_size(size, k, s, p, d=1, cover_all=False):
-    """Chainer's get_conv_outsize, written out again here on purpose."""
+    """Chainer's get_conv_outsize, written out again here on purpose; p an int or (before, after)."""
+    total = p[0] + p[1] if isinstance(p, tuple) else 2 * p
     dk = k + (k - 1) * (d - 1)
     if cover_all:
-        return (size + 2 * p - dk + s - 1) // s + 1
-    return (size + 2 * p - dk) // s + 1
+        return (size + total - dk + s - 1) // s + 1
+    return (size + total - dk) // s + 1
 
 
 def conv2d(x, W, b=None, stride=1, pad=0, dilation=1, groups=1):
-    """y[n,o,i,j] = b[o] + sum_{c,u,v} W[o,c,u,v] * x[n, g*Cg + c, i*sh + u*dh - ph, j*sw + v*dw - pw]."""
+    """y[n,o,i,j] = b[o] + sum_{c,u,v} W[o,c,u,v] * x[n, g*Cg + c, i*sh + u*dh - top, j*sw + v*dw - left]."""
     x, W = np.asarray(x, np.float64), np.asarray(W, np.float64)
     sh, sw = pair(stride)
-    ph, pw = pair(pad)
+    pads_h, pads_w = sides(pad)
+    ph, pw = pads_h[0], pads_w[0]
     dh, dw = pair(dilation)
     n_, c_, h, w = x.shape
     o_, cg, kh, kw = W.shape
     assert cg * groups == c_ and o_ % groups == 0
-    oh, ow = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
+    oh, ow = out_size(h, kh, sh, pads_h, dh), out_size(w, kw, sw, pads_w, dw)
     per_group = o_ // groups
     y = np.zeros((n_, o_, oh, ow))
     for n in range(n_):
@@ -58,9 +68,11 @@ def max_pool2d(x, ksize, stride=None, pad=0, cover_all=True):
     x = np.asarray(x, np.float64)
     kh, kw = pair(ksize)
     sh, sw = (kh, kw) if stride is None else pair(stride)
-    ph, pw = pair(pad)
+    pads_h, pads_w = sides(pad)
+    ph, pw = pads_h[0], pads_w[0]
     n_, c_, h, w = x.shape
-    oh, ow = out_size(h, kh, sh, ph, 1, cover_all), out_size(w, kw, sw, pw, 1, cover_all)
+    oh = out_size(h, kh, sh, pads_h, 1, cover_all)
+    ow = out_size(w, kw, sw, pads_w, 1, cover_all)
     y = np.full((n_, c_, oh, ow), -np.inf)
     for n in range(n_):
         for c in range(c_):
@@ -81,9 +93,10 @@ def avg_pool2d(x, ksize, stride=None, pad=0):
     x = np.asarray(x, np.float64)
     kh, kw = pair(ksize)
     sh, sw = (kh, kw) if stride is None else pair(stride)
-    ph, pw = pair(pad)
+    pads_h, pads_w = sides(pad)
+    ph, pw = pads_h[0], pads_w[0]
     n_, c_, h, w = x.shape
-    oh, ow = out_size(h, kh, sh, ph), out_size(w, kw, sw, pw)
+    oh, ow = out_size(h, kh, sh, pads_h), out_size(w, kw, sw, pads_w)
     y = np.zeros((n_, c_, oh, ow))
     for n in range(n_):
         for c in range(c_):
@@ -167,12 +180,12 @@ def conv2d_shift_add(x, W, b=None, stride=1, pad=0, dilation=1, groups=1):
     at the stride. Checked against the loop version in test_ops."""
     x, W = np.asarray(x, np.float64), np.asarray(W, np.float64)
     sh, sw = pair(stride)
-    ph, pw = pair(pad)
+    (ph, pb), (pw, pr) = sides(pad)
     dh, dw = pair(dilation)
     n_, c_, h, w = x.shape
     o_, cg, kh, kw = W.shape
-    oh, ow = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
-    padded = np.zeros((n_, c_, h + 2 * ph, w + 2 * pw))
+    oh, ow = out_size(h, kh, sh, (ph, pb), dh), out_size(w, kw, sw, (pw, pr), dw)
+    padded = np.zeros((n_, c_, ph + h + pb, pw + w + pr))
     padded[:, :, ph:ph + h, pw:pw + w] = x
     per_group = o_ // groups
     y = np.zeros((n_, o_, oh, ow))
@@ -184,6 +197,36 @@ def conv2d_shift_add(x, W, b=None, stride=1, pad=0, dilation=1, groups=1):
             for g in range(groups):
                 o, c = slice(g * per_group, (g + 1) * per_group), slice(g * cg, (g + 1) * cg)
                 y[:, o] += np.einsum("oc,nchw->nohw", W[o, :, u, v], tap[:, c])
+    if b is not None:
+        y += np.asarray(b, np.float64).reshape(1, -1, 1, 1)
+    return y
+
+
+def deconv2d(x, W, b=None, stride=1, pad=0, dilation=1, groups=1, outsize=None):
+    """Transposed convolution, scattered from the defining formula:
+    y[n, g*O/G + o, q*sh + u*dh - ph, r*sw + v*dw - pw] += W[g*C/G + c, o, u, v] * x[n, g*C/G + c, q, r];
+    output size sh(H - 1) + dh(kh - 1) + 1 - 2ph unless ``outsize`` is given."""
+    x, W = np.asarray(x, np.float64), np.asarray(W, np.float64)
+    sh, sw = pair(stride)
+    ph, pw = pair(pad)
+    dh, dw = pair(dilation)
+    n_, c_, h, w = x.shape
+    _, og, kh, kw = W.shape
+    oh, ow = (sh * (h - 1) + dh * (kh - 1) + 1 - 2 * ph, sw * (w - 1) + dw * (kw - 1) + 1 - 2 * pw) \
+        if outsize is None else pair(outsize)
+    cg = c_ // groups
+    y = np.zeros((n_, og * groups, oh, ow))
+    for n in range(n_):
+        for ci in range(c_):
+            g = ci // cg
+            for o in range(og):
+                for q in range(h):
+                    for r in range(w):
+                        for u in range(kh):
+                            for v in range(kw):
+                                i, j = q * sh + u * dh - ph, r * sw + v * dw - pw
+                                if 0 <= i < oh and 0 <= j < ow:
+                                    y[n, g * og + o, i, j] += W[ci, o, u, v] * x[n, ci, q, r]
     if b is not None:
         y += np.asarray(b, np.float64).reshape(1, -1, 1, 1)
     return y
