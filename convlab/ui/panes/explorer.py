@@ -24,6 +24,7 @@ from convlab.pipelines.explorer import (CostModel, ExplorerOutput, ExplorerReque
                                         first_error)
 from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
 from convlab.ui.panes.base import ExportSource
+from convlab.ui.panes.explorer_explain import ExplainSide
 from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
 from convlab.ui.widgets.readout import TOOLTIP, ShapeReadout, readout_html
 from convlab.ui.worker import LatestWorker
@@ -101,6 +102,7 @@ class ExplorerPane(QWidget):
         scroll.setMaximumWidth(400)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._stage_bar()
+        self.explain = ExplainSide(self, self.view)  # the input, hover/pin and the detail panel
         self.bottom = QTabWidget(objectName="bottomTabs")
         self.bottom.addTab(self.kernels, "Kernels")
         self.bottom.addTab(self.chainer_view, "Chainer code")
@@ -118,7 +120,13 @@ class ExplorerPane(QWidget):
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.readout_frame)
-        right.addWidget(split, 1)
+        beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        beside.addWidget(split)
+        beside.addWidget(self.explain.column())
+        beside.setStretchFactor(0, 3)
+        beside.setStretchFactor(1, 2)
+        beside.setSizes([560, 340])
+        right.addWidget(beside, 1)
         body = QHBoxLayout(self)
         body.setContentsMargins(8, 8, 8, 4)
         body.addWidget(scroll)
@@ -157,6 +165,7 @@ class ExplorerPane(QWidget):
         shown = (self.stage if self.stage in names else names[-1]) if names else None
         self.readout.setText(readout_html(plan, s, image_note=self._image_note(s), shown=shown))
         self._sync_stage_buttons(names, shown)
+        self.explain.settings_changed(self.loaded, self._image_key, s, shown)
         error = self.no_output = first_error(plan)
         if error:
             self.worker.cancel()
@@ -184,8 +193,20 @@ class ExplorerPane(QWidget):
         self.stage_group.setExclusive(True)
 
     def _stage_clicked(self, index: int) -> None:
-        self.stage = STAGES[index][0]
-        self.refresh()
+        self.show_stage(STAGES[index][0])
+
+    def show_stage(self, stage: str) -> int:
+        """Show ``stage``'s maps ("conv", "bn", "relu" or "pool"); returns the request id."""
+        self.stage = stage
+        return self.refresh()
+
+    def image_key(self) -> int:
+        """Changes whenever the photo does (results carry the key they were made for)."""
+        return self._image_key
+
+    def pin(self, stage: str, channel: int, i: int, j: int) -> None:
+        """Explain ``stage``'s map ``channel`` at row ``i``, column ``j`` and pin it (a click)."""
+        self.explain.pin(stage, channel, i, j)
 
     def submit(self, *, allow_preview: bool = True, settings: ExplorerSettings | None = None,
                plan=None) -> int:
@@ -243,6 +264,7 @@ class ExplorerPane(QWidget):
             return  # a newer request is on its way: never show a stale result
         self.output = out
         self._show(out)
+        self.explain.result_shown(out)
         self.statusChanged.emit(self._timing(out))
         self._await_paint(request_id, preview=False)
         self._arrived(request_id)  # during a drag the waiting state goes out: this one is stale
@@ -291,7 +313,8 @@ class ExplorerPane(QWidget):
         if self.no_output:
             return True
         done = self.worker.latest_id in (self.last_ready_id, self.last_failed_id)
-        return done and not self._deferred and not self.worker.busy()
+        return (done and not self._deferred and not self.worker.busy()
+                and self.explain.settled())
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def export_source(self) -> ExportSource:
@@ -331,3 +354,4 @@ class ExplorerPane(QWidget):
 
     def shutdown(self) -> None:
         self.worker.shutdown()
+        self.explain.shutdown()

@@ -1,0 +1,181 @@
+"""One value of the explorer explained: the numbers behind ``maps[stage][c, i, j]`` (no Qt).
+
+The explorer's pipeline is conv -> (BN) -> (ReLU) -> (max pool). :func:`explain_value` answers,
+for one output position of any stage, with the real numbers, from
+:mod:`convlab.engine.explain` and the maps the run already computed:
+
+- conv: ``value = bias + sum_c per_channel[c]``, ``per_channel[c] = sum_{u,v} W[o,c,u,v] *
+  x[c, rows[u], cols[v]]`` (:func:`~convlab.engine.explain.conv_terms`; the explorer's conv
+  has no bias, so ``bias = 0``).
+- BN (batch statistics, as the explorer runs it): ``y = gamma * (x - mean) / sqrt(var + eps) +
+  beta`` with ``mean``, ``var`` (biased) of the conv map's channel, ``gamma = 1``, ``beta = 0``,
+  ``eps = 2e-5``.
+- ReLU: ``y = max(x, 0)``.
+- pool: the window over the previous stage's map and the winner
+  (:func:`~convlab.engine.explain.pool_terms`).
+
+``field`` is the input box the position sees (:func:`~convlab.engine.explain.receptive_field`
+through the conv and, for pool, the pooling window). Heavy settings keep only the shown
+stage's maps; a stage that is missing is recomputed for the one channel needed (a
+single-filter convolution), so call this off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from convlab.engine import ops
+from convlab.engine.explain import ConvTerms, Field, PoolTerms, conv_terms, pool_terms, receptive_field
+from convlab.engine.explorer import ExplorerResult, prepare_input
+
+BN_EPS = 2e-5  # ops.batch_norm's default, as the explorer runs it
+BEFORE_POOL = ("relu", "bn", "conv")  # the stage pooling reads is the last of these present
+
+
+@dataclass(frozen=True)
+class BatchNormTerms:
+    """``value = gamma * (x - mean) / sqrt(var + eps) + beta`` for one position."""
+
+    x: float
+    mean: float
+    var: float
+    eps: float
+    gamma: float
+    beta: float
+    value: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How ``maps[stage][channel, i, j]`` is made. ``value`` is the map's own value."""
+
+    stage: str
+    channel: int
+    i: int
+    j: int
+    value: float
+    field: Field  # the input box it sees (unclipped, with ``clipped``)
+    conv: ConvTerms | None = None  # conv, bn, relu: the convolution at this position
+    bn: BatchNormTerms | None = None  # bn, relu (when BN is on)
+    relu_input: float | None = None  # relu: what the ReLU received
+    pool: PoolTerms | None = None  # pool: the window over ``pooled``'s map
+    pooled: str = ""  # the stage the pooling reads
+    winner: ConvTerms | None = None  # pool: the convolution at the winning position
+    input_hw: tuple[int, int] = (0, 0)
+    padding: int = 0
+    pooled_hw: tuple[int, int] = (0, 0)  # pool: the size of the map it pools
+
+
+def conv_window(s) -> tuple:
+    """``(kernel, stride, pad, dilation)`` of the explorer's convolution."""
+    return (s.kernel, s.stride, s.padding, s.dilation)
+
+
+def pool_window(s) -> tuple:
+    """``(kernel, stride, pad, dilation, cover_all)`` of the explorer's max pooling."""
+    return (s.pool, s.pool_stride, 0, 1, s.cover_all)
+
+
+def stage_names(result: ExplorerResult) -> list[str]:
+    """The stages the run has, in order (from its plan: the maps may hold only one)."""
+    return [st.name for st in result.plan if st.shape and st.name != "input"]
+
+
+class StageMaps:
+    """One channel of each stage, from the run's maps or recomputed when they were not kept."""
+
+    def __init__(self, x: np.ndarray, result: ExplorerResult):
+        self.x, self.result, self.s = x, result, result.settings
+        self._recomputed: dict[tuple[str, int], np.ndarray] = {}
+
+    def channel(self, stage: str, c: int) -> np.ndarray:
+        """``(h, w)`` float32: channel ``c`` of ``stage``'s output."""
+        maps = self.result.maps.get(stage)
+        if maps is not None:
+            return maps[c]
+        if (stage, c) not in self._recomputed:
+            self._recompute(c)
+        return self._recomputed[(stage, c)]
+
+    def _recompute(self, c: int) -> None:
+        """Conv -> BN -> ReLU for one filter only; BN's statistics are per channel, so exact."""
+        s = self.s
+        w = np.ascontiguousarray(self.result.kernels[c:c + 1])  # (1, C, k, k)
+        h = ops.conv2d(self.x, w, stride=s.stride, pad=s.padding, dilation=s.dilation)
+        self._recomputed[("conv", c)] = h[0, 0]
+        if s.batch_norm:
+            one = np.ones(1, np.float32)
+            h = ops.batch_norm(h, one, np.zeros(1, np.float32))
+            self._recomputed[("bn", c)] = h[0, 0]
+        if s.relu:
+            h = ops.relu(h)
+            self._recomputed[("relu", c)] = h[0, 0]
+
+
+def input_array(image: np.ndarray, grayscale: bool) -> np.ndarray:
+    """What the explorer's convolution read: ``(1, C, H, W)`` float32."""
+    return prepare_input(image, grayscale)
+
+
+def _conv(x, result, c, i, j) -> ConvTerms:
+    s = result.settings
+    return conv_terms(x, result.kernels, stride=s.stride, pad=s.padding, dilation=s.dilation,
+                      o=c, i=i, j=j)
+
+
+def _bn(maps: StageMaps, c: int, i: int, j: int) -> BatchNormTerms:
+    conv = maps.channel("conv", c).astype(np.float64)
+    mean, var = float(conv.mean()), float(conv.var())
+    x = float(conv[i, j])
+    value = (x - mean) / np.sqrt(var + BN_EPS)
+    return BatchNormTerms(x, mean, var, BN_EPS, 1.0, 0.0, float(value))
+
+
+def explain_value(image: np.ndarray, result: ExplorerResult, stage: str, c: int, i: int,
+                  j: int) -> Explanation:
+    """Explain ``result.maps[stage][c, i, j]``; ``image`` is the ``(H, W, 3)`` photo explored.
+
+    Raises ``ValueError`` with a sentence for a stage the run lacks or a position outside it."""
+    names = stage_names(result)
+    if stage not in names:
+        raise ValueError(f"these settings have no {stage} stage (they have {', '.join(names)})")
+    s = result.settings
+    x = input_array(image, s.grayscale)
+    maps = StageMaps(x, result)
+    shown = maps.channel(stage, c)
+    if not (0 <= i < shown.shape[0] and 0 <= j < shown.shape[1]):
+        raise ValueError(f"position ({i}, {j}) is outside the {shown.shape[0]}×{shown.shape[1]} map")
+    hw = tuple(x.shape[2:])
+    common = dict(stage=stage, channel=c, i=i, j=j, value=float(shown[i, j]), input_hw=hw,
+                  padding=s.padding)
+    if stage == "pool":
+        pooled = next(name for name in BEFORE_POOL if name in names)
+        plane = maps.channel(pooled, c)  # (h, w)
+        terms = pool_terms(plane[None, None], ksize=s.pool, stride=s.pool_stride,
+                           cover_all=s.cover_all, c=0, i=i, j=j)
+        winner = _conv(x, result, c, *terms.argmax) if terms.argmax is not None else None
+        field = receptive_field([conv_window(s), pool_window(s)], i, j, hw)
+        return Explanation(**common, field=field, pool=terms, pooled=pooled, winner=winner,
+                           pooled_hw=tuple(plane.shape))
+    conv = _conv(x, result, c, i, j)
+    bn = _bn(maps, c, i, j) if stage != "conv" and s.batch_norm else None
+    relu_input = None
+    if stage == "relu":
+        relu_input = float(maps.channel("bn" if s.batch_norm else "conv", c)[i, j])
+    field = receptive_field([conv_window(s)], i, j, hw)
+    return Explanation(**common, field=field, conv=conv, bn=bn, relu_input=relu_input)
+
+
+def input_taps(e: Explanation, s) -> tuple[np.ndarray, np.ndarray]:
+    """The input taps ``(rows, cols)`` a value reads: the convolution's taps, or for pooling the
+    union of the convolution taps under the pooling window (cells past the map's edge left out)."""
+    if e.conv is not None:
+        return e.conv.rows, e.conv.cols
+    taps = []
+    for window, size in zip((e.pool.rows, e.pool.cols), e.pooled_hw):
+        inside = window[(window >= 0) & (window < size)]  # positions in the conv map
+        starts = inside[:, None] * s.stride - s.padding  # (n, 1)
+        taps.append(np.unique((starts + s.dilation * np.arange(s.kernel)[None, :]).ravel()))
+    return taps[0], taps[1]

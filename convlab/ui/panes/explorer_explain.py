@@ -1,0 +1,200 @@
+"""The explorer's explaining side: the input beside the maps, hover/pin and the detail panel.
+
+:class:`ExplainSide` owns the :class:`~convlab.ui.widgets.input_view.InputView`, the
+:class:`~convlab.ui.widgets.explain_panel.ExplainPanel`, the BN-vs-conv scaling note and a
+worker of its own: hovering or clicking a map position asks the worker for
+:func:`~convlab.pipelines.explaining.explain_value` (cheap, but at heavy settings a stage that
+was not kept is recomputed for one channel), and the answer is drawn on the input and in the
+panel. A click pins the position; arrow keys move it by one output pixel. The pane calls
+:meth:`image_changed`, :meth:`settings_changed`, :meth:`result_shown` and :meth:`pin`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QToolButton, QWidget
+
+from convlab.engine.explorer import LUMA
+from convlab.pipelines.explaining import explain_value, input_taps
+from convlab.ui.widgets.explain_panel import ExplainPanel
+from convlab.ui.widgets.input_view import InputView
+from convlab.ui.worker import LatestWorker
+
+ARROWS = {Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1), Qt.Key.Key_Up: (-1, 0),
+          Qt.Key.Key_Down: (1, 0)}
+BN_NOTE = ("With “scale per map” every map is stretched to its own min…max, and BatchNormalization "
+           "only shifts and scales each map: so BN (and the conv before it) look exactly alike. "
+           "Use one shared scale to see what BN did.")
+
+
+def input_picture(image: np.ndarray, grayscale: bool) -> np.ndarray:
+    """``(H, W, 3)`` float image in [0, 1] -> uint8 as the convolution reads it (``(H, W)`` grey)."""
+    picture = image @ LUMA if grayscale else image  # (H, W) or (H, W, 3)
+    return np.ascontiguousarray(np.clip(picture * 255.0 + 0.5, 0, 255).astype(np.uint8))
+
+
+class ExplainSide(QObject):
+    """See the module docstring. ``pane`` is the ExplorerPane; ``view`` its FeatureView."""
+
+    explained = Signal(object)  # the Explanation now shown
+
+    def __init__(self, pane, view):
+        super().__init__(pane)
+        self.pane, self.view = pane, view
+        self.input_view = InputView()
+        self.panel = ExplainPanel()
+        self.worker = LatestWorker("explain", self)
+        self.worker.finished.connect(self._on_explained)
+        self.worker.failed.connect(lambda _, reason: self.panel.clear(f"Cannot explain: {reason}"))
+        self.pinned: tuple[str, int, int, int] | None = None
+        self._picture_key = None
+        self._last_request = None  # (id of the output, stage, c, i, j) last asked for
+        self._shown = None  # the same key of the explanation on screen
+        self.view.open_on_click = False  # a click pins; "Open map" opens it large
+        self.view.mapHovered.connect(self._hovered)
+        self.view.positionClicked.connect(self._clicked)
+        self.panel.openMap.connect(self.view.open_map)
+        self.panel.unpinRequested.connect(self.unpin)
+        for widget in (self.view.canvas, self.input_view, self.panel):
+            widget.installEventFilter(self)
+        self._note_state = (False, None)  # (BN on, the shown stage)
+        self.view.modeChanged.connect(lambda _: self._update_note())
+        self._build_note()
+
+    def _build_note(self) -> None:
+        self.note = QWidget(objectName="scalingNote")
+        row = QHBoxLayout(self.note)
+        row.setContentsMargins(6, 0, 0, 0)
+        label = QLabel("per-map scaling hides what BN did", toolTip=BN_NOTE)
+        label.setStyleSheet("color: #e0b040;")
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        label.setMinimumWidth(0)
+        self.note_label = label
+        share = QToolButton(text="shared scale", objectName="shareScale", toolTip=BN_NOTE)
+        share.clicked.connect(lambda: self.view.scaling_box.setCurrentText("shared scale"))
+        row.addWidget(label, 1)
+        row.addWidget(share)
+        self.note.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.note.hide()
+        self.view.add_to_toolbar(self.note, 5)
+
+    def column(self) -> QSplitter:
+        """The input above the detail panel, for the pane's layout."""
+        split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        split.addWidget(self.input_view)
+        split.addWidget(self.panel)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([230, 330])
+        return split
+
+    # -- from the pane -------------------------------------------------------------------------
+    def settings_changed(self, loaded, image_key: int, settings, shown: str | None) -> None:
+        """Show the input as the convolution reads it, its padding, and the BN note."""
+        key = (image_key, settings.grayscale)
+        if loaded is not None and key != self._picture_key:
+            self._picture_key = key
+            self.input_view.show_input(input_picture(loaded.image, settings.grayscale),
+                                       settings.padding)
+        else:
+            self.input_view.set_padding(settings.padding, refit=False)
+        self._note_state = (settings.batch_norm, shown)
+        self._update_note()
+
+    def _update_note(self) -> None:
+        """Say so when per-map scaling makes BN look like the conv before it."""
+        batch_norm, shown = self._note_state
+        self.note.setVisible(self.view.mode == "map" and batch_norm and shown in ("conv", "bn"))
+
+    def result_shown(self, out) -> None:
+        """A full result is on screen: explain the pinned position again (clamped into it)."""
+        if self.pinned is None:
+            self.input_view.clear_window()
+            return
+        stage, c, i, j = self.pinned
+        if stage != out.stage:
+            return  # the pane is switching to the pinned stage: its result follows
+        f, h, w = out.montage.maps.shape
+        self.pinned = (stage, min(c, f - 1), min(i, h - 1), min(j, w - 1))
+        self._request(*self.pinned)
+
+    def pin(self, stage: str, channel: int, i: int, j: int) -> None:
+        """Pin ``stage``'s map ``channel`` at row ``i``, column ``j`` (what a click does)."""
+        self.pinned = (stage, int(channel), int(i), int(j))
+        self.panel.set_pinned(True)
+        out = self.pane.output
+        if out is not None and out.stage == stage:
+            self._request(*self.pinned)
+        else:
+            self.pane.show_stage(stage)  # result_shown explains it once the maps are there
+
+    def unpin(self) -> None:
+        self.pinned = None
+        self.panel.set_pinned(False)
+        self.view.mark_position(None)
+
+    def settled(self) -> bool:
+        """No explanation on its way (the pinned one, if any, is drawn)."""
+        return not self.worker.busy() and (self.pinned is None or self._last_request is None
+                                           or self._shown == self._last_request)
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
+
+    # -- mouse and keys ------------------------------------------------------------------------
+    def _hovered(self, index: int, r: int, c: int, value: float) -> None:
+        out = self.pane.output
+        if self.pinned is None and out is not None and not self.view.montage.preview:
+            self._request(out.stage, index, r, c)
+
+    def _clicked(self, index: int, r: int, c: int) -> None:
+        out = self.pane.output
+        if out is not None and not self.view.montage.preview:
+            self.pin(out.stage, index, r, c)
+
+    def eventFilter(self, watched, event) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and self.pinned is not None
+                and event.key() in ARROWS):
+            self.move(*ARROWS[event.key()])
+            return True
+        return False
+
+    def move(self, di: int, dj: int) -> None:
+        """Move the pinned position by one output pixel (kept inside the map)."""
+        out = self.pane.output
+        if self.pinned is None or out is None:
+            return
+        stage, c, i, j = self.pinned
+        _, h, w = out.montage.maps.shape
+        self.pin(stage, c, min(max(i + di, 0), h - 1), min(max(j + dj, 0), w - 1))
+
+    # -- the worker ----------------------------------------------------------------------------
+    def _request(self, stage: str, c: int, i: int, j: int) -> None:
+        out, loaded = self.pane.output, self.pane.loaded
+        if out is None or loaded is None or out.image_key != self.pane.image_key():
+            return
+        key = (id(out), stage, c, i, j)
+        self._last_request = key
+        if self.pinned is not None:
+            self.view.mark_position(c, i, j)
+            self.view.show_levels(c)
+        self.worker.submit(partial(_explain_job, loaded.image, out.result, stage, c, i, j, key))
+
+    def _on_explained(self, _rid: int, answer) -> None:
+        key, e = answer
+        self._shown = key
+        self.panel.show_explanation(e)
+        s = self.pane.output.result.settings if self.pane.output is not None else None
+        if s is not None:
+            rows, cols = input_taps(e, s)
+            winner = (e.winner.rows, e.winner.cols) if e.winner is not None else None
+            self.input_view.show_window(rows, cols, e.field, winner)
+        self.explained.emit(e)
+
+
+def _explain_job(image, result, stage, c, i, j, key, job):
+    """Worker: the explanation, tagged with what was asked."""
+    return key, explain_value(image, result, stage, c, i, j)
