@@ -89,6 +89,7 @@ class ExplainSide(QObject):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setSizes([230, 330])
+        split.setMinimumWidth(1)  # a narrow window squeezes this column, not the maps
         return split
 
     # -- from the pane -------------------------------------------------------------------------
