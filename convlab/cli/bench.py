@@ -116,3 +116,13 @@ def run_bench(net_name: str = "alexbn", *, repeats: int = 30, threads: int = 2) 
           f"({total / floor:.2f}x the floor)")
     print(f"peak resident memory: {peak_mb:.0f} MB")
     return 0
+
+
+def add_arguments(p):
+    """Give ``p`` (an argparse parser) the bench command's arguments; NumPy is not imported here."""
+    p.description = "Benchmark the engine: batch-1 forward per layer, against measured ceilings."
+    p.add_argument("--net", choices=("alexbn", "alex"), default="alexbn")
+    p.add_argument("--repeats", type=int, default=30, help="timed forwards (default 30)")
+    p.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2)")
+    p.set_defaults(run=lambda args: run_bench(args.net, repeats=args.repeats, threads=args.threads))
+    return p

@@ -16,12 +16,12 @@ import sys
 import time
 
 from convlab.pipelines import images as imaging
-from convlab.pipelines import records
-from convlab.render import colour as render
+from convlab.render import colour
 from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.kernels import BANKS
 from convlab.engine.nets import NETWORKS, build_network
-from convlab.export.maps import ExportError, export_maps, select_layers
+from convlab.export.maps import ExportError, check_options, export_maps, select_layers
+from convlab.pipelines.network import NetworkRunner, NetworkSettings, has_batch_norm
 from convlab.export.transaction import describe_error
 from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,
                                        image_record)
@@ -36,15 +36,9 @@ DESCRIPTION = ("Write every feature map of the explorer pipeline (or of a networ
                "PNG, one grid per layer, and manifest.json describing every file.")
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Register ``export`` on an ``add_subparsers()`` object."""
-    sub = subparsers.add_parser("export", help="write feature maps as PNG files with a manifest")
-    return add_arguments(sub)
-
-
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Give ``p`` (whose prog is ``convlab export``) the export command's arguments."""
-    p.description = p.description or DESCRIPTION
+    p.description = DESCRIPTION
     p.usage = "%(prog)s [IMAGE] --out DIR [options]  (see --help)"
     p.epilog, p.formatter_class = EXAMPLES, argparse.RawDescriptionHelpFormatter
     p.add_argument("image", nargs="?", help="the photo (default: the bundled astronaut)")
@@ -77,12 +71,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="one PNG per map (default on)")
     o.add_argument("--npy", action="store_true", help="also the raw float32 values as .npy")
     o.add_argument("--cmap", default="viridis", metavar="NAME",
-                   help=f"colormap: {', '.join(render.DISPLAY_COLORMAPS)} or any cmap name (default viridis)")
+                   help=f"colormap: {', '.join(colour.DISPLAY_COLORMAPS)} or any cmap name (default viridis)")
     o.add_argument("--normalize", default="map", metavar="MODE",
                    help="map, layer or fixed:LO,HI (default map: each map min..max)")
     o.add_argument("--scale", type=int, default=1, metavar="N", help="enlarge each pixel N times (1-64)")
     o.add_argument("--quiet", "-q", action="store_true", help="no progress or summary lines")
-    p.set_defaults(_export_parser=p)
+    p.set_defaults(_export_parser=p, run=run)
     return p
 
 
@@ -95,7 +89,7 @@ def _check_flags(args, parser) -> None:
         if given:
             flag = "--" + given[0].replace("_", "-")
             parser.error(f"{flag} sets the explorer pipeline; it does not apply with --net")
-        if args.bn_mode is not None and not _has_batch_norm(build_network(args.net, init=False)):
+        if args.bn_mode is not None and not has_batch_norm(build_network(args.net, init=False)):
             parser.error(f"--bn-mode does not apply to --net {args.net}: it has no BatchNormalization layers")
     else:
         for key in ("weights", "bn_mode"):
@@ -110,19 +104,12 @@ def _check_flags(args, parser) -> None:
         parser.error(f"--longest must be from 8 to 16384 pixels, got {args.longest}")
     if args.seed is not None and args.seed < 0:
         parser.error(f"--seed must be 0 or more, got {args.seed}")
-    if not 1 <= args.scale <= 64:
-        parser.error(f"--scale must be from 1 to 64, got {args.scale}")
-    if not (args.grid or args.maps or args.npy):
-        parser.error("--no-grid and --no-maps without --npy leave nothing to export")
-    try:
-        args.cmap = render.check_colormap(args.cmap)
-        args.normalize = render.parse_normalize(args.normalize)
+    try:  # the validator export_maps itself uses, so the window and the shell agree
+        args.cmap, args.normalize = check_options(
+            grid=args.grid, per_map=args.maps, npy=args.npy, cmap=args.cmap,
+            normalize=args.normalize, scale=args.scale)
     except ValueError as exc:
         parser.error(str(exc))
-
-
-def _has_batch_norm(net) -> bool:
-    return any(layer.kind == "bn" for layer in net.layers)
 
 
 def _explorer_job(args, parser):
@@ -153,25 +140,24 @@ def _explorer_job(args, parser):
 
 
 def _network_job(args, parser):
-    from convlab.engine.backend import to_numpy
-
-    seed, bn_mode = args.seed or 0, args.bn_mode or "batch"
-    net = build_network(args.net, seed=seed)
-    chosen = _choose(net.layer_names, args.layers, parser)
-    if args.weights:
-        try:
-            net.load_npz(args.weights)
-        except Exception as exc:  # noqa: BLE001 - ValueError for a bad file, OSError for a missing one
-            raise _Failure(f"cannot load weights from {args.weights}: {exc}") from None
+    """The network pipeline through the window's own runner and record."""
+    settings = NetworkSettings(net=args.net, seed=args.seed or 0, bn_mode=args.bn_mode or "batch",
+                               weights=args.weights)
+    chosen = _choose(build_network(args.net, init=False).layer_names, args.layers, parser)
+    runner = NetworkRunner()
+    try:
+        runner.network(settings)  # builds it and loads the weights, or refuses the file
+    except (ValueError, OSError) as exc:
+        raise _Failure(f"cannot load weights from {args.weights}: {exc}") from None
     path = args.image or _default_sample()
     image = imaging.load_image(path)
-    prep = imaging.center_crop_imagenet(image, insize=net.insize)
-    out = net.forward(prep["input"], use_batch_stats=bn_mode == "batch")
-    record = records.network_settings_record(
-        net.name, image_record(path, image.shape), weights_source=net.weights_source,
-        insize=net.insize, seed=seed, bn_mode=bn_mode if _has_batch_norm(net) else None,
-        weights_path=args.weights, crop_box=prep["box"])
-    return {name: to_numpy(out[name])[0] for name in chosen}, record
+    result = runner.run(image, settings)
+    missing = [name for name in chosen if name not in result.outputs]
+    if missing:
+        why = next((r.error for r in result.rows if r.error), "")
+        raise _Failure(f"{missing[0]} has no output for this input: {why}")
+    record = result.settings_record(image_record(path, image.shape))
+    return {name: result.outputs[name] for name in chosen}, record
 
 
 class _Failure(Exception):
@@ -250,10 +236,3 @@ def run(args) -> int:
         print(f"Wrote {len(result.files)} files to {result.out_dir} in {result.seconds:.1f} s "
               f"(manifest.json lists them).")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``convlab export ...`` on its own (the same as through :mod:`convlab.cli`)."""
-    parser = argparse.ArgumentParser(prog="convlab")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(["export", *(sys.argv[1:] if argv is None else argv)]))

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from convlab.engine.nets import SummaryRow, build_network
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give ``p`` the shapes command's arguments."""
+    p.description = ("Print every layer's output shape, parameters, multiply-adds and receptive "
+                     "field, like torchinfo.")
+    p.add_argument("--net", choices=("alexbn", "alex"), default="alexbn")
+    p.add_argument("--input", type=int, default=227, metavar="N",
+                   help="square input size in pixels (default 227)")
+    p.set_defaults(run=lambda args: print_shapes(args.net, args.input))
+    return p
 
 
 def format_shape(shape) -> str:

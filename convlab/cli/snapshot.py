@@ -47,7 +47,8 @@ DESCRIPTION = ("Render ConvLab's window offscreen, after its results are painted
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Give ``p`` the snapshot command's arguments."""
-    p.description = p.description or DESCRIPTION
+    p.description = DESCRIPTION
+    p.set_defaults(run=run)
     p.add_argument("image", nargs="?", help="photo to open (default: the bundled sample)")
     p.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
     p.add_argument("--pane", choices=PANES, default="explorer", help="which tab to show")
@@ -59,12 +60,6 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="give up if the results take longer than this (default 60 s)")
     return p
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """The ``snapshot`` sub-command on an argparse sub-parsers object."""
-    return add_arguments(subparsers.add_parser("snapshot", help="render the window offscreen to a PNG",
-                                               description=DESCRIPTION))
 
 
 def _wait(app, ready, timeout: float) -> bool:

@@ -148,21 +148,32 @@ def _folder_names(names: list[str]) -> list[str]:
     return out
 
 
-def _check_options(layers, what, grid, per_map, npy, cmap, normalize, scale, sep):
+def check_options(*, grid: bool = True, per_map: bool = True, npy: bool = False,
+                  cmap: str = "viridis", normalize="map", scale: int = 1, sep: int = 1):
+    """The one validator of export options, for the window and ``convlab export`` alike.
+
+    Returns ``(cmap name, normalisation mode)``; raises ValueError with one sentence (no
+    capital, no full stop) for an unknown colormap, a bad normalisation, a scale outside 1..64,
+    a separator outside 0..16, or nothing switched on.
+    """
+    cmap = colour.check_colormap(cmap)
+    mode = colour.parse_normalize(normalize)
+    colour.normalize_bounds(np.zeros((1, 1, 1)), mode)
+    for label, value, lo, hi in (("scale", scale, 1, 64), ("separator", sep, 0, 16)):
+        if not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+            raise ValueError(f"{label} must be a whole number from {lo} to {hi}, got {value!r}")
+    if not (grid or per_map or npy):
+        raise ValueError("grids, maps and .npy files are all switched off: nothing to export")
+    return cmap, mode
+
+
+def _check_options(layers, what, **options):
     """Refuse bad options before anything is written: ``(names, cmap, mode)`` or ExportError."""
     try:
         names = select_layers(list(layers), what)
-        cmap = colour.check_colormap(cmap)
-        mode = colour.parse_normalize(normalize)
-        colour.normalize_bounds(np.zeros((1, 1, 1)), mode)
+        cmap, mode = check_options(**options)
     except ValueError as exc:
         raise ExportError(f"Cannot export: {exc}.") from None
-    for label, value, lo, hi in (("scale", scale, 1, 64), ("separator", sep, 0, 16)):
-        if not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-            raise ExportError(f"Cannot export: {label} must be a whole number from {lo} to {hi}, "
-                              f"got {value!r}.")
-    if not (grid or per_map or npy):
-        raise ExportError("Cannot export: grids, maps and .npy files are all switched off.")
     if not names:
         raise ExportError("Cannot export: there are no maps to export.")
     return names, cmap, mode
@@ -179,7 +190,8 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     returning False cancels. Raises :class:`ExportError` (``ExportCancelled`` on cancel).
     """
     t0 = time.perf_counter()
-    names, cmap, mode = _check_options(layers, what, grid, per_map, npy, cmap, normalize, scale, sep)
+    names, cmap, mode = _check_options(layers, what, grid=grid, per_map=per_map, npy=npy, cmap=cmap,
+                                       normalize=normalize, scale=scale, sep=sep)
     prepared = [_prepare_layer(n, f, layers[n]) for n, f in zip(names, _folder_names(names))]
     for L in prepared if per_map else ():  # refuse a scale that makes one map too large to open
         h, w = L.picture.shape[1:]

@@ -20,7 +20,7 @@ from convlab.engine.kernels import handmade_conv1
 from convlab.engine.nets import Network, SummaryRow, build_network
 from convlab.engine.ops import softmax
 from convlab.pipelines import records
-from convlab.pipelines.images import center_crop_imagenet
+from convlab.pipelines import images
 
 CLASS_NAME_FILES = ("synset_words.txt", "labels.txt", "classes.txt", "imagenet_classes.txt")
 
@@ -150,7 +150,7 @@ class NetworkRunner:
         """Prepare ``image`` as Chainer's ImageNet example did, then run every layer."""
         net = self.network(s)
         rows = net.summary((3, s.insize, s.insize))
-        prep = center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
+        prep = images.center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
         result = NetworkResult(s, rows, prep, weights_source=net.weights_source,
                                note=cover_all_note(net, s.insize), has_batch_norm=has_batch_norm(net))
         if on_rows is not None:

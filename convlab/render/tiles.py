@@ -119,15 +119,18 @@ def tile_rgb(tiles: np.ndarray, *, scale: int = 1, sep: int = 1):
 
 
 def picture(values: np.ndarray, cmap: str = "viridis", mode="map", *, scale: int = 1,
-            sep: int = 1) -> np.ndarray:
+            sep: int = 1, bounds=None) -> np.ndarray:
     """What ``convlab export`` draws, as uint8 RGB: an ``(h, w)`` map, an ``(F, h, w)`` montage,
-    or an ``(N,)`` vector laid out by :func:`vector_grid`."""
+    or an ``(N,)`` vector laid out by :func:`vector_grid`. ``bounds`` (``(lo, hi)`` from
+    :func:`~convlab.render.colour.normalize_bounds` of the whole layer) colours one map of a
+    layer as it looks among the others (``"layer"`` scaling)."""
     values = np.asarray(values, dtype=np.float32)
     if values.ndim == 1:
         values = vector_grid(values)
+    norm = normalize(values, mode, bounds=bounds)
     if values.ndim == 3:
-        return tile_rgb(apply_colormap(normalize(values, mode), cmap), scale=scale, sep=sep)[0]
-    return enlarge(apply_colormap(normalize(values, mode), cmap), scale)
+        return tile_rgb(apply_colormap(norm, cmap), scale=scale, sep=sep)[0]
+    return enlarge(apply_colormap(norm, cmap), scale)
 
 
 def _as_maps(maps) -> np.ndarray:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 from convlab import __version__
 from convlab.export import maps as export
 from convlab.export.atomic import atomic_path
-from convlab.render import png, tiles
+from convlab.render import colour, png, tiles
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.worker import LatestWorker
 
@@ -114,11 +114,17 @@ class ExportController(QObject):
         path = path or self._ask("file", f"{name}_map_{index:03d}.png")
         if not path:
             return 0
-        values = arr[index] if arr.ndim == 3 else arr
         chunk = {"layer": name, "index": index, "version": __version__}
-        return self._submit(lambda job: _write(path, tiles.picture(values, src.cmap, src.mode),
-                                               src.record, chunk, f"map {index} of {name}"),
-                            cancellable=False)
+
+        def job(_):
+            values, bounds = arr, None
+            if arr.ndim == 3:  # coloured as among the layer's maps, as on screen
+                lo, hi = colour.normalize_bounds(arr, src.mode)
+                values, bounds = arr[index], (lo[index:index + 1], hi[index:index + 1])
+            rgb = tiles.picture(values, src.cmap, src.mode, bounds=bounds)
+            return _write(path, rgb, src.record, chunk, f"map {index} of {name}")
+
+        return self._submit(job, cancellable=False)
 
     def export_grid(self, path: str | None = None) -> int:
         """Every map of the shown layer tiled in one PNG."""

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convlab.cli import export as export_cli
 from convlab.pipelines import images as imaging
 from convlab.cli import main
 from convlab.pipelines.samples import default_sample, list_samples
@@ -163,10 +162,9 @@ def test_a_real_process_prints_no_traceback(tmp_path):
     assert one_line(proc.stderr) == f"convlab export: cannot open the image: {tmp_path / 'missing.jpg'} does not exist."
 
 
-def test_export_cli_main_on_its_own_matches(tmp_path):
-    """``export_cli.main`` (add_parser on a sub-parser set) takes the same command line."""
-    assert export_cli.main(["--out", str(tmp_path), "--net", "alex", "--layers", "norm1", "--no-maps",
-                            "--quiet"]) == 0
+def test_a_network_without_batch_norm_records_no_bn_mode(tmp_path):
+    assert exit_code(["--out", str(tmp_path), "--net", "alex", "--layers", "norm1", "--no-maps",
+                      "--quiet"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "norm1_grid.png"]
     settings = json.loads((tmp_path / "manifest.json").read_text())["settings"]
     assert settings["bn_mode"] is None and "--bn-mode" not in settings["command"]  # Alex has no BN

@@ -1,11 +1,14 @@
-"""``convlab shapes`` and ``convlab bench`` through the real command-line entry point."""
+"""``convlab`` as a whole, ``convlab shapes`` and ``convlab bench``, through the real entry point."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
+
 from convlab.cli import main
+from convlab.cli.window import display_problem
 
 
 def test_shapes_prints_every_layer_and_the_totals(capsys):
@@ -43,3 +46,42 @@ def test_bench_reports_layers_ceilings_and_roofline(capsys):
     assert "conv2" in out and "fc6" in out
     assert "GFLOP/s (2048^3 float32)" in out and "GB/s (GEMV over 234 MB)" in out
     assert "of the roofline" in out and "peak resident memory" in out
+
+
+# --- the command line as a whole: sub-commands, typos, no display --------------------------------
+
+def test_a_typo_of_a_command_is_a_usage_error_with_a_suggestion(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no file named "shape" here
+    with pytest.raises(SystemExit) as info:
+        main(["shape"])
+    assert info.value.code == 2
+    assert "did you mean 'shapes'?" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["exprot", "--out", "x"])
+    assert info.value.code == 2 and "did you mean 'export'?" in capsys.readouterr().err
+
+
+def test_without_a_display_the_window_says_so_in_one_sentence(capsys, monkeypatch, tmp_path):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"not read: the display check comes first")
+    for argv in ([], [str(photo)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("convlab: the window needs a display")
+
+
+def test_a_missing_xcb_library_is_named_by_its_package():
+    problem = display_problem({"DISPLAY": ":0"}, "linux", find_library=lambda lib: lib != "xcb-cursor")
+    assert "libxcb-cursor0" in problem and problem.count(".") <= 3
+    assert display_problem({"DISPLAY": ":0"}, "linux", find_library=lambda lib: "/lib/x.so") == ""
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") == ""
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0 and all(name in out for name in ("shapes", "export", "snapshot", "bench"))
