@@ -22,6 +22,7 @@ single-filter convolution), so call this off the GUI thread.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ from convlab.engine.explorer import ExplorerResult, prepare_input
 
 BN_EPS = 2e-5  # ops.batch_norm's default, as the explorer runs it
 BEFORE_POOL = ("relu", "bn", "conv")  # the stage pooling reads is the last of these present
+CACHED_CHANNELS = 8  # recomputed channels kept between calls (hovering stays on a map)
+_recomputed: OrderedDict = OrderedDict()  # (id(result), c) -> (result, {stage: (h, w) map})
 
 
 @dataclass(frozen=True)
@@ -88,30 +91,34 @@ class StageMaps:
 
     def __init__(self, x: np.ndarray, result: ExplorerResult):
         self.x, self.result, self.s = x, result, result.settings
-        self._recomputed: dict[tuple[str, int], np.ndarray] = {}
 
     def channel(self, stage: str, c: int) -> np.ndarray:
         """``(h, w)`` float32: channel ``c`` of ``stage``'s output."""
         maps = self.result.maps.get(stage)
         if maps is not None:
             return maps[c]
-        if (stage, c) not in self._recomputed:
-            self._recompute(c)
-        return self._recomputed[(stage, c)]
+        key = (id(self.result), c)
+        if key not in _recomputed:  # the result is held with its maps, so its id stays its own
+            _recomputed[key] = (self.result, self._recompute(c))
+            while len(_recomputed) > CACHED_CHANNELS:
+                _recomputed.popitem(last=False)
+        _recomputed.move_to_end(key)
+        return _recomputed[key][1][stage]
 
-    def _recompute(self, c: int) -> None:
+    def _recompute(self, c: int) -> dict[str, np.ndarray]:
         """Conv -> BN -> ReLU for one filter only; BN's statistics are per channel, so exact."""
         s = self.s
         w = np.ascontiguousarray(self.result.kernels[c:c + 1])  # (1, C, k, k)
         h = ops.conv2d(self.x, w, stride=s.stride, pad=s.padding, dilation=s.dilation)
-        self._recomputed[("conv", c)] = h[0, 0]
+        out = {"conv": h[0, 0]}
         if s.batch_norm:
             one = np.ones(1, np.float32)
             h = ops.batch_norm(h, one, np.zeros(1, np.float32))
-            self._recomputed[("bn", c)] = h[0, 0]
+            out["bn"] = h[0, 0]
         if s.relu:
             h = ops.relu(h)
-            self._recomputed[("relu", c)] = h[0, 0]
+            out["relu"] = h[0, 0]
+        return out
 
 
 def input_array(image: np.ndarray, grayscale: bool) -> np.ndarray:
