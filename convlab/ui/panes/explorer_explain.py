@@ -67,19 +67,19 @@ class ExplainSide(QObject):
     def _build_note(self) -> None:
         self.note = QWidget(objectName="scalingNote")
         row = QHBoxLayout(self.note)
-        row.setContentsMargins(6, 0, 0, 0)
-        label = QLabel("per-map scaling hides what BN did", toolTip=BN_NOTE)
+        row.setContentsMargins(0, 0, 0, 0)
+        label = QLabel("⚠ Per-map scaling hides BN: every map is stretched to its own range.",
+                       toolTip=BN_NOTE)
         label.setStyleSheet("color: #e0b040;")
         label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        label.setMinimumWidth(0)
         self.note_label = label
-        share = QToolButton(text="shared scale", objectName="shareScale", toolTip=BN_NOTE)
+        share = QToolButton(text="Use a shared scale", objectName="shareScale", toolTip=BN_NOTE)
         share.clicked.connect(lambda: self.view.scaling_box.setCurrentText("shared scale"))
         row.addWidget(label, 1)
         row.addWidget(share)
         self.note.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.note.hide()
-        self.view.add_to_toolbar(self.note, 5)
+        self.view.add_below_toolbar(self.note)  # right under the stage buttons
 
     def column(self) -> QSplitter:
         """The input above the detail panel, for the pane's layout."""

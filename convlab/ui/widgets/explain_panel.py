@@ -55,7 +55,7 @@ class ExplainPanel(QFrame):
         self.products = ImageCanvas(self)
         self.products.setToolTip("One channel's products patch × weight: red positive, blue "
                                  "negative, white zero. Wheel zooms; hover a tap for its numbers.")
-        self.products.setMinimumHeight(90)
+        self.products.setMinimumHeight(60)
         self.products.hovered.connect(self._product_hover)
         self.product_info = QLabel(" ", wordWrap=True)
         self.product_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -85,7 +85,7 @@ class ExplainPanel(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(scroll, 3)
+        layout.addWidget(scroll, 5)
         layout.addWidget(self.products_box, 2)
 
     def text(self) -> str:
@@ -94,7 +94,7 @@ class ExplainPanel(QFrame):
 
     def set_pinned(self, pinned: bool) -> None:
         self.pinned = pinned
-        self.status.setText("pinned · arrow keys move it" if pinned else "following the mouse")
+        self.status.setText("pinned: arrows move it" if pinned else "follows the mouse")
         self.unpin_button.setEnabled(pinned)
 
     def show_explanation(self, e: Explanation) -> None:

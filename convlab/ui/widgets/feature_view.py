@@ -141,6 +141,10 @@ class FeatureView(QWidget):
         i = min(self.bar_index if index is None else index, m.count - 1)
         return float(m.stats.minimum[i]), float(m.stats.maximum[i])
 
+    def add_below_toolbar(self, widget: QWidget) -> None:
+        """Put an owner's widget (e.g. a note on the scaling) in a row under the bar."""
+        self.layout().insertWidget(1, widget)
+
     def mark_position(self, index: int | None, r: int = 0, c: int = 0) -> None:
         """Outline pixel ``(r, c)`` of map ``index`` (a pinned value); ``None`` hides it."""
         m = self.montage
