@@ -47,6 +47,7 @@ class InputView(ImageCanvas):
         self.hw = (0, 0)
         self.tap_rows = np.zeros(0, int)  # the taps drawn (input coordinates), for readers
         self.tap_cols = np.zeros(0, int)
+        self.band_fill = self._item(QPen(Qt.PenStyle.NoPen), QBrush(QColor(224, 150, 40, 70)), 2)
         self.band = self._item(QPen(PAD_COLOUR, 0), QBrush(PAD_COLOUR, Qt.BrushStyle.BDiagPattern), 2)
         self.frame = self._item(QPen(PAD_COLOUR, 0), QBrush(Qt.BrushStyle.NoBrush), 3)
         self.taps_in = self._item(QPen(TAP_COLOUR, 0), QBrush(QColor(255, 255, 255, 110)), 12)
@@ -88,6 +89,7 @@ class InputView(ImageCanvas):
         self.padding = p
         ring = _path([(-p, -p, w + 2 * p, h + 2 * p)]).subtracted(_path([(0, 0, w, h)]))
         self.band.setPath(ring if p else QPainterPath())
+        self.band_fill.setPath(self.band.path())
         self.frame.setPath(_path([(-p, -p, w + 2 * p, h + 2 * p)]))
         if refit:
             self.fit()
