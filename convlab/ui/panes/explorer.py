@@ -200,6 +200,13 @@ class ExplorerPane(QWidget):
         self.stage = stage
         return self.refresh()
 
+    def stage_names(self) -> list[str]:
+        """The stages the current settings have, in order ("conv", "bn", "relu", "pool")."""
+        if self.loaded is None:
+            return []
+        plan = plan_explorer(self.settings(), *self.loaded.image.shape[:2])
+        return [st.name for st in plan if st.shape and st.name != "input"]
+
     def image_key(self) -> int:
         """Changes whenever the photo does (results carry the key they were made for)."""
         return self._image_key

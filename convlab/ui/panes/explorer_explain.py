@@ -48,12 +48,15 @@ class ExplainSide(QObject):
         self.panel = ExplainPanel()
         self.worker = LatestWorker("explain", self)
         self.worker.finished.connect(self._on_explained)
-        self.worker.failed.connect(lambda _, reason: self.panel.clear(f"Cannot explain: {reason}"))
+        self.worker.failed.connect(self._on_failed)
         self.pinned: tuple[str, int, int, int] | None = None
         self._picture_key = None
         self._last_request = None  # (id of the output, stage, c, i, j) last asked for
         self._shown = None  # the same key of the explanation on screen
         self.view.open_on_click = False  # a click pins; "Open map" opens it large
+        self.view.hint = ("Hover a map to see how a value is made; click to pin it (arrow keys "
+                          "move it); Open map shows it large.")
+        self.view.info.setText(self.view.hint)
         self.view.mapHovered.connect(self._hovered)
         self.view.positionClicked.connect(self._clicked)
         self.panel.openMap.connect(self.view.open_map)
@@ -124,6 +127,12 @@ class ExplainSide(QObject):
 
     def pin(self, stage: str, channel: int, i: int, j: int) -> None:
         """Pin ``stage``'s map ``channel`` at row ``i``, column ``j`` (what a click does)."""
+        names = self.pane.stage_names()
+        if stage not in names:
+            self.unpin()
+            self.panel.clear(f"Cannot explain: these settings have no {stage} stage "
+                             f"(they have {', '.join(names) or 'none'}).")
+            return
         self.pinned = (stage, int(channel), int(i), int(j))
         self.panel.set_pinned(True)
         out = self.pane.output
@@ -183,6 +192,11 @@ class ExplainSide(QObject):
             self.view.mark_position(c, i, j)
             self.view.show_levels(c)
         self.worker.submit(partial(_explain_job, loaded.image, out.result, stage, c, i, j, key))
+
+    def _on_failed(self, _rid: int, reason: str) -> None:
+        self._shown = self._last_request  # answered, with a refusal
+        self.panel.clear(f"Cannot explain: {reason}")
+        self.input_view.clear_window()
 
     def _on_explained(self, _rid: int, answer) -> None:
         key, e = answer

@@ -25,6 +25,8 @@ from convlab.ui.widgets.map_dialog import MapDialog
 COLORMAPS = colour.DISPLAY_COLORMAPS  # {display name: cmap name}, one table for window and export
 SCALINGS = {"scale per map": "map", "shared scale": "layer"}  # menu text -> normalize() mode
 HINT = "Hover a map for its index, position and value; click it to open it large."
+MONTAGE_TOOLTIP = ("One tile per filter: where in the photo that filter responds (bright) and "
+                   "where not. Wheel zooms, drag pans, double-click fits.")
 
 
 class FeatureView(QWidget):
@@ -63,6 +65,7 @@ class FeatureView(QWidget):
         self.colormap_box.currentTextChanged.connect(self.set_colormap)
         fit = QToolButton(text="Fit", toolTip="Show the whole montage (or double-click it).")
         self.canvas = ImageCanvas(self)
+        self.canvas.setToolTip(MONTAGE_TOOLTIP)
         fit.clicked.connect(self.canvas.fit)
         self.canvas.hovered.connect(self._hover)
         self.canvas.left.connect(self._leave)
@@ -77,6 +80,7 @@ class FeatureView(QWidget):
                               alignment=Qt.AlignmentFlag.AlignCenter)
         self.overlay.setStyleSheet("color: #c9ced6; font-size: 15px; padding: 24px;")
         self.overlay.hide()
+        self.hint = HINT  # the info line when nothing is hovered
         self.info = QLabel(HINT, objectName="featureInfo")
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -194,7 +198,7 @@ class FeatureView(QWidget):
         self.canvas.clear_image()
         self.colour_bar.clear()
         self.badge.setText("")
-        self.info.setText(message or HINT)
+        self.info.setText(message or self.hint)
         self.overlay.setText(message)
         self.overlay.setVisible(bool(message))
         self._place_overlay()
@@ -249,7 +253,7 @@ class FeatureView(QWidget):
 
     def _leave(self) -> None:
         self.canvas.mark(0, 0, 0, 0)
-        self.info.setText(HINT)
+        self.info.setText(self.hint)
 
     def _click(self, x: float, y: float) -> None:
         hit = self.montage.lookup(x, y) if self.montage is not None else None
@@ -268,6 +272,8 @@ class KernelStrip(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.canvas = ImageCanvas(self)
+        self.canvas.setToolTip("The kernels (weights) themselves: each is the pattern its map "
+                               "looks for. Click one to open its map large.")
         self.info = QLabel("Each kernel: grey is 0; colour shows the colour it responds to.")
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

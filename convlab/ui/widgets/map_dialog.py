@@ -32,6 +32,8 @@ class MapDialog(QDialog):
         self.title = QLabel(objectName="mapTitle")
         self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
         self.canvas = ImageCanvas(self)
+        self.canvas.setToolTip("One feature map at full resolution, coloured as in the montage; "
+                               "hover for values, wheel to zoom.")
         self.canvas.hovered.connect(self._hover)
         self.hover = QLabel(" ", objectName="mapHover")
         self.colour_bar = ColourBar(self)

@@ -157,3 +157,27 @@ def test_bn_note_offers_shared_scaling_in_one_click(qtbot, window):
         note.findChild(QWidget, "shareScale").click()
     assert explorer.view.mode == "layer"
     assert note.isHidden()
+
+
+def test_a_grey_input_is_shown_grey(qtbot, window):
+    explorer = window.explorer
+    controls = explorer.controls
+    box = controls.findChild(QWidget, "inputMode")
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
+        box.setCurrentIndex(1 - box.currentIndex())
+    assert explorer.settings().grayscale
+    shown = explorer.explain.input_view.item.image
+    assert shown.ndim == 2 and shown.shape == explorer.loaded.image.shape[:2]
+
+
+def test_pinning_a_missing_stage_or_position_says_why_and_settles(qtbot, window):
+    explorer = window.explorer
+    controls = explorer.controls
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
+        controls.findChild(QWidget, "batchNorm").setChecked(False)
+    explorer.pin("bn", 0, 1, 1)
+    assert "no bn stage" in panel(window).text()
+    assert explorer.explain.pinned is None
+    explorer.pin("pool", 0, 999, 1)
+    qtbot.waitUntil(lambda: "outside" in panel(window).text(), timeout=RESULT_MS)
+    qtbot.waitUntil(explorer.settled, timeout=RESULT_MS)
