@@ -57,6 +57,9 @@ def main() -> int:
     print(f"modules visited by one slider step: {len(modules)}")
     for name, n in sorted(modules.items()):
         print(f"  {name:45} {n:6} calls")
+    if "-v" in sys.argv:
+        for name, n in sorted(calls.items()):
+            print(f"    {name:60} {n:6}")
     plans = sum(n for k, n in calls.items() if k.endswith(".plan_explorer"))
     getters = sum(n for k, n in calls.items() if k.endswith(".settings"))
     print(f"plan_explorer calls: {plans}; settings() calls: {getters}")

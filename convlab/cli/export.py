@@ -20,7 +20,8 @@ from convlab.render import colour
 from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.kernels import BANKS
 from convlab.engine.nets import NETWORKS, build_network
-from convlab.export.maps import ExportError, check_options, export_maps, select_layers
+from convlab.export.maps import ExportError, export_maps
+from convlab.export.options import check_options, select_layers
 from convlab.pipelines.network import NetworkRunner, NetworkSettings, has_batch_norm
 from convlab.export.transaction import describe_error
 from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,

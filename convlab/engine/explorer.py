@@ -186,16 +186,18 @@ def prepare_input(image: np.ndarray, grayscale: bool) -> np.ndarray:
 
 def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
                  should_stop: Callable[[], bool] | None = None,
-                 keep: Collection[str] | None = None) -> ExplorerResult:
+                 keep: Collection[str] | None = None,
+                 plan: list[StagePlan] | None = None) -> ExplorerResult:
     """Run conv -> BN -> ReLU -> pool on ``image`` (``(H, W, 3)`` in [0, 1]).
 
     ``should_stop`` is asked between stages; an abandoned run returns ``completed=False``.
     ``keep`` names the stages whose maps are returned (default all): at heavy settings each
-    stage is hundreds of MB. Raises ``ValueError`` (with the plan's sentence) when the
-    settings give no output.
+    stage is hundreds of MB. ``plan`` is ``plan_explorer(settings, H, W)`` when the caller
+    already made it (the window plans once per slider step). Raises ``ValueError`` (with the
+    plan's sentence) when the settings give no output.
     """
     s = settings.validate()
-    plan = plan_explorer(s, image.shape[0], image.shape[1])
+    plan = plan if plan is not None else plan_explorer(s, image.shape[0], image.shape[1])
     failed = next((st for st in plan if st.error), None)
     if failed is not None:
         raise ValueError(failed.error)

@@ -171,7 +171,7 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
             if job.wait_for_newer(SETTLE_S if req.dragging else 0.0):
                 return None  # a newer request came (the drag goes on): skip the long run
             t0 = time.perf_counter()
-        result = run_explorer(req.image, s, should_stop=job.should_stop, keep=keep)
+        result = run_explorer(req.image, s, should_stop=job.should_stop, keep=keep, plan=plan)
         if not result.completed:
             return None
         cost.learn(units, (time.perf_counter() - t0) * 1e3)
@@ -179,7 +179,9 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     t1 = time.perf_counter()
     stage = _stage(result, req.stage)
     montage = _montage(req, result, stage)
-    strip = build_kernel_strip(result.kernels) if result.kernels is not None else None
+    shown = req.cached.kernels if req.cached is not None else None
+    strip = (build_kernel_strip(result.kernels)  # None: the strip on screen shows these kernels
+             if result.kernels is not None and result.kernels is not shown else None)
     return ExplorerOutput(result, stage, montage, strip, False, 1, compute_ms,
                           (time.perf_counter() - t1) * 1e3, req.image_key)
 

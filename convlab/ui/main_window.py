@@ -9,7 +9,6 @@ message area. ``MainWindow(settings=QSettings(...))`` remembers state across ses
 from __future__ import annotations
 
 import os
-from functools import partial
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -63,9 +62,10 @@ class MainWindow(QMainWindow):
         self.exporter = ExportController(self)
         self.exporter.watch(self.explorer.view)
         window_state.build_menus(self)
-        self._status = ""
-        self.explorer.statusChanged.connect(self._set_status)
-        self.explorer.resultReady.connect(self.update_backend_label)  # the worker chose it
+        self._status = ""  # the compute line to restore when a photo cannot be read
+        self.explorer.statusChanged.connect(self.compute_label.setText)
+        self.explorer.resultReady.connect(self.update_backend_label,  # the worker chose it, once
+                                          Qt.ConnectionType.SingleShotConnection)
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
     def _network_pane(self) -> NetworkPane:
         pane = NetworkPane(self)
         pane.message.connect(self.show_message)
-        pane.statusChanged.connect(self._set_status)
+        pane.statusChanged.connect(self.compute_label.setText)
         self.add_pane(pane, pane.title)
         self.exporter.watch(pane.view)
         return pane
@@ -135,10 +135,6 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.compute_label, 1)
         bar.addPermanentWidget(self.size_label)
         bar.addPermanentWidget(self.backend_label)
-
-    def _set_status(self, text: str) -> None:
-        self._status = text
-        self.compute_label.setText(text)
 
     def update_backend_label(self, *_) -> None:
         from convlab.engine.backend import get_backend
@@ -179,6 +175,7 @@ class MainWindow(QMainWindow):
         Returns the loader's request id. A bad file shows one line in the message area and
         leaves the current image and results as they are.
         """
+        self._status = self.compute_label.text()
         self.compute_label.setText(f"Reading {os.path.basename(str(path))} …")
         longest = self.longest
         return self.loader.submit(lambda job: sources.read_and_prepare(path, longest))
@@ -244,7 +241,8 @@ class MainWindow(QMainWindow):
             return
         self.sample_index = index % len(samples)
         item = samples[self.sample_index]
-        self.loader.submit(partial(_read_sample, item, self.longest))
+        longest = self.longest
+        self.loader.submit(lambda job: sources.read_and_prepare(item, longest, sample=True))
 
     def next_sample(self, step: int = 1) -> None:
         self.open_sample(self.sample_index + step)
@@ -297,7 +295,3 @@ class MainWindow(QMainWindow):
         for pane in self.panes():
             pane.shutdown()
         super().closeEvent(event)
-
-
-def _read_sample(item, longest, job) -> LoadedImage:
-    return sources.read_and_prepare(item, longest, sample=True)

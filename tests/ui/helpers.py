@@ -7,9 +7,9 @@ RESULT_MS = 20_000  # generous: CI machines are slow; nothing here asserts on ti
 
 def change_and_wait(qtbot, win, name, value):
     """Set the named control, wait for the full result of exactly that request."""
-    from PySide6.QtWidgets import QSpinBox
+    from PySide6.QtWidgets import QWidget
 
-    spin = win.findChild(QSpinBox, name)
+    spin = win.findChild(QWidget, name)
     with qtbot.waitSignal(win.explorer.resultReady, timeout=RESULT_MS,
                           check_params_cb=lambda rid: rid == win.explorer.worker.latest_id):
         spin.setValue(value)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from convlab.engine.explorer import LIMITS, ExplorerSettings
 from tests.ui.helpers import RESULT_MS, change_and_wait
@@ -42,7 +42,7 @@ def drop(win, path, target=None):
 
 def test_every_named_control_exists_with_its_range(window):
     for name, key in NAMES.items():
-        spin = window.findChild(QSpinBox, name)
+        spin = window.findChild(QWidget, name)
         assert spin is not None, name
         assert window.explorer.isAncestorOf(spin)
         lo, hi = LIMITS[key]
@@ -85,20 +85,20 @@ def test_moving_sliders_updates_the_readout_and_the_maps(qtbot, window):
     assert f"8 × {ph} × {pw}" in readout(window)
     assert window.explorer.output.result.maps["pool"].shape == (8, ph, pw)
     slider = window.explorer.controls.sliders["stride"]
-    slider.setValue(2)  # the slider drives the spin box
-    assert window.findChild(QSpinBox, "stride").value() == 2
+    slider.setValue(2)  # the labelled slider is the named control
+    assert window.findChild(QWidget, "stride").value() == 2
 
 
 def test_same_padding_follows_the_kernel(qtbot, window):
     window.explorer.controls.same.setChecked(True)
     change_and_wait(qtbot, window, "kernelSize", 7)
-    assert window.findChild(QSpinBox, "padding").value() == 3
+    assert window.findChild(QWidget, "padding").value() == 3
     assert window.explorer.settings().padding == 3
 
 
 def test_pool_stride_never_exceeds_the_window(qtbot, window):
     change_and_wait(qtbot, window, "poolSize", 2)
-    stride = window.findChild(QSpinBox, "poolStride")
+    stride = window.findChild(QWidget, "poolStride")
     assert stride.value() == 2 and stride.maximum() == 2
     change_and_wait(qtbot, window, "poolSize", 1)
     assert "Max pooling" not in readout(window)
@@ -108,7 +108,7 @@ def test_pool_stride_never_exceeds_the_window(qtbot, window):
 def test_ten_quick_requests_give_one_result_the_last(qtbot, window):
     got = []
     window.explorer.resultReady.connect(got.append)
-    spin = window.findChild(QSpinBox, "kernelSize")
+    spin = window.findChild(QWidget, "kernelSize")
     for k in range(2, 12):
         spin.setValue(k)
     last = window.explorer.worker.latest_id
@@ -122,14 +122,14 @@ def test_ten_quick_requests_give_one_result_the_last(qtbot, window):
 def test_a_setting_without_output_is_explained_not_crashed(qtbot, window, photo):
     with qtbot.waitSignal(window.explorer.resultReady, timeout=RESULT_MS):
         window.open_image(photo(40, 30))
-    spin = window.findChild(QSpinBox, "kernelSize")
+    spin = window.findChild(QWidget, "kernelSize")
     spin.setValue(15)
-    window.findChild(QSpinBox, "dilation").setValue(4)
+    window.findChild(QWidget, "dilation").setValue(4)
     assert "no output" in readout(window)
     assert "no output" in window.explorer.view.info.text().lower()
     qtbot.waitUntil(window.explorer.settled, timeout=RESULT_MS)
     with qtbot.waitSignal(window.explorer.resultReady, timeout=RESULT_MS):
-        window.findChild(QSpinBox, "dilation").setValue(1)
+        window.findChild(QWidget, "dilation").setValue(1)
 
 
 def test_a_dropped_bad_file_keeps_the_state_and_says_why(qtbot, window, tmp_path):
@@ -291,7 +291,7 @@ def test_heavy_work_shows_a_preview_first_then_the_full_result(qtbot, window):
     explorer.previewReady.connect(previews.append)
     explorer.resultReady.connect(fulls.append)
     with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
-        window.findChild(QSpinBox, "filters").setValue(12)
+        window.findChild(QWidget, "filters").setValue(12)
     assert len(previews) == 1 and fulls == [previews[0]]
     assert explorer.view.badge.text() == ""  # the preview badge is gone with the full result
     assert explorer.output.result.maps["pool"].shape[0] == 12

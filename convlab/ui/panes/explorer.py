@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QScrollArea, QSplitter,
-                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QButtonGroup, QWidget
 
 from convlab.engine.codegen import chainer_code, pytorch_code
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
@@ -25,11 +24,11 @@ from convlab.pipelines.explorer import (CostModel, ExplorerOutput, ExplorerReque
 from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes.explorer_explain import ExplainSide
+from convlab.ui.panes.explorer_layout import STAGES, build_layout
 from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
 from convlab.ui.widgets.readout import TOOLTIP, ShapeReadout, readout_html
 from convlab.ui.worker import LatestWorker
 
-STAGES = (("conv", "Conv"), ("bn", "BN"), ("relu", "ReLU"), ("pool", "Pool"))
 PAINT_FALLBACK_MS = 300  # emit resultReady even if the view is never painted (hidden window)
 
 
@@ -69,7 +68,11 @@ class ExplorerPane(QWidget):
         self.pytorch_view = CodeView("pytorchCode", "PyTorch")
         self.chainer, self.pytorch = self.chainer_view.box, self.pytorch_view.box
         self.stage_group = QButtonGroup(self)
-        self._build()
+        self._code_shown = False  # the code tabs have been filled once
+        self.explain = ExplainSide(self, self.view)  # the input, hover/pin and the detail panel
+        build_layout(self)
+        self.stage_group.idClicked.connect(self._stage_clicked)
+        self.bottom.currentChanged.connect(lambda _: self._show_code())
         self._paint_timer = QTimer(self, singleShot=True, interval=PAINT_FALLBACK_MS)
         self._paint_timer.timeout.connect(self._painted)
         self._relayout_timer = QTimer(self, singleShot=True, interval=200)
@@ -82,55 +85,6 @@ class ExplorerPane(QWidget):
             slider.sliderReleased.connect(self._released)
         self.controls.resetRequested.connect(self.reset)
         self.refresh()
-
-    # -- layout --------------------------------------------------------------------------------
-    def _stage_bar(self) -> None:
-        for i, (name, text) in enumerate(STAGES):
-            button = QToolButton(text=text, checkable=True, objectName=f"stage_{name}")
-            button.setToolTip(f"Show the maps after the {text} stage.")
-            button.setStyleSheet("QToolButton { padding: 2px 8px; }"
-                                 "QToolButton:checked { background: #3d7fd6; color: white;"
-                                 " border: 1px solid #5b9be8; border-radius: 3px; }")
-            self.stage_group.addButton(button, i)
-            self.view.add_to_toolbar(button, i + 1)
-        self.stage_group.idClicked.connect(self._stage_clicked)
-
-    def _build(self) -> None:
-        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        scroll.setWidget(self.controls)
-        scroll.setMinimumWidth(310)
-        scroll.setMaximumWidth(400)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._stage_bar()
-        self.explain = ExplainSide(self, self.view)  # the input, hover/pin and the detail panel
-        self.bottom = QTabWidget(objectName="bottomTabs")
-        self.bottom.addTab(self.kernels, "Kernels")
-        self.bottom.addTab(self.chainer_view, "Chainer code")
-        self.bottom.addTab(self.pytorch_view, "PyTorch code")
-        split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
-        split.addWidget(self.view)
-        split.addWidget(self.bottom)
-        split.setStretchFactor(0, 5)
-        split.setStretchFactor(1, 1)
-        split.setSizes([560, 170])
-        self.readout_frame = QFrame(objectName="readoutFrame")
-        self.readout_frame.setStyleSheet("#readoutFrame { background: palette(alternate-base);"
-                                         " border-radius: 6px; }")
-        QVBoxLayout(self.readout_frame).addWidget(self.readout)
-        right = QVBoxLayout()
-        right.setContentsMargins(0, 0, 0, 0)
-        right.addWidget(self.readout_frame)
-        beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
-        beside.addWidget(split)
-        beside.addWidget(self.explain.column())
-        beside.setStretchFactor(0, 3)
-        beside.setStretchFactor(1, 2)
-        beside.setSizes([560, 340])
-        right.addWidget(beside, 1)
-        body = QHBoxLayout(self)
-        body.setContentsMargins(8, 8, 8, 4)
-        body.addWidget(scroll)
-        body.addLayout(right, 1)
 
     # -- state -----------------------------------------------------------------------------------
     def settings(self) -> ExplorerSettings:
@@ -155,8 +109,7 @@ class ExplorerPane(QWidget):
 
         The settings are read once and the shapes planned once; the request carries the plan."""
         s = self.settings()
-        self.chainer_view.set_code(chainer_code(s))
-        self.pytorch_view.set_code(pytorch_code(s))
+        self._show_code(s)
         if self.loaded is None:
             return 0
         h, w = self.loaded.image.shape[:2]
@@ -165,7 +118,7 @@ class ExplorerPane(QWidget):
         shown = (self.stage if self.stage in names else names[-1]) if names else None
         self.readout.setText(readout_html(plan, s, image_note=self._image_note(s), shown=shown))
         self._sync_stage_buttons(names, shown)
-        self.explain.settings_changed(self.loaded, self._image_key, s, shown)
+        self.explain.settings_changed(self.loaded, self._image_key, s, names, shown)
         error = self.no_output = first_error(plan)
         if error:
             self.worker.cancel()
@@ -173,6 +126,14 @@ class ExplorerPane(QWidget):
             self.view.clear(f"No output for these settings: {error}")
             return 0
         return self.submit(settings=s, plan=plan)
+
+    def _show_code(self, s: ExplorerSettings | None = None) -> None:
+        """The code tabs follow the settings while one of them is in front (or when shown)."""
+        if self.bottom.currentWidget() in (self.chainer_view, self.pytorch_view) or not self._code_shown:
+            s = s or self.settings()
+            self.chainer_view.set_code(chainer_code(s))
+            self.pytorch_view.set_code(pytorch_code(s))
+            self._code_shown = True
 
     def _image_note(self, s: ExplorerSettings) -> str:
         img = self.loaded
@@ -192,28 +153,18 @@ class ExplorerPane(QWidget):
             button.setChecked(name == shown)
         self.stage_group.setExclusive(True)
 
-    def _stage_clicked(self, index: int) -> None:
-        self.show_stage(STAGES[index][0])
-
     def show_stage(self, stage: str) -> int:
         """Show ``stage``'s maps ("conv", "bn", "relu" or "pool"); returns the request id."""
         self.stage = stage
         return self.refresh()
 
-    def stage_names(self) -> list[str]:
-        """The stages the current settings have, in order ("conv", "bn", "relu", "pool")."""
-        if self.loaded is None:
-            return []
-        plan = plan_explorer(self.settings(), *self.loaded.image.shape[:2])
-        return [st.name for st in plan if st.shape and st.name != "input"]
-
-    def image_key(self) -> int:
-        """Changes whenever the photo does (results carry the key they were made for)."""
-        return self._image_key
-
     def pin(self, stage: str, channel: int, i: int, j: int) -> None:
         """Explain ``stage``'s map ``channel`` at row ``i``, column ``j`` and pin it (a click)."""
         self.explain.pin(stage, channel, i, j)
+
+    def _stage_clicked(self, index: int) -> None:
+        self.stage = STAGES[index][0]
+        self.refresh()
 
     def submit(self, *, allow_preview: bool = True, settings: ExplorerSettings | None = None,
                plan=None) -> int:

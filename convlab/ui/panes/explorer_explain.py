@@ -50,6 +50,7 @@ class ExplainSide(QObject):
         self.worker.finished.connect(self._on_explained)
         self.worker.failed.connect(self._on_failed)
         self.pinned: tuple[str, int, int, int] | None = None
+        self.image_key, self.names = -1, []  # the pane's photo and its stages, as last told
         self._picture_key = None
         self._last_request = None  # (id of the output, stage, c, i, j) last asked for
         self._shown = None  # the same key of the explanation on screen
@@ -96,8 +97,11 @@ class ExplainSide(QObject):
         return split
 
     # -- from the pane -------------------------------------------------------------------------
-    def settings_changed(self, loaded, image_key: int, settings, shown: str | None) -> None:
-        """Show the input as the convolution reads it, its padding, and the BN note."""
+    def settings_changed(self, loaded, image_key: int, settings, names: list[str],
+                         shown: str | None) -> None:
+        """Show the input as the convolution reads it, its padding, and the BN note.
+        ``names``: the stages these settings have; ``shown``: the one on screen."""
+        self.image_key, self.names = image_key, list(names)
         key = (image_key, settings.grayscale)
         if loaded is not None and key != self._picture_key:
             self._picture_key = key
@@ -127,7 +131,7 @@ class ExplainSide(QObject):
 
     def pin(self, stage: str, channel: int, i: int, j: int) -> None:
         """Pin ``stage``'s map ``channel`` at row ``i``, column ``j`` (what a click does)."""
-        names = self.pane.stage_names()
+        names = self.names
         if stage not in names:
             self.unpin()
             self.panel.clear(f"Cannot explain: these settings have no {stage} stage "
@@ -184,7 +188,7 @@ class ExplainSide(QObject):
     # -- the worker ----------------------------------------------------------------------------
     def _request(self, stage: str, c: int, i: int, j: int) -> None:
         out, loaded = self.pane.output, self.pane.loaded
-        if out is None or loaded is None or out.image_key != self.pane.image_key():
+        if out is None or loaded is None or out.image_key != self.image_key:
             return
         key = (id(out), stage, c, i, j)
         self._last_request = key

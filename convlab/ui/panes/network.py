@@ -10,22 +10,22 @@ offers :class:`~convlab.ui.panes.base.Pane`.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
+from superqt.utils import signals_blocked
 
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
+from convlab.render.tiles import shape_text
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.widgets.feature_view import FeatureView
 from convlab.ui.widgets.layer_table import LayerTableModel
-from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation, key_of,
-                                      layer_montage, prep_images, rgb_pixmap, shape_text,
-                                      timing_text, top5_text)
+from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation,
+                                            key_of, layer_montage, prep_images, rgb_pixmap,
+                                            timing_text, top5_text)
 from convlab.ui.worker import LatestWorker
 
 class NetworkPane(QWidget):
@@ -41,7 +41,7 @@ class NetworkPane(QWidget):
         self.setObjectName("network")
         self.settings = NetworkSettings()  # what the shown result was computed with
         self.requested = self.settings  # what the controls ask for (may be still computing)
-        self.image: np.ndarray | None = None
+        self.image: np.ndarray | None = None  # the photo at full resolution
         self.loaded: LoadedImage | None = None
         self.result: NetworkResult | None = None
         self._shown_id = 0  # the request whose result is on screen
@@ -58,6 +58,15 @@ class NetworkPane(QWidget):
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
+        bar = self._build_controls()
+        left = self._build_table()
+        self.view = FeatureView(self, title="Maps of conv1")
+        self._layout(bar, left)
+        self._connect()
+        self._sync_controls(self.settings)
+
+    def _build_controls(self) -> QHBoxLayout:
+        """Model, input size, BN mode, seed, hand-made conv1, weights; their labels."""
         self.model_box = QComboBox(objectName="netModel")
         self.model_box.addItems(list(MODELS))
         self.model_box.setToolTip("AlexBN: Chainer's alexbn.py, the seed article's model. "
@@ -91,6 +100,10 @@ class NetworkPane(QWidget):
                   self.bn_box, QLabel("seed"), self.seed, self.handmade):
             bar.addWidget(w)
         bar.addStretch(1)
+        return bar
+
+    def _build_table(self) -> QWidget:
+        """Preprocessing pictures, the layer table and the notes under it."""
         self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
         prep = QHBoxLayout()
         for label, caption in zip(self.prep_labels, PREP_CAPTIONS):
@@ -114,7 +127,9 @@ class NetworkPane(QWidget):
         column.addWidget(self.table, 1)
         column.addWidget(self.input_note)
         column.addWidget(self.top5)
-        self.view = FeatureView(self, title="Maps of conv1")
+        return left
+
+    def _layout(self, bar, left) -> None:
         split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
         split.addWidget(self.view)
@@ -123,20 +138,20 @@ class NetworkPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         weights = QHBoxLayout()
-        weights.addWidget(self.weights_label, 1)
-        weights.addWidget(self.random_button)
-        weights.addWidget(self.load_button)
+        for widget, stretch in ((self.weights_label, 1), (self.random_button, 0), (self.load_button, 0)):
+            weights.addWidget(widget, stretch)
         layout.addLayout(weights)
         layout.addWidget(self.bn_label)
         layout.addWidget(split, 1)
+
+    def _connect(self) -> None:
+        self.load_button.clicked.connect(self.load_weights_dialog)
         self.model_box.currentTextChanged.connect(lambda t: self.apply(net=MODELS[t]))
         self.insize.valueChanged.connect(lambda v: self.apply(insize=v))
         self.bn_box.currentTextChanged.connect(lambda t: self.apply(bn_mode=BN_MODES[t]))
         self.seed.valueChanged.connect(lambda v: self.apply(seed=v, weights=None))
         self.handmade.toggled.connect(lambda on: self.apply(handmade_conv1=on))
-        self.load_button.clicked.connect(self.load_weights_dialog)
         self.random_button.clicked.connect(lambda: self.apply(weights=None, bn_mode="batch"))
-        self._sync_controls(self.settings)
 
     # -- state -------------------------------------------------------------------------------
     def set_image(self, loaded: LoadedImage) -> int:
@@ -151,7 +166,7 @@ class NetworkPane(QWidget):
 
     def load_weights(self, path: str) -> int:
         """Load a Chainer .npz in the worker; a refused file keeps the current weights."""
-        return self.apply(weights=os.fspath(path), bn_mode="stored")
+        return self.apply(weights=str(path), bn_mode="stored")
 
     def load_weights_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
@@ -188,9 +203,8 @@ class NetworkPane(QWidget):
                  (self.seed, lambda w: w.setValue(s.seed)),
                  (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
         for widget, setter in pairs:
-            widget.blockSignals(True)
-            setter(widget)
-            widget.blockSignals(False)
+            with signals_blocked(widget):
+                setter(widget)
         self.bn_box.setEnabled(s.net == "alexbn")
         self.bn_label.setText(bn_explanation(s))
 
@@ -211,8 +225,7 @@ class NetworkPane(QWidget):
             if name is not None and self.result is not None:
                 self.view.clear(f"{name} has no output: the input stops before it.")
             return
-        result, mode, aspect = self.result, self.view.mode, self.view.aspect()
-        arr = result.outputs[name]
+        result, mode, aspect, arr = self.result, self.view.mode, self.view.aspect(), self.result.outputs[name]
         self.map_worker.submit(lambda j: (result, name, layer_montage(name, arr, mode, aspect)))
 
     # -- results -----------------------------------------------------------------------------
@@ -228,8 +241,7 @@ class NetworkPane(QWidget):
                 label.setPixmap(rgb_pixmap(rgb, 120))
             error = next((r.error for r in rows if r.error), "")
             self.input_note.setText(error)
-            self.input_note.setStyleSheet("color: #c0392b;" if error else
-                                          "color: palette(placeholder-text);")
+            self.input_note.setStyleSheet("color: #c0392b;" if error else "color: palette(placeholder-text);")
         else:
             _, name, seconds, dead = payload
             self.model.set_time(name, seconds, dead)
@@ -253,10 +265,12 @@ class NetworkPane(QWidget):
     def _on_montage(self, _request_id: int, payload) -> None:
         result, name, montage = payload
         if result is self.result and name == (self.selected_layer() or name):
-            self.view.title.setText(f"Maps of {name}: {shape_text(self.result.outputs[name])}")
+            arr = self.result.outputs[name]
+            units = " units" if arr.ndim == 1 else ""
+            self.view.title.setText(f"Maps of {name}: {shape_text(arr.shape)}{units}")
             self.view.show_montage(montage)
 
-    def _on_failed(self, request_id: int, reason: str) -> None:
+    def _on_failed(self, _request_id: int, reason: str) -> None:
         self.requested = self.settings  # back to what is shown
         self._sync_controls(self.settings)
         self.message.emit(f"Network: {reason}", "error")

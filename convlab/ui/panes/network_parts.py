@@ -48,10 +48,6 @@ def key_of(mapping: dict, value: str) -> str:
     return next(k for k, v in mapping.items() if v == value)
 
 
-def shape_text(arr: np.ndarray) -> str:
-    return "x".join(map(str, arr.shape)) + (" units" if arr.ndim == 1 else "")
-
-
 def bn_explanation(s: NetworkSettings) -> str:
     if s.net != "alexbn":
         return "Alex has no BatchNormalization: ReLU then LRN after conv1 and conv2."

@@ -46,6 +46,8 @@ class ImageCanvas(pg.GraphicsView):
         self.scene().sigMouseMoved.connect(self._moved)
         self.scene().sigMouseClicked.connect(self._clicked)
         self.setMouseTracking(True)
+        self.setAcceptDrops(False)  # a dropped photo goes on to the window
+        self.viewport().setAcceptDrops(False)
 
     # -- showing -------------------------------------------------------------------------------
     def show_image(self, image: np.ndarray, *, lut=None, gutters=(),

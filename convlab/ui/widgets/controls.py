@@ -1,16 +1,20 @@
 """The explorer's settings panel: one named widget per setting, grouped, each with a tooltip.
 
-Integer settings are a spin box (it carries the object name and drives the value) beside a
-slider that follows it. The panel writes nothing but ``changed``; the explorer reads
+Integer settings are superqt labelled sliders (a slider with an editable number beside it, one
+widget carrying the object name). The panel writes nothing but ``changed``; the explorer reads
 :meth:`ControlPanel.settings`, and :meth:`ControlPanel.set_settings` updates every widget with
-signals blocked (napari's model -> view direction).
+signals blocked (napari's model -> view direction, with superqt's ``signals_blocked``).
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                               QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from superqt import QLabeledSlider
+from superqt.utils import signals_blocked
 
 from convlab.engine.arithmetic import effective_kernel
 from convlab.engine.explorer import LIMITS, ExplorerSettings
@@ -52,21 +56,20 @@ INT_ROWS = (("kernel", "kernelSize", "Kernel size"), ("stride", "stride", "Strid
 POOL_ROWS = (("pool", "poolSize", "Window"), ("pool_stride", "poolStride", "Stride"))
 
 
-def _spin_slider(name: str, lo: int, hi: int, tip: str) -> tuple[QSpinBox, QSlider]:
-    spin = QSpinBox(objectName=name, minimum=lo, maximum=hi, toolTip=tip)
-    spin.setAccelerated(True)
-    slider = QSlider(Qt.Orientation.Horizontal, minimum=lo, maximum=hi, toolTip=tip)
-    slider.setObjectName(f"{name}Slider")
+def _labelled_slider(name: str, lo: int, hi: int, tip: str) -> QLabeledSlider:
+    slider = QLabeledSlider(Qt.Orientation.Horizontal)
+    slider.setObjectName(name)
+    slider.setRange(lo, hi)
+    slider.setToolTip(tip)
     slider.setPageStep(max(1, (hi - lo) // 8))
-    slider.valueChanged.connect(spin.setValue)
-    spin.valueChanged.connect(lambda v: _quiet(slider, v))
-    return spin, slider
+    for child in slider.findChildren(QWidget):
+        child.setAcceptDrops(False)  # a dropped photo goes on to the window, not into the number
+    return slider
 
 
 def _quiet(widget, value) -> None:
-    was = widget.blockSignals(True)
-    widget.setValue(value)
-    widget.blockSignals(was)
+    with signals_blocked(widget):
+        widget.setValue(value)
 
 
 class ControlPanel(QWidget):
@@ -78,8 +81,7 @@ class ControlPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.spins: dict[str, QSpinBox] = {}
-        self.sliders: dict[str, QSlider] = {}
+        self.sliders: dict[str, QLabeledSlider] = {}
         self.same = QCheckBox("same", objectName="paddingSame", toolTip=TIPS["same"])
         self.batch_norm = QCheckBox("BatchNormalization", objectName="batchNorm",
                                     toolTip=TIPS["batch_norm"])
@@ -130,11 +132,9 @@ class ControlPanel(QWidget):
         grid.setColumnStretch(1, 1)
         for r, (key, name, text) in enumerate(rows):
             lo, hi = LIMITS[key]
-            spin, slider = _spin_slider(name, lo, hi, TIPS[key])
-            self.spins[key], self.sliders[key] = spin, slider
+            self.sliders[key] = slider = _labelled_slider(name, lo, hi, TIPS[key])
             grid.addWidget(QLabel(text, toolTip=TIPS[key]), r, 0)
-            grid.addWidget(slider, r, 1)
-            grid.addWidget(spin, r, 2)
+            grid.addWidget(slider, r, 1, 1, 2)
         extra(grid, len(rows))
         return box
 
@@ -162,8 +162,8 @@ class ControlPanel(QWidget):
         return box
 
     def _wire(self) -> None:
-        for spin in self.spins.values():
-            spin.valueChanged.connect(self._changed)
+        for slider in self.sliders.values():
+            slider.valueChanged.connect(self._changed)
         for box in (self.same, self.batch_norm, self.relu, self.cover_all):
             box.toggled.connect(self._changed)
         self.input_mode.currentIndexChanged.connect(self._changed)
@@ -178,22 +178,17 @@ class ControlPanel(QWidget):
 
     def _sync_dependent(self) -> None:
         """Padding follows the kernel under 'same'; pool stride stays within the window."""
-        k, d = self.spins["kernel"].value(), self.spins["dilation"].value()
-        padding = self.spins["padding"]
+        k, d = self.sliders["kernel"].value(), self.sliders["dilation"].value()
+        padding = self.sliders["padding"]
         if self.same.isChecked():
             _quiet(padding, min(effective_kernel(k, d) // 2, LIMITS["padding"][1]))
-            _quiet(self.sliders["padding"], padding.value())
         padding.setEnabled(not self.same.isChecked())
-        self.sliders["padding"].setEnabled(not self.same.isChecked())
-        pool = self.spins["pool"].value()
-        stride = self.spins["pool_stride"]
-        for w in (stride, self.sliders["pool_stride"]):
-            was = w.blockSignals(True)
+        pool = self.sliders["pool"].value()
+        stride = self.sliders["pool_stride"]
+        with signals_blocked(stride):
             if pool > 1:
-                w.setMaximum(pool)  # clamps the value too
-            w.setEnabled(pool > 1)
-            w.blockSignals(was)
-        self.sliders["pool_stride"].setValue(stride.value())
+                stride.setMaximum(pool)  # clamps the value too
+            stride.setEnabled(pool > 1)
         self.cover_all.setEnabled(pool > 1)
 
     def dragging(self) -> bool:
@@ -201,7 +196,7 @@ class ControlPanel(QWidget):
         return any(slider.isSliderDown() for slider in self.sliders.values())
 
     def settings(self) -> ExplorerSettings:
-        v = {key: spin.value() for key, spin in self.spins.items()}
+        v = {key: slider.value() for key, slider in self.sliders.items()}
         return ExplorerSettings(**v, batch_norm=self.batch_norm.isChecked(),
                                 relu=self.relu.isChecked(), cover_all=self.cover_all.isChecked(),
                                 grayscale=self.input_mode.currentIndex() == 1,
@@ -209,23 +204,21 @@ class ControlPanel(QWidget):
 
     def set_settings(self, s: ExplorerSettings) -> None:
         """Show ``s`` in every widget without emitting ``changed`` for each; then emit once."""
-        widgets = [*self.spins.values(), *self.sliders.values(), self.same, self.batch_norm,
-                   self.relu, self.cover_all, self.input_mode, self.bank, self.seed]
-        blocked = [w.blockSignals(True) for w in widgets]
-        self.spins["pool_stride"].setMaximum(LIMITS["pool_stride"][1])
-        self.sliders["pool_stride"].setMaximum(LIMITS["pool_stride"][1])
-        for key, spin in self.spins.items():
-            spin.setValue(getattr(s, key))
-            self.sliders[key].setValue(getattr(s, key))
-        self.same.setChecked(False)
-        self.batch_norm.setChecked(s.batch_norm)
-        self.relu.setChecked(s.relu)
-        self.cover_all.setChecked(s.cover_all)
-        self.input_mode.setCurrentIndex(1 if s.grayscale else 0)
-        self.bank.setCurrentIndex(max(0, self.bank.findData(s.bank)))
-        self.seed.setValue(s.seed)
-        for w, was in zip(widgets, blocked):
-            w.blockSignals(was)
+        widgets = [*self.sliders.values(), self.same, self.batch_norm, self.relu, self.cover_all,
+                   self.input_mode, self.bank, self.seed]
+        with ExitStack() as quiet:
+            for w in widgets:
+                quiet.enter_context(signals_blocked(w))
+            self.sliders["pool_stride"].setMaximum(LIMITS["pool_stride"][1])
+            for key, slider in self.sliders.items():
+                slider.setValue(getattr(s, key))
+            self.same.setChecked(False)
+            self.batch_norm.setChecked(s.batch_norm)
+            self.relu.setChecked(s.relu)
+            self.cover_all.setChecked(s.cover_all)
+            self.input_mode.setCurrentIndex(1 if s.grayscale else 0)
+            self.bank.setCurrentIndex(max(0, self.bank.findData(s.bank)))
+            self.seed.setValue(s.seed)
         self._changed()
 
     def set_longest(self, value) -> None:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from convlab.engine.nets import SummaryRow
-from convlab.cli.shapes import format_shape
+from convlab.render.tiles import shape_text
 
 COLUMNS = ("layer", "kind", "config", "output", "params", "mult-adds", "RF", "jump", "ms", "dead")
 RIGHT = {"params", "mult-adds", "RF", "jump", "ms", "dead"}
@@ -123,7 +123,7 @@ class LayerTableModel(QAbstractTableModel):
         if col == "config":
             return r.detail
         if col == "output":
-            return "fails: see tooltip" if r.error else format_shape(r.output_shape)
+            return "fails: see tooltip" if r.error else shape_text(r.output_shape)
         if col == "params":
             return _count(r.params)
         if col == "mult-adds":

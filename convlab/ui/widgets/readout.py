@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser
 
 from convlab.engine.arithmetic import conv_macs, conv_params
 from convlab.engine.explorer import ExplorerSettings, StagePlan
+from convlab.render.tiles import shape_text
 
 LABELS = {"input": "Input", "conv": "Convolution", "bn": "BN", "relu": "ReLU",
           "pool": "Max pooling"}
@@ -20,11 +21,7 @@ MUTED = "#8b95a3"
 ACCENT = "#7cc4ff"
 ERROR = "#ff7b72"
 SHOWN = "rgba(124, 196, 255, 0.13)"
-
-
-def shape_text(shape) -> str:
-    """``(96, 55, 55)`` -> ``96 × 55 × 55``."""
-    return " × ".join(str(v) for v in shape) if shape else "—"
+TIMES = " × "  # the readout's shape separator
 
 
 TOOLTIP = ("Output shapes as channels × height × width. Per side, out = ⌊(in + 2·pad − span) / "
@@ -80,16 +77,16 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
         if st.error:
             rows.append(_row(label, "no output", escape(st.error), [], False, ERROR))
         elif st.name == "input":
-            rows.append(_row(label, shape_text(st.shape), escape(image_note or st.note), [],
+            rows.append(_row(label, shape_text(st.shape, TIMES), escape(image_note or st.note), [],
                              is_shown))
         elif st.formula:
             notes = [escape(st.note)] if st.note else []
-            rows.append(_row(label, shape_text(st.shape), _formula_line(settings, st), notes,
+            rows.append(_row(label, shape_text(st.shape, TIMES), _formula_line(settings, st), notes,
                              is_shown))
         else:
             what = "; ".join(f"{LABELS[x.name]}: {x.note.replace('shape unchanged; ', '')}"
                              for x in stages)
-            rows.append(_row(label, shape_text(st.shape),
+            rows.append(_row(label, shape_text(st.shape, TIMES),
                              f"<span style='color:{MUTED}'>shape unchanged · {escape(what)}</span>",
                              [], is_shown))
     return "<table cellspacing='0'>" + "".join(rows) + "</table>"

@@ -1,0 +1,64 @@
+"""How the explorer pane is laid out: the settings column, the readout, the stage buttons,
+the maps over the kernels and code tabs. Widgets only; the pane wires their signals."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QScrollArea, QSplitter, QTabWidget,
+                               QToolButton, QVBoxLayout)
+
+STAGES = (("conv", "Conv"), ("bn", "BN"), ("relu", "ReLU"), ("pool", "Pool"))
+
+
+def _stage_bar(pane) -> None:
+    for i, (name, text) in enumerate(STAGES):
+        button = QToolButton(text=text, checkable=True, objectName=f"stage_{name}")
+        button.setToolTip(f"Show the maps after the {text} stage.")
+        button.setStyleSheet("QToolButton { padding: 2px 8px; }"
+                             "QToolButton:checked { background: #3d7fd6; color: white;"
+                             " border: 1px solid #5b9be8; border-radius: 3px; }")
+        pane.stage_group.addButton(button, i)
+        pane.view.add_to_toolbar(button, i + 1)
+
+
+def _beside(maps, explain) -> QSplitter:
+    """The maps, with the input and the detail panel (issue 9) in a column beside them."""
+    beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+    beside.addWidget(maps)
+    beside.addWidget(explain)
+    beside.setStretchFactor(0, 3)
+    beside.setStretchFactor(1, 2)
+    beside.setSizes([560, 340])
+    return beside
+
+
+def build_layout(pane) -> None:
+    """Settings on the left; readout, stage buttons, maps and the code tabs on the right."""
+    scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+    scroll.setWidget(pane.controls)
+    scroll.setMinimumWidth(310)
+    scroll.setMaximumWidth(400)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    _stage_bar(pane)
+    pane.bottom = QTabWidget(objectName="bottomTabs")
+    pane.bottom.addTab(pane.kernels, "Kernels")
+    pane.bottom.addTab(pane.chainer_view, "Chainer code")
+    pane.bottom.addTab(pane.pytorch_view, "PyTorch code")
+    split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+    split.addWidget(pane.view)
+    split.addWidget(pane.bottom)
+    split.setStretchFactor(0, 5)
+    split.setStretchFactor(1, 1)
+    split.setSizes([560, 170])
+    pane.readout_frame = QFrame(objectName="readoutFrame")
+    pane.readout_frame.setStyleSheet("#readoutFrame { background: palette(alternate-base);"
+                                     " border-radius: 6px; }")
+    QVBoxLayout(pane.readout_frame).addWidget(pane.readout)
+    right = QVBoxLayout()
+    right.setContentsMargins(0, 0, 0, 0)
+    right.addWidget(pane.readout_frame)
+    right.addWidget(_beside(split, pane.explain.column()), 1)
+    body = QHBoxLayout(pane)
+    body.setContentsMargins(8, 8, 8, 4)
+    body.addWidget(scroll)
+    body.addLayout(right, 1)

@@ -1,0 +1,18 @@
+"""convlab.pipelines.summary: the one shape formatter and the summary table."""
+
+from convlab.engine.nets import build_network
+from convlab.pipelines.summary import rf_text, summary_table
+from convlab.render.tiles import shape_text
+
+
+def test_shape_text_is_the_one_formatter():
+    assert shape_text((96, 55, 55)) == "96x55x55"
+    assert shape_text((96, 55, 55), " × ") == "96 × 55 × 55"
+    assert shape_text(None) == shape_text(()) == "—"
+
+
+def test_summary_table_totals_and_receptive_fields():
+    rows = build_network("alexbn", init=False).summary((3, 227, 227))
+    table = summary_table(rows, (3, 227, 227))
+    assert "Total params: 62,379,048" in table
+    assert rf_text(next(r for r in rows if r.name == "pool5")) == "195 / 32"
