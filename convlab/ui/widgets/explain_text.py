@@ -8,8 +8,6 @@ window, the winner). The map's value is written with :data:`VALUE_DIGITS` signif
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 
 from convlab.pipelines.explaining import Explanation
