@@ -12,7 +12,7 @@ x: ``(N, C, H, W)``; W: ``(C, out/groups, kh, kw)``; b: ``(out,)`` or None. Outp
 
 from __future__ import annotations
 
-from convlab.engine.arithmetic import deconv_out_size, deconv_outsize_range, pair
+from convlab.engine.arithmetic import deconv_outsize_range, pair
 from convlab.engine.backend import array_module
 
 

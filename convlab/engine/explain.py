@@ -270,3 +270,7 @@ def network_field(net, layer: str, i: int, j: int, input_shape=None) -> Field:
             mapped = axes if window is None else _back(axes, window, in_shape[1:])
             state[name] = _union(mapped, state.get(name))
     return _field(state["input"])
+
+
+from convlab.engine.explain_layers import (DeconvTerms, PointTerms, deconv_terms,  # noqa: E402,F401
+                                           layer_terms)

@@ -142,7 +142,8 @@ class Network:
 
     def _fitting_sizes_hint(self, failing: int) -> str:
         """Name the square input sizes (1 to 1024) that get through the failing layer."""
-        fits = [s for s in range(1, 1025) if self._passes((self.in_channels, s, s), failing)]
+        memo: dict = {}       # (layer, input shapes) -> output shape or None: sizes collapse
+        fits = [s for s in range(1, 1025) if self._passes((self.in_channels, s, s), failing, memo)]
         if not fits:
             return ""
         runs, start = [], fits[0]
@@ -152,13 +153,18 @@ class Network:
                 start = b
         return f" Square inputs that reach it: {', '.join(runs)} pixels."
 
-    def _passes(self, shape, upto: int) -> bool:
+    def _passes(self, shape, upto: int, memo: dict) -> bool:
         shapes = {"input": shape}
-        try:
-            for layer in self.layers[:upto + 1]:
-                shapes[layer.name] = layer.output_shape(*(shapes[n] for n in layer.inputs))
-        except ValueError:
-            return False
+        for index, layer in enumerate(self.layers[:upto + 1]):
+            key = (index, *(shapes[n] for n in layer.inputs))
+            if key not in memo:
+                try:
+                    memo[key] = tuple(layer.output_shape(*key[1:]))
+                except ValueError:
+                    memo[key] = None
+            if memo[key] is None:
+                return False
+            shapes[layer.name] = memo[key]
         return True
 
     def forward(self, x, *, use_batch_stats: bool = False,

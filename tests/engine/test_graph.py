@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convlab.engine import ops
 from convlab.engine.nets import Network
@@ -176,3 +180,60 @@ def test_avg_pool_default_is_chainer_average_pooling_2d():
     assert net.to_spec()["layers"][0]["cover_all"] is False
     x = np.random.default_rng(0).standard_normal((1, 1, 5, 5)).astype(np.float32)
     np.testing.assert_array_equal(net.forward(x)["p"], ops.avg_pool2d(x, 3, stride=2, pad=1))
+
+
+# ------------------------------------------------------------------------------ random graphs
+@st.composite
+def graphs(draw):
+    """A random DAG over a 2x9x9 input: convs (shape-keeping or strided), pools, relus, adds of
+    equal shapes and concats of equal sizes, each reading any earlier node."""
+    nodes = {"input": (2, 9, 9)}
+    layers = []
+    for n in range(draw(st.integers(1, 7))):
+        kind = draw(st.sampled_from(["conv", "conv", "relu", "pool", "add", "concat"]))
+        src = draw(st.sampled_from(sorted(nodes)))
+        c, h, w = nodes[src]
+        entry = {"name": f"n{n}", "kind": kind, "inputs": [src]}
+        if kind == "conv":
+            k = draw(st.integers(1, 3))
+            entry.update(out_channels=draw(st.integers(1, 3)), ksize=k, pad=(k - 1) // 2 if k % 2 else
+                         [[(k - 1) // 2, k // 2], [(k - 1) // 2, k // 2]])
+            shape = (entry["out_channels"], h, w)
+        elif kind == "pool":
+            entry.update(mode=draw(st.sampled_from(["max", "avg"])), ksize=2, stride=1)
+            shape = (c, h - 1, w - 1)
+            if h < 2 or w < 2:
+                continue
+        elif kind in ("add", "concat"):
+            same = [m for m, s in nodes.items()
+                    if (s == (c, h, w) if kind == "add" else s[1:] == (h, w))]
+            other = draw(st.sampled_from(sorted(same)))
+            entry["inputs"].append(other)
+            shape = (c, h, w) if kind == "add" else (c + nodes[other][0], h, w)
+        else:
+            shape = (c, h, w)
+        layers.append(entry)
+        nodes[entry["name"]] = shape
+    return {"name": "graph", "input_shape": [2, 9, 9], "layers": layers}, nodes
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=graphs(), seed=st.integers(0, 2**16))
+def test_random_graphs_summary_matches_forward_and_round_trips(case, seed):
+    spec, expected_shapes = case
+    net = Network.from_spec(spec, seed=seed, xp=np)
+    rows = net.summary()
+    assert all(not r.error for r in rows)
+    assert {r.name: r.output_shape for r in rows} == {
+        k: v for k, v in expected_shapes.items() if k != "input"}
+    out = net.forward(np.random.default_rng(seed).standard_normal((1, 2, 9, 9)).astype(np.float32))
+    for row in rows:
+        assert out[row.name].shape == (1,) + row.output_shape, row.name
+    again = Network.from_spec(json.loads(json.dumps(net.to_spec())), seed=seed, xp=np)
+    assert again.to_spec() == net.to_spec()
+    assert [(r.name, r.output_shape, r.params, r.macs, r.rf) for r in again.summary()] == \
+        [(r.name, r.output_shape, r.params, r.macs, r.rf) for r in rows]
+    ones = np.ones((1, 2, 9, 9), np.float32)
+    mine, theirs = net.forward(ones), again.forward(ones)
+    for name, value in theirs.items():
+        np.testing.assert_array_equal(value, mine[name])

@@ -243,3 +243,26 @@ def test_channels_are_inferred_even_where_the_input_is_too_small():
     with pytest.raises(ValueError, match=r"Layer 2 \('f'\): cannot infer in_size"):
         Network.from_spec({"input_shape": [3, 8, 8], "layers": [
             spec["layers"][0], {"name": "f", "kind": "fc", "out_size": 2}]})
+
+
+def test_spec_networks_save_and_load_chainer_npz(tmp_path):
+    spec = {"name": "mixed", "input_shape": [3, 9, 9], "layers": [
+        {"name": "c", "kind": "conv", "out_channels": 4, "ksize": 3, "groups": 1, "nobias": True},
+        {"name": "n", "kind": "bn"},
+        {"name": "up", "kind": "deconv", "out_channels": 2, "ksize": 2, "stride": 2, "groups": 2},
+        {"name": "flat", "kind": "flatten"},
+        {"name": "f", "kind": "fc", "out_size": 3}]}
+    source, target = Network.from_spec(spec, seed=1, xp=np), Network.from_spec(spec, seed=2, xp=np)
+    source.save_npz(tmp_path / "w.npz")
+    with np.load(tmp_path / "w.npz") as archive:
+        assert sorted(archive.files) == sorted(
+            ["c/W", "n/gamma", "n/beta", "n/avg_mean", "n/avg_var", "n/N", "up/W", "up/b",
+             "f/W", "f/b"])
+        assert archive["up/W"].shape == (4, 1, 2, 2)          # (in, out/groups, kh, kw)
+        weights = {k: archive[k] for k in archive.files if not k.endswith("/N")}
+    target.load_npz(tmp_path / "w.npz")
+    rebuilt = Network.from_spec(spec, weights=weights, xp=np)
+    x = np.random.default_rng(0).standard_normal((1, 3, 9, 9)).astype(np.float32)
+    expected = source.forward(x)["f"]
+    np.testing.assert_array_equal(target.forward(x)["f"], expected)
+    np.testing.assert_array_equal(rebuilt.forward(x)["f"], expected)

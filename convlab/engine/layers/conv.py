@@ -59,13 +59,13 @@ class Conv2D(Layer):
         return params
 
     @classmethod
-    def from_args(cls, name, args, *, in_shapes, seed, xp, init):
+    def from_args(cls, name, args, *, in_shapes, seed, xp, init, **extra):
         c_in = args["in_channels"]
         if c_in is None:
             c_in = inferred(name, "in_channels", in_shapes, lambda s: s[0])
         return cls(name, c_in, args["out_channels"], args["ksize"], stride=args["stride"],
                    pad=args["pad"], dilation=args["dilation"], groups=args["groups"],
-                   nobias=args["nobias"], seed=seed, xp=xp, init=init)
+                   nobias=args["nobias"], seed=seed, xp=xp, init=init, **extra)
 
     def spec_values(self):
         return {"out_channels": self.c_out, "ksize": self.ksize, "in_channels": self.c_in,
@@ -131,13 +131,9 @@ class Deconv2D(Conv2D):
         return params
 
     @classmethod
-    def from_args(cls, name, args, *, in_shapes, seed, xp, init):
-        layer_args = dict(args)
-        outsize = layer_args.pop("outsize")
-        made = Conv2D.from_args.__func__(cls, name, layer_args, in_shapes=in_shapes, seed=seed,
-                                         xp=xp, init=init)
-        made.outsize = outsize
-        return made
+    def from_args(cls, name, args, *, in_shapes, seed, xp, init, **extra):
+        return super().from_args(name, args, in_shapes=in_shapes, seed=seed, xp=xp, init=init,
+                                 outsize=args["outsize"])
 
     def spec_values(self):
         return dict(super().spec_values(), outsize=self.outsize)
