@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convlab.engine import ops
+from convlab.engine.arithmetic import Window, pad_pairs
 from convlab.engine.explain import ConvTerms, Field, PoolTerms, conv_terms, pool_terms, receptive_field
 from convlab.engine.explorer import ExplorerResult, prepare_input
 
@@ -71,14 +72,38 @@ class Explanation:
     pooled_hw: tuple[int, int] = (0, 0)  # pool: the size of the map it pools
 
 
-def conv_window(s) -> tuple:
-    """``(kernel, stride, pad, dilation)`` of the explorer's convolution."""
-    return (s.kernel, s.stride, s.padding, s.dilation)
+def transposed(s) -> bool:
+    """Whether the explorer's convolution stage is a transposed one (settings that have it)."""
+    return bool(getattr(s, "transposed", False))
 
 
-def pool_window(s) -> tuple:
-    """``(kernel, stride, pad, dilation, cover_all)`` of the explorer's max pooling."""
-    return (s.pool, s.pool_stride, 0, 1, s.cover_all)
+def conv_geometry(s) -> dict:
+    """The explorer's convolution as keyword arguments of ``conv2d``/``conv_terms``: ``stride``,
+    ``pad`` (``((top, bottom), (left, right))``; "same" padding where the settings have it; a
+    transposed convolution's int crop), ``dilation``, ``groups``."""
+    if transposed(s):
+        pad = s.padding
+    else:
+        pad = pad_pairs(s.conv_pad() if hasattr(s, "conv_pad") else s.padding)
+    return dict(stride=s.stride, pad=pad, dilation=s.dilation, groups=getattr(s, "groups", 1))
+
+
+def conv_window(s) -> Window:
+    """The explorer's convolution as a receptive-field window."""
+    g = conv_geometry(s)
+    return Window.of(s.kernel, g["stride"], g["pad"], g["dilation"], False, transposed(s))
+
+
+def pool_window(s) -> Window:
+    """The explorer's max pooling as a receptive-field window."""
+    return Window.of(s.pool, s.pool_stride, 0, 1, s.cover_all)
+
+
+def _transposed_weights(result: ExplorerResult) -> np.ndarray:
+    """``(C, F/groups, k, k)``: the bank as the transposed convolution uses it."""
+    from convlab.engine import explorer  # its transposed_weights, where the settings have them
+
+    return explorer.transposed_weights(result.kernels, conv_geometry(result.settings)["groups"])
 
 
 def stage_names(result: ExplorerResult) -> list[str]:
@@ -107,9 +132,17 @@ class StageMaps:
 
     def _recompute(self, c: int) -> dict[str, np.ndarray]:
         """Conv -> BN -> ReLU for one filter only; BN's statistics are per channel, so exact."""
-        s = self.s
-        w = np.ascontiguousarray(self.result.kernels[c:c + 1])  # (1, C, k, k)
-        h = ops.conv2d(self.x, w, stride=s.stride, pad=s.padding, dilation=s.dilation)
+        s, geo = self.s, conv_geometry(self.s)
+        groups, filters, channels = geo.pop("groups"), len(self.result.kernels), self.x.shape[1]
+        per_group, c_group = filters // groups, channels // groups
+        g = c // per_group
+        x = self.x[:, g * c_group:(g + 1) * c_group]  # (1, C/groups, H, W): this filter's group
+        if transposed(s):
+            o = c - g * per_group
+            w = _transposed_weights(self.result)[g * c_group:(g + 1) * c_group, o:o + 1]
+            h = ops.deconv2d(x, np.ascontiguousarray(w), **geo)  # w: (C/groups, 1, k, k)
+        else:
+            h = ops.conv2d(x, np.ascontiguousarray(self.result.kernels[c:c + 1]), **geo)
         out = {"conv": h[0, 0]}
         if s.batch_norm:
             one = np.ones(1, np.float32)
@@ -127,9 +160,13 @@ def input_array(image: np.ndarray, grayscale: bool) -> np.ndarray:
 
 
 def _conv(x, result, c, i, j) -> ConvTerms:
+    """The convolution's terms (a transposed one's: the input positions that write (i, j))."""
     s = result.settings
-    return conv_terms(x, result.kernels, stride=s.stride, pad=s.padding, dilation=s.dilation,
-                      o=c, i=i, j=j)
+    if transposed(s):
+        from convlab.engine.explain_layers import deconv_terms
+
+        return deconv_terms(x, _transposed_weights(result), **conv_geometry(s), o=c, i=i, j=j)
+    return conv_terms(x, result.kernels, **conv_geometry(s), o=c, i=i, j=j)
 
 
 def _bn(maps: StageMaps, c: int, i: int, j: int) -> BatchNormTerms:
@@ -180,9 +217,12 @@ def input_taps(e: Explanation, s) -> tuple[np.ndarray, np.ndarray]:
     union of the convolution taps under the pooling window (cells past the map's edge left out)."""
     if e.conv is not None:
         return e.conv.rows, e.conv.cols
+    if transposed(s) and e.winner is not None:
+        return e.winner.rows, e.winner.cols  # a transposed window is scattered: the winner's
+    (top, _), (left, _) = pad_pairs(conv_geometry(s)["pad"])
     taps = []
-    for window, size in zip((e.pool.rows, e.pool.cols), e.pooled_hw):
+    for window, size, before in zip((e.pool.rows, e.pool.cols), e.pooled_hw, (top, left)):
         inside = window[(window >= 0) & (window < size)]  # positions in the conv map
-        starts = inside[:, None] * s.stride - s.padding  # (n, 1)
+        starts = inside[:, None] * s.stride - before  # (n, 1)
         taps.append(np.unique((starts + s.dilation * np.arange(s.kernel)[None, :]).ravel()))
     return taps[0], taps[1]

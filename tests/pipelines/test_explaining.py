@@ -105,3 +105,78 @@ def test_refusals_are_sentences():
         explain_value(img, result, "pool", 0, 0, 0)
     with pytest.raises(ValueError, match="outside"):
         explain_value(img, result, "conv", 0, 999, 0)
+
+
+# -- settings the explorer is growing (groups, "same" padding, a transposed convolution) --------
+class Settings:
+    """Explorer settings with groups, "same" padding and the transposed mode (as h-diagram's)."""
+
+    def __init__(self, **kw):
+        defaults = dict(kernel=4, stride=2, padding=1, dilation=1, filters=6, pool=3,
+                        pool_stride=2, batch_norm=True, relu=True, cover_all=True,
+                        grayscale=False, groups=3, same=False, transposed=False)
+        self.__dict__.update(defaults, **kw)
+
+    def conv_pad(self):
+        if self.same and not self.transposed:
+            total = self.dilation * (self.kernel - 1)
+            return (total // 2, total - total // 2), (total // 2, total - total // 2)
+        return (self.padding,) * 2, (self.padding,) * 2
+
+
+def transposed_weights(weights, groups):
+    """(F, C/G, k, k) -> (C, F/G, k, k), filter f still making map f."""
+    f, cg, kh, kw = weights.shape
+    w = weights.reshape(groups, f // groups, cg, kh, kw)  # (G, F/G, C/G, kh, kw)
+    return np.ascontiguousarray(w.transpose(0, 2, 1, 3, 4)).reshape(groups * cg, f // groups, kh, kw)
+
+
+def run_grown(img, s, keep=None):
+    """What the grown explorer computes, with the ops directly."""
+    from convlab.engine import ops
+    from convlab.engine.explorer import ExplorerResult, StagePlan
+
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((s.filters, 3 // s.groups, s.kernel, s.kernel)).astype(np.float32)
+    h = prepare_input(img, False)
+    if s.transposed:
+        h = ops.deconv2d(h, transposed_weights(w, s.groups), stride=s.stride, pad=s.padding,
+                         dilation=s.dilation, groups=s.groups)
+    else:
+        h = ops.conv2d(h, w, stride=s.stride, pad=s.conv_pad(), dilation=s.dilation,
+                       groups=s.groups)
+    maps = {"conv": h[0]}
+    h = ops.batch_norm(h, np.ones(s.filters, np.float32), np.zeros(s.filters, np.float32))
+    maps["bn"] = h[0]
+    maps["relu"] = ops.relu(h)[0]
+    maps["pool"] = ops.max_pool2d(ops.relu(h), s.pool, stride=s.pool_stride, cover_all=True)[0]
+    plan = [StagePlan("input", (3,) + img.shape[:2])]
+    plan += [StagePlan(name, m.shape) for name, m in maps.items()]
+    kept = {k: v for k, v in maps.items() if keep is None or k in keep}
+    return ExplorerResult(s, plan, kept, kernels=w), maps
+
+
+@pytest.mark.parametrize("changes", [dict(), dict(same=True, kernel=4, stride=1, dilation=2),
+                                     dict(transposed=True, padding=1, stride=2)],
+                         ids=["groups", "same", "transposed"])
+def test_groups_same_padding_and_transposed_settings(monkeypatch, changes):
+    from convlab.engine import explorer
+
+    monkeypatch.setattr(explorer, "transposed_weights", transposed_weights, raising=False)
+    img, s = image(13, 11, seed=4), Settings(**changes)
+    full, maps = run_grown(img, s)
+    only_pool, _ = run_grown(img, s, keep=("pool",))
+    rng = np.random.default_rng(2)
+    for c in (0, 2, 5):  # filters of each group
+        for i, j in positions(maps["conv"].shape, rng, 3):
+            for stage in ("conv", "bn", "relu"):
+                e = explain_value(img, full, stage, c, i, j)
+                assert e.conv.value == pytest.approx(float(maps["conv"][c, i, j]), rel=1e-4,
+                                                     abs=1e-5)
+        for i, j in positions(maps["pool"].shape, rng, 2):
+            a = explain_value(img, full, "pool", c, i, j)
+            b = explain_value(img, only_pool, "pool", c, i, j)  # recomputed for one filter
+            assert b.pool.value == pytest.approx(a.pool.value, rel=1e-4, abs=1e-5)
+            assert a.pool.value == pytest.approx(float(maps["pool"][c, i, j]))
+            rows, cols = input_taps(a, s)
+            assert len(rows) and len(cols)

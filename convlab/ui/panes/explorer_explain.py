@@ -18,7 +18,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QToolButton, QWidget
 
 from convlab.engine.explorer import LUMA
-from convlab.pipelines.explaining import explain_value, input_taps
+from convlab.pipelines.explaining import conv_geometry, explain_value, input_taps, transposed
 from convlab.ui.widgets.explain_panel import ExplainPanel
 from convlab.ui.widgets.input_view import InputView
 from convlab.ui.worker import LatestWorker
@@ -34,6 +34,12 @@ def input_picture(image: np.ndarray, grayscale: bool) -> np.ndarray:
     """``(H, W, 3)`` float image in [0, 1] -> uint8 as the convolution reads it (``(H, W)`` grey)."""
     picture = image @ LUMA if grayscale else image  # (H, W) or (H, W, 3)
     return np.ascontiguousarray(np.clip(picture * 255.0 + 0.5, 0, 255).astype(np.uint8))
+
+
+def band(settings):
+    """The zero padding the convolution reads around the input (none for a transposed one,
+    whose padding crops its output instead)."""
+    return 0 if transposed(settings) else conv_geometry(settings)["pad"]
 
 
 class ExplainSide(QObject):
@@ -106,9 +112,9 @@ class ExplainSide(QObject):
         if loaded is not None and key != self._picture_key:
             self._picture_key = key
             self.input_view.show_input(input_picture(loaded.image, settings.grayscale),
-                                       settings.padding)
+                                       band(settings))
         else:
-            self.input_view.set_padding(settings.padding, refit=False)
+            self.input_view.set_padding(band(settings), refit=False)
         self._note_state = (settings.batch_norm, shown)
         self._update_note()
 

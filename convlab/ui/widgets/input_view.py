@@ -16,6 +16,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QToolButton
 
+from convlab.engine.arithmetic import pad_pairs
 from convlab.ui.widgets.canvas import ImageCanvas
 
 PAD_COLOUR = QColor(224, 150, 40)  # the padding band and taps that fall in it
@@ -81,23 +82,27 @@ class InputView(ImageCanvas):
         self.show_image(image, lut=lut)
         self.set_padding(padding, refit=changed)
 
-    def set_padding(self, padding: int, *, refit: bool = True) -> None:
-        """Draw the zero padding as a band ``padding`` image pixels wide around the photo."""
+    def set_padding(self, padding, *, refit: bool = True) -> None:
+        """Draw the zero padding as a band around the photo: ``padding`` image pixels on every
+        side, or ``((top, bottom), (left, right))``."""
         h, w = self.hw
-        p = int(padding)
-        refit = refit or p != self.padding
-        self.padding = p
-        ring = _path([(-p, -p, w + 2 * p, h + 2 * p)]).subtracted(_path([(0, 0, w, h)]))
-        self.band.setPath(ring if p else QPainterPath())
+        pads = pad_pairs(padding)
+        refit = refit or pads != pad_pairs(self.padding)
+        self.padding = pads
+        self.band.setPath(self._outer().subtracted(_path([(0, 0, w, h)])))
         self.band_fill.setPath(self.band.path())
-        self.frame.setPath(_path([(-p, -p, w + 2 * p, h + 2 * p)]))
+        self.frame.setPath(self._outer())
         if refit:
             self.fit()
 
-    def fit(self) -> None:
+    def _outer(self) -> QPainterPath:
+        """The padded input's outline."""
+        (top, bottom), (left, right) = pad_pairs(self.padding)
         h, w = self.hw
-        p = self.padding
-        self.box.setRange(QRectF(-p, -p, w + 2 * p, h + 2 * p), padding=0.02)
+        return _path([(-left, -top, w + left + right, h + top + bottom)])
+
+    def fit(self) -> None:
+        self.box.setRange(self._outer().boundingRect(), padding=0.02)
 
     def show_window(self, rows, cols, field=None, winner=None) -> None:
         """Draw taps at ``rows`` x ``cols`` (input coordinates; outside the image = padding),
