@@ -58,7 +58,8 @@ class ExplainSide(QObject):
         self.pinned: tuple[str, int, int, int] | None = None
         self.image_key, self.names = -1, []  # the pane's photo and its stages, as last told
         self._picture_key = None
-        self._last_request = None  # (id of the output, stage, c, i, j) last asked for
+        self._generation = 0  # counts the full results shown
+        self._last_request = None  # (generation, stage, c, i, j) last asked for
         self._shown = None  # the same key of the explanation on screen
         self.view.open_on_click = False  # a click pins; "Open map" opens it large
         self.view.hint = ("Hover a map to see how a value is made; click to pin it (arrow keys "
@@ -125,6 +126,7 @@ class ExplainSide(QObject):
 
     def result_shown(self, out) -> None:
         """A full result is on screen: explain the pinned position again (clamped into it)."""
+        self._generation += 1
         if self.pinned is None:
             self.input_view.clear_window()
             return
@@ -196,7 +198,9 @@ class ExplainSide(QObject):
         out, loaded = self.pane.output, self.pane.loaded
         if out is None or loaded is None or out.image_key != self.image_key:
             return
-        key = (id(out), stage, c, i, j)
+        key = (self._generation, stage, c, i, j)
+        if key == self._last_request:
+            return  # the mouse moved within the same output pixel: asked already
         self._last_request = key
         if self.pinned is not None:
             self.view.mark_position(c, i, j)
