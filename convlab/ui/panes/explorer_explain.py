@@ -6,7 +6,8 @@ worker of its own: hovering or clicking a map position asks the worker for
 :func:`~convlab.pipelines.explaining.explain_value` (cheap, but at heavy settings a stage that
 was not kept is recomputed for one channel), and the answer is drawn on the input and in the
 panel. A click pins the position; arrow keys move it by one output pixel. The pane calls
-:meth:`image_changed`, :meth:`settings_changed`, :meth:`result_shown` and :meth:`pin`.
+:meth:`settings_changed`, :meth:`result_shown`, :meth:`pin`, :meth:`settled` and
+:meth:`shutdown`.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ class ExplainSide(QObject):
         """A full result is on screen: explain the pinned position again (clamped into it)."""
         self._generation += 1
         if self.pinned is None:
-            self.input_view.clear_window()
+            self.input_view.clear_window()  # the old numbers: the next hover explains anew
+            self.panel.clear()
             return
         stage, c, i, j = self.pinned
         if stage != out.stage:
@@ -198,13 +200,13 @@ class ExplainSide(QObject):
         out, loaded = self.pane.output, self.pane.loaded
         if out is None or loaded is None or out.image_key != self.image_key:
             return
+        if self.pinned is not None:
+            self.view.mark_position(c, i, j)
+            self.view.show_levels(c)
         key = (self._generation, stage, c, i, j)
         if key == self._last_request:
             return  # the mouse moved within the same output pixel: asked already
         self._last_request = key
-        if self.pinned is not None:
-            self.view.mark_position(c, i, j)
-            self.view.show_levels(c)
         self.worker.submit(partial(_explain_job, loaded.image, out.result, stage, c, i, j, key))
 
     def _on_failed(self, _rid: int, reason: str) -> None:
@@ -213,17 +215,17 @@ class ExplainSide(QObject):
         self.input_view.clear_window()
 
     def _on_explained(self, _rid: int, answer) -> None:
-        key, e = answer
+        key, e, (rows, cols) = answer
         self._shown = key
+        if key[0] != self._generation:
+            return  # explains maps no longer on screen
         self.panel.show_explanation(e)
-        s = self.pane.output.result.settings if self.pane.output is not None else None
-        if s is not None:
-            rows, cols = input_taps(e, s)
-            winner = (e.winner.rows, e.winner.cols) if e.winner is not None else None
-            self.input_view.show_window(rows, cols, e.field, winner)
+        winner = (e.winner.rows, e.winner.cols) if e.winner is not None else None
+        self.input_view.show_window(rows, cols, e.field, winner)
         self.explained.emit(e)
 
 
 def _explain_job(image, result, stage, c, i, j, key, job):
-    """Worker: the explanation, tagged with what was asked."""
-    return key, explain_value(image, result, stage, c, i, j)
+    """Worker: the explanation and its input taps, tagged with what was asked."""
+    e = explain_value(image, result, stage, c, i, j)
+    return key, e, input_taps(e, result.settings)

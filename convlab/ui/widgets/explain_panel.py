@@ -9,10 +9,9 @@ negative, white 0; hover a tap for its three numbers). ``text()`` is the plain t
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QTextDocumentFragment
-from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QTextBrowser, QVBoxLayout, QWidget)
 
 from convlab.pipelines.explaining import Explanation
 from convlab.render import colour
@@ -36,13 +35,15 @@ class ExplainPanel(QFrame):
         self.setObjectName("explainPanel")
         self.setToolTip(TOOLTIP)
         self.explanation: Explanation | None = None
+        self._html = HINT  # what the text browser holds
         self.pinned = False
-        self.label = QLabel(HINT, objectName="explainText", wordWrap=True,
-                            textFormat=Qt.TextFormat.RichText)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        scroll.setWidget(self.label)
+        # A text browser, not a word-wrapped QLabel: new text is laid out inside its own
+        # viewport, without asking the window's layouts again (measured: a QLabel's rich text
+        # stalled the GUI thread for hundreds of ms while a slider was dragged with a pin).
+        self.label = QTextBrowser(objectName="explainText", frameShape=QFrame.Shape.NoFrame,
+                                  openLinks=False)
+        self.label.viewport().setAutoFillBackground(False)
+        self.label.setHtml(HINT)
         self.status = QLabel("", objectName="explainPin")
         self.status.setStyleSheet("color: #e0b040;")
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -61,13 +62,13 @@ class ExplainPanel(QFrame):
         self.product_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.channel_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.channel_box.setMinimumContentsLength(8)
-        self._build(scroll)
+        self._build()
         self.set_pinned(False)
         self._lut = colour.lut("red-blue")
         self._terms = None
         self.show_products(False)
 
-    def _build(self, scroll) -> None:
+    def _build(self) -> None:
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>One value</b>"))
         top.addWidget(self.status, 1)
@@ -85,12 +86,12 @@ class ExplainPanel(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(scroll, 5)
+        layout.addWidget(self.label, 5)
         layout.addWidget(self.products_box, 2)
 
     def text(self) -> str:
         """The panel's text, plain (the value as on the map, with 6 significant digits)."""
-        return QTextDocumentFragment.fromHtml(self.label.text()).toPlainText()
+        return self.label.toPlainText()
 
     def set_pinned(self, pinned: bool) -> None:
         self.pinned = pinned
@@ -99,7 +100,10 @@ class ExplainPanel(QFrame):
 
     def show_explanation(self, e: Explanation) -> None:
         self.explanation = e
-        self.label.setText(explanation_html(e))
+        html = explanation_html(e)
+        if html != self._html:
+            self._html = html
+            self.label.setHtml(html)
         self.open_button.setEnabled(True)
         terms = e.conv if e.conv is not None else e.winner
         self._terms = terms
@@ -119,7 +123,9 @@ class ExplainPanel(QFrame):
 
     def clear(self, message: str = HINT) -> None:
         self.explanation, self._terms = None, None
-        self.label.setText(message)
+        if message != self._html:
+            self._html = message
+            self.label.setHtml(message)
         self.open_button.setEnabled(False)
         self.show_products(False)
 
