@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QToolButton, QWidget
 
 from convlab.engine.explorer import LUMA
@@ -24,6 +24,9 @@ from convlab.ui.widgets.explain_panel import ExplainPanel
 from convlab.ui.widgets.input_view import InputView
 from convlab.ui.worker import LatestWorker
 
+COLUMN_WIDTH = 340  # the input and the detail panel, preferred width in pixels
+GAP = 6  # between the maps and the column
+MAPS_LEAST = 548  # the maps' width before the column gives way (their toolbar's minimum)
 ARROWS = {Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1), Qt.Key.Key_Up: (-1, 0),
           Qt.Key.Key_Down: (1, 0)}
 BN_NOTE = ("With “scale per map” every map is stretched to its own min…max, and BatchNormalization "
@@ -41,6 +44,38 @@ def band(settings):
     """The zero padding the convolution reads around the input (none for a transposed one,
     whose padding crops its output instead)."""
     return 0 if transposed(settings) else conv_geometry(settings)["pad"]
+
+
+class _Beside(QWidget):
+    """The maps and, right of them, a column :data:`COLUMN_WIDTH` wide, narrower only when the
+    window leaves the maps less than their minimum. Placed by hand from this widget's size
+    alone: a splitter or a box layout shared the width anew whenever a size hint changed (a
+    preview badge), jumping the column 340 -> 207 -> 340 px and repainting the whole pane on
+    slider steps (measured)."""
+
+    def __init__(self, maps: QWidget, column: QWidget):
+        super().__init__()
+        self.maps, self.column = maps, column
+        maps.setParent(self)
+        column.setParent(self)
+
+    def sizeHint(self) -> QSize:
+        hint = self.maps.sizeHint()
+        return QSize(hint.width() + GAP + COLUMN_WIDTH, hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(MAPS_LEAST + GAP + 1, max(self.maps.minimumSizeHint().height(), 200))
+
+    def _place(self) -> None:
+        w, h = self.width(), self.height()
+        column = max(1, min(COLUMN_WIDTH, w - MAPS_LEAST - GAP))
+        self.maps.setGeometry(0, 0, w - column - GAP, h)
+        self.column.setGeometry(w - column, 0, column, h)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place()
+
 
 
 class ExplainSide(QObject):
@@ -93,16 +128,15 @@ class ExplainSide(QObject):
         self.note.hide()
         self.view.add_below_toolbar(self.note)  # right under the stage buttons
 
-    def column(self) -> QSplitter:
-        """The input above the detail panel, for the pane's layout."""
-        split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
-        split.addWidget(self.input_view)
-        split.addWidget(self.panel)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([230, 330])
-        split.setMinimumWidth(1)  # a narrow window squeezes this column, not the maps
-        return split
+    def beside(self, maps: QWidget) -> QWidget:
+        """``maps`` with the input above the detail panel in a column to their right."""
+        column = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        column.addWidget(self.input_view)
+        column.addWidget(self.panel)
+        column.setStretchFactor(0, 2)
+        column.setStretchFactor(1, 3)
+        column.setSizes([230, 330])
+        return _Beside(maps, column)
 
     # -- from the pane -------------------------------------------------------------------------
     def settings_changed(self, loaded, image_key: int, settings, names: list[str],

@@ -21,17 +21,6 @@ def _stage_bar(pane) -> None:
         pane.view.add_to_toolbar(button, i + 1)
 
 
-def _beside(maps, explain) -> QSplitter:
-    """The maps, with the input and the detail panel (issue 9) in a column beside them."""
-    beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
-    beside.addWidget(maps)
-    beside.addWidget(explain)
-    beside.setStretchFactor(0, 3)
-    beside.setStretchFactor(1, 2)
-    beside.setSizes([560, 340])
-    return beside
-
-
 def build_layout(pane) -> None:
     """Settings on the left; readout, stage buttons, maps and the code tabs on the right."""
     scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
@@ -57,7 +46,7 @@ def build_layout(pane) -> None:
     right = QVBoxLayout()
     right.setContentsMargins(0, 0, 0, 0)
     right.addWidget(pane.readout_frame)
-    right.addWidget(_beside(split, pane.explain.column()), 1)
+    right.addWidget(pane.explain.beside(split), 1)  # the input and the detail panel (issue 9)
     body = QHBoxLayout(pane)
     body.setContentsMargins(8, 8, 8, 4)
     body.addWidget(scroll)

@@ -85,6 +85,7 @@ class FeatureView(QWidget):
         self.info = QLabel(HINT, objectName="featureInfo")
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.info.setMinimumWidth(1)  # a long line never widens the view (nor moves its siblings)
         self.colour_bar = ColourBar(self, lut=self._lut)
         self._bar = bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
