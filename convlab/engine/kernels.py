@@ -1,4 +1,4 @@
-"""Hand-made filter banks for the explorer, and a hand-made AlexNet conv1.
+"""Filter banks for the explorer (hand-made, or learned from photos), a hand-made AlexNet conv1.
 
 Every bank returns ``(weights (F, C, k, k) float32, names)``. Spatial filters are designed at
 any odd or even size ``k`` (binomial smoothing generalises Sobel, a Laplacian of Gaussian
@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from convlab.engine.ica import learn_kernels, orientation_selectivity  # noqa: F401 (re-exported)
 from convlab.engine.layers import lecun_normal
 
 BANKS = ("random", "edges", "blur", "sharpen", "gabor", "handmade")
@@ -22,7 +23,16 @@ BANK_LABELS = {
     "sharpen": "Sharpen",
     "gabor": "Gabor at 8 orientations",
     "handmade": "All hand-made: edges, blur, sharpen, Gabor",
+    "learned": "Learned from photos (ICA)",
 }
+# Banks that are learned from pictures: make_bank needs ``images`` for them.
+IMAGE_BANKS = ("learned",)
+LEARNED_TOOLTIP = (
+    "Independent component analysis (FastICA) of 20,000 random patches of the photos, with no "
+    "labels: it finds the filters whose responses are as sparse and independent as possible. "
+    "They come out as oriented edges, gratings and colour blobs, the same kinds a trained "
+    "AlexNet holds in conv1 (Krizhevsky et al. 2012, Fig. 3; Bell and Sejnowski 1997), though "
+    "a trained network also tunes them to its task.")
 
 
 def _binomial(n: int) -> np.ndarray:
@@ -101,18 +111,38 @@ def _bank_2d(bank: str, k: int) -> list[tuple[str, np.ndarray]]:
             "handmade": edges + blur + sharp + gab, "random": []}[bank]
 
 
-def make_bank(bank: str, filters: int, in_channels: int, k: int, *, seed: int = 0):
+def _learned(filters: int, in_channels: int, k: int, seed: int, images):
+    """The ICA part of the "learned" bank: as many filters as the patch size allows."""
+    if images is None or len(images) == 0:
+        raise ValueError("the learned kernel bank needs photos to learn from; none were given.")
+    if in_channels not in (1, 3) or k < 2:
+        return []
+    count = min(filters, in_channels * k * k - 1)
+    learned = learn_kernels(images, k=k, n=count, channels=in_channels, seed=seed)
+    return [(f"ICA {i + 1}", kernel) for i, kernel in enumerate(learned)]
+
+
+def make_bank(bank: str, filters: int, in_channels: int, k: int, *, seed: int = 0, images=None):
     """``(weights (filters, in_channels, k, k) float32, names, note)``.
 
     When ``filters`` exceeds the bank, the rest are seeded LeCun-normal random filters and
     ``note`` says so in a sentence; when it is smaller, the bank is cut and ``note`` says that.
+    The banks in :data:`IMAGE_BANKS` ("learned": :func:`learn_kernels` on ``images``, a list of
+    ``(H, W, 3)`` RGB arrays in [0, 1], unit-norm kernels, at most ``in_channels k^2 - 1`` of
+    them, for 1 or 3 input channels) need ``images``; the others ignore it.
     """
-    if bank not in BANKS:
-        raise ValueError(f"unknown kernel bank {bank!r}; choose one of {', '.join(BANKS)}")
-    made = _bank_2d(bank, k)[:filters]
+    if bank not in BANKS + IMAGE_BANKS:
+        raise ValueError(f"unknown kernel bank {bank!r}; choose one of "
+                         f"{', '.join(BANKS + IMAGE_BANKS)}")
+    if bank == "learned":
+        full = _learned(filters, in_channels, k, seed, images)
+        made = [(name, kernel) for name, kernel in full]            # already (C, k, k)
+    else:
+        full = _bank_2d(bank, k)
+        made = [(name, (kernel / in_channels)[None]) for name, kernel in full[:filters]]
     weights = np.empty((filters, in_channels, k, k), dtype=np.float32)
     for i, (_, kernel) in enumerate(made):
-        weights[i] = (kernel / in_channels)[None]
+        weights[i] = kernel
     names = [name for name, _ in made]
     rest = filters - len(made)
     note = ""
@@ -122,8 +152,11 @@ def make_bank(bank: str, filters: int, in_channels: int, k: int, *, seed: int = 
         if made:
             note = (f"The bank has {len(made)} filters; filters {len(made) + 1}-{filters} are "
                     f"random (LeCun normal, seed {seed}).")
-    elif len(_bank_2d(bank, k)) > filters:
-        note = f"Only the first {filters} of the bank's {len(_bank_2d(bank, k))} filters are used."
+        elif bank == "learned":
+            note = (f"No filters can be learned from {in_channels}-channel {k} x {k} patches; "
+                    f"all {filters} are random (LeCun normal, seed {seed}).")
+    elif len(full) > filters:
+        note = f"Only the first {filters} of the bank's {len(full)} filters are used."
     return weights, names, note
 
 
@@ -147,3 +180,12 @@ def handmade_conv1(filters: int = 96, in_channels: int = 3, k: int = 11) -> np.n
         blob = gaussian(k, sigma=k / (4 + 2 * ((j // len(opponents)) % 4)))
         out[i] = colour[:, None, None] * (blob / blob.max())[None] / k
     return out
+
+
+def learned_conv1(images, filters: int = 96, in_channels: int = 3, k: int = 11, *,
+                  seed: int = 0) -> np.ndarray:
+    """A conv1 learned from photos: ``(filters, in_channels, k, k)`` float32, FastICA kernels
+    (:func:`learn_kernels`, unit norm) as far as ``in_channels k^2 - 1`` allows, the rest
+    LeCun-normal from ``seed``; the drop-in for :func:`handmade_conv1` (AlexBN: 96, 3, 11)."""
+    weights, _, _ = make_bank("learned", filters, in_channels, k, seed=seed, images=images)
+    return weights

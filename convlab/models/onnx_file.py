@@ -1,0 +1,136 @@
+"""Reading an ONNX file safely: the protobuf, its tensors and their external data.
+
+Nothing from the file is ever executed. Every refusal is a ``ValueError`` with one sentence:
+
+- an empty, enormous (over :data:`MAX_FILE_BYTES`), truncated or non-protobuf file;
+- a tensor whose declared size does not match the bytes present (checked before allocating),
+  or that would take the model's constants past ``max_bytes``;
+- external data outside the model's own folder (an absolute ``location``, one with ``..``, or
+  one that resolves, through symbolic links, out of the folder), or shorter than declared.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+MAX_FILE_BYTES = 2 ** 31 - 1          # protobuf's own limit for one message
+MAX_CONSTANT_BYTES = 4 * 2 ** 30      # all constants of one model together, float32 after load
+# ONNX TensorProto.DataType -> NumPy dtype (little-endian, as ONNX stores raw data)
+DTYPES = {1: "<f4", 2: "u1", 3: "i1", 4: "<u2", 5: "<i2", 6: "<i4", 7: "<i8", 9: "?",
+          10: "<f2", 11: "<f8", 12: "<u4", 13: "<u8"}
+_TYPED_FIELDS = {1: "float_data", 11: "double_data", 7: "int64_data", 13: "uint64_data",
+                 12: "uint64_data"}
+
+
+class Budget:
+    """Bytes of constants allowed for one model; :meth:`take` refuses before any allocation."""
+
+    def __init__(self, limit: int = MAX_CONSTANT_BYTES):
+        self.limit, self.used = int(limit), 0
+
+    def take(self, nbytes: int, what: str) -> None:
+        if nbytes > self.limit - self.used:
+            raise ValueError(f"{what} would take the model's constants to "
+                             f"{(self.used + nbytes) / 2**30:.1f} GiB, more than the "
+                             f"{self.limit / 2**30:.1f} GiB allowed.")
+        self.used += nbytes
+
+
+def read_model(path):
+    """The parsed ``onnx.ModelProto`` of ``path`` (external data not loaded), or ValueError."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    name = os.path.basename(os.fspath(path))
+    try:
+        size = os.path.getsize(path)
+        if size == 0:
+            raise ValueError(f"{name} is empty, not an ONNX model.")
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"{name} is {size / 2**30:.1f} GiB, larger than an ONNX file can "
+                             "be (2 GiB); big models keep their weights as external data.")
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ValueError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError):
+        raise ValueError(f"{name} is not an ONNX model: it is not a valid protobuf message "
+                         "(truncated, or another kind of file).") from None
+    if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
+        raise ValueError(f"{name} is not an ONNX model: it holds no graph of nodes "
+                         "(truncated, or another kind of file).")
+    return model
+
+
+def tensor_array(tensor, folder: str, budget: Budget, what: str) -> np.ndarray:
+    """A TensorProto as a NumPy array, its size checked against the bytes present first."""
+    dtype = DTYPES.get(tensor.data_type)
+    if dtype is None:
+        raise ValueError(f"{what} has data type {tensor.data_type}, which ConvLab does not read.")
+    dims = [int(d) for d in tensor.dims]
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{what} declares a negative size {dims}.")
+    count = int(np.prod(dims, dtype=object)) if dims else 1
+    nbytes = count * np.dtype(dtype).itemsize
+    budget.take(max(nbytes, count * 4), what)
+    if tensor.data_location == 1:                                  # EXTERNAL
+        raw = _external_bytes(tensor, folder, nbytes, what)
+    elif tensor.HasField("raw_data") or tensor.raw_data:
+        raw = tensor.raw_data
+        if len(raw) != nbytes:
+            raise ValueError(f"{what} declares {dims} ({nbytes:,} bytes) but holds "
+                             f"{len(raw):,} bytes.")
+    else:
+        return _typed_values(tensor, dtype, count, dims, what)
+    return np.frombuffer(raw, dtype=dtype, count=count).reshape(dims).copy()
+
+
+def _typed_values(tensor, dtype: str, count: int, dims, what: str) -> np.ndarray:
+    field = _TYPED_FIELDS.get(tensor.data_type, "int32_data")
+    values = getattr(tensor, field)
+    if len(values) != count:
+        raise ValueError(f"{what} declares {dims} ({count:,} values) but holds {len(values):,}.")
+    if tensor.data_type == 10:                                     # float16 bits in int32_data
+        return np.asarray(values, dtype=np.uint16).view(np.float16).reshape(dims)
+    return np.asarray(values, dtype=dtype).reshape(dims)
+
+
+def _external_bytes(tensor, folder: str, nbytes: int, what: str) -> bytes:
+    """The bytes of an external tensor, read only from a regular file inside ``folder``."""
+    info = {entry.key: entry.value for entry in tensor.external_data}
+    location = info.get("location", "")
+    parts = location.replace("\\", "/").split("/")
+    if (not location or os.path.isabs(location) or location.startswith(("/", "\\"))
+            or ".." in parts or ":" in location):
+        raise ValueError(f"{what} keeps its data at {location!r}, outside the model's folder; "
+                         "only files beside the model are read.")
+    root = os.path.realpath(folder)
+    target = os.path.realpath(os.path.join(root, location))
+    if os.path.commonpath([root, target]) != root:
+        raise ValueError(f"{what} keeps its data at {location!r}, which leads out of the "
+                         "model's folder (a symbolic link); only files beside the model are read.")
+    try:
+        offset = int(info.get("offset", "0"))
+        length = int(info.get("length", str(nbytes)))
+    except ValueError:
+        raise ValueError(f"{what} gives an offset or length that is not a number.") from None
+    if length != nbytes or offset < 0:
+        raise ValueError(f"{what} declares {nbytes:,} bytes but its external data says "
+                         f"{length:,} at offset {offset:,}.")
+    if not os.path.isfile(target):
+        raise ValueError(f"{what} keeps its data in {location!r}, which does not exist beside "
+                         "the model.")
+    if os.path.getsize(target) < offset + nbytes:
+        raise ValueError(f"{what} needs {nbytes:,} bytes at offset {offset:,} of {location!r}, "
+                         f"which holds only {os.path.getsize(target):,} bytes (truncated).")
+    with open(target, "rb") as fh:
+        fh.seek(offset)
+        raw = fh.read(nbytes)
+    if len(raw) != nbytes:
+        raise ValueError(f"{location!r} ended before {what}'s {nbytes:,} bytes.")
+    return raw
