@@ -223,6 +223,8 @@ class ExplorerPane(QWidget):
         self.output = out
         self._show(out)
         self.explain.result_shown(out)
+        if abs(self.view.aspect() / self._aspect - 1) > 0.15:
+            self._relayout_timer.start()  # laid out before the view had its size (at start)
         self.statusChanged.emit(self._timing(out))
         self._await_paint(request_id, preview=False)
         self._arrived(request_id)  # during a drag the waiting state goes out: this one is stale
