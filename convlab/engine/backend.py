@@ -65,6 +65,20 @@ def array_module(x) -> ModuleType:
     return np
 
 
+def freeze(x):
+    """Make a NumPy array read-only down to the memory it views (its ``base`` chain); return it.
+
+    Weights are frozen so that caches of transformed weights (:mod:`convlab.engine.winograd`)
+    can never go stale: a frozen array is replaced, never edited in place. CuPy arrays have no
+    read-only flag and are returned as they are.
+    """
+    arr = x
+    while isinstance(arr, np.ndarray):
+        arr.setflags(write=False)
+        arr = arr.base
+    return x
+
+
 def to_numpy(x) -> np.ndarray:
     """Bring an array to the host as NumPy (a no-op for NumPy arrays)."""
     if isinstance(x, np.ndarray):

@@ -190,7 +190,8 @@ def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
                  plan: list[StagePlan] | None = None) -> ExplorerResult:
     """Run conv -> BN -> ReLU -> pool on ``image`` (``(H, W, 3)`` in [0, 1]).
 
-    ``should_stop`` is asked between stages; an abandoned run returns ``completed=False``.
+    ``should_stop`` is asked between stages and between the convolution's row tiles; an
+    abandoned run returns ``completed=False``.
     ``keep`` names the stages whose maps are returned (default all): at heavy settings each
     stage is hundreds of MB. ``plan`` is ``plan_explorer(settings, H, W)`` when the caller
     already made it (the window plans once per slider step). Raises ``ValueError`` (with the
@@ -206,7 +207,7 @@ def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
     result = ExplorerResult(s, plan, kernels=weights, kernel_names=list(names), kernel_note=note)
     h = xp.asarray(prepare_input(image, s.grayscale))
     steps = [("conv", lambda v: ops.conv2d(v, xp.asarray(weights), stride=s.stride, pad=s.padding,
-                                           dilation=s.dilation))]
+                                           dilation=s.dilation, should_stop=should_stop))]
     if s.batch_norm:
         ones, zeros = xp.ones(s.filters, np.float32), xp.zeros(s.filters, np.float32)
         steps.append(("bn", lambda v: ops.batch_norm(v, ones, zeros)))
@@ -220,7 +221,11 @@ def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
             result.completed = False
             break
         t0 = time.perf_counter()
-        h = fn(h)
+        try:
+            h = fn(h)
+        except ops.Cancelled:  # the convolution asks should_stop between row tiles too
+            result.completed = False
+            break
         if keep is None or name in keep:
             result.maps[name] = to_numpy(h)[0]
         result.seconds[name] = time.perf_counter() - t0

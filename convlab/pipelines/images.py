@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from convlab.pipelines.guard import open_regular
+
 # Largest image accepted, in pixels: Pillow's own decompression-bomb limit (about 89 megapixels).
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 IMAGENET_MEAN = (123.68, 116.779, 103.939)  # per-channel R, G, B means of ImageNet, 0-255 scale
@@ -28,35 +30,26 @@ class ImageLoadError(ValueError):
     """A file that cannot become a ConvLab image; ``str(exc)`` is one sentence for a person."""
 
 
-def _read_source(path) -> tuple[io.BytesIO, str]:
-    """The file's bytes and a display name, or ImageLoadError saying why it cannot be read."""
+def _read_source(path) -> tuple[io.BufferedIOBase, str]:
+    """The file, open for reading, and a display name, or ImageLoadError saying why it cannot be.
+
+    Only a regular file is opened (a pipe, device, socket or folder is refused before any read),
+    and nothing is read here: Pillow judges the header and then reads only what the format needs.
+    """
     if not isinstance(path, (str, bytes, os.PathLike)) and hasattr(path, "read_bytes"):
         name = getattr(path, "name", str(path))
         try:
             return io.BytesIO(path.read_bytes()), name  # a Traversable from importlib.resources
         except OSError as exc:
             raise ImageLoadError(f"{name} cannot be read: {exc.strerror or exc}.") from None
-    name = os.fsdecode(path)
-    try:
-        if os.path.isdir(path):
-            raise ImageLoadError(f"{name} is a folder, not an image file.")
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise ImageLoadError(f"{name} does not exist.") from None
-    except PermissionError:
-        raise ImageLoadError(f"{name} cannot be read: permission denied.") from None
-    except IsADirectoryError:
-        raise ImageLoadError(f"{name} is a folder, not an image file.") from None
-    except OSError as exc:
-        raise ImageLoadError(f"{name} cannot be read: {exc.strerror or exc}.") from None
-    return io.BytesIO(data), name
+    return open_regular(path, "image", error=ImageLoadError), os.fsdecode(path)
 
 
 def load_image(path) -> np.ndarray:
     """Read an image file into ``(H, W, 3)`` float32 RGB in [0, 1], or raise ImageLoadError."""
     data, name = _read_source(path)
-    return _decode(data, name)
+    with data:
+        return _decode(data, name)
 
 
 def load_image_bytes(data: bytes, name: str = "the pasted image") -> np.ndarray:
@@ -64,9 +57,11 @@ def load_image_bytes(data: bytes, name: str = "the pasted image") -> np.ndarray:
     return _decode(io.BytesIO(bytes(data)), name)
 
 
-def _decode(data: io.BytesIO, name: str) -> np.ndarray:
-    if data.getbuffer().nbytes == 0:
+def _decode(data, name: str) -> np.ndarray:
+    """``data`` (a binary file at its start) decoded; its size is judged before any read."""
+    if data.seek(0, io.SEEK_END) == 0:
         raise ImageLoadError(f"{name} is empty (0 bytes), not an image.")
+    data.seek(0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # bomb and palette warnings: handled below

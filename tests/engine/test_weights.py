@@ -76,10 +76,12 @@ def loader():
 
 
 def scramble(net):
-    """Overwrite every array in place, so a load that silently did nothing cannot pass."""
+    """Replace every array by -7s, so a load that silently did nothing cannot pass.
+
+    Replaced, not overwritten in place: weights are frozen (read-only, ``backend.freeze``)."""
     for layer in net.layers:
-        for value in layer.params.values():
-            value[...] = -7
+        for key, value in layer.params.items():
+            layer.params[key] = np.full_like(value, -7)
 
 
 def refused(net, path, before, *, naming=None):
@@ -322,4 +324,5 @@ def test_a_shapes_only_network_takes_no_weight_memory_and_loads_a_file(saved, so
     assert sum(r.params for r in net.summary()) == 62_379_048
     net.load_npz(saved)
     assert_params_equal(net, source_params)
-    assert net["fc6"].params["W"].flags.writeable
+    loaded = net["fc6"].params["W"]                  # real memory now, not the zero-stride placeholder
+    assert loaded.strides == (9216 * 4, 4) and not np.shares_memory(loaded, net["fc7"].params["W"])

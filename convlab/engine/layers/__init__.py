@@ -16,3 +16,7 @@ for _cls in (Conv2D, Deconv2D, BatchNorm, ReLU, LRN, Pool, Linear, Dropout, Add,
 __all__ = ["KINDS", "REQUIRED", "Layer", "lecun_normal", "placeholder", "register_kind",
            "Conv2D", "Deconv2D", "Add", "Concat", "Flatten", "LRN", "BatchNorm", "Dropout",
            "Linear", "MaxPool", "Pool", "ReLU"]
+
+# The kinds that imported graphs need (leaky_relu, clip, sigmoid, softmax, reshape, ...) register
+# themselves on import, so a JSON spec that uses them loads without convlab.models.
+from convlab.engine import graph_layers as _graph_layers  # noqa: E402,F401

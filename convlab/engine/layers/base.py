@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from convlab.engine.arithmetic import Window, pad_pairs, pair
+from convlab.engine.backend import freeze
 
 _CHUNK = 1 << 20  # elements per random stream: fixed, so results do not depend on thread count
 REQUIRED = object()   # marks a spec argument without a default
@@ -53,7 +54,7 @@ def placeholder(shape: tuple[int, ...]) -> np.ndarray:
 
 def weights(init: bool, xp, seed, shape, fan_in):
     """LeCun-normal weights from ``seed`` (``init``), or a memory-free placeholder."""
-    return xp.asarray(lecun_normal(seed, shape, fan_in)) if init else placeholder(shape)
+    return freeze(xp.asarray(lecun_normal(seed, shape, fan_in))) if init else placeholder(shape)
 
 
 def register_kind(kind: str, cls: type) -> type:

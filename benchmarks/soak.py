@@ -1,0 +1,242 @@
+"""Soak: N random changes through the real window, offscreen; memory, warnings and exceptions.
+
+    python benchmarks/soak.py [--n 10000] [--seed 0] [--wait 20] [--max-side 768]
+
+Drives ``convlab.ui.main_window.MainWindow`` (offscreen, no QSettings, so nothing of the user's is
+read or written) through the public UI contract only (DESIGN.md "UI contract"): the controls
+named ``kernelSize``, ``stride``, ``padding``, ``dilation``, ``filters``, ``poolSize``,
+``poolStride`` and ``longestSide`` get ``setValue`` (mostly a step of 1 to 3, sometimes a jump
+anywhere in ``minimum()..maximum()``), the pane tabs (the window's ``QTabWidget``) are switched,
+and the bundled samples are opened with ``open_image``. After each change it waits for the
+explorer's ``resultReady`` (or its ``failed``, where the explorer has one) up to ``--wait``
+seconds, so the result of each change is computed and painted.
+
+Prints resident memory (``VmRSS``; peak ``VmHWM``, both from ``/proc/self/status``) at the start,
+every ``N/10`` changes and at the end, the count of Qt warnings (``qInstallMessageHandler``,
+warning level and above) and of Python exceptions (``sys.excepthook`` and
+``threading.excepthook``, which is where exceptions in Qt slots and worker threads go), with the
+first few distinct ones, and how many waits ran out. ``longestSide`` is kept to ``--max-side``
+(default 768) so that a run cannot take the machine's memory with one 4096-pixel stage.
+
+Never part of the test suite; the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+CONTROLS = ("kernelSize", "stride", "padding", "dilation", "filters", "poolSize", "poolStride",
+            "longestSide")
+
+
+def memory_mb() -> tuple[float, float]:
+    """``(resident, peak resident)`` of this process in MB (``VmRSS``, ``VmHWM``)."""
+    fields = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(rest.split()[0]) / 1024  # kB -> MB
+    return fields.get("VmRSS", float("nan")), fields.get("VmHWM", float("nan"))
+
+
+class Tally:
+    """Counts Qt warnings and Python exceptions, keeping the first few distinct texts."""
+
+    KEEP = 5
+
+    def __init__(self):
+        self.warnings: Counter[str] = Counter()
+        self.exceptions: Counter[str] = Counter()
+
+    def install(self) -> None:
+        from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+        serious = {QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg}
+
+        def on_qt_message(kind, context, message):
+            if kind in serious:
+                self.warnings[message.splitlines()[0][:200] if message else "(empty)"] += 1
+
+        self._handler = on_qt_message  # kept alive: Qt holds only a borrowed reference
+        qInstallMessageHandler(on_qt_message)
+        sys.excepthook = lambda kind, exc, tb: self.exception(kind, exc, tb)
+        threading.excepthook = lambda args: self.exception(args.exc_type, args.exc_value,
+                                                           args.exc_traceback)
+
+    def exception(self, kind, exc, tb) -> None:
+        where = traceback.extract_tb(tb)[-1] if tb else None
+        place = f" at {os.path.basename(where.filename)}:{where.lineno}" if where else ""
+        self.exceptions[f"{kind.__name__}: {str(exc)[:160]}{place}"] += 1
+
+    def report(self) -> list[str]:
+        lines = [f"Qt warnings: {sum(self.warnings.values())}",
+                 *(f"  {n} x {text}" for text, n in self.warnings.most_common(self.KEEP)),
+                 f"Python exceptions: {sum(self.exceptions.values())}",
+                 *(f"  {n} x {text}" for text, n in self.exceptions.most_common(self.KEEP))]
+        return lines
+
+
+class Waiter:
+    """Runs the event loop until the explorer reports a result or a failure, or time runs out."""
+
+    def __init__(self, explorer):
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        self.loop, self.timer = QEventLoop(), QTimer(singleShot=True)
+        self.timer.timeout.connect(self.loop.quit)
+        self.events = 0
+        explorer.resultReady.connect(self._on_event)
+        if hasattr(explorer, "failed"):  # not in the contract: used where the explorer has it
+            explorer.failed.connect(self._on_event)
+
+    def _on_event(self, *args) -> None:
+        self.events += 1
+        self.loop.quit()
+
+    def mark(self) -> int:
+        return self.events
+
+    def wait(self, since: int, seconds: float) -> bool:
+        """True once an event came after ``since``; False if ``seconds`` passed without one."""
+        if self.events > since:
+            return True
+        self.timer.start(int(seconds * 1000))
+        while self.events <= since and self.timer.isActive():
+            self.loop.exec()
+        self.timer.stop()
+        return self.events > since
+
+
+def pump(ms: int) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def find_explorer(win, control):
+    """The explorer widget: the nearest parent of the controls with ``resultReady``."""
+    widget = control
+    while widget is not None and not hasattr(widget, "resultReady"):
+        widget = widget.parentWidget()
+    if widget is None:
+        raise SystemExit("no parent of kernelSize has resultReady: the UI contract changed")
+    return widget
+
+
+def sample_paths() -> list:
+    """The bundled sample photos (``convlab.pipelines.samples``, formerly ``convlab.samples``)."""
+    for module in ("convlab.pipelines.samples", "convlab.samples"):
+        try:
+            return list(__import__(module, fromlist=["list_samples"]).list_samples())
+        except ImportError:
+            continue
+    from importlib.resources import files
+    return sorted(p for p in (files("convlab.resources") / "samples").iterdir()
+                  if p.name.lower().endswith((".jpg", ".jpeg", ".png")))
+
+
+def next_value(rng, widget, max_side: int) -> int:
+    """A step of 1..3 either way (70 %) or a jump anywhere in the control's range (30 %)."""
+    lo, hi = widget.minimum(), widget.maximum()
+    if widget.objectName() == "longestSide":
+        hi = max(lo, min(hi, max_side))
+    if rng.random() < 0.7:
+        value = widget.value() + int(rng.choice([-3, -2, -1, 1, 2, 3]))
+    else:
+        value = int(rng.integers(lo, hi + 1))
+    return max(lo, min(hi, value))
+
+
+def change(rng, win, controls: dict, tabs, samples: list, max_side: int) -> tuple[str, bool]:
+    """Make one random change: ``(what it was, whether it starts a computation)``."""
+    roll = rng.random()
+    if roll < 0.03 and tabs is not None and tabs.count() > 1:
+        tabs.setCurrentIndex(int(rng.integers(tabs.count())))
+        return "pane", False
+    if roll < 0.06 and samples:
+        win.open_image(samples[int(rng.integers(len(samples)))])
+        return "sample", True
+    name = CONTROLS[int(rng.integers(len(CONTROLS)))]
+    widget = controls[name]
+    old = widget.value()
+    widget.setValue(next_value(rng, widget, max_side))
+    return name, widget.value() != old
+
+
+def soak(args) -> int:
+    import numpy as np
+    from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
+
+    from convlab.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    tally = Tally()
+    tally.install()
+    start_rss, _ = memory_mb()
+    t0 = time.perf_counter()
+    win = MainWindow()
+    win.resize(1280, 800)
+    win.show()
+    controls = {name: win.findChild(QWidget, name) for name in CONTROLS}
+    missing = [name for name, w in controls.items() if w is None]
+    if missing:
+        raise SystemExit(f"controls missing from the window: {missing}")
+    explorer = find_explorer(win, controls["kernelSize"])
+    waiter = Waiter(explorer)
+    waiter.wait(0, args.wait)  # the first result at the defaults
+    tabs = win.findChild(QTabWidget, "paneTabs") or win.findChild(QTabWidget)
+    samples = sample_paths()
+    rng = np.random.default_rng(args.seed)
+    rss, peak = memory_mb()
+    print(f"start: {start_rss:.0f} MB before the window, {rss:.0f} MB with its first result "
+          f"({time.perf_counter() - t0:.1f} s)", flush=True)
+    kinds, timeouts, every = Counter(), 0, max(1, args.n // 10)
+    for i in range(1, args.n + 1):
+        before, computes = waiter.mark(), False
+        try:
+            kind, computes = change(rng, win, controls, tabs, samples, args.max_side)
+            kinds[kind] += 1
+        except Exception:  # noqa: BLE001 - counted with the others, then the soak goes on
+            tally.exception(*sys.exc_info())
+        if computes and not waiter.wait(before, args.wait):
+            timeouts += 1
+        pump(1 if computes else 50)  # a pane switch or a clamped value: let the window react
+        if i % every == 0 or i == args.n:
+            rss, peak = memory_mb()
+            print(f"{i:>6} changes: {rss:.0f} MB resident, peak {peak:.0f} MB, "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+    win.close()
+    pump(200)
+    rss, peak = memory_mb()
+    print(f"\nchanges: {args.n} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})")
+    print(f"changes with no result or failure within {args.wait:g} s: {timeouts}")
+    print(f"resident memory: start {start_rss:.0f} MB, final {rss:.0f} MB, peak {peak:.0f} MB")
+    print("\n".join(tally.report()))
+    app.processEvents()
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="random changes (default 10000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--wait", type=float, default=20.0,
+                        help="seconds to wait for each change's result (default 20)")
+    parser.add_argument("--max-side", type=int, default=768,
+                        help="largest longestSide value tried (default 768)")
+    return soak(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Winograd's minimal filtering F(m x m, r x r) for stride-1 convolutions (Lavin and Gray, 2016).
+
+Each ``m x m`` block of outputs is computed from an ``a x a`` input tile (``a = m + r - 1``)::
+
+    Y = A^T [ (G g G^T) * (B^T d B) ] A          (* elementwise, per input/output channel pair)
+
+summed over the input channels, which makes the middle step ``a*a`` independent GEMMs
+``U[xi] (K, C) @ V[xi] (C, tiles)``. Multiplications per output: ``a^2 / m^2`` against ``r^2``
+for the direct method: F(2x2, 3x3) 4 against 9 (2.25x fewer), F(3x3, 5x5) 5.4 against 25
+(4.6x fewer; AlexBN's conv2 output, 27 x 27, is exactly 9 x 9 tiles).
+
+The transforms are built by Cook-Toom interpolation at the points 0, 1, -1 (3x3) and
+0, 1, -1, 2, -2, 1/2 (5x5), plus the point at infinity, in float64 and then cast. Float32 error
+against the float64 direct result: about 5e-7 (3x3) and 5e-6 (5x5) of the largest output.
+
+The transformed weights ``U`` are cached per weight array, and only for arrays that cannot
+change behind the cache's back: NumPy arrays that are read-only all the way down to the memory
+they view (ConvLab's layers hold their weights so). Anything else takes the direct path.
+"""
+
+from __future__ import annotations
+
+import weakref
+from functools import lru_cache
+
+import numpy as np
+from numpy.polynomial import polynomial as poly
+
+POINTS = {3: (0.0, 1.0, -1.0), 5: (0.0, 1.0, -1.0, 2.0, -2.0, 0.5)}  # m + r - 2 points each
+TILE = {3: 2, 5: 3}         # m: outputs per tile side, by kernel size r
+MIN_CHANNELS = 16           # below this the small GEMMs lose to one im2col GEMM
+BAND_BYTES = 64 << 20       # transformed input + product per band of tile rows
+CACHE_SIZE = 32
+
+_cache: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
+@lru_cache(maxsize=None)
+def transforms(r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(A^T (m, a), G (a, r), B^T (a, a))`` for F(m, r), float32, by Cook-Toom interpolation.
+
+    ``A^T[i, j] = p_j^i``, ``G[j, k] = p_j^k / prod_{l != j} (p_j - p_l)``, row j of ``B^T``
+    the coefficients of ``prod_{l != j} (x - p_l)``; the last column/row is the point at infinity.
+    """
+    p, m = np.asarray(POINTS[r], np.float64), TILE[r]
+    a = m + r - 1
+    at, g, bt = np.zeros((m, a)), np.zeros((a, r)), np.zeros((a, a))
+    for j in range(a - 1):
+        others = np.delete(p, j)
+        at[:, j] = p[j] ** np.arange(m)
+        g[j] = p[j] ** np.arange(r) / np.prod(p[j] - others)
+        bt[j, :a - 1] = poly.polyfromroots(others)
+    at[m - 1, a - 1] = g[a - 1, r - 1] = 1.0
+    bt[a - 1] = poly.polyfromroots(p)
+    return tuple(m.astype(np.float32) for m in (at, g, bt))
+
+
+def _frozen(arr) -> bool:
+    """True when nothing can write to ``arr``'s memory through a NumPy array we can see."""
+    while isinstance(arr, np.ndarray):
+        if arr.flags.writeable:
+            return False
+        arr = arr.base
+    return arr is None or isinstance(arr, bytes)
+
+
+def applies(x, W, stride, dilation, groups) -> bool:
+    """Whether :func:`conv` serves this convolution: NumPy float32, square 3x3 or 5x5 kernel,
+    stride 1, no dilation, one group, at least MIN_CHANNELS in and out, frozen weights."""
+    return (isinstance(x, np.ndarray) and isinstance(W, np.ndarray)
+            and x.dtype == np.float32 and W.dtype == np.float32
+            and W.shape[2] == W.shape[3] and W.shape[2] in POINTS
+            and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
+            and min(W.shape[0], W.shape[1]) >= MIN_CHANNELS and _frozen(W))
+
+
+def weights(W: np.ndarray) -> np.ndarray:
+    """``U = G g G^T`` as ``(a*a, K, C)``, cached for frozen ``W`` (see module docstring)."""
+    hit = _cache.get(id(W))
+    if hit is not None and hit[0]() is W:
+        return hit[1]
+    k, c, r, _ = W.shape
+    _, g, _ = transforms(r)
+    u = np.einsum("ai,kcij,bj->abkc", g, W, g, optimize=True)       # (a, a, K, C)
+    u = np.ascontiguousarray(u.reshape(-1, k, c), dtype=np.float32)  # (a*a, K, C)
+    if _frozen(W):
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        key = id(W)
+        _cache[key] = (weakref.ref(W, lambda _ref: _cache.pop(key, None)), u)
+    return u
+
+
+def conv(x, W, pads, out, should_stop=None) -> None:
+    """Write ``conv2d(x, W, pad=pads)`` (stride 1) into ``out`` ``(N, K, OH, OW)``, no bias.
+
+    Works in bands of tile rows, so the transformed input and the product stay within
+    BAND_BYTES; ``should_stop`` is asked before each band (True: ``ops.Cancelled``).
+    """
+    from convlab.engine.ops import Cancelled
+
+    n, c, h, w = x.shape
+    k, r = W.shape[0], W.shape[2]
+    m = TILE[r]
+    a = m + r - 1
+    (top, _), (left, _) = pads
+    oh, ow = out.shape[2:]
+    th, tw = -(-oh // m), -(-ow // m)
+    # padded input, channels first: (C, N, m*th + r - 1, m*tw + r - 1); zeros past the pads too
+    xpad = np.zeros((c, n, m * th + r - 1, m * tw + r - 1), np.float32)
+    xpad[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
+    u = weights(W)
+    band = max(1, BAND_BYTES // (4 * a * a * (c + k) * n * tw))
+    for t0 in range(0, th, band):
+        if should_stop is not None and should_stop():
+            raise Cancelled(f"conv2d stopped after {m * t0} of {oh} output rows")
+        t1 = min(th, t0 + band)
+        _band(xpad[:, :, m * t0:m * t1 + r - 1], u, r, out, t0)
+
+
+def _band(xb, u, r, out, t0) -> None:
+    """One band of tile rows from ``t0``: transform, ``a*a`` GEMMs, inverse transform."""
+    at, _, bt = transforms(r)
+    m = TILE[r]
+    a = m + r - 1
+    c, n, hb, wb = xb.shape
+    tb, tw = (hb - r + 1) // m, (wb - r + 1) // m
+    s_c, s_n, s_h, s_w = xb.strides
+    tiles = np.lib.stride_tricks.as_strided(                            # (a, a, C, N, tb, tw)
+        xb, (a, a, c, n, tb, tw), (s_h, s_w, s_c, s_n, m * s_h, m * s_w))
+    v = np.tensordot(bt, tiles, axes=(1, 0))                            # (a, a, C, N, tb, tw)
+    v = np.matmul(bt, v.reshape(a, a, -1))                              # (a, a, C*N*tb*tw)
+    prod = np.matmul(u, v.reshape(a * a, c, -1))                        # (a*a, K, N*tb*tw)
+    k = u.shape[1]
+    y = np.tensordot(at, prod.reshape(a, a, -1), axes=(1, 0))           # (m, a, K*N*tb*tw)
+    y = np.matmul(at, y).reshape(m, m, k, n, tb, tw)                    # (m, m, K, N, tb, tw)
+    dest = out.transpose(1, 0, 2, 3)                                    # (K, N, OH, OW), a view
+    for p in range(m):
+        rows = dest[:, :, m * t0 + p:m * (t0 + tb):m]
+        for q in range(m):
+            block = rows[:, :, :, q::m]
+            block[...] = y[p, q, :, :, :block.shape[2], :block.shape[3]]
