@@ -33,7 +33,10 @@ def edited(pane, settle):
     pane.editor.controls["stride"].setValue(2)
     settle()
     row = next(i for i in range(pane.model.rowCount()) if pane.model.layer_at(i).error)
-    pane.select_row(row - 1)
+    pane.select_row(row - 1)   # pool5's maps on the right
+    settle()
+    pane.select_row(0)         # conv1 in the editor (stride 2) ...
+    pane.table.scrollTo(pane.model.index(row + 1, 0))   # ... and fc6, marked, in the table
 
 
 def rf(pane, settle):

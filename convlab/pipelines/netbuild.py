@@ -5,7 +5,7 @@ preparing the photo for it (worker side, Qt-free).
   presets give ``build_network``'s weights bit for bit), or a Chainer ``.npz``.
 - ONNX models: :func:`convlab.models.load_onnx` (parsing never runs on the GUI thread).
 - conv1 "handmade" (:func:`~convlab.engine.kernels.handmade_conv1`) or "learned"
-  (:func:`~convlab.engine.kernels.make_bank` ``"learned"``: FastICA on patches of the bundled
+  (:func:`~convlab.engine.kernels.learned_conv1`: FastICA on patches of the bundled
   photos, learned once per process and kernel shape: the first use takes seconds, minutes on a
   busy machine): the first convolution's weights are replaced, the learned ones scaled to the
   random weights' norm so the following layers see inputs of the usual size.
@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from convlab.engine.backend import get_backend, to_numpy
-from convlab.engine.kernels import handmade_conv1, make_bank
+from convlab.engine.kernels import handmade_conv1, learned_conv1
 from convlab.engine.nets import Network
 from convlab.pipelines import images
 from convlab.pipelines.images import load_image, scale_to_longest
@@ -56,8 +56,8 @@ def replace_conv1(net: Network, mode: str) -> None:
         kernels = handmade_conv1(out, c_in, kh) if kh == kw else None
         source = "a hand-made"
     else:
-        kernels = make_bank("learned", out, c_in, kh, images=ica_images())[0] \
-            if kh == kw and c_in in (1, 3) else None
+        kernels = learned_conv1(ica_images(), out, c_in, kh) if kh == kw and c_in in (1, 3) \
+            else None
         source = "a learned-from-photos (ICA)"
     if kernels is None:
         net.weights_source += f" ({conv.name} is {kh}x{kw}x{c_in}: no {mode} kernels for it)"

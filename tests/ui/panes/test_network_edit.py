@@ -139,3 +139,23 @@ def test_the_edited_spec_is_remembered(pane, qtbot):
     other.restore(state)
     assert other.requested.net == "custom" and _column(other, "output")["conv1"] == "96x109x109"
     other.shutdown()
+
+
+def test_conv1_learned_from_photos_for_your_own_network(pane, qtbot):
+    """The weights choice works on a user spec: its first convolution gets ICA kernels."""
+    image = np.random.default_rng(2).random((80, 90, 3), dtype=np.float32)
+    pane.image, pane.loaded = image, SimpleNamespace(original=image, image=image)
+    pane.insize.setValue(64)
+    pane.model_box.setCurrentText("Empty stack")
+    pane.edits.add("conv")
+    _set_arg(pane, 0, "ksize", 5)
+    _set_arg(pane, 0, "out_channels", 8)
+    qtbot.waitUntil(lambda: pane.result is not None and pane.result.settings == pane.requested,
+                    timeout=NET_MS)
+    random_maps = pane.result.outputs["conv1"].copy()
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.learned.setChecked(True)
+    assert "learned-from-photos (ICA) conv1" in pane.weights_label.text()
+    assert not pane.handmade.isChecked()
+    assert pane.result.outputs["conv1"].shape == random_maps.shape == (8, 62, 62)  # k5, pad 1
+    assert not np.allclose(pane.result.outputs["conv1"], random_maps)
