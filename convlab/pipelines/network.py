@@ -9,25 +9,33 @@ forward pass, not a rebuild; a weights file that is refused leaves the cache as 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
-from convlab.engine.backend import get_backend, to_numpy
-from convlab.engine.kernels import handmade_conv1
-from convlab.engine.nets import Network, SummaryRow, build_network
+from convlab.engine.backend import to_numpy
+from convlab.engine import specs
+from convlab.engine.nets import Network, SummaryRow
 from convlab.engine.ops import softmax
 from convlab.pipelines import records
-from convlab.pipelines import images
+from convlab.pipelines import netbuild
 
 CLASS_NAME_FILES = ("synset_words.txt", "labels.txt", "classes.txt", "imagenet_classes.txt")
 
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """What the pane asks for. ``bn_mode``: "batch" (statistics of this image) or "stored"."""
+    """What the pane asks for. ``bn_mode``: "batch" (statistics of this image) or "stored".
+
+    ``net``: a preset ("alexbn", "alex", "alex2g"), "custom" (then ``spec`` holds the spec as
+    canonical JSON text) or "onnx" (then ``model`` is the path of an ONNX file, prepared by
+    ``preprocess``, one of :data:`convlab.models.preprocess.PRESETS`, with class names from
+    ``labels`` or a file beside the model). ``conv1``: "random", "handmade" or "learned"
+    (ICA on the bundled photos) replaces the first convolution's weights.
+    """
 
     net: str = "alexbn"
     seed: int = 0
@@ -35,13 +43,56 @@ class NetworkSettings:
     bn_mode: str = "batch"
     weights: str | None = None  # path of a Chainer .npz, None for random weights
     handmade_conv1: bool = False
+    spec: str | None = None
+    learned_conv1: bool = False
+    model: str | None = None
+    preprocess: str = "imagenet"
+    labels: str | None = None
 
     def replace(self, **changes) -> "NetworkSettings":
         return replace(self, **changes)
 
     @property
     def weights_key(self) -> tuple:
-        return (self.net, self.seed, self.weights, self.handmade_conv1)
+        return (self.net, self.seed, self.weights, self.handmade_conv1, self.spec,
+                self.learned_conv1, self.model)
+
+    @property
+    def conv1(self) -> str:
+        return "learned" if self.learned_conv1 else "handmade" if self.handmade_conv1 else "random"
+
+    def network_spec(self) -> dict:
+        """The spec this asks for (a preset's or the custom one); not for ONNX models."""
+        return json.loads(self.spec) if self.net == "custom" and self.spec else specs.preset(self.net)
+
+
+def spec_text(spec: dict) -> str:
+    """Canonical JSON text of a spec (what ``NetworkSettings.spec`` holds)."""
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+
+
+def shapes_only(s: NetworkSettings) -> Network:
+    """The network ``s`` asks for, built without weights (cheap: for tables and fields);
+    ``ValueError`` for a bad spec. Not for ONNX models (they are parsed in the worker)."""
+    net = Network.from_spec(s.network_spec(), init=False)
+    return net
+
+
+def quick_summary(net: Network, shape) -> list[SummaryRow]:
+    """``net.summary(shape)`` without the search for input sizes that pass a failing layer (it
+    tries 1024 sizes: a worker's job); the failing row's ``error`` still says why it fails."""
+    net._fitting_sizes_hint = lambda failing: ""  # this instance only
+    try:
+        return net.summary(shape)
+    finally:
+        del net._fitting_sizes_hint
+
+
+def input_shape(net: Network, s: NetworkSettings) -> tuple[int, int, int]:
+    """The input the network runs on: the model's own for ONNX, else ``insize`` square."""
+    if s.net == "onnx":
+        return tuple(net.input_shape)
+    return (net.input_shape[0], s.insize, s.insize)
 
 
 @dataclass
@@ -57,15 +108,25 @@ class NetworkResult:
     note: str = ""  # what cover_all pooling does at this input size
     completed: bool = True
     has_batch_norm: bool = True  # whether bn_mode means anything for this network
+    inputs: dict[str, list[str]] = field(default_factory=dict)  # layer -> the layers it reads
+    net: Network | None = None  # the network that ran (read its geometry only, never run it)
 
     def settings_record(self, image: dict) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
-        photo described by ``image``; hashes a weights file, so call it off the GUI thread."""
+        photo described by ``image``; hashes a weights file, so call it off the GUI thread.
+        An edited network's record holds its spec; a model's, its path and preprocessing."""
         s = self.settings
-        return records.network_settings_record(
+        record = records.network_settings_record(
             s.net, image, weights_source=self.weights_source, insize=s.insize, seed=s.seed,
             bn_mode=s.bn_mode if self.has_batch_norm else None, weights_path=s.weights,
             crop_box=self.prep["box"])
+        if s.net == "custom" and s.spec:
+            record["spec"] = json.loads(s.spec)
+        if s.net == "onnx":
+            record["model"] = {"path": s.model, "preprocess": s.preprocess, "labels": s.labels}
+        if s.conv1 != "random":
+            record["conv1"] = s.conv1
+        return record
 
 
 def has_batch_norm(net: Network) -> bool:
@@ -126,18 +187,13 @@ class NetworkRunner:
         self._nets: dict[tuple, Network] = {}
 
     def network(self, s: NetworkSettings) -> Network:
-        """The network for ``s``, built (and its weights loaded) if need be. ``ValueError`` on bad weights."""
-        key = s.weights_key + (_file_stamp(s.weights),)  # a file saved again is read again
+        """The network for ``s``, built (and its weights loaded) if need be; ``ValueError`` on a
+        bad spec, model or weights file."""
+        key = s.weights_key + (_file_stamp(s.weights), _file_stamp(s.model))  # saved again: read again
         net = self._nets.get(key)
         if net is None:
-            net = build_network(s.net, seed=s.seed, init=not s.weights)
-            if s.weights:
-                net.load_npz(s.weights)  # refuses the whole file, or loads it all
-            if s.handmade_conv1:
-                xp = get_backend().xp
-                net["conv1"].params["W"] = xp.asarray(handmade_conv1(96, 3, 11))
-                net["conv1"].params["b"] = xp.zeros(96, dtype=np.float32)
-                net.weights_source += " with a hand-made conv1"
+            net = netbuild.build(s)
+            netbuild.replace_conv1(net, s.conv1)
             if len(self._nets) >= 2:  # each holds 250 MB
                 self._nets.pop(next(iter(self._nets)))
             self._nets[key] = net
@@ -147,12 +203,18 @@ class NetworkRunner:
             should_stop: Callable[[], bool] | None = None,
             on_rows: Callable[[list[SummaryRow], dict], None] | None = None,
             on_layer: Callable[[str, float, float | None], None] | None = None) -> NetworkResult:
-        """Prepare ``image`` as Chainer's ImageNet example did, then run every layer."""
+        """Prepare ``image`` (Chainer's ImageNet example, or the ONNX model's preset), then run
+        every layer."""
         net = self.network(s)
-        rows = net.summary((3, s.insize, s.insize))
-        prep = images.center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
-        result = NetworkResult(s, rows, prep, weights_source=net.weights_source,
-                               note=cover_all_note(net, s.insize), has_batch_norm=has_batch_norm(net))
+        shape = input_shape(net, s)
+        rows = net.summary(shape)
+        prep = netbuild.prepare(image, s, net)
+        note = cover_all_note(net, s.insize) if s.net in specs.PRESETS else ""
+        result = NetworkResult(s, rows, prep, weights_source=net.weights_source, note=note,
+                               has_batch_norm=has_batch_norm(net))
+        result.inputs = {layer.name: list(layer.inputs) for layer in net.layers}
+        result.net = net
+        prep["layer_inputs"] = result.inputs  # for on_rows: the table's "inputs" column
         if on_rows is not None:
             on_rows(rows, prep)
         failing = next((i for i, r in enumerate(rows) if r.error), len(rows))
@@ -173,9 +235,28 @@ class NetworkRunner:
         net.forward(prep["input"], use_batch_stats=s.bn_mode == "batch", should_stop=stop,
                     on_layer=finished)
         result.completed = len(result.outputs) >= failing
-        if "fc8" in result.outputs and s.weights:
-            result.top5 = top_k(result.outputs["fc8"], 5, find_class_names(s.weights))
+        result.top5 = _top5(net, s, result)
         return result
+
+
+def _top5(net: Network, s: NetworkSettings, result: NetworkResult):
+    """Top-5 of the last layer for trained weights (a loaded .npz or an ONNX model)."""
+    last = net.layers[-1].name if net.layers else None
+    if last not in result.outputs or result.outputs[last].ndim != 1:
+        return []
+    if s.net == "onnx":
+        from convlab.models.preprocess import find_labels, is_distribution, read_labels
+        from convlab.models.preprocess import top_k as top_labels
+
+        path = s.labels or find_labels(s.model)
+        labels = read_labels(path) if path else None
+        scores = result.outputs[last]
+        if not is_distribution(scores):
+            scores = to_numpy(softmax(scores.reshape(1, -1)))[0]
+        return top_labels(scores, labels, 5)
+    if s.weights and last == "fc8":
+        return top_k(result.outputs[last], 5, find_class_names(s.weights))
+    return []
 
 
 def cover_all_note(net: Network, insize: int) -> str:

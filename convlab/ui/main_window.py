@@ -116,6 +116,9 @@ class MainWindow(QMainWindow):
         pane.statusChanged.connect(self.compute_label.setText)
         self.add_pane(pane, pane.title)
         self.exporter.watch(pane.view)
+        menu = self.menuBar().addMenu("Net&work")  # spec edits, files and models of the pane
+        for action in pane.menu_actions():
+            menu.addAction(action)
         return pane
 
     def _pane_shown(self, index: int) -> None:
