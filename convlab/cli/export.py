@@ -1,9 +1,11 @@
 """``convlab export``: feature maps of a photo as PNG files with a manifest, from the shell.
 
-Without ``--net`` it runs the explorer pipeline (conv, BN, ReLU, pool; defaults are AlexBN's
-conv1 block) on the photo scaled to ``--longest`` pixels; with ``--net alexbn|alex`` it runs the
-network on Chainer's ImageNet centre crop. Any failure prints ONE line and exits non-zero (2 for
-a bad command line); what was in the folder before stays.
+Without a network it runs the explorer pipeline (conv, BN, ReLU, pool; defaults are AlexBN's
+conv1 block) on the photo scaled to ``--longest`` pixels; with ``--net alexbn|alex|alex2g``,
+``--spec FILE.json`` or ``--model FILE.onnx`` it runs that network (:mod:`.export_network`) on
+Chainer's ImageNet centre crop (an ONNX model: its ``--preprocess`` preset). Any failure prints
+ONE line and exits non-zero (2 for a bad command line, spec or model); what was in the folder
+before stays.
 
 The settings records that the manifest and every PNG carry are :mod:`convlab.pipelines.records`'s; the
 window builds them the same way.
@@ -18,22 +20,26 @@ import time
 from convlab.pipelines import images as imaging
 from convlab.render import colour
 from convlab.engine.explorer import LIMITS, ExplorerSettings
-from convlab.engine.kernels import BANKS
-from convlab.engine.nets import NETWORKS, build_network
+from convlab.engine.kernels import BANKS, IMAGE_BANKS
 from convlab.export.maps import ExportError, export_maps
 from convlab.export.options import check_options, select_layers
-from convlab.pipelines.network import NetworkRunner, NetworkSettings, has_batch_norm
+from convlab.cli.export_network import (BadFile, add_network_arguments, check_network_flags,
+                                        network_flag, network_settings)
 from convlab.export.transaction import describe_error
 from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,
                                        image_record)
 EXAMPLES = """examples:
   convlab export photo.jpg --out maps                 AlexBN's conv1 block, every stage
   convlab export photo.jpg --out maps --kernel 5 --stride 1 --bank gabor --layers pool
+  convlab export photo.jpg --out maps --kernels learned --seed 3   kernels learned from photos
   convlab export photo.jpg --out net --net alexbn --layers conv1,pool5 --scale 4
+  convlab export photo.jpg --out net --spec mynet.json --conv1 learned
+  convlab export photo.jpg --out net --model resnet50.onnx --preprocess imagenet --layers n0,n3
 """
 
 
-DESCRIPTION = ("Write every feature map of the explorer pipeline (or of a network with --net) as a "
+DESCRIPTION = ("Write every feature map of the explorer pipeline (or of a network with --net, --spec "
+               "or --model) as a "
                "PNG, one grid per layer, and manifest.json describing every file.")
 
 
@@ -47,23 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="folder to write into (created if missing)")
     p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="seed of the random kernels / weights (default 0)")
-    g = p.add_argument_group("explorer pipeline (without --net)")
-    for key, what in INT_FLAGS.items():
-        lo, hi = LIMITS[key]
-        g.add_argument("--" + key.replace("_", "-"), type=int, default=None, metavar="N",
-                       help=f"{what}, {lo} to {hi} (default {getattr(DEFAULTS, key)})")
-    g.add_argument("--bank", choices=BANKS, default=None, help="kernel bank (default random)")
-    g.add_argument("--no-bn", action="store_true", help="no BatchNormalization")
-    g.add_argument("--no-relu", action="store_true", help="no ReLU")
-    g.add_argument("--no-cover-all", action="store_true", help="floor pooling (PyTorch's default)")
-    g.add_argument("--grayscale", action="store_true", help="convolve the grey image (1 channel)")
-    g.add_argument("--longest", type=int, default=None, metavar="N",
-                   help="shrink the photo to this longer side first (default 512)")
-    n = p.add_argument_group("network pipeline")
-    n.add_argument("--net", choices=NETWORKS, default=None, help="run a whole network instead")
-    n.add_argument("--weights", metavar="FILE.npz", help="Chainer save_npz weights (default: random)")
-    n.add_argument("--bn-mode", choices=("batch", "stored"), default=None,
-                   help="BN statistics: of this image (batch, default) or the stored averages")
+    _add_explorer_arguments(p)
+    add_network_arguments(p)
     o = p.add_argument_group("output")
     o.add_argument("--layers", metavar="A,B", help="layers (or explorer stages) to export (default all)")
     o.add_argument("--grid", action=argparse.BooleanOptionalAction, default=True,
@@ -81,21 +72,41 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
+def _add_explorer_arguments(p: argparse.ArgumentParser) -> None:
+    """The explorer pipeline's flags (an argument group of ``p``)."""
+    g = p.add_argument_group("explorer pipeline (without a network)")
+    for key, what in INT_FLAGS.items():
+        lo, hi = LIMITS[key]
+        g.add_argument("--" + key.replace("_", "-"), type=int, default=None, metavar="N",
+                       help=f"{what}, {lo} to {hi} (default {getattr(DEFAULTS, key)})")
+    g.add_argument("--bank", "--kernels", dest="bank", choices=BANKS + IMAGE_BANKS, default=None,
+                   help="kernel bank (default random; learned: FastICA on patches of the bundled "
+                        "photos and this one, seeded by --seed)")
+    g.add_argument("--no-bn", action="store_true", help="no BatchNormalization")
+    g.add_argument("--no-relu", action="store_true", help="no ReLU")
+    g.add_argument("--no-cover-all", action="store_true", help="floor pooling (PyTorch's default)")
+    g.add_argument("--grayscale", action="store_true", help="convolve the grey image (1 channel)")
+    g.add_argument("--same", action="store_true",
+                   help='"same" padding (PyTorch\'s padding="same"; replaces --padding)')
+    g.add_argument("--transposed", action="store_true",
+                   help="a transposed convolution (Chainer's Deconvolution2D) upsamples instead")
+    g.add_argument("--groups", type=int, default=None, metavar="N",
+                   help="filter groups: 1, or 3 on an RGB photo (each group sees one colour)")
+    g.add_argument("--longest", type=int, default=None, metavar="N",
+                   help="shrink the photo to this longer side first (default 512)")
+
+
 def _check_flags(args, parser) -> None:
     """Usage errors (exit 2) before any work."""
-    if args.net is not None:
+    chosen = network_flag(args)
+    if chosen is not None:
         given = [k for k in INT_FLAGS if getattr(args, k) is not None] + \
-                [k for k in (*SWITCHES, "grayscale") if getattr(args, k)] + \
-                [k for k in ("bank", "longest") if getattr(args, k) is not None]
+                [k for k in (*SWITCHES, "grayscale", "same", "transposed") if getattr(args, k)] + \
+                [k for k in ("bank", "longest", "groups") if getattr(args, k) is not None]
         if given:
             flag = "--" + given[0].replace("_", "-")
-            parser.error(f"{flag} sets the explorer pipeline; it does not apply with --net")
-        if args.bn_mode is not None and not has_batch_norm(build_network(args.net, init=False)):
-            parser.error(f"--bn-mode does not apply to --net {args.net}: it has no BatchNormalization layers")
-    else:
-        for key in ("weights", "bn_mode"):
-            if getattr(args, key) is not None:
-                parser.error(f"--{key.replace('_', '-')} needs --net alexbn or --net alex")
+            parser.error(f"{flag} sets the explorer pipeline; it does not apply with {chosen}")
+    check_network_flags(args, parser)
     if not args.out.strip():
         parser.error("--out needs a folder name, got an empty one")
     if args.layers is not None and not args.layers.replace(",", " ").strip():
@@ -116,7 +127,11 @@ def _check_flags(args, parser) -> None:
 def _explorer_job(args, parser):
     values = {k: getattr(args, k) for k in INT_FLAGS if getattr(args, k) is not None}
     values.update({key: False for flag, key in SWITCHES.items() if getattr(args, flag)})
-    values.update(grayscale=args.grayscale, bank=args.bank or DEFAULTS.bank, seed=args.seed or 0)
+    values.update(grayscale=args.grayscale, bank=args.bank or DEFAULTS.bank, seed=args.seed or 0,
+                  same=args.same, transposed=args.transposed, groups=args.groups or 1)
+    if args.same and args.transposed:
+        parser.error("--same does not apply with --transposed (a transposed convolution "
+                     "pads by --padding)")
     try:
         settings = ExplorerSettings(**values).validate()
     except ValueError as exc:
@@ -130,26 +145,37 @@ def _explorer_job(args, parser):
     image = imaging.load_image(path)
     longest = args.longest or 512
     scaled, _ = imaging.scale_to_longest(image, longest)
+    images = None
+    if settings.bank in IMAGE_BANKS:  # the window learns from the same photos
+        from convlab.pipelines.explorer import learning_photos
+
+        images = learning_photos(scaled)
     try:
-        result = run_explorer(scaled, settings)
+        result = run_explorer(scaled, settings, images=images)
     except ValueError as exc:
         h, w = scaled.shape[:2]
         raise _Failure(f"these settings give no output for the {w}x{h} image: {exc}") from None
     record = explorer_settings_record(settings, image_record(path, image.shape), longest=longest,
                                       input_shape=scaled.shape)
-    return {name: result.maps[name] for name in chosen}, record
+    return {name: result.maps[name] for name in chosen}, record, []
 
 
 def _network_job(args, parser):
     """The network pipeline through the window's own runner and record."""
-    settings = NetworkSettings(net=args.net, seed=args.seed or 0, bn_mode=args.bn_mode or "batch",
-                               weights=args.weights)
-    chosen = _choose(build_network(args.net, init=False).layer_names, args.layers, parser)
+    from convlab.pipelines.network import NetworkRunner, has_batch_norm
+
+    settings, _ = network_settings(args)
     runner = NetworkRunner()
     try:
-        runner.network(settings)  # builds it and loads the weights, or refuses the file
-    except (ValueError, OSError) as exc:
+        net = runner.network(settings)  # builds it and loads the weights, or refuses the file
+    except ValueError as exc:
+        if settings.net == "onnx":
+            raise BadFile(str(exc)) from None
         raise _Failure(f"cannot load weights from {args.weights}: {exc}") from None
+    if args.bn_mode is not None and not has_batch_norm(net):
+        parser.error(f"--bn-mode does not apply to {network_flag(args)} "
+                     f"{args.net or args.spec or args.model}: it has no BatchNormalization layers")
+    chosen = _choose(net.layer_names, args.layers, parser)
     path = args.image or _default_sample()
     image = imaging.load_image(path)
     result = runner.run(image, settings)
@@ -157,8 +183,8 @@ def _network_job(args, parser):
     if missing:
         why = next((r.error for r in result.rows if r.error), "")
         raise _Failure(f"{missing[0]} has no output for this input: {why}")
-    record = result.settings_record(image_record(path, image.shape))
-    return {name: result.outputs[name] for name in chosen}, record
+    record = result.settings_record(image_record(path, image.shape), spec_path=args.spec)
+    return {name: result.outputs[name] for name in chosen}, record, result.top5
 
 
 class _Failure(Exception):
@@ -212,7 +238,8 @@ def run(args) -> int:
     _check_flags(args, parser)
     progress = _Progress(args.quiet)
     try:
-        layers, record = (_network_job if args.net else _explorer_job)(args, parser)
+        job = _network_job if network_flag(args) else _explorer_job
+        layers, record, top5 = job(args, parser)
         result = export_maps(args.out, layers, settings=record, grid=args.grid, per_map=args.maps,
                              npy=args.npy, cmap=args.cmap, normalize=args.normalize,
                              scale=args.scale, progress=progress)
@@ -220,6 +247,10 @@ def run(args) -> int:
         progress.finish()
         _say(f"cannot open the image: {exc}")
         return 1
+    except BadFile as exc:  # a spec or model that cannot be used: nothing was written
+        progress.finish()
+        _say(exc)
+        return 2
     except (ExportError, _Failure) as exc:
         progress.finish()
         _say(exc)
@@ -236,4 +267,7 @@ def run(args) -> int:
     if not args.quiet:
         print(f"Wrote {len(result.files)} files to {result.out_dir} in {result.seconds:.1f} s "
               f"(manifest.json lists them).")
+        for rank, (index, label, score) in enumerate(top5, start=1):
+            name = label if label == f"class {index}" else f"{label} (class {index})"
+            print(f"  top-{rank}: {name}  {score:.3f}")
     return 0

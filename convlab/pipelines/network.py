@@ -111,22 +111,19 @@ class NetworkResult:
     inputs: dict[str, list[str]] = field(default_factory=dict)  # layer -> the layers it reads
     net: Network | None = None  # the network that ran (read its geometry only, never run it)
 
-    def settings_record(self, image: dict) -> dict:
+    def settings_record(self, image: dict, spec_path=None) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
-        photo described by ``image``; hashes a weights file, so call it off the GUI thread.
-        An edited network's record holds its spec; a model's, its path and preprocessing."""
+        photo described by ``image``; hashes a weights or model file, so call it off the GUI
+        thread. ``spec_path``: the file a custom spec was read from (else the record holds
+        the spec and its command says ``--spec SPEC.json``)."""
         s = self.settings
-        record = records.network_settings_record(
+        custom = s.net == "custom"
+        return records.network_settings_record(
             s.net, image, weights_source=self.weights_source, insize=s.insize, seed=s.seed,
             bn_mode=s.bn_mode if self.has_batch_norm else None, weights_path=s.weights,
-            crop_box=self.prep["box"])
-        if s.net == "custom" and s.spec:
-            record["spec"] = json.loads(s.spec)
-        if s.net == "onnx":
-            record["model"] = {"path": s.model, "preprocess": s.preprocess, "labels": s.labels}
-        if s.conv1 != "random":
-            record["conv1"] = s.conv1
-        return record
+            crop_box=self.prep["box"], spec=s.network_spec() if custom else None,
+            spec_path=spec_path if custom else None, model_path=s.model,
+            preprocess=s.preprocess, labels_path=s.labels, conv1=s.conv1)
 
 
 def has_batch_norm(net: Network) -> bool:
@@ -242,7 +239,7 @@ class NetworkRunner:
 def _top5(net: Network, s: NetworkSettings, result: NetworkResult):
     """Top-5 of the last layer for trained weights (a loaded .npz or an ONNX model)."""
     last = net.layers[-1].name if net.layers else None
-    if last not in result.outputs or result.outputs[last].ndim != 1:
+    if last not in result.outputs or np.squeeze(result.outputs[last]).ndim != 1:  # (F,) or (F, 1, 1)
         return []
     if s.net == "onnx":
         from convlab.models.preprocess import find_labels, is_distribution, read_labels

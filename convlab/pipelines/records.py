@@ -69,6 +69,8 @@ def explorer_settings_record(settings: ExplorerSettings, image: dict, *, longest
              if getattr(s, k) != getattr(DEFAULTS, k)]
     flags += [f"--{flag.replace('_', '-')}" for flag, key in SWITCHES.items() if not getattr(s, key)]
     flags += ["--grayscale"] * s.grayscale + [f"--bank {s.bank}"] * (s.bank != DEFAULTS.bank)
+    flags += ["--same"] * s.same + ["--transposed"] * s.transposed
+    flags += [f"--groups {s.groups}"] * (s.groups != 1)
     flags += [f"--seed {s.seed}"] * (s.seed != 0) + [f"--longest {longest}"] * (longest != 512)
     return {"pipeline": "explorer", "image": image, "explorer": s.as_dict(), "seed": s.seed,
             "weights": f"kernel bank {s.bank!r}, seed {s.seed}",
@@ -76,26 +78,60 @@ def explorer_settings_record(settings: ExplorerSettings, image: dict, *, longest
             "command": _command(image, flags), "chainer": chainer_code(s), "pytorch": pytorch_code(s)}
 
 
+def file_record(path) -> dict:
+    """``{path (absolute), sha256}`` of a file, read in chunks (AlexBN's weights are 250 MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"path": str(Path(path).absolute()), "sha256": digest.hexdigest()}
+
+
 def network_settings_record(net: str, image: dict, *, weights_source: str = "random",
                             insize: int = 227, seed: int = 0, bn_mode: str | None = "batch",
-                            weights_path=None, crop_box=None) -> dict:
-    """A network run's record. ``net`` is the network's name ("alexbn", "alex"); ``weights_source``
-    says where random weights came from (``Network.weights_source``); with ``weights_path`` the
-    file is recorded with its sha256 instead. ``bn_mode`` is None for a network without BN."""
+                            weights_path=None, crop_box=None, spec=None, spec_path=None,
+                            model_path=None, preprocess: str = "imagenet", labels_path=None,
+                            conv1: str = "random") -> dict:
+    """A network run's record. ``net`` is a preset's name ("alexbn", "alex", "alex2g"),
+    "custom" (``spec``: the spec dict, read from ``spec_path`` when there is a file, else the
+    command says ``--spec SPEC.json``) or "onnx" (``model_path``, prepared by the ``preprocess``
+    preset, class names from ``labels_path``); ``weights_source`` says where random weights
+    came from (``Network.weights_source``); with ``weights_path`` the file is recorded with its
+    sha256 instead. ``bn_mode`` is None for a network without BN; ``conv1`` "handmade" or
+    "learned" replaced the first convolution's weights."""
     weights = {"source": weights_source}
     if weights_path is not None:
-        digest = hashlib.sha256()
-        with open(weights_path, "rb") as fh:  # in chunks: AlexBN's weights are 250 MB
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        weights = {"source": "file", "path": str(Path(weights_path).absolute()),
-                   "sha256": digest.hexdigest()}
-    flags = [f"--net {net}"] + [f"--seed {seed}"] * (seed != 0)
+        weights = {"source": "file", **file_record(weights_path)}
+    flags, extra = _network_source(net, spec, spec_path, model_path, preprocess, labels_path)
+    flags += [f"--input {insize}"] * (net != "onnx" and insize != 227)
+    flags += [f"--seed {seed}"] * (seed != 0) + [f"--conv1 {conv1}"] * (conv1 != "random")
     flags += [f"--bn-mode {bn_mode}"] * (bn_mode not in (None, "batch"))
     if weights_path is not None:
         flags.append(f"--weights {shlex.quote(weights['path'])}")
-    return {"pipeline": "network", "net": net, "image": image, "seed": seed, "weights": weights,
-            "bn_mode": bn_mode, "preprocess": {"shorter_side": 256, "crop": insize,
-                                               "crop_box": list(crop_box) if crop_box else None,
-                                               "mean_rgb": list(IMAGENET_MEAN), "divide_by": 255},
+    prep = {"shorter_side": 256, "crop": insize, "crop_box": list(crop_box) if crop_box else None,
+            "mean_rgb": list(IMAGENET_MEAN), "divide_by": 255}
+    if net == "onnx":
+        prep = {"preset": preprocess, "crop_box": list(crop_box) if crop_box else None}
+    return {"pipeline": "network", "net": net, **extra, "image": image, "seed": seed,
+            "weights": weights, "conv1": conv1, "bn_mode": bn_mode, "preprocess": prep,
             "command": _command(image, flags)}
+
+
+def _network_source(net, spec, spec_path, model_path, preprocess, labels_path):
+    """The flags that name the network, and what the record says of its files."""
+    if net == "onnx":
+        model = {**file_record(model_path), "preprocess": preprocess, "labels": None}
+        flags = [f"--model {shlex.quote(model['path'])}"]
+        flags += [f"--preprocess {preprocess}"] * (preprocess != "imagenet")
+        if labels_path is not None:
+            labels = file_record(labels_path)
+            model.update(labels=labels["path"], labels_sha256=labels["sha256"])
+            flags.append(f"--labels {shlex.quote(labels['path'])}")
+        return flags, {"model": model}
+    if net == "custom":
+        extra = {"spec": spec}
+        if spec_path is None:
+            return ["--spec SPEC.json"], extra  # an edited spec: the record holds it to save
+        extra["spec_file"] = file_record(spec_path)
+        return [f"--spec {shlex.quote(extra['spec_file']['path'])}"], extra
+    return [f"--net {net}"], {}

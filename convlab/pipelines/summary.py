@@ -16,15 +16,30 @@ def rf_text(row: SummaryRow) -> str:
     return f"{row.rf:g} / {row.jump:g}"
 
 
-def summary_table(rows: list[SummaryRow], input_shape) -> str:
-    """Rows as aligned columns (layer, kind, config, output, params, mult-adds, RF / jump) + totals."""
+def graph_inputs(net) -> dict[str, str] | None:
+    """``{layer: "a, b"}`` when some layer reads other than the previous one (a graph), else None."""
+    previous, inputs, graph = "input", {}, False
+    for layer in net.layers:
+        names = list(layer.inputs or [previous])
+        graph = graph or names != [previous]
+        inputs[layer.name], previous = ", ".join(names), layer.name
+    return inputs if graph else None
+
+
+def summary_table(rows: list[SummaryRow], input_shape, inputs: dict[str, str] | None = None) -> str:
+    """Rows as aligned columns (layer, kind, config, output, params, mult-adds, RF / jump) + totals;
+    with ``inputs`` (:func:`graph_inputs`) a column of the layers each one reads, after kind."""
     head = ("layer", "kind", "config", "output", "params", "mult-adds", "RF / jump")
     body = [("input", "", "", shape_text(input_shape), "", "", "1 / 1")]
     for r in rows:
         body.append((r.name, r.kind, r.detail, shape_text(r.output_shape), f"{r.params:,}",
                      f"{r.macs:,}" if r.output_shape is not None else "", rf_text(r)))
+    if inputs is not None:  # (layer, kind, inputs, config, ...)
+        head = head[:2] + ("inputs",) + head[2:]
+        body = [line[:2] + ("" if line[0] == "input" else inputs.get(line[0], ""),) + line[2:]
+                for line in body]
     widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
-    right = {4, 5}
+    right = {len(head) - 3, len(head) - 2}
 
     def fmt(line):
         return "  ".join(c.rjust(w) if i in right else c.ljust(w)
