@@ -173,6 +173,7 @@ class ExplorerPane(QWidget):
     def show_stage(self, stage: str) -> int:
         """Show ``stage``'s maps ("conv", "bn", "relu" or "pool"); returns the request id."""
         self.stage = stage
+        self.diagram.show_stage(stage)
         return self.refresh()
 
     def pin(self, stage: str, channel: int, i: int, j: int) -> None:

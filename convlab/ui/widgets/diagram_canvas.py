@@ -186,7 +186,7 @@ class DiagramCanvas(QWidget):
         where = (" (bottom-right corner)" if end else " (top-left corner)") if d.corner else ""
         p.drawText(QPointF(origin.x(), origin.y() - 8), what + where)
         p.drawText(QPointF(out_origin.x(), out_origin.y() - 8),
-                   f"output {d.rows.out} × {d.cols.out}" + where)
+                   f"output {d.rows.out} × {d.cols.out}")  # the corner is said once, on the left
         if d.corner:
             p.setPen(MUTED)
             if end:
