@@ -111,9 +111,12 @@ def run_bench(net_name: str = "alexbn", *, repeats: int = 30, threads: int = 2) 
           f"(min {min(totals) * 1e3:.2f}, max {max(totals) * 1e3:.2f})")
     print(f"ceilings measured now: GEMM {gemm_rate / 1e9:.0f} GFLOP/s (2048^3 float32); "
           f"fc weights read at {read_rate / 1e9:.1f} GB/s (GEMV over {fc_bytes / 1e6:.0f} MB)")
-    print(f"roofline floor: {conv_flops / 1e9:.2f} GFLOP conv at the GEMM rate + fc weights at the "
-          f"read rate = {floor * 1e3:.2f} ms; this run is {floor / total:.0%} of the roofline "
-          f"({total / floor:.2f}x the floor)")
+    print(f"roofline floor: {conv_flops / 1e9:.2f} GFLOP of direct-method conv at the GEMM rate + "
+          f"fc weights at the read rate = {floor * 1e3:.2f} ms; this run is {floor / total:.0%} of "
+          f"the roofline ({total / floor:.2f}x the floor). Winograd layers (conv2-conv5) do fewer "
+          f"multiplications, so above 100% is possible.")
+    print("against PyTorch: run benchmarks/compare_torch.py (each library in its own process; "
+          "in one process their idle threads take each other's cores)")
     print(f"peak resident memory: {peak_mb:.0f} MB")
     return 0
 
