@@ -50,10 +50,8 @@ def run_app(image_path: str | None = None) -> int:
     """``convlab [IMAGE]``: open the window and run until it is closed; returns the exit code."""
     app = make_app()
     from convlab.ui.main_window import MainWindow
-    from convlab.ui.worker import shutdown_all
+    from convlab.ui.worker import finish
 
     window = MainWindow(image_path, settings=QSettings())
     window.show()
-    code = app.exec()
-    shutdown_all()
-    return int(code)
+    return finish(int(app.exec()))  # ends the process even over a job that will not stop

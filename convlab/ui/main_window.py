@@ -23,7 +23,7 @@ from convlab.ui.panes.base import Pane
 from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.panes.network import NetworkPane
 from convlab.ui.widgets.message_area import MessageArea
-from convlab.ui.worker import LatestWorker
+from convlab.ui.worker import LatestWorker, stop_workers
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 
@@ -290,6 +290,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.store is not None:
             window_state.save(self, self.store)
+        stop_workers(self.findChildren(LatestWorker))  # all told at once, ~1 s wait in all
         self.loader.shutdown()
         self.exporter.shutdown()
         for pane in self.panes():
