@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -31,10 +31,22 @@ def apply_theme(app: QApplication) -> None:
     app.setPalette(palette)
 
 
+# Qt plugin notes that are no fault of the user's and say nothing actionable (the offscreen
+# plugin prints the first on every window shown); every other Qt message still goes to stderr
+QUIET_QT_MESSAGES = ("does not support propagateSizeHints",)
+
+
+def _qt_message(kind, _context, text: str) -> None:
+    if kind == QtMsgType.QtDebugMsg or any(quiet in text for quiet in QUIET_QT_MESSAGES):
+        return
+    print(text, file=sys.stderr)
+
+
 def make_app(argv: list[str] | None = None, *, theme: bool = True) -> QApplication:
     """The process's QApplication (created once), named for QSettings, themed."""
     app = QApplication.instance()
     if app is None:
+        qInstallMessageHandler(_qt_message)
         app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName("ConvLab")
     app.setApplicationName("ConvLab")
