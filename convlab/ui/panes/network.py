@@ -260,7 +260,17 @@ class NetworkPane(QWidget):
         self.statusChanged.emit(timing_text(result))
         if montage is not None:
             self._on_montage(0, (result, name, montage))
+        self._clear_if_absent(result)
         self.resultReady.emit(request_id)
+
+    def _clear_if_absent(self, result) -> None:
+        """The selected layer has no output now: clear its old maps, title and hover, say why."""
+        selected = self.selected_layer()
+        if selected is None or selected in result.outputs:
+            return
+        why = next((r.error for r in result.rows if r.error), "the input stops before it")
+        self.view.clear(f"{selected} has no output for these settings: {why}")
+        self.view.title.setText(f"{selected}: no output")
 
     def _on_montage(self, _request_id: int, payload) -> None:
         result, name, montage = payload
