@@ -265,6 +265,10 @@ class ExplorerPane(QWidget):
         out, loaded = self.output, self.loaded
         if out is None or loaded is None:
             raise ValueError("Nothing to export yet: no feature maps have been computed.")
+        if self.no_output:  # the screen says "No output": the last maps belong to other settings
+            raise ValueError(f"Nothing to export: these settings give no output ({self.no_output}).")
+        if out.image_key != self._image_key:
+            raise ValueError("Nothing to export yet: the maps of this photo are still being computed.")
         longest = self.controls.longest.value()
 
         def record():
