@@ -35,3 +35,76 @@ def test_export_while_the_screen_says_no_output_refuses(qtbot, window, tmp_path)
     window.exporter.export_all(str(tmp_path / "all"))
     qtbot.wait(300)
     assert not (tmp_path / "all").exists()
+
+
+def _rerun(command: str, image: str, out) -> None:
+    """Run a recorded ``convlab export IMAGE --out DIR ...`` command with ``out`` as DIR."""
+    from convlab.cli import main
+
+    words = shlex.split(command)
+    assert words[:2] == ["convlab", "export"], command
+    words = [str(out) if w == "DIR" else w for w in words[2:]]
+    assert main(["export", *words, "--quiet"]) == 0
+
+
+def _pngs(folder) -> dict:
+    """Every PNG under ``folder``: relative name -> (pixels as bytes, shape)."""
+    found = {}
+    for path in sorted(folder.rglob("*.png")):
+        with Image.open(path) as im:
+            found[str(path.relative_to(folder))] = (np.asarray(im).tobytes(), im.size)
+    return found
+
+
+EXPLORER_CASES = {  # one option that changes pixels per case (window control -> value)
+    "colormap": ("colormap", "magma"), "shared-scale": ("scaling", "shared scale"),
+    "kernel-5": ("kernel", 5), "no-bn": ("batchNorm", False), "no-cover-all": ("coverAll", False),
+    "grayscale": ("inputMode", 1), "bank": ("kernelBank", "gabor"), "seed": ("seed", 7),
+    "longest-256": ("longestSide", 256), "pool-off": ("pool", 1),
+}
+
+
+def _set(window, qtbot, control: str, value) -> None:
+    from convlab.ui.widgets.feature_view import COLORMAPS
+
+    explorer = window.explorer
+    view = explorer.view
+    if control == "colormap":
+        view.colormap_box.setCurrentText(next(k for k, v in COLORMAPS.items() if v == value))
+        return
+    if control == "scaling":
+        view.scaling_box.setCurrentText(value)
+        return
+    c = explorer.controls
+    widget = c.sliders.get(control) or {"batchNorm": c.batch_norm, "coverAll": c.cover_all,
+                                        "inputMode": c.input_mode, "kernelBank": c.bank,
+                                        "seed": c.seed, "longestSide": c.longest}[control]
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
+        if hasattr(widget, "setChecked"):
+            widget.setChecked(value)
+        elif control == "inputMode":
+            widget.setCurrentIndex(value)
+        elif control == "kernelBank":
+            widget.setCurrentIndex(widget.findData(value))
+        else:
+            widget.setValue(value)
+
+
+@pytest.mark.parametrize("case", list(EXPLORER_CASES))
+def test_the_recorded_command_gives_the_same_pngs(qtbot, window, tmp_path, case):
+    control, value = EXPLORER_CASES[case]
+    _set(window, qtbot, control, value)
+    qtbot.waitUntil(window.explorer.settled, timeout=RESULT_MS)
+    qtbot.wait(100)
+    shown = tmp_path / "window"
+    window.exporter.export_all(str(shown))
+    qtbot.waitUntil(lambda: _message(window).startswith(("Exported", "Export failed")),
+                    timeout=max(RESULT_MS, 60_000))
+    assert _message(window).startswith("Exported"), _message(window)
+    manifest = json.loads((shown / "manifest.json").read_text())
+    again = tmp_path / "again"
+    _rerun(manifest["settings"]["command"], manifest["settings"]["image"]["path"], again)
+    window_pngs, cli_pngs = _pngs(shown), _pngs(again)
+    assert window_pngs and list(window_pngs) == list(cli_pngs)
+    for name, (pixels, size) in window_pngs.items():
+        assert cli_pngs[name] == (pixels, size), f"{case}: {name} differs"
