@@ -9,7 +9,9 @@ forward pass, not a rebuild; a weights file that is refused leaves the cache as 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -57,15 +59,25 @@ class NetworkResult:
     note: str = ""  # what cover_all pooling does at this input size
     completed: bool = True
     has_batch_norm: bool = True  # whether bn_mode means anything for this network
+    weights_sha256: str | None = None  # of the weights file as it was loaded (it may be gone since)
 
     def settings_record(self, image: dict) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
-        photo described by ``image``; hashes a weights file, so call it off the GUI thread."""
+        photo described by ``image``; hashes a weights file, so call it off the GUI thread.
+
+        A weights file deleted (or unreadable) since it was loaded is recorded by its path and
+        the sha256 taken at loading: the maps came from the weights held in memory."""
         s = self.settings
-        return records.network_settings_record(
-            s.net, image, weights_source=self.weights_source, insize=s.insize, seed=s.seed,
-            bn_mode=s.bn_mode if self.has_batch_norm else None, weights_path=s.weights,
-            crop_box=self.prep["box"])
+        kwargs = dict(weights_source=self.weights_source, insize=s.insize, seed=s.seed,
+                      bn_mode=s.bn_mode if self.has_batch_norm else None, crop_box=self.prep["box"])
+        try:
+            return records.network_settings_record(s.net, image, weights_path=s.weights, **kwargs)
+        except OSError:
+            record = records.network_settings_record(s.net, image, **kwargs)
+        path = os.path.abspath(s.weights)
+        record["weights"] = {"source": "file", "path": path, "sha256": self.weights_sha256}
+        record["command"] += f" --weights {shlex.quote(path)}"
+        return record
 
 
 def has_batch_norm(net: Network) -> bool:
@@ -124,15 +136,39 @@ class NetworkRunner:
 
     def __init__(self):
         self._nets: dict[tuple, Network] = {}
+        # weights file path -> (its stamp, sha256, {layer: params}) as loaded: the arrays live
+        # in memory, so a file deleted after loading still serves later changes and exports
+        self._loaded: dict[str, tuple] = {}
+
+    def weights(self, path: str, net: Network) -> tuple[dict, str]:
+        """``({layer: params}, sha256)`` of weights file ``path`` loaded into ``net``'s layers.
+
+        Read from the file the first time and whenever it was saved again; from memory when the
+        file is unchanged or gone. ``ValueError`` when the file is refused (nothing is kept)."""
+        stamp, held = _file_stamp(path), self._loaded.get(path)
+        if held is None or (stamp is not None and stamp != held[0]):
+            net.load_npz(path)  # refuses the whole file, or loads it all
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            self._loaded = {path: (stamp, digest.hexdigest(),
+                                   {layer.name: dict(layer.params) for layer in net.layers})}
+            held = self._loaded[path]
+        for layer in net.layers:
+            layer.params = dict(held[2].get(layer.name, layer.params))
+        net.weights_source = os.path.basename(path)
+        return held[2], held[1]
 
     def network(self, s: NetworkSettings) -> Network:
         """The network for ``s``, built (and its weights loaded) if need be. ``ValueError`` on bad weights."""
-        key = s.weights_key + (_file_stamp(s.weights),)  # a file saved again is read again
+        stamp = _file_stamp(s.weights) or (self._loaded.get(s.weights, (None,))[0] if s.weights else None)
+        key = s.weights_key + (stamp,)  # a file saved again is read again; one deleted is held
         net = self._nets.get(key)
         if net is None:
             net = build_network(s.net, seed=s.seed, init=not s.weights)
             if s.weights:
-                net.load_npz(s.weights)  # refuses the whole file, or loads it all
+                _, net.weights_sha256 = self.weights(s.weights, net)
             if s.handmade_conv1:
                 xp = get_backend().xp
                 net["conv1"].params["W"] = xp.asarray(handmade_conv1(96, 3, 11))
@@ -152,7 +188,8 @@ class NetworkRunner:
         rows = net.summary((3, s.insize, s.insize))
         prep = images.center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
         result = NetworkResult(s, rows, prep, weights_source=net.weights_source,
-                               note=cover_all_note(net, s.insize), has_batch_norm=has_batch_norm(net))
+                               note=cover_all_note(net, s.insize), has_batch_norm=has_batch_norm(net),
+                               weights_sha256=getattr(net, "weights_sha256", None))
         if on_rows is not None:
             on_rows(rows, prep)
         failing = next((i for i, r in enumerate(rows) if r.error), len(rows))
