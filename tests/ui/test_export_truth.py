@@ -108,3 +108,21 @@ def test_the_recorded_command_gives_the_same_pngs(qtbot, window, tmp_path, case)
     assert window_pngs and list(window_pngs) == list(cli_pngs)
     for name, (pixels, size) in window_pngs.items():
         assert cli_pngs[name] == (pixels, size), f"{case}: {name} differs"
+
+
+def test_reset_to_defaults_restores_every_explorer_control(qtbot, window):
+    from PySide6.QtWidgets import QPushButton
+
+    from convlab.engine.explorer import ExplorerSettings
+
+    explorer, view, c = window.explorer, window.explorer.view, window.explorer.controls
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
+        c.longest.setValue(256)
+    view.colormap_box.setCurrentText("magma")
+    view.scaling_box.setCurrentText("shared scale")
+    c.sliders["kernel"].setValue(5)
+    window.findChild(QPushButton, "resetDefaults").click()
+    qtbot.waitUntil(lambda: explorer.loaded.image.shape[:2] != (0, 0)
+                    and max(explorer.loaded.image.shape[:2]) == 512, timeout=RESULT_MS)
+    assert c.longest.value() == 512 and explorer.settings() == ExplorerSettings()
+    assert view.look() == ("viridis", "map")

@@ -92,7 +92,11 @@ class ExplorerPane(QWidget):
         self.controls.set_settings(settings)
 
     def reset(self) -> None:
+        """Every explorer control back to its default: settings, "Explore at", colormap, scaling."""
         self.stage = None
+        self.view.restore({"colormap": "viridis", "scaling": "scale per map"})  # as at start
+        if self.controls.longest.value() != DEFAULT_LONGEST:
+            self.controls.longest.setValue(DEFAULT_LONGEST)  # the photo is read again at 512
         self.controls.set_settings(ExplorerSettings())
 
     def set_image(self, loaded: LoadedImage) -> int:
