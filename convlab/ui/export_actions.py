@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 from convlab import __version__
 from convlab.export import maps as export
 from convlab.export.atomic import atomic_path
+from convlab.pipelines import guard
 from convlab.render import colour, png, tiles
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.worker import LatestWorker
@@ -237,7 +238,9 @@ def look_record(record: dict, cmap: str, mode: str, scale: int = 1) -> dict:
 def _write(path, rgb, record, chunk, what) -> str:
     """Worker side: one PNG, placed atomically, with the settings that made it in its text chunks."""
     text = {"convlab:settings": json.dumps(record()), "convlab:file": json.dumps(chunk)}
+    full = guard.check_output_path(path, "PNG")  # a folder, pipe or device: one sentence
     try:
+        os.makedirs(os.path.dirname(full), exist_ok=True)  # a new folder, as convlab export does
         with atomic_path(path) as tmp:
             png.write_png(tmp, rgb, text)
     except OSError as exc:

@@ -126,3 +126,22 @@ def test_reset_to_defaults_restores_every_explorer_control(qtbot, window):
                     and max(explorer.loaded.image.shape[:2]) == 512, timeout=RESULT_MS)
     assert c.longest.value() == 512 and explorer.settings() == ExplorerSettings()
     assert view.look() == ("viridis", "map")
+
+
+def test_window_png_export_refuses_special_files_and_creates_a_new_folder(qtbot, window, tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    for target, words in ((fifo, "is a named pipe"), ("/dev/null", "is a character device"),
+                          (tmp_path, "is a folder")):
+        window.exporter.export_map(str(target))
+        qtbot.waitUntil(lambda: _message(window).startswith("Export failed"), timeout=RESULT_MS)
+        assert words in _message(window)
+        window.message_area.clear()
+    assert sorted(os.listdir(tmp_path)) == ["pipe.png"]
+    new = tmp_path / "new" / "folder" / "grid.png"
+    window.exporter.export_grid(str(new))
+    qtbot.waitUntil(lambda: _message(window).startswith(("Saved", "Export failed")),
+                    timeout=RESULT_MS)
+    assert new.is_file(), _message(window)
