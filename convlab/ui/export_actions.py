@@ -84,12 +84,16 @@ class ExportController(QObject):
         return pane.export_source()
 
     def _ask(self, kind: str, suggested: str) -> str:
-        folder = self.window.last_folder or os.path.expanduser("~")
+        """Ask for a file or folder, starting in the last export's folder."""
+        folder = (getattr(self.window, "last_export_folder", "") or self.window.last_folder
+                  or os.path.expanduser("~"))
         start = os.path.join(folder, suggested)
         if kind == "file":
             path, _ = QFileDialog.getSaveFileName(self.window, "Export as PNG", start, "PNG (*.png)")
         else:
             path = QFileDialog.getExistingDirectory(self.window, "Export into folder", folder)
+        if path:
+            self.window.last_export_folder = path if kind != "file" else os.path.dirname(path)
         return path
 
     def _begin(self) -> ExportSource | None:

@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.store = settings
         self.recent: list[str] = []
         self.last_folder = os.path.expanduser("~")
+        self.last_export_folder = ""  # where the export dialogs start (the last export's folder)
         self.sample_index = 0
         self.loaded: LoadedImage | None = None  # the photo every pane explores
         self._given: dict[int, LoadedImage] = {}  # tab index -> the photo that pane has
@@ -75,7 +76,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         if self.store is not None:
             window_state.restore(self, self.store)
-        self._open_first(image_path)
+        self._open_first(image_path or window_state.remembered_photo(self.store))
 
     # -- panes -----------------------------------------------------------------------------------
     def add_pane(self, widget: QWidget, title: str) -> int:

@@ -26,6 +26,7 @@ from convlab.ui.widgets.layer_table import LayerTableModel
 from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation,
                                             key_of, layer_montage, prep_images, rgb_pixmap,
                                             timing_text, top5_text)
+from convlab.ui.panes.network_memory import remembered_settings, restored_settings
 from convlab.ui.worker import LatestWorker
 
 class NetworkPane(QWidget):
@@ -299,10 +300,13 @@ class NetworkPane(QWidget):
                             lambda: result.settings_record(loaded.record()), cmap, mode, self.view)
 
     def state(self) -> dict:
-        return {"view": self.view.state()}
+        return {"view": self.view.state(), "settings": remembered_settings(self.requested)}
 
     def restore(self, state: dict) -> None:
-        self.view.restore(state.get("view", {}) if isinstance(state, dict) else {})
+        state = state if isinstance(state, dict) else {}
+        self.view.restore(state.get("view", {}))
+        self.requested = restored_settings(self.requested, state.get("settings"))
+        self._sync_controls(self.requested)
 
     def shutdown(self) -> None:
         self.worker.shutdown()
