@@ -64,7 +64,8 @@ class MainWindow(QMainWindow):
         self.exporter.watch(self.explorer.view)
         window_state.build_menus(self)
         self._status = ""  # the compute line to restore when a photo cannot be read
-        self.explorer.statusChanged.connect(self.compute_label.setText)
+        self._pane_status: dict[int, str] = {}  # id(pane) -> its last timing line
+        self._follow_status(self.explorer)
         self.explorer.resultReady.connect(self.update_backend_label,  # the worker chose it, once
                                           Qt.ConnectionType.SingleShotConnection)
         self.explorer.failed.connect(self.show_message)
@@ -114,14 +115,24 @@ class MainWindow(QMainWindow):
     def _network_pane(self) -> NetworkPane:
         pane = NetworkPane(self)
         pane.message.connect(self.show_message)
-        pane.statusChanged.connect(self.compute_label.setText)
+        self._follow_status(pane)
         self.add_pane(pane, pane.title)
         self.exporter.watch(pane.view)
         return pane
 
+    def _follow_status(self, pane) -> None:
+        """The status bar shows the timing of the pane in front, and only of that pane."""
+        def show(text: str, pane=pane) -> None:
+            self._pane_status[id(pane)] = text
+            if self.current_pane() is pane:
+                self.compute_label.setText(text)
+        pane.statusChanged.connect(show)
+
     def _pane_shown(self, index: int) -> None:
         """A pane gets the current photo when it is first shown after a change (saves CPU)."""
         pane = self.pane(index)
+        if isinstance(pane, Pane) or pane is self.explorer:
+            self.compute_label.setText(self._pane_status.get(id(pane), ""))
         if self.loaded is None or pane is self.explorer or not isinstance(pane, Pane):
             return
         if self._given.get(index) is not self.loaded:

@@ -32,3 +32,17 @@ def test_photo_tab_network_settings_and_export_folder_survive_a_restart(qtbot, t
     assert second.network.seed.value() == 7 and second.network.insize.value() == 224
     assert second.last_export_folder == str(tmp_path)
     second.close()
+
+
+def test_after_a_tab_switch_the_status_bar_shows_that_panes_timing(qtbot, window):
+    explorer_line = window.compute_label.text()
+    assert explorer_line
+    window.show_pane(window.network)
+    qtbot.waitUntil(window.network.settled, timeout=max(RESULT_MS, 60_000))
+    network_line = window.compute_label.text()
+    assert network_line and network_line != explorer_line
+    window.show_pane(window.explorer)
+    assert window.compute_label.text() == explorer_line
+    window.explorer.statusChanged.emit("explorer only")
+    window.show_pane(window.network)
+    assert window.compute_label.text() == network_line
