@@ -46,7 +46,7 @@ def main(argv=None) -> int:
             outs[fast] = result["fc8"]
             if r >= 2:                                        # two warm-up rounds
                 runs[fast].append(dict(result.seconds, total=total))
-    ops.CONV_PATH = "auto"
+    ops.CONV_PATH = "winograd"
     err = float(np.abs(outs[True] - outs[False]).max() / np.abs(outs[False]).max())
     print(f"alexbn batch 1, {args.threads} threads, direct against {args.fast}, "
           f"{args.rounds} alternating rounds; "

@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from convlab import imaging
+from convlab.pipelines import images as imaging
 from convlab.engine import ica
-from convlab.samples import list_samples
+from convlab.pipelines.samples import list_samples
 
 
 def main() -> int:

@@ -1,6 +1,7 @@
 """Explorer latency through the real window, offscreen: what a learner feels on a slider.
 
     python benchmarks/ui_latency.py [--repeats 40] [--size 1280x800] [--no-launch]
+                                    [--explain STAGE:C,I,J] [--open-map]
 
 Prints, from the window's own signals (``resultReady`` fires after the full result is painted,
 ``previewReady`` after a reduced-size preview is painted):
@@ -221,6 +222,11 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=40)
     p.add_argument("--size", default="1280x800")
     p.add_argument("--no-launch", action="store_true")
+    p.add_argument("--explain", metavar="STAGE:C,I,J",
+                   help="pin this value first, so every result is explained again (as "
+                        "convlab snapshot --explain)")
+    p.add_argument("--open-map", action="store_true",
+                   help="keep the large-map window (histogram, colour bar) open on map 0")
     p.add_argument("--launch-child", type=float, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
@@ -241,9 +247,17 @@ def main(argv=None) -> int:
     win.resize(*size)
     win.show()
     settle(win)
+    if args.explain:
+        from convlab.cli.snapshot import parse_explain
+
+        win.explorer.pin(*parse_explain(args.explain))
+        settle(win)
+    if args.open_map:
+        win.explorer.view.open_map(0)
     meter = StallMeter()
     print(f"backend  {get_backend().description}; window {size[0]}x{size[1]}; photo "
-          f"{win.loaded.name} {win.loaded.image.shape[1]}x{win.loaded.image.shape[0]}")
+          f"{win.loaded.name} {win.loaded.image.shape[1]}x{win.loaded.image.shape[0]}; "
+          f"pinned {args.explain or 'nothing'}; large map {'open' if args.open_map else 'closed'}")
     step_latencies(win, 8, meter)  # warm up BLAS and caches
     times, stall = step_latencies(win, args.repeats, meter)
     print(f"step     p50 {percentile(times, 50):5.1f} ms   p95 {percentile(times, 95):5.1f} ms   "

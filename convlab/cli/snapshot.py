@@ -19,6 +19,7 @@ from convlab.export.atomic import WriteFailed, atomic_path
 from convlab.pipelines import guard
 
 PANES = ("explorer", "network")
+STAGES = ("conv", "bn", "relu", "pool")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -29,6 +30,16 @@ def parse_size(text: str) -> tuple[int, int]:
     if not (320 <= w <= 7680 and 240 <= h <= 4320):
         raise argparse.ArgumentTypeError(f"size {w}x{h} is outside 320x240 to 7680x4320")
     return w, h
+
+
+def parse_explain(text: str) -> tuple[str, int, int, int]:
+    """``"STAGE:C,I,J"`` or ``"I,J"`` (conv stage, channel 0) -> ``(stage, channel, i, j)``."""
+    match = re.fullmatch(r"\s*(?:(\w+)\s*:\s*(\d+)\s*,)?\s*(\d+)\s*,\s*(\d+)\s*", text)
+    if not match or (match[1] is not None and match[1].lower() not in STAGES):
+        raise argparse.ArgumentTypeError(f"--explain takes STAGE:C,I,J (STAGE one of "
+                                         f"{', '.join(STAGES)}) or I,J; got {text!r}")
+    stage = (match[1] or "conv").lower()
+    return stage, int(match[2] or 0), int(match[3]), int(match[4])
 
 
 DESCRIPTION = ("Render ConvLab's window offscreen, after its results are painted, to a PNG "
@@ -44,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--pane", choices=PANES, default="explorer", help="which tab to show")
     p.add_argument("--size", type=parse_size, default=(1280, 800), metavar="WxH",
                    help="window size in pixels (default 1280x800)")
+    p.add_argument("--explain", type=parse_explain, metavar="STAGE:C,I,J",
+                   help="explorer: pin output (I, J) of map C of STAGE (conv, bn, relu, pool; "
+                        "I,J alone: conv, map 0) and show how it is made")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="give up if the results take longer than this (default 60 s)")
     return p
@@ -126,6 +140,12 @@ def run(args) -> int:
             print(f"convlab snapshot: the {args.pane} pane was not ready after {args.timeout:g} s",
                   file=sys.stderr)
             return 1
+        if getattr(args, "explain", None) is not None:
+            if args.pane != "explorer":
+                raise OSError("--explain needs --pane explorer")
+            window.explorer.pin(*args.explain)
+            if not _wait(app, ready, args.timeout):
+                raise OSError("the explained value was not ready in time")
         render(window, out)
     except (OSError, ValueError) as exc:
         print(f"convlab snapshot: {exc}", file=sys.stderr)

@@ -75,7 +75,7 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, should_stop=N
     Output size ``floor((H + top + bottom - d(k-1) - 1) / s) + 1`` (``cover_all=False``,
     Chainer's default for convolution). One GEMM per group over im2col, or Winograd's
     F(2x2, 3x3) / F(3x3, 5x5) where :func:`winograd.applies` (stride 1, frozen NumPy weights)
-    and it is faster now (``CONV_PATH``); the bias is added in place.
+    (``CONV_PATH``: by shape, deterministic, by default); the bias is added in place.
 
     ``should_stop`` (a callable, or None) is asked before each tile of output rows; when it
     answers True the computation stops and :class:`Cancelled` is raised. Tiles hold at most
@@ -158,9 +158,12 @@ def _im2col_conv(x, W, y, groups, strides, pads, dilations, should_stop):
         _conv_rows(part, W, y[:, :, r0:r1], groups, strides, pads, dilations)
 
 
-# "auto": where Winograd applies, time it and im2col on the first call of each shape and keep
-# the faster (autotune.PathTuner); "direct": im2col only; "winograd": Winograd wherever it applies
-CONV_PATH = "auto"
+# "winograd" (default): Winograd wherever it applies, decided by shapes alone, so the same
+# input gives the same bits in every process (a recorded export command must reproduce its PNG
+# bytes); "direct": im2col only; "auto": where Winograd applies, time both on the first call of
+# each shape and keep the faster (autotune.PathTuner) -- faster on a crowded machine, but the
+# choice (and so the last float bit, ~1e-6 relative) can differ between processes.
+CONV_PATH = "winograd"
 TUNER = PathTuner(("direct", "winograd"))
 COL_BUDGET = 64 << 20  # bytes of im2col matrix per GEMM
 STOP_TILE_FLOPS = 1 << 28  # FLOPs per tile when should_stop is given: ~1.3 ms at 200 GFLOP/s

@@ -10,6 +10,7 @@ forward pass, not a rebuild; a weights file that is refused leaves the cache as 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shlex
 from dataclasses import dataclass, field, replace
@@ -17,19 +18,26 @@ from typing import Callable
 
 import numpy as np
 
-from convlab.engine.backend import get_backend, to_numpy
-from convlab.engine.kernels import handmade_conv1
-from convlab.engine.nets import Network, SummaryRow, build_network
+from convlab.engine.backend import to_numpy
+from convlab.engine import specs
+from convlab.engine.nets import Network, SummaryRow
 from convlab.engine.ops import softmax
 from convlab.pipelines import records
-from convlab.pipelines import images
+from convlab.pipelines import netbuild
 
 CLASS_NAME_FILES = ("synset_words.txt", "labels.txt", "classes.txt", "imagenet_classes.txt")
 
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """What the pane asks for. ``bn_mode``: "batch" (statistics of this image) or "stored"."""
+    """What the pane asks for. ``bn_mode``: "batch" (statistics of this image) or "stored".
+
+    ``net``: a preset ("alexbn", "alex", "alex2g"), "custom" (then ``spec`` holds the spec as
+    canonical JSON text) or "onnx" (then ``model`` is the path of an ONNX file, prepared by
+    ``preprocess``, one of :data:`convlab.models.preprocess.PRESETS`, with class names from
+    ``labels`` or a file beside the model). ``conv1``: "random", "handmade" or "learned"
+    (ICA on the bundled photos) replaces the first convolution's weights.
+    """
 
     net: str = "alexbn"
     seed: int = 0
@@ -37,13 +45,56 @@ class NetworkSettings:
     bn_mode: str = "batch"
     weights: str | None = None  # path of a Chainer .npz, None for random weights
     handmade_conv1: bool = False
+    spec: str | None = None
+    learned_conv1: bool = False
+    model: str | None = None
+    preprocess: str = "imagenet"
+    labels: str | None = None
 
     def replace(self, **changes) -> "NetworkSettings":
         return replace(self, **changes)
 
     @property
     def weights_key(self) -> tuple:
-        return (self.net, self.seed, self.weights, self.handmade_conv1)
+        return (self.net, self.seed, self.weights, self.handmade_conv1, self.spec,
+                self.learned_conv1, self.model)
+
+    @property
+    def conv1(self) -> str:
+        return "learned" if self.learned_conv1 else "handmade" if self.handmade_conv1 else "random"
+
+    def network_spec(self) -> dict:
+        """The spec this asks for (a preset's or the custom one); not for ONNX models."""
+        return json.loads(self.spec) if self.net == "custom" and self.spec else specs.preset(self.net)
+
+
+def spec_text(spec: dict) -> str:
+    """Canonical JSON text of a spec (what ``NetworkSettings.spec`` holds)."""
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+
+
+def shapes_only(s: NetworkSettings) -> Network:
+    """The network ``s`` asks for, built without weights (cheap: for tables and fields);
+    ``ValueError`` for a bad spec. Not for ONNX models (they are parsed in the worker)."""
+    net = Network.from_spec(s.network_spec(), init=False)
+    return net
+
+
+def quick_summary(net: Network, shape) -> list[SummaryRow]:
+    """``net.summary(shape)`` without the search for input sizes that pass a failing layer (it
+    tries 1024 sizes: a worker's job); the failing row's ``error`` still says why it fails."""
+    net._fitting_sizes_hint = lambda failing: ""  # this instance only
+    try:
+        return net.summary(shape)
+    finally:
+        del net._fitting_sizes_hint
+
+
+def input_shape(net: Network, s: NetworkSettings) -> tuple[int, int, int]:
+    """The input the network runs on: the model's own for ONNX, else ``insize`` square."""
+    if s.net == "onnx":
+        return tuple(net.input_shape)
+    return (net.input_shape[0], s.insize, s.insize)
 
 
 @dataclass
@@ -60,23 +111,31 @@ class NetworkResult:
     completed: bool = True
     has_batch_norm: bool = True  # whether bn_mode means anything for this network
     weights_sha256: str | None = None  # of the weights file as it was loaded (it may be gone since)
+    inputs: dict[str, list[str]] = field(default_factory=dict)  # layer -> the layers it reads
+    net: Network | None = None  # the network that ran (read its geometry only, never run it)
 
     def settings_record(self, image: dict) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
         photo described by ``image``; hashes a weights file, so call it off the GUI thread.
-
+        An edited network's record holds its spec; a model's, its path and preprocessing.
         A weights file deleted (or unreadable) since it was loaded is recorded by its path and
         the sha256 taken at loading: the maps came from the weights held in memory."""
         s = self.settings
         kwargs = dict(weights_source=self.weights_source, insize=s.insize, seed=s.seed,
                       bn_mode=s.bn_mode if self.has_batch_norm else None, crop_box=self.prep["box"])
         try:
-            return records.network_settings_record(s.net, image, weights_path=s.weights, **kwargs)
+            record = records.network_settings_record(s.net, image, weights_path=s.weights, **kwargs)
         except OSError:
             record = records.network_settings_record(s.net, image, **kwargs)
-        path = os.path.abspath(s.weights)
-        record["weights"] = {"source": "file", "path": path, "sha256": self.weights_sha256}
-        record["command"] += f" --weights {shlex.quote(path)}"
+            path = os.path.abspath(s.weights)
+            record["weights"] = {"source": "file", "path": path, "sha256": self.weights_sha256}
+            record["command"] += f" --weights {shlex.quote(path)}"
+        if s.net == "custom" and s.spec:
+            record["spec"] = json.loads(s.spec)
+        if s.net == "onnx":
+            record["model"] = {"path": s.model, "preprocess": s.preprocess, "labels": s.labels}
+        if s.conv1 != "random":
+            record["conv1"] = s.conv1
         return record
 
 
@@ -140,40 +199,39 @@ class NetworkRunner:
         # in memory, so a file deleted after loading still serves later changes and exports
         self._loaded: dict[str, tuple] = {}
 
-    def weights(self, path: str, net: Network) -> tuple[dict, str]:
-        """``({layer: params}, sha256)`` of weights file ``path`` loaded into ``net``'s layers.
+    def _build(self, s: NetworkSettings) -> Network:
+        """``netbuild.build(s)``, with a weights file's arrays kept in memory once loaded.
 
-        Read from the file the first time and whenever it was saved again; from memory when the
-        file is unchanged or gone. ``ValueError`` when the file is refused (nothing is kept)."""
-        stamp, held = _file_stamp(path), self._loaded.get(path)
-        if held is None or (stamp is not None and stamp != held[0]):
-            net.load_npz(path)  # refuses the whole file, or loads it all
+        The file is read the first time and whenever it was saved again; while it is unchanged,
+        or gone, the arrays held from its loading serve (with the sha256 taken then)."""
+        if not s.weights:
+            return netbuild.build(s)
+        stamp, held = _file_stamp(s.weights), self._loaded.get(s.weights)
+        if held is not None and (stamp is None or stamp == held[0]):
+            net = netbuild.build(s.replace(weights=None))
+            for layer in net.layers:
+                layer.params = dict(held[2].get(layer.name, layer.params))
+            net.weights_source = os.path.basename(s.weights)
+        else:
+            net = netbuild.build(s)  # refuses the whole file, or loads it all
             digest = hashlib.sha256()
-            with open(path, "rb") as fh:
+            with open(s.weights, "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(chunk)
-            self._loaded = {path: (stamp, digest.hexdigest(),
-                                   {layer.name: dict(layer.params) for layer in net.layers})}
-            held = self._loaded[path]
-        for layer in net.layers:
-            layer.params = dict(held[2].get(layer.name, layer.params))
-        net.weights_source = os.path.basename(path)
-        return held[2], held[1]
+            self._loaded = {s.weights: (stamp, digest.hexdigest(),
+                                        {layer.name: dict(layer.params) for layer in net.layers})}
+        net.weights_sha256 = self._loaded[s.weights][1]
+        return net
 
     def network(self, s: NetworkSettings) -> Network:
-        """The network for ``s``, built (and its weights loaded) if need be. ``ValueError`` on bad weights."""
+        """The network for ``s``, built (and its weights loaded) if need be; ``ValueError`` on a
+        bad spec, model or weights file."""
         stamp = _file_stamp(s.weights) or (self._loaded.get(s.weights, (None,))[0] if s.weights else None)
-        key = s.weights_key + (stamp,)  # a file saved again is read again; one deleted is held
+        key = s.weights_key + (stamp, _file_stamp(s.model))  # saved again: read again; gone: held
         net = self._nets.get(key)
         if net is None:
-            net = build_network(s.net, seed=s.seed, init=not s.weights)
-            if s.weights:
-                _, net.weights_sha256 = self.weights(s.weights, net)
-            if s.handmade_conv1:
-                xp = get_backend().xp
-                net["conv1"].params["W"] = xp.asarray(handmade_conv1(96, 3, 11))
-                net["conv1"].params["b"] = xp.zeros(96, dtype=np.float32)
-                net.weights_source += " with a hand-made conv1"
+            net = self._build(s)
+            netbuild.replace_conv1(net, s.conv1)
             self._nets.clear()  # one network at a time: AlexBN holds 250 MB (a rebuild ~0.5 s)
             self._nets[key] = net
         return net
@@ -182,13 +240,19 @@ class NetworkRunner:
             should_stop: Callable[[], bool] | None = None,
             on_rows: Callable[[list[SummaryRow], dict], None] | None = None,
             on_layer: Callable[[str, float, float | None], None] | None = None) -> NetworkResult:
-        """Prepare ``image`` as Chainer's ImageNet example did, then run every layer."""
+        """Prepare ``image`` (Chainer's ImageNet example, or the ONNX model's preset), then run
+        every layer."""
         net = self.network(s)
-        rows = net.summary((3, s.insize, s.insize))
-        prep = images.center_crop_imagenet(image, s.insize, shorter=max(256, s.insize))
-        result = NetworkResult(s, rows, prep, weights_source=net.weights_source,
-                               note=cover_all_note(net, s.insize), has_batch_norm=has_batch_norm(net),
+        shape = input_shape(net, s)
+        rows = net.summary(shape)
+        prep = netbuild.prepare(image, s, net)
+        note = cover_all_note(net, s.insize) if s.net in specs.PRESETS else ""
+        result = NetworkResult(s, rows, prep, weights_source=net.weights_source, note=note,
+                               has_batch_norm=has_batch_norm(net),
                                weights_sha256=getattr(net, "weights_sha256", None))
+        result.inputs = {layer.name: list(layer.inputs) for layer in net.layers}
+        result.net = net
+        prep["layer_inputs"] = result.inputs  # for on_rows: the table's "inputs" column
         if on_rows is not None:
             on_rows(rows, prep)
         failing = next((i for i, r in enumerate(rows) if r.error), len(rows))
@@ -209,9 +273,28 @@ class NetworkRunner:
         net.forward(prep["input"], use_batch_stats=s.bn_mode == "batch", should_stop=stop,
                     on_layer=finished)
         result.completed = len(result.outputs) >= failing
-        if "fc8" in result.outputs and s.weights:
-            result.top5 = top_k(result.outputs["fc8"], 5, find_class_names(s.weights))
+        result.top5 = _top5(net, s, result)
         return result
+
+
+def _top5(net: Network, s: NetworkSettings, result: NetworkResult):
+    """Top-5 of the last layer for trained weights (a loaded .npz or an ONNX model)."""
+    last = net.layers[-1].name if net.layers else None
+    if last not in result.outputs or result.outputs[last].ndim != 1:
+        return []
+    if s.net == "onnx":
+        from convlab.models.preprocess import find_labels, is_distribution, read_labels
+        from convlab.models.preprocess import top_k as top_labels
+
+        path = s.labels or find_labels(s.model)
+        labels = read_labels(path) if path else None
+        scores = result.outputs[last]
+        if not is_distribution(scores):
+            scores = to_numpy(softmax(scores.reshape(1, -1)))[0]
+        return top_labels(scores, labels, 5)
+    if s.weights and last == "fc8":
+        return top_k(result.outputs[last], 5, find_class_names(s.weights))
+    return []
 
 
 def cover_all_note(net: Network, insize: int) -> str:

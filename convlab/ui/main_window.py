@@ -118,6 +118,9 @@ class MainWindow(QMainWindow):
         self._follow_status(pane)
         self.add_pane(pane, pane.title)
         self.exporter.watch(pane.view)
+        menu = self.menuBar().addMenu("Net&work")  # spec edits, files and models of the pane
+        for action in pane.menu_actions():
+            menu.addAction(action)
         return pane
 
     def _follow_status(self, pane) -> None:

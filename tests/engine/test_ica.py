@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from convlab.engine import ica, kernels
-from convlab.imaging import load_image
-from convlab.samples import list_samples
+from convlab.pipelines.images import load_image
+from convlab.pipelines.samples import list_samples
 
 
 @pytest.fixture(scope="module")

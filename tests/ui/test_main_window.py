@@ -167,14 +167,19 @@ def test_a_large_photo_is_scaled_and_the_readout_says_so(qtbot, window, photo):
     assert "3 × 175 × 256" in readout(window)
 
 
-def test_hover_reports_the_value_and_click_opens_the_map(qtbot, window):
+def test_hover_reports_the_value_click_pins_it_and_open_map_opens_it(qtbot, window):
     view = window.explorer.view
     m = view.montage
     lay = m.layout
     x, y = lay.tile_w + lay.gap + 2, 3  # map 1, row 3, column 2
     view.canvas.hovered.emit(float(x), float(y))
     assert "map 1 " in view.info.text() and "row 3, column 2" in view.info.text()
-    view.canvas.clicked.emit(float(x), float(y))
+    view.canvas.clicked.emit(float(x), float(y))  # in the explorer a click pins the value
+    side = window.explorer.explain
+    assert side.pinned == ("pool", 1, 3, 2)
+    qtbot.waitUntil(lambda: side.panel.explanation is not None
+                    and side.panel.explanation.channel == 1, timeout=RESULT_MS)
+    side.panel.open_button.click()  # "Open map" opens the pinned map large
     dialog = view.dialog
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
     assert dialog.index == 1

@@ -23,6 +23,7 @@ from convlab.pipelines.explorer import (CostModel, ExplorerOutput, ExplorerReque
                                         first_error)
 from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
 from convlab.ui.panes.base import ExportSource
+from convlab.ui.panes.explorer_explain import ExplainSide
 from convlab.ui.panes.explorer_layout import STAGES, build_layout
 from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
 from convlab.ui.widgets.readout import TOOLTIP, ShapeReadout, readout_html
@@ -68,6 +69,7 @@ class ExplorerPane(QWidget):
         self.chainer, self.pytorch = self.chainer_view.box, self.pytorch_view.box
         self.stage_group = QButtonGroup(self)
         self._code_shown = False  # the code tabs have been filled once
+        self.explain = ExplainSide(self, self.view)  # the input, hover/pin and the detail panel
         build_layout(self)
         self.stage_group.idClicked.connect(self._stage_clicked)
         self.bottom.currentChanged.connect(lambda _: self._show_code())
@@ -120,6 +122,7 @@ class ExplorerPane(QWidget):
         shown = (self.stage if self.stage in names else names[-1]) if names else None
         self.readout.setText(readout_html(plan, s, image_note=self._image_note(s), shown=shown))
         self._sync_stage_buttons(names, shown)
+        self.explain.settings_changed(self.loaded, self._image_key, s, names, shown)
         error = self.no_output = first_error(plan)
         if error:
             self.worker.cancel()
@@ -153,6 +156,15 @@ class ExplorerPane(QWidget):
             button.setEnabled(name in names)
             button.setChecked(name == shown)
         self.stage_group.setExclusive(True)
+
+    def show_stage(self, stage: str) -> int:
+        """Show ``stage``'s maps ("conv", "bn", "relu" or "pool"); returns the request id."""
+        self.stage = stage
+        return self.refresh()
+
+    def pin(self, stage: str, channel: int, i: int, j: int) -> None:
+        """Explain ``stage``'s map ``channel`` at row ``i``, column ``j`` and pin it (a click)."""
+        self.explain.pin(stage, channel, i, j)
 
     def _stage_clicked(self, index: int) -> None:
         self.stage = STAGES[index][0]
@@ -214,6 +226,9 @@ class ExplorerPane(QWidget):
             return  # a newer request is on its way: never show a stale result
         self.output = out
         self._show(out)
+        self.explain.result_shown(out)
+        if abs(self.view.aspect() / self._aspect - 1) > 0.15:
+            self._relayout_timer.start()  # laid out before the view had its size (at start)
         self.statusChanged.emit(self._timing(out))
         self._await_paint(request_id, preview=False)
         self._arrived(request_id)  # during a drag the waiting state goes out: this one is stale
@@ -262,7 +277,8 @@ class ExplorerPane(QWidget):
         if self.no_output:
             return True
         done = self.worker.latest_id in (self.last_ready_id, self.last_failed_id)
-        return done and not self._deferred and not self.worker.busy()
+        return (done and not self._deferred and not self.worker.busy()
+                and self.explain.settled())
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def export_source(self) -> ExportSource:
@@ -306,3 +322,4 @@ class ExplorerPane(QWidget):
 
     def shutdown(self) -> None:
         self.worker.shutdown()
+        self.explain.shutdown()

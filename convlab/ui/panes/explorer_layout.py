@@ -46,7 +46,7 @@ def build_layout(pane) -> None:
     right = QVBoxLayout()
     right.setContentsMargins(0, 0, 0, 0)
     right.addWidget(pane.readout_frame)
-    right.addWidget(split, 1)
+    right.addWidget(pane.explain.beside(split), 1)  # the input and the detail panel (issue 9)
     body = QHBoxLayout(pane)
     body.setContentsMargins(8, 8, 8, 4)
     body.addWidget(scroll)

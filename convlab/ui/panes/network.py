@@ -1,8 +1,11 @@
-"""The Network pane: Chainer's AlexBN (or LRN AlexNet) end to end on the current photo.
+"""The Network pane: AlexBN, Alex, "AlexNet, 2 groups", your own layer stack or an ONNX model,
+end to end on the current photo.
 
-Shows Chainer's ImageNet preprocessing step by step, a table of every layer (shape, params,
-multiply-adds, receptive field, jump, milliseconds, dead ReLU share) that fills in as the worker
-finishes each layer, and the maps of the selected layer in the explorer's montage view.
+Shows the preprocessing step by step, a table of every layer (shape, params, multiply-adds,
+receptive field, jump, memory, milliseconds, dead ReLU share) that fills in as the worker
+finishes each layer, an editor for the layers (undoable; :mod:`network_edit`), the whole
+network as Chainer and PyTorch code, and the maps of the selected layer in the explorer's
+montage view.
 All computation runs in :class:`~convlab.ui.worker.LatestWorker` threads, through the same
 :class:`~convlab.pipelines.network.NetworkRunner` that ``convlab export --net`` uses. The pane
 offers :class:`~convlab.ui.panes.base.Pane`.
@@ -10,149 +13,107 @@ offers :class:`~convlab.ui.panes.base.Pane`.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout,
-                               QWidget)
-from superqt.utils import signals_blocked
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from convlab.engine import specs
+from convlab.engine.nets import Network
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
 from convlab.render.tiles import shape_text
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
-from convlab.ui.widgets.feature_view import FeatureView
+from convlab.ui.panes.network_edit import SpecController
+from convlab.ui.panes.network_field import FieldMixin
+from convlab.ui.panes.network_layout import build_controls, build_split
+from convlab.ui.panes.network_model import ModelMixin
+from convlab.ui.panes.network_spec_view import SpecPaneMixin
+from convlab.ui.panes.network_parts import (BN_MODES, MODELS, bn_explanation, key_of,
+                                      layer_montage, prep_images, rgb_pixmap, timing_text,
+                                      top5_text)
 from convlab.ui.widgets.layer_table import LayerTableModel
-from convlab.ui.panes.network_parts import (BN_MODES, MODELS, PREP_CAPTIONS, bn_explanation,
-                                            key_of, layer_montage, prep_images, rgb_pixmap,
-                                            timing_text, top5_text)
 from convlab.ui.panes.network_memory import remembered_settings, restored_settings
 from convlab.ui.worker import LatestWorker
 
-class NetworkPane(QWidget):
+REMEMBERED = ("bn_mode", "weights", "handmade_conv1", "learned_conv1")  # beside spec_state's net, insize, seed
+
+
+class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     """Model, input size, BN mode and weights on top; preprocessing, layer table and maps below."""
 
     title = "Network"
     resultReady = Signal(int)  # request id, once the whole forward pass is shown
     message = Signal(str, str)  # text, level ("error" or "info") for the window's message area
     statusChanged = Signal(str)  # the last forward's timing, for the status bar
+    fieldShown = Signal(int)  # a pinned receptive field is drawn (request id of pin())
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("network")
         self.settings = NetworkSettings()  # what the shown result was computed with
         self.requested = self.settings  # what the controls ask for (may be still computing)
-        self.image: np.ndarray | None = None  # the photo at full resolution
+        self.image: np.ndarray | None = None
         self.loaded: LoadedImage | None = None
         self.result: NetworkResult | None = None
+        self.net_shapes: Network | None = None  # shapes-only network of the requested spec
+        self._last_spec = specs.preset("alexbn")  # the spec shown before an ONNX model
+        self._last_custom: dict | None = None
         self._shown_id = 0  # the request whose result is on screen
         self._runner = NetworkRunner()  # touched only inside worker jobs
         self.worker = LatestWorker("network", self)
         self.map_worker = LatestWorker("network-maps", self)
+        self.shapes_worker = LatestWorker("network-shapes", self)
+        self.field_worker = LatestWorker("network-field", self)
+        self._field = None  # the receptive field drawn on the crop
         self.model = LayerTableModel(self)
         self._build()
+        self.edits = SpecController(self)
         self.worker.preview.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.map_worker.finished.connect(self._on_montage)
+        self.shapes_worker.finished.connect(self._on_full_rows)
+        self.field_worker.finished.connect(self._on_field)
+        self.field_worker.failed.connect(self._on_field_failed)
+        self.view.canvas.clicked.connect(self._map_clicked)
         self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
+        self._show_spec(self.requested, 0)
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
-        bar = self._build_controls()
-        left = self._build_table()
-        self.view = FeatureView(self, title="Maps of conv1")
-        self._layout(bar, left)
-        self._connect()
-        self._sync_controls(self.settings)
-
-    def _build_controls(self) -> QHBoxLayout:
-        """Model, input size, BN mode, seed, hand-made conv1, weights; their labels."""
-        self.model_box = QComboBox(objectName="netModel")
-        self.model_box.addItems(list(MODELS))
-        self.model_box.setToolTip("AlexBN: Chainer's alexbn.py, the seed article's model. "
-                                  "Alex: the original with local response normalisation.")
-        self.insize = QSpinBox(objectName="inputSize", minimum=32, maximum=512, value=227,
-                               suffix=" px", keyboardTracking=False)
-        self.insize.setToolTip("The crop fed to the network. 227 is AlexBN's insize; 224 still "
-                               "reaches 6x6 at pool5 thanks to cover_all pooling.")
-        self.bn_box = QComboBox(objectName="bnMode")
-        self.bn_box.addItems(list(BN_MODES))
-        self.seed = QSpinBox(objectName="netSeed", minimum=0, maximum=2**31 - 1, value=0,
-                             keyboardTracking=False)
-        self.seed.setToolTip("Seed of the random (LeCun normal) initialisation.")
-        self.handmade = QCheckBox("hand-made conv1", objectName="handmadeConv1")
-        self.handmade.setToolTip("Replace conv1's random weights with hand-made Gabor edge and "
-                                 "colour-opponent filters (not learned), so that untrained maps "
-                                 "still show edges and colours.")
-        self.load_button = QPushButton("Load Chainer weights (.npz)…", objectName="loadWeights")
-        self.load_button.setToolTip("A file written by Chainer's serializers.save_npz (a trainer "
-                                    "snapshot works too). A file that does not fit is refused "
-                                    "and the current weights stay.")
-        self.random_button = QPushButton("Random weights", objectName="randomWeights")
-        self.weights_label = QLabel(objectName="weightsLabel")
-        self.bn_label = QLabel(objectName="bnExplain", wordWrap=True)
-        self.input_note = QLabel(objectName="inputNote", wordWrap=True)
-        self.top5 = QLabel(objectName="top5", wordWrap=True)
-        for label in (self.bn_label, self.input_note, self.top5, self.weights_label):
-            label.setStyleSheet("color: palette(placeholder-text);")
+        build_controls(self)
         bar = QHBoxLayout()
         for w in (QLabel("Model"), self.model_box, QLabel("input"), self.insize, QLabel("BN"),
-                  self.bn_box, QLabel("seed"), self.seed, self.handmade):
+                  self.bn_box, QLabel("seed"), self.seed, self.handmade, self.learned):
             bar.addWidget(w)
         bar.addStretch(1)
-        return bar
-
-    def _build_table(self) -> QWidget:
-        """Preprocessing pictures, the layer table and the notes under it."""
-        self.prep_labels = [QLabel(alignment=Qt.AlignCenter) for _ in range(3)]
-        prep = QHBoxLayout()
-        for label, caption in zip(self.prep_labels, PREP_CAPTIONS):
-            box = QVBoxLayout()
-            box.addWidget(label)
-            box.addWidget(QLabel(caption, alignment=Qt.AlignCenter))
-            prep.addLayout(box)
-        self.table = QTableView(objectName="layerTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QTableView.SelectRows)
-        self.table.setSelectionMode(QTableView.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(20)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.selectionModel().currentRowChanged.connect(
-            lambda cur, _: self.show_layer(self.selected_layer()))
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(prep)
-        column.addWidget(self.table, 1)
-        column.addWidget(self.input_note)
-        column.addWidget(self.top5)
-        return left
-
-    def _layout(self, bar, left) -> None:
-        split = QSplitter(Qt.Horizontal)
-        split.addWidget(left)
-        split.addWidget(self.view)
-        split.setStretchFactor(1, 1)
-        split.setSizes([660, 600])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        weights = QHBoxLayout()
-        for widget, stretch in ((self.weights_label, 1), (self.random_button, 0), (self.load_button, 0)):
-            weights.addWidget(widget, stretch)
+        self.weights_row = weights = QHBoxLayout()
+        weights.addWidget(self.weights_label, 1)
+        weights.addWidget(self.random_button)
+        weights.addWidget(self.load_button)
+        self._model_controls()
         layout.addLayout(weights)
         layout.addWidget(self.bn_label)
-        layout.addWidget(split, 1)
+        layout.addWidget(build_split(self), 1)
+        self._connect()
 
     def _connect(self) -> None:
-        self.load_button.clicked.connect(self.load_weights_dialog)
-        self.model_box.currentTextChanged.connect(lambda t: self.apply(net=MODELS[t]))
+        self.model_box.currentTextChanged.connect(self.choose_model)
         self.insize.valueChanged.connect(lambda v: self.apply(insize=v))
         self.bn_box.currentTextChanged.connect(lambda t: self.apply(bn_mode=BN_MODES[t]))
         self.seed.valueChanged.connect(lambda v: self.apply(seed=v, weights=None))
-        self.handmade.toggled.connect(lambda on: self.apply(handmade_conv1=on))
+        self.handmade.toggled.connect(
+            lambda on: self.apply(handmade_conv1=on, learned_conv1=False if on else self.requested.learned_conv1))
+        self.learned.toggled.connect(
+            lambda on: self.apply(learned_conv1=on, handmade_conv1=False if on else self.requested.handmade_conv1))
+        self.load_button.clicked.connect(self.load_weights_dialog)
         self.random_button.clicked.connect(lambda: self.apply(weights=None, bn_mode="batch"))
+        self._sync_controls(self.settings)
 
     # -- state -------------------------------------------------------------------------------
     def set_image(self, loaded: LoadedImage) -> int:
@@ -163,11 +124,14 @@ class NetworkPane(QWidget):
 
     def apply(self, **changes) -> int:
         """Change what the controls ask for, on top of earlier changes still computing."""
-        return self.refresh(self.requested.replace(**changes))
+        s = self.requested.replace(**changes)
+        if "insize" in changes and s.net != "onnx":
+            self._show_spec(s, self.selected_row())  # new shapes in the table at once
+        return self.refresh(s)
 
     def load_weights(self, path: str) -> int:
         """Load a Chainer .npz in the worker; a refused file keeps the current weights."""
-        return self.apply(weights=str(path), bn_mode="stored")
+        return self.apply(weights=os.fspath(path), bn_mode="stored")
 
     def load_weights_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
@@ -186,7 +150,8 @@ class NetworkPane(QWidget):
 
         def job(j):
             result = runner.run(image, s, should_stop=j.should_stop,
-                                on_rows=lambda rows, prep: j.preview(("rows", rows, prep_images(prep), s)),
+                                on_rows=lambda rows, prep: j.preview(
+                                    ("rows", rows, prep_images(prep), s, prep["layer_inputs"])),
                                 on_layer=lambda name, sec, dead: j.preview(("layer", name, sec, dead)))
             if not result.completed:
                 return None
@@ -203,11 +168,18 @@ class NetworkPane(QWidget):
                  (self.bn_box, lambda w: w.setCurrentText(key_of(BN_MODES, s.bn_mode))),
                  (self.seed, lambda w: w.setValue(s.seed)),
                  (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
+        pairs += ((self.learned, lambda w: w.setChecked(s.learned_conv1)),)
         for widget, setter in pairs:
-            with signals_blocked(widget):
-                setter(widget)
-        self.bn_box.setEnabled(s.net == "alexbn")
-        self.bn_label.setText(bn_explanation(s))
+            widget.blockSignals(True)
+            setter(widget)
+            widget.blockSignals(False)
+        has_bn = self.has_batch_norm(s)
+        self.bn_box.setEnabled(has_bn)
+        self.bn_label.setText(bn_explanation(s, has_bn))
+        for w in (self.insize, self.handmade, self.learned, self.seed, self.load_button,
+                  self.random_button, self.editor):
+            w.setEnabled(s.net != "onnx")
+        self._sync_model_controls(s)
 
     def selected_layer(self) -> str | None:
         row = self.table.currentIndex().row()
@@ -226,7 +198,8 @@ class NetworkPane(QWidget):
             if name is not None and self.result is not None:
                 self.view.clear(f"{name} has no output: the input stops before it.")
             return
-        result, mode, aspect, arr = self.result, self.view.mode, self.view.aspect(), self.result.outputs[name]
+        result, mode, aspect = self.result, self.view.mode, self.view.aspect()
+        arr = result.outputs[name]
         self.map_worker.submit(lambda j: (result, name, layer_montage(name, arr, mode, aspect)))
 
     # -- results -----------------------------------------------------------------------------
@@ -234,15 +207,20 @@ class NetworkPane(QWidget):
         if not self.worker.is_current(request_id):
             return  # a newer request is on its way: its rows will come
         if payload[0] == "rows":
-            _, rows, images, s = payload
+            _, rows, images, s, inputs = payload
             selected = self.selected_layer()
-            self.model.set_rows(rows)
+            self.model.set_rows(rows, inputs)
+            self.show_inputs_column()
             self.select_layer(selected or "conv1")
             for label, rgb in zip(self.prep_labels, images):
-                label.setPixmap(rgb_pixmap(rgb, 120))
+                if label is self.crop_view:
+                    label.set_image(rgb)
+                else:
+                    label.setPixmap(rgb_pixmap(rgb, 120))
             error = next((r.error for r in rows if r.error), "")
             self.input_note.setText(error)
-            self.input_note.setStyleSheet("color: #c0392b;" if error else "color: palette(placeholder-text);")
+            self.input_note.setStyleSheet("color: #c0392b;" if error else
+                                          "color: palette(placeholder-text);")
         else:
             _, name, seconds, dead = payload
             self.model.set_time(name, seconds, dead)
@@ -255,6 +233,8 @@ class NetworkPane(QWidget):
         self.result, self.settings, self._shown_id = result, result.settings, request_id
         self._sync_controls(self.requested)
         self.weights_label.setText(f"Weights: {result.weights_source}")
+        if result.settings.net == "onnx":
+            self.show_model(result)
         if not any(r.error for r in result.rows):
             self.input_note.setText(result.note)
         self.top5.setText(top5_text(result))
@@ -281,10 +261,22 @@ class NetworkPane(QWidget):
             self.view.title.setText(f"Maps of {name}: {shape_text(arr.shape)}{units}")
             self.view.show_montage(montage)
 
-    def _on_failed(self, _request_id: int, reason: str) -> None:
+    def _on_failed(self, request_id: int, reason: str) -> None:
+        back_to_spec = self.requested.net != self.settings.net or self.requested.spec != self.settings.spec
         self.requested = self.settings  # back to what is shown
         self._sync_controls(self.settings)
+        if back_to_spec and self.settings.net != "onnx":
+            self._show_spec(self.settings, self.selected_row())
         self.message.emit(f"Network: {reason}", "error")
+
+    def menu_actions(self) -> list:
+        """The actions for the window's Network menu (their shortcuts work inside the pane)."""
+        action = QAction("Open &model… (.onnx)", self)
+        action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda checked=False: self.open_model_dialog())
+        self.addAction(action)
+        return self.edits.actions() + [action]
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def settled(self) -> bool:
@@ -300,14 +292,18 @@ class NetworkPane(QWidget):
                             lambda: result.settings_record(loaded.record()), cmap, mode, self.view)
 
     def state(self) -> dict:
-        return {"view": self.view.state(), "settings": remembered_settings(self.requested)}
+        return {"view": self.view.state(), **self.spec_state(),
+                "settings": remembered_settings(self.requested, REMEMBERED)}
 
     def restore(self, state: dict) -> None:
         state = state if isinstance(state, dict) else {}
-        self.view.restore(state.get("view", {}))
+        self.view.restore(state.get("view", {}) if isinstance(state.get("view"), dict) else {})
+        self.restore_spec_state(state)
         self.requested = restored_settings(self.requested, state.get("settings"))
         self._sync_controls(self.requested)
 
     def shutdown(self) -> None:
         self.worker.shutdown()
         self.map_worker.shutdown()
+        self.shapes_worker.shutdown()
+        self.field_worker.shutdown()

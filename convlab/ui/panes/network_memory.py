@@ -13,10 +13,10 @@ import os
 PLAIN = (bool, int, float, str, type(None))
 
 
-def remembered_settings(settings) -> dict:
-    """``{field: value}`` of ``settings``' plain-valued fields."""
+def remembered_settings(settings, names) -> dict:
+    """``{field: value}`` of ``settings``' fields ``names`` that hold plain values."""
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
-            if isinstance(getattr(settings, f.name), PLAIN)}
+            if f.name in names and isinstance(getattr(settings, f.name), PLAIN)}
 
 
 def restored_settings(current, saved):
@@ -25,6 +25,8 @@ def restored_settings(current, saved):
         return current
     changes = {}
     for f in dataclasses.fields(current):
+        if f.name not in saved:
+            continue
         value, now = saved.get(f.name, getattr(current, f.name)), getattr(current, f.name)
         if not isinstance(value, PLAIN) or (now is not None and value is not None
                                             and type(value) is not type(now)):

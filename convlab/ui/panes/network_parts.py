@@ -9,13 +9,19 @@ from PySide6.QtGui import QImage, QPixmap
 from convlab.pipelines.network import NetworkResult, NetworkSettings
 from convlab.render.tiles import build_montage, vector_grid
 
-MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex"}
+MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex",
+          "AlexNet, 2 groups": "alex2g", "Empty stack": "empty", "Your network (edited)": "custom",
+          "ONNX model": "onnx"}
 BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
-PREP_CAPTIONS = ("shorter side 256, centre crop", "crop", "minus ImageNet mean, / 255 (0 = grey)")
+MODEL_CAPTIONS = ("centre crop at the model's input size", "the crop, padding hatched",
+                  "the model's input, stretched to show")
+PREP_CAPTIONS = ("shorter side 256, centre crop", "the crop, padding hatched", "minus ImageNet mean, / 255 (0 = grey)")
 
 
 def layer_montage(name: str, arr: np.ndarray, mode: str, aspect: float):
     """Worker side: the montage of one layer's output (fully connected outputs as one tile)."""
+    if arr.ndim not in (1, 3):
+        arr = arr.reshape(-1)                                           # (F,): shown as units
     if arr.ndim == 1:  # laid out as convlab export draws it: unit i at divmod(i, cols)
         tile = vector_grid(arr)[None]                                   # (1, rows, cols)
         label = f"{name}: {arr.size} units, unit = row x {tile.shape[2]} + column"
@@ -25,14 +31,20 @@ def layer_montage(name: str, arr: np.ndarray, mode: str, aspect: float):
 
 def prep_images(prep: dict) -> list[np.ndarray]:
     """Worker side: the resized photo with the crop box, the crop, and the mean-subtracted input."""
+    crop = (np.clip(prep["crop"], 0, 1) * 255).astype(np.uint8)
+    centred = prep["input"][0].transpose(1, 2, 0)                      # (H, W, C)
+    if centred.shape[2] == 1:
+        centred = np.repeat(centred, 3, axis=2)                        # (H, W, 3) grey
+    if prep.get("resized") is None:  # a model's preset: its input stretched to 0..255 to show
+        low, high = float(centred.min()), float(centred.max())
+        shown = ((centred - low) / max(high - low, 1e-12) * 255).astype(np.uint8)
+        return [crop, crop, shown]
     resized = (np.clip(prep["resized"], 0, 1) * 255).astype(np.uint8)
     left, top, right, bottom = prep["box_resized"]
     boxed = resized.copy()
     for t in range(2):  # a 2-pixel yellow frame
         boxed[top + t, left:right] = boxed[bottom - 1 - t, left:right] = (255, 200, 0)
         boxed[top:bottom, left + t] = boxed[top:bottom, right - 1 - t] = (255, 200, 0)
-    crop = (np.clip(prep["crop"], 0, 1) * 255).astype(np.uint8)
-    centred = prep["input"][0].transpose(1, 2, 0)                      # about -0.5 .. 0.5
     shown = (np.clip(centred + 0.5, 0, 1) * 255).astype(np.uint8)      # 0 as mid-grey
     return [boxed, crop, shown]
 
@@ -48,9 +60,14 @@ def key_of(mapping: dict, value: str) -> str:
     return next(k for k, v in mapping.items() if v == value)
 
 
-def bn_explanation(s: NetworkSettings) -> str:
-    if s.net != "alexbn":
-        return "Alex has no BatchNormalization: ReLU then LRN after conv1 and conv2."
+def bn_explanation(s: NetworkSettings, has_bn: bool = True) -> str:
+    if s.net == "onnx":
+        return ("A trained model: its BatchNormalization layers use their stored running averages."
+                if has_bn else "This model has no BatchNormalization layer.")
+    if not has_bn:
+        if s.net in ("alex", "alex2g"):
+            return "Alex has no BatchNormalization: ReLU then LRN after conv1 and conv2."
+        return "This network has no BatchNormalization layer."
     if s.bn_mode == "batch":
         why = ("the weights are untrained, so the stored averages (mean 0, variance 1) would not "
                "normalise anything" if not s.weights else "chosen by you; the loaded file also "
@@ -62,7 +79,7 @@ def bn_explanation(s: NetworkSettings) -> str:
 
 
 def top5_text(result: NetworkResult) -> str:
-    if not result.settings.weights:
+    if not result.settings.weights and result.settings.net != "onnx":
         return "Top-5 classes appear with trained weights; random weights predict nothing."
     if not result.top5:
         return ""

@@ -11,24 +11,30 @@ to rebuild the montage; a colormap change only swaps the table.
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from convlab.render import colour
 from convlab.render.tiles import Montage
 from convlab.ui.widgets.canvas import ImageCanvas
+from convlab.ui.widgets.colour_bar import ColourBar
+from convlab.ui.widgets.kernel_strip import KernelStrip  # noqa: F401 - its old home
 from convlab.ui.widgets.map_dialog import MapDialog
 
 COLORMAPS = colour.DISPLAY_COLORMAPS  # {display name: cmap name}, one table for window and export
 SCALINGS = {"scale per map": "map", "shared scale": "layer"}  # menu text -> normalize() mode
 HINT = "Hover a map for its index, position and value; click it to open it large."
+MONTAGE_TOOLTIP = ("One tile per filter: where in the photo that filter responds (bright) and "
+                   "where not. Wheel zooms, drag pans, double-click fits.")
 
 
 class FeatureView(QWidget):
     """A montage of (F, h, w) maps with hover readout and click-for-one-map."""
 
     mapClicked = Signal(int)
+    positionClicked = Signal(int, int, int)  # index, row, column of a click
     mapHovered = Signal(int, int, int, float)  # index, row, column, value
     modeChanged = Signal(str)  # "map" or "layer": rebuild the montage
     painted = Signal()  # the canvas finished a paint
@@ -37,6 +43,8 @@ class FeatureView(QWidget):
         super().__init__(parent)
         self.montage: Montage | None = None
         self.dialog: MapDialog | None = None
+        self.open_on_click = True  # a click opens the map large (the explorer pins instead)
+        self.bar_index = 0  # the map whose range the colour bar shows in per-map scaling
         self._colormap = colormap
         self._lut = colour.lut(colormap)
         self.title = QLabel(title, objectName="featureTitle")
@@ -58,18 +66,27 @@ class FeatureView(QWidget):
         self.colormap_box.currentTextChanged.connect(self.set_colormap)
         fit = QToolButton(text="Fit", toolTip="Show the whole montage (or double-click it).")
         self.canvas = ImageCanvas(self)
+        self.canvas.setToolTip(MONTAGE_TOOLTIP)
         fit.clicked.connect(self.canvas.fit)
         self.canvas.hovered.connect(self._hover)
         self.canvas.left.connect(self._leave)
         self.canvas.clicked.connect(self._click)
         self.canvas.painted.connect(self.painted)
+        self.pin_mark = pg.ScatterPlotItem(size=11, symbol="s", pxMode=True, brush=None,
+                                           pen=pg.mkPen("#ff5050", width=2))
+        self.pin_mark.setZValue(20)
+        self.pin_mark.hide()
+        self.canvas.box.addItem(self.pin_mark, ignoreBounds=True)
         self.overlay = QLabel("", self.canvas, objectName="featureOverlay", wordWrap=True,
                               alignment=Qt.AlignmentFlag.AlignCenter)
         self.overlay.setStyleSheet("color: #c9ced6; font-size: 15px; padding: 24px;")
         self.overlay.hide()
+        self.hint = HINT  # the info line when nothing is hovered
         self.info = QLabel(HINT, objectName="featureInfo")
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.info.setMinimumWidth(1)  # a long line never widens the view (nor moves its siblings)
+        self.colour_bar = ColourBar(self, lut=self._lut)
         self._bar = bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.title)
@@ -83,7 +100,10 @@ class FeatureView(QWidget):
         layout.setSpacing(4)
         layout.addLayout(bar)
         layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.info)
+        foot = QHBoxLayout()
+        foot.addWidget(self.info, 3)
+        foot.addWidget(self.colour_bar, 2)
+        layout.addLayout(foot)
 
     # -- state from the owner ----------------------------------------------------------------
     @property
@@ -115,6 +135,48 @@ class FeatureView(QWidget):
     def aspect(self) -> float:
         return self.canvas.aspect()
 
+    def levels(self, index: int | None = None) -> tuple[float, float] | None:
+        """``(lo, hi)`` that map ``index`` (default: the colour bar's) is coloured with: its own
+        range per map, the layer's when shared (what :func:`~convlab.render.colour.normalize`
+        used to build the montage)."""
+        m = self.montage
+        if m is None:
+            return None
+        if m.mode == "layer":
+            return float(m.stats.minimum.min()), float(m.stats.maximum.max())
+        i = min(self.bar_index if index is None else index, m.count - 1)
+        return float(m.stats.minimum[i]), float(m.stats.maximum[i])
+
+    def add_below_toolbar(self, widget: QWidget) -> None:
+        """Put an owner's widget (e.g. a note on the scaling) in a row under the bar."""
+        self.layout().insertWidget(1, widget)
+
+    def mark_position(self, index: int | None, r: int = 0, c: int = 0) -> None:
+        """Outline pixel ``(r, c)`` of map ``index`` (a pinned value); ``None`` hides it."""
+        m = self.montage
+        if index is None or m is None or index >= m.count:
+            self.pin_mark.hide()
+            return
+        lay = m.layout
+        sx, sy = self.canvas.scale()
+        x = (index % lay.cols) * (lay.tile_w + lay.gap) + c // lay.step
+        y = (index // lay.cols) * (lay.tile_h + lay.gap) + r // lay.step
+        self.pin_mark.setData([(x + 0.5) * sx], [(y + 0.5) * sy])
+        self.pin_mark.show()
+
+    def show_levels(self, index: int | None = None) -> None:
+        """Point the colour bar at map ``index`` (per-map scaling) or at the shared range."""
+        if index is not None:
+            self.bar_index = index
+        m = self.montage
+        if m is None:
+            self.colour_bar.clear()
+            return
+        lo, hi = self.levels()
+        note = (f"all {m.count} maps" if m.mode == "layer"
+                else f"map {min(self.bar_index, m.count - 1)}")
+        self.colour_bar.set_levels(lo, hi, note)
+
     def add_to_toolbar(self, widget: QWidget, position: int = 1) -> None:
         """Put an owner's widget (e.g. stage buttons) in the bar above the montage."""
         self._bar.insertWidget(position, widget)
@@ -126,6 +188,8 @@ class FeatureView(QWidget):
         self.canvas.show_image(montage.image, lut=self._lut, gutters=montage.gutters(),
                                display_size=montage.display_size)
         self.badge.setText("preview, full result follows" if montage.preview else "")
+        self.show_levels()
+        self.pin_mark.hide()  # the owner marks the pinned value again on the new maps
         if not self.canvas.underMouse():
             self._leave()  # the hover line described the old maps
         if self.dialog is not None and self.dialog.isVisible() and not montage.preview:
@@ -134,8 +198,9 @@ class FeatureView(QWidget):
     def clear(self, message: str = "") -> None:
         self.montage = None
         self.canvas.clear_image()
+        self.colour_bar.clear()
         self.badge.setText("")
-        self.info.setText(message or HINT)
+        self.info.setText(message or self.hint)
         self.overlay.setText(message)
         self.overlay.setVisible(bool(message))
         self._place_overlay()
@@ -151,6 +216,7 @@ class FeatureView(QWidget):
         self._colormap = name
         self._lut = colour.lut(name)
         self.canvas.set_lut(self._lut)
+        self.colour_bar.set_lut(self._lut)
         if self.colormap_box.currentText() != name:
             self.colormap_box.setCurrentText(name)
         if self.dialog is not None and self.montage is not None and self.dialog.isVisible():
@@ -183,59 +249,18 @@ class FeatureView(QWidget):
         self.info.setText(f"map {index} ({m.name(index)}) · row {r}, column {c} · "
                           f"value {value:.4g} · map range {float(m.stats.minimum[index]):.3g} "
                           f"to {float(m.stats.maximum[index]):.3g}")
+        if index != self.bar_index and m.mode == "map":
+            self.show_levels(index)
         self.mapHovered.emit(index, r, c, value)
 
     def _leave(self) -> None:
         self.canvas.mark(0, 0, 0, 0)
-        self.info.setText(HINT)
+        self.info.setText(self.hint)
 
     def _click(self, x: float, y: float) -> None:
         hit = self.montage.lookup(x, y) if self.montage is not None else None
         if hit is not None:
             self.mapClicked.emit(hit[0])
-            self.open_map(hit[0])
-
-
-class KernelStrip(QWidget):
-    """The kernels as small images in one ImageItem; hover names them, a click opens that map."""
-
-    kernelClicked = Signal(int)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.canvas = ImageCanvas(self)
-        self.info = QLabel("Each kernel: grey is 0; colour shows the colour it responds to.")
-        self.info.setStyleSheet("color: palette(placeholder-text);")
-        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.names: list[str] = []
-        self.layout_ = None
-        self.kernels = None
-        self.canvas.hovered.connect(self._hover)
-        self.canvas.clicked.connect(self._click)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.info)
-
-    def show_strip(self, image, layout, kernels, names) -> None:
-        """Show a strip built by :func:`~convlab.render.tiles.build_kernel_strip` in a worker."""
-        self.layout_, self.kernels, self.names = layout, kernels, list(names)
-        self.canvas.show_image(image)
-
-    def _index(self, x, y):
-        if self.layout_ is None:
-            return None
-        hit = self.layout_.locate(x, y)
-        return hit[0] if hit is not None and hit[0] < len(self.kernels) else None
-
-    def _hover(self, x, y) -> None:
-        i = self._index(x, y)
-        if i is not None:
-            f, c, kh, kw = self.kernels.shape
-            name = self.names[i] if i < len(self.names) else ""
-            self.info.setText(f"kernel {i}: {name}, {c}×{kh}×{kw} (channels × height × width)")
-
-    def _click(self, x, y) -> None:
-        i = self._index(x, y)
-        if i is not None:
-            self.kernelClicked.emit(i)
+            self.positionClicked.emit(hit[0], hit[1], hit[2])
+            if self.open_on_click:
+                self.open_map(hit[0])

@@ -1,26 +1,43 @@
 """The network pane's layer table: a Qt model over ``Network.summary()`` rows plus timings.
 
 Columns: layer, kind, config, output, params, mult-adds, RF, jump, ms, dead (share of zeros
-after a ReLU). The last row holds the totals, the same figures ``convlab shapes`` prints.
+after a ReLU), the memory of the layer's activations and parameters (float32, one image), and
+the layers it reads (shown where that is not simply the layer above, as in a graph). The last
+row holds the totals, the same figures ``convlab shapes`` prints.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from convlab.engine.nets import SummaryRow
 from convlab.render.tiles import shape_text
 
-COLUMNS = ("layer", "kind", "config", "output", "params", "mult-adds", "RF", "jump", "ms", "dead")
-RIGHT = {"params", "mult-adds", "RF", "jump", "ms", "dead"}
+COLUMNS = ("layer", "kind", "config", "output", "params", "mult-adds", "RF", "jump", "ms", "dead",
+           "act mem", "param mem", "inputs")
+RIGHT = {"params", "mult-adds", "RF", "jump", "ms", "dead", "act mem", "param mem"}
 TOOLTIPS = {
     "RF": "Receptive field: how many input pixels (per side) one output pixel of this layer sees.",
     "jump": "Input pixels between neighbouring outputs of this layer (the product of the strides).",
     "dead": "Share of the layer's outputs that a ReLU set to zero in the last forward pass.",
     "mult-adds": "Multiply-adds for one image (convolutions and fully connected layers).",
     "ms": "Milliseconds this layer took in the last forward pass.",
+    "act mem": "Memory of this layer's output for one image (float32).",
+    "param mem": "Memory of this layer's learned parameters (float32).",
+    "inputs": "The layers this one reads, where that is not the layer above it.",
 }
+
+
+def _bytes(n: int) -> str:
+    if n >= 2 ** 20:
+        return f"{n / 2 ** 20:,.1f} MB"
+    return f"{n / 2 ** 10:,.1f} KB" if n else "0"
+
+
+def _activation_bytes(r: SummaryRow) -> int:
+    return 4 * int(np.prod(r.output_shape)) if r.output_shape is not None else 0
 
 
 def _count(n: int) -> str:
@@ -39,14 +56,35 @@ class LayerTableModel(QAbstractTableModel):
         self._rows: list[SummaryRow] = []
         self._ms: dict[str, float] = {}
         self._dead: dict[str, float] = {}
+        self._inputs: dict[str, str] = {}
 
     # -- state -------------------------------------------------------------------------------
-    def set_rows(self, rows: list[SummaryRow]) -> None:
+    def set_rows(self, rows: list[SummaryRow], inputs: dict[str, list[str]] | None = None) -> None:
+        """New rows (times cleared); ``inputs``: layer name -> the names it reads."""
         self.beginResetModel()
         self._rows = list(rows)
+        previous, self._inputs = "input", {}
+        for r in self._rows:
+            read = (inputs or {}).get(r.name, [previous])
+            if list(read) != [previous]:
+                self._inputs[r.name] = ", ".join(read)
+            previous = r.name
         self._ms.clear()
         self._dead.clear()
         self.endResetModel()
+
+    def reads_other_layers(self) -> bool:
+        """Whether some layer reads other than the layer above it (a graph: show "inputs")."""
+        return bool(self._inputs)
+
+    def update_errors(self, rows: list[SummaryRow]) -> None:
+        """Take the ``error`` texts of ``rows`` (the same layers, a fuller reason) in place."""
+        if [r.name for r in rows] != [r.name for r in self._rows]:
+            return
+        for mine, theirs in zip(self._rows, rows):
+            mine.error = theirs.error
+        if self._rows:
+            self._changed(0, len(self._rows) - 1, "layer", "output")
 
     def clear_times(self) -> None:
         self._ms.clear()
@@ -136,6 +174,12 @@ class LayerTableModel(QAbstractTableModel):
             return f"{self._ms[r.name]:.2f}" if r.name in self._ms else ""
         if col == "dead":
             return f"{self._dead[r.name]:.0%}" if r.name in self._dead else ""
+        if col == "act mem":
+            return _bytes(_activation_bytes(r)) if r.output_shape is not None else ""
+        if col == "param mem":
+            return _bytes(4 * r.params)
+        if col == "inputs":
+            return self._inputs.get(r.name, "")
         return ""
 
     def _total_text(self, col: str) -> str:
@@ -148,4 +192,8 @@ class LayerTableModel(QAbstractTableModel):
             return f"{macs / 1e9:.3f} G"
         if col == "ms":
             return f"{ms:.1f}" if self._ms else ""
+        if col == "act mem":
+            return _bytes(sum(_activation_bytes(r) for r in self._rows))
+        if col == "param mem":
+            return _bytes(4 * params)
         return ""

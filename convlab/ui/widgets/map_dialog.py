@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QPushB
                                QVBoxLayout, QWidget)
 
 from convlab.ui.widgets.canvas import ImageCanvas
+from convlab.ui.widgets.colour_bar import ColourBar
+from convlab.ui.widgets.histogram import Histogram
 from convlab.render.kernels import kernel_rgb
 from convlab.render.tiles import Montage
 
@@ -30,8 +32,12 @@ class MapDialog(QDialog):
         self.title = QLabel(objectName="mapTitle")
         self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
         self.canvas = ImageCanvas(self)
+        self.canvas.setToolTip("One feature map at full resolution, coloured as in the montage; "
+                               "hover for values, wheel to zoom.")
         self.canvas.hovered.connect(self._hover)
         self.hover = QLabel(" ", objectName="mapHover")
+        self.colour_bar = ColourBar(self)
+        self.histogram = Histogram(self)
         self.kernel = ImageCanvas(self)
         self.kernel.setFixedSize(180, 180)
         self.kernel_caption = QLabel(wordWrap=True)
@@ -54,6 +60,7 @@ class MapDialog(QDialog):
         side.addSpacing(8)
         side.addWidget(QLabel("<b>Statistics</b>"))
         side.addLayout(form)
+        side.addWidget(self.histogram)
         side.addStretch(1)
         steps = QHBoxLayout()
         steps.addWidget(self.previous)
@@ -62,7 +69,10 @@ class MapDialog(QDialog):
         left = QVBoxLayout()
         left.addWidget(self.title)
         left.addWidget(self.canvas, 1)
-        left.addWidget(self.hover)
+        foot = QHBoxLayout()
+        foot.addWidget(self.hover, 1)
+        foot.addWidget(self.colour_bar, 1)
+        left.addLayout(foot)
         body = QHBoxLayout(self)
         body.addLayout(left, 1)
         panel = QWidget()
@@ -92,7 +102,23 @@ class MapDialog(QDialog):
         self.stats["max"].setText(f"{hi:.4g}")
         self.stats["mean"].setText(f"{float(m.stats.mean[i]):.4g}")
         self.stats["zeros"].setText(f"{100 * float(m.stats.zeros[i]):.1f} %")
+        self._show_levels(i)
         self._show_kernel(i)
+
+    def levels(self) -> tuple[float, float]:
+        """``(lo, hi)`` the shown map is coloured with (its own, or the layer's when shared)."""
+        m, i = self._montage, self.index
+        if m.mode == "layer":
+            return float(m.stats.minimum.min()), float(m.stats.maximum.max())
+        return float(m.stats.minimum[i]), float(m.stats.maximum[i])
+
+    def _show_levels(self, i: int) -> None:
+        m = self._montage
+        lo, hi = self.levels()
+        self.colour_bar.set_lut(self._lut)
+        self.colour_bar.set_levels(lo, hi, "shared by all maps" if m.mode == "layer" else "this map")
+        self.histogram.set_data(m.indices[i], lo, hi, float(m.stats.mean[i]),
+                                self.colour_bar.table())
 
     def _show_kernel(self, i: int) -> None:
         m = self._montage

@@ -1,0 +1,59 @@
+"""KernelStrip: a layer's kernels as small images in one ImageItem (the explorer's Kernels tab).
+
+Build the strip off the GUI thread with :func:`~convlab.render.kernels.build_kernel_strip`,
+then :meth:`KernelStrip.show_strip`; hover names a kernel, a click asks for its map.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from convlab.ui.widgets.canvas import ImageCanvas
+
+
+class KernelStrip(QWidget):
+    """The kernels as small images in one ImageItem; hover names them, a click opens that map."""
+
+    kernelClicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.canvas = ImageCanvas(self)
+        self.canvas.setToolTip("The kernels (weights) themselves: each is the pattern its map "
+                               "looks for. Click one to open its map large.")
+        self.info = QLabel("Each kernel: grey is 0; colour shows the colour it responds to.")
+        self.info.setStyleSheet("color: palette(placeholder-text);")
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.names: list[str] = []
+        self.layout_ = None
+        self.kernels = None
+        self.canvas.hovered.connect(self._hover)
+        self.canvas.clicked.connect(self._click)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.info)
+
+    def show_strip(self, image, layout, kernels, names) -> None:
+        """Show a strip built by :func:`~convlab.render.tiles.build_kernel_strip` in a worker."""
+        self.layout_, self.kernels, self.names = layout, kernels, list(names)
+        self.canvas.show_image(image)
+
+    def _index(self, x, y):
+        if self.layout_ is None:
+            return None
+        hit = self.layout_.locate(x, y)
+        return hit[0] if hit is not None and hit[0] < len(self.kernels) else None
+
+    def _hover(self, x, y) -> None:
+        i = self._index(x, y)
+        if i is not None:
+            f, c, kh, kw = self.kernels.shape
+            name = self.names[i] if i < len(self.names) else ""
+            self.info.setText(f"kernel {i}: {name}, {c}×{kh}×{kw} (channels × height × width)")
+
+    def _click(self, x, y) -> None:
+        i = self._index(x, y)
+        if i is not None:
+            self.kernelClicked.emit(i)

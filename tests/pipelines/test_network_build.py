@@ -1,0 +1,59 @@
+"""Networks the Network pane asks for: custom specs, conv1 learned from photos, one-channel input."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convlab.engine import specs
+from convlab.engine.nets import build_network
+from convlab.pipelines import netbuild
+from convlab.pipelines.network import NetworkRunner, NetworkSettings, quick_summary, spec_text
+
+SMALL = {"name": "small", "input_shape": [3, 64, 64], "layers": [
+    {"name": "conv1", "kind": "conv", "out_channels": 8, "ksize": 5, "stride": 2},
+    {"name": "relu1", "kind": "relu"},
+    {"name": "pool1", "kind": "pool", "ksize": 3, "stride": 2}]}
+
+
+def test_a_preset_spec_runs_with_the_presets_weights():
+    s = NetworkSettings(net="custom", spec=spec_text(specs.preset("alex")))
+    net = netbuild.build(s)
+    want = build_network("alex", seed=0)
+    np.testing.assert_array_equal(net["conv3"].params["W"], want["conv3"].params["W"])
+
+
+def test_learned_conv1_replaces_only_the_first_convolution_keeping_its_norm():
+    s = NetworkSettings(net="custom", spec=spec_text(SMALL), learned_conv1=True, insize=64)
+    random_w = netbuild.build(s.replace(learned_conv1=False))["conv1"].params["W"]
+    net = NetworkRunner().network(s)
+    learned = net["conv1"].params["W"]
+    assert learned.shape == (8, 3, 5, 5) and not np.allclose(learned, random_w)
+    np.testing.assert_allclose(np.linalg.norm(learned), np.linalg.norm(random_w), rtol=1e-4)
+    assert "learned-from-photos" in net.weights_source
+    again = NetworkRunner().network(s)["conv1"].params["W"]
+    np.testing.assert_array_equal(learned, again)  # deterministic
+
+
+def test_a_one_channel_spec_runs_on_the_photo_in_grey():
+    spec = dict(SMALL, input_shape=[1, 64, 64])
+    s = NetworkSettings(net="custom", spec=spec_text(spec), insize=64)
+    image = np.random.default_rng(0).random((80, 90, 3), dtype=np.float32)
+    result = NetworkRunner().run(image, s)
+    assert result.prep["input"].shape == (1, 1, 64, 64)
+    assert result.outputs["pool1"].shape == (8, 15, 15)
+
+
+def test_quick_summary_gives_the_reason_without_the_fitting_sizes():
+    spec = specs.preset("alexbn")
+    spec["layers"][0]["stride"] = 2
+    net = NetworkSettings(net="custom", spec=spec_text(spec))
+    from convlab.engine.nets import Network
+
+    shapes_only = Network.from_spec(net.network_spec(), init=False)
+    quick = quick_summary(shapes_only, (3, 227, 227))
+    full = shapes_only.summary((3, 227, 227))
+    failing = next(r for r in full if r.error)
+    assert [r.output_shape for r in quick] == [r.output_shape for r in full]
+    assert failing.error.startswith(next(r for r in quick if r.error).error.rstrip())
+    assert "Square inputs" in failing.error and "Square inputs" not in \
+        next(r for r in quick if r.error).error
