@@ -14,6 +14,7 @@ window builds them the same way.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -232,11 +233,35 @@ class _Progress:
             print("\r" + " " * len(self.line) + "\r", end="", file=sys.stderr, flush=True)
 
 
+_INTERRUPTED: dict[str, int] = {}  # the signal that interrupted the export
+
+
+def _terminate_as_interrupt():
+    """Make SIGTERM interrupt the export as Ctrl+C does (so it cleans up); the old handler."""
+    def handler(signum, _frame):
+        _INTERRUPTED["signal"] = signum
+        raise KeyboardInterrupt
+
+    _INTERRUPTED.clear()
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        return signal.getsignal(signal.SIGTERM)
+
+
+def _restore_terminate(previous) -> None:
+    try:
+        signal.signal(signal.SIGTERM, previous)
+    except (ValueError, TypeError):  # not the main thread, or no Python handler to restore
+        pass
+
+
 def run(args) -> int:
     """Run a parsed ``convlab export`` command line; returns the exit status."""
     parser = args._export_parser
     _check_flags(args, parser)
     progress = _Progress(args.quiet)
+    previous = _terminate_as_interrupt()
     try:
         job = _network_job if network_flag(args) else _explorer_job
         layers, record, top5 = job(args, parser)
@@ -255,14 +280,20 @@ def run(args) -> int:
         progress.finish()
         _say(exc)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM (see _terminate_as_interrupt)
         progress.finish()
-        _say("interrupted; the output folder was left as it was")
-        return 130
+        code = 128 + _INTERRUPTED.get("signal", signal.SIGINT)
+        if getattr(exc, "export_complete", False):
+            _say(f"interrupted after the export was complete; every file is in place in {args.out}")
+        else:
+            _say("interrupted; the output folder was left as it was")
+        return code
     except Exception as exc:  # noqa: BLE001 - never a traceback on the command line
         progress.finish()
         _say(f"failed: {describe_error(exc)}")
         return 1
+    finally:
+        _restore_terminate(previous)
     progress.finish()
     if not args.quiet:
         print(f"Wrote {len(result.files)} files to {result.out_dir} in {result.seconds:.1f} s "

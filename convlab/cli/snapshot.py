@@ -15,7 +15,8 @@ import re
 import sys
 import time
 
-from convlab.export.atomic import atomic_path
+from convlab.export.atomic import WriteFailed, atomic_path
+from convlab.pipelines import guard
 
 PANES = ("explorer", "network")
 STAGES = ("conv", "bn", "relu", "pool")
@@ -87,14 +88,30 @@ def _pane_ready(window, pane_name: str):
 def render(window, out: str) -> None:
     """Grab the window (menus, panes, status bar) and write it atomically as PNG."""
     pixmap = window.grab()
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp:  # refuses folders, devices, pipes; leaves no temporary file
         if not pixmap.save(str(tmp), "PNG"):
-            raise OSError(f"cannot write {out}")
+            raise WriteFailed(f"could not write {out} (Qt's PNG writer failed: is the disk "
+                              "full?); it was left as it was and no temporary file remains.")
+
+
+def size_problem(window, size: tuple[int, int]) -> str:
+    """"" when the window took ``size``, else a sentence naming the smallest size it can take."""
+    got = window.size()
+    if (got.width(), got.height()) == tuple(size):
+        return ""
+    least = window.minimumSizeHint().expandedTo(window.minimumSize())
+    w, h = max(least.width(), size[0]), max(least.height(), size[1])
+    return (f"the window cannot be as small as {size[0]}x{size[1]}: its controls need at least "
+            f"{w}x{h}; use --size {w}x{h} or larger.")
 
 
 def run(args) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    out = os.path.abspath(args.out)
+    try:
+        out = guard.check_output_path(args.out, "snapshot")
+    except ValueError as exc:
+        print(f"convlab snapshot: {exc}", file=sys.stderr)
+        return 1
     if not os.path.isdir(os.path.dirname(out)):
         print(f"convlab snapshot: the folder {os.path.dirname(out)} does not exist", file=sys.stderr)
         return 1
@@ -115,6 +132,9 @@ def run(args) -> int:
     window.resize(*args.size)
     window.show()
     try:
+        problem = size_problem(window, args.size)
+        if problem:
+            raise ValueError(problem)
         ready = _pane_ready(window, args.pane)
         if not _wait(app, ready, args.timeout):
             print(f"convlab snapshot: the {args.pane} pane was not ready after {args.timeout:g} s",
@@ -127,7 +147,7 @@ def run(args) -> int:
             if not _wait(app, ready, args.timeout):
                 raise OSError("the explained value was not ready in time")
         render(window, out)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         print(f"convlab snapshot: {exc}", file=sys.stderr)
         return 1
     finally:

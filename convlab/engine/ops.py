@@ -78,8 +78,9 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, should_stop=N
     (``CONV_PATH``: by shape, deterministic, by default); the bias is added in place.
 
     ``should_stop`` (a callable, or None) is asked before each tile of output rows; when it
-    answers True the computation stops and :class:`Cancelled` is raised. With it the tiles hold
-    at most ``STOP_TILE_FLOPS`` (so a newer request waits a few ms, not the whole convolution).
+    answers True the computation stops and :class:`Cancelled` is raised. Tiles hold at most
+    ``STOP_TILE_FLOPS`` either way (a newer request waits a few ms, and the bits do not depend
+    on whether the call could be stopped).
     """
     strides, pads, dilations, oh, ow = _conv_geometry(x, W, b, stride, pad, dilation, groups)
     xp = array_module(x)
@@ -132,17 +133,19 @@ def _im2col_conv(x, W, y, groups, strides, pads, dilations, should_stop):
     """The direct path: im2col and one GEMM per group, in tiles of output rows, into ``y``.
 
     Tiles keep the im2col matrix within COL_BUDGET bytes (a 15x15 kernel at stride 1 over a
-    512x512 RGB image would otherwise need 0.7 GB; one tile in the usual case), and within
-    STOP_TILE_FLOPS when ``should_stop`` is given.
+    512x512 RGB image would otherwise need 0.7 GB) and the work within STOP_TILE_FLOPS, with
+    or without ``should_stop`` (so results are the same bits either way).
     """
     n, c, _, _ = x.shape
     c_out, _, kh, kw = W.shape
     oh, ow = y.shape[2:]
     (sh, sw), (dh, dw) = strides, dilations
     rows = max(1, min(oh, COL_BUDGET // max(n * c * kh * kw * ow * x.dtype.itemsize, 1)))
-    if should_stop is not None:
-        row_flops = 2 * n * c_out * (c // groups) * kh * kw * ow
-        rows = max(1, min(rows, STOP_TILE_FLOPS // max(row_flops, 1)))
+    # the same tiles whether or not should_stop is given: BLAS sums a tile's products in an order
+    # that depends on the tile's size, so tiling only when stoppable made the window's maps
+    # differ from convlab export's in the last bits (and their PNGs by a colour step)
+    row_flops = 2 * n * c_out * (c // groups) * kh * kw * ow
+    rows = max(1, min(rows, STOP_TILE_FLOPS // max(row_flops, 1)))
     if rows < oh:
         x = _pad_hw(x, pads, 0.0)
         pads = ((0, 0), (0, 0))

@@ -171,6 +171,7 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
             "separator": int(sep), "separator_color": list(colour.NAN_COLOR)}
     total = 1 + sum((per_map and L.picture.shape[0]) + grid + npy for L in prepared)
     out = Path(out_dir).expanduser().absolute()
+    tx = None
     try:
         writer = _Writer(settings, look, mode, progress, cancel, total)
         with Transaction(out) as tx:
@@ -184,6 +185,9 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
             writer.tick()
             tx.commit([f["path"] for f in writer.files] + [MANIFEST])
     except ExportError:
+        raise
+    except KeyboardInterrupt as exc:  # held through the final step: all in place, or nothing
+        exc.export_complete = tx is not None and tx.committed
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
         raise ExportError(explain_failure(exc, out)) from exc

@@ -15,10 +15,27 @@ import errno
 import json
 import os
 import shutil
-import tempfile
+import signal
 from pathlib import Path, PurePosixPath
 
+from convlab.pipelines import guard
+
 MANIFEST = "manifest.json"
+STAGING = ".convlab-export"  # staging folders: <prefix>-<pid>-<hex>, swept when stale
+REPLACED = ".convlab-replaced"  # files set aside during a commit (kept if one cannot go back)
+HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _hold_signals():
+    """Defer SIGINT/SIGTERM (this thread) until :func:`_release_signals`; the old mask, or None."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+
+
+def _release_signals(old) -> None:
+    if old is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a deferred signal is handled now
 
 
 class Transaction:
@@ -31,6 +48,8 @@ class Transaction:
         self.stale_dirs: set[Path] = set()
         self.committed = False
         self.keep_backup = False
+        self.swept: list[str] = []  # stale staging folders of killed exports, removed on entry
+        self._held = None  # the signal mask to restore once the final step is over
 
     def __enter__(self) -> "Transaction":
         try:
@@ -43,22 +62,33 @@ class Transaction:
             for folder in reversed(missing):
                 os.mkdir(folder)
                 self.created.append(folder)
-            self.staging = Path(tempfile.mkdtemp(prefix=".convlab-export-", dir=self.out))
+            self.swept = guard.sweep_stale_staging(self.out, STAGING)
+            self.staging = Path(guard.make_staging_dir(self.out, STAGING))
         except BaseException:
             self._discard(failed=True)
             raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        failed = exc_type is not None or not self.committed
-        if failed:
-            self._rollback()
-        self._discard(failed)
+        held = self._held if self._held is not None else _hold_signals()
+        try:
+            failed = exc_type is not None or not self.committed
+            if failed:
+                self._rollback()
+            self._discard(failed)
+        finally:
+            self._held = None
+            _release_signals(held)  # an interrupt during the final step is handled only now
         return False
 
     def commit(self, paths: list[str]) -> None:
-        """Move ``paths`` (relative, POSIX, in order) from the staging folder into the target."""
-        self.backup = Path(tempfile.mkdtemp(prefix=".convlab-replaced-", dir=self.out))
+        """Move ``paths`` (relative, POSIX, in order) from the staging folder into the target.
+
+        SIGINT and SIGTERM are held from here until the block is left, so the final step is
+        never cut in half: an interrupt that arrives meanwhile is handled after it, with every
+        file in place (``committed``) or, if the commit failed, none."""
+        self._held = _hold_signals()
+        self.backup = Path(guard.make_staging_dir(self.out, REPLACED))
         for rel in self._stale(set(paths)):
             self._set_aside(self.out / rel)
             self.stale_dirs.add((self.out / rel).parent)

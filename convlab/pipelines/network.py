@@ -9,8 +9,10 @@ forward pass, not a rebuild; a weights file that is refused leaves the cache as 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -108,6 +110,7 @@ class NetworkResult:
     note: str = ""  # what cover_all pooling does at this input size
     completed: bool = True
     has_batch_norm: bool = True  # whether bn_mode means anything for this network
+    weights_sha256: str | None = None  # of the weights file as it was loaded (it may be gone since)
     inputs: dict[str, list[str]] = field(default_factory=dict)  # layer -> the layers it reads
     net: Network | None = None  # the network that ran (read its geometry only, never run it)
 
@@ -115,15 +118,26 @@ class NetworkResult:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
         photo described by ``image``; hashes a weights or model file, so call it off the GUI
         thread. ``spec_path``: the file a custom spec was read from (else the record holds
-        the spec and its command says ``--spec SPEC.json``)."""
+        the spec and its command says ``--spec SPEC.json``). A weights file deleted (or
+        unreadable) since it was loaded is recorded by its path and the sha256 taken at
+        loading: the maps came from the weights held in memory."""
         s = self.settings
         custom = s.net == "custom"
-        return records.network_settings_record(
-            s.net, image, weights_source=self.weights_source, insize=s.insize, seed=s.seed,
-            bn_mode=s.bn_mode if self.has_batch_norm else None, weights_path=s.weights,
-            crop_box=self.prep["box"], spec=s.network_spec() if custom else None,
-            spec_path=spec_path if custom else None, model_path=s.model,
-            preprocess=s.preprocess, labels_path=s.labels, conv1=s.conv1)
+        kwargs = dict(
+            weights_source=self.weights_source, insize=s.insize, seed=s.seed,
+            bn_mode=s.bn_mode if self.has_batch_norm else None, crop_box=self.prep["box"],
+            spec=s.network_spec() if custom else None, spec_path=spec_path if custom else None,
+            model_path=s.model, preprocess=s.preprocess, labels_path=s.labels, conv1=s.conv1)
+        try:
+            return records.network_settings_record(s.net, image, weights_path=s.weights, **kwargs)
+        except OSError:
+            if not s.weights:
+                raise
+        record = records.network_settings_record(s.net, image, **kwargs)
+        path = os.path.abspath(s.weights)
+        record["weights"] = {"source": "file", "path": path, "sha256": self.weights_sha256}
+        record["command"] += f" --weights {shlex.quote(path)}"
+        return record
 
 
 def has_batch_norm(net: Network) -> bool:
@@ -182,17 +196,44 @@ class NetworkRunner:
 
     def __init__(self):
         self._nets: dict[tuple, Network] = {}
+        # weights file path -> (its stamp, sha256, {layer: params}) as loaded: the arrays live
+        # in memory, so a file deleted after loading still serves later changes and exports
+        self._loaded: dict[str, tuple] = {}
+
+    def _build(self, s: NetworkSettings) -> Network:
+        """``netbuild.build(s)``, with a weights file's arrays kept in memory once loaded.
+
+        The file is read the first time and whenever it was saved again; while it is unchanged,
+        or gone, the arrays held from its loading serve (with the sha256 taken then)."""
+        if not s.weights:
+            return netbuild.build(s)
+        stamp, held = _file_stamp(s.weights), self._loaded.get(s.weights)
+        if held is not None and (stamp is None or stamp == held[0]):
+            net = netbuild.build(s.replace(weights=None))
+            for layer in net.layers:
+                layer.params = dict(held[2].get(layer.name, layer.params))
+            net.weights_source = os.path.basename(s.weights)
+        else:
+            net = netbuild.build(s)  # refuses the whole file, or loads it all
+            digest = hashlib.sha256()
+            with open(s.weights, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            self._loaded = {s.weights: (stamp, digest.hexdigest(),
+                                        {layer.name: dict(layer.params) for layer in net.layers})}
+        net.weights_sha256 = self._loaded[s.weights][1]
+        return net
 
     def network(self, s: NetworkSettings) -> Network:
         """The network for ``s``, built (and its weights loaded) if need be; ``ValueError`` on a
         bad spec, model or weights file."""
-        key = s.weights_key + (_file_stamp(s.weights), _file_stamp(s.model))  # saved again: read again
+        stamp = _file_stamp(s.weights) or (self._loaded.get(s.weights, (None,))[0] if s.weights else None)
+        key = s.weights_key + (stamp, _file_stamp(s.model))  # saved again: read again; gone: held
         net = self._nets.get(key)
         if net is None:
-            net = netbuild.build(s)
+            net = self._build(s)
             netbuild.replace_conv1(net, s.conv1)
-            if len(self._nets) >= 2:  # each holds 250 MB
-                self._nets.pop(next(iter(self._nets)))
+            self._nets.clear()  # one network at a time: AlexBN holds 250 MB (a rebuild ~0.5 s)
             self._nets[key] = net
         return net
 
@@ -208,7 +249,8 @@ class NetworkRunner:
         prep = netbuild.prepare(image, s, net)
         note = cover_all_note(net, s.insize) if s.net in specs.PRESETS else ""
         result = NetworkResult(s, rows, prep, weights_source=net.weights_source, note=note,
-                               has_batch_norm=has_batch_norm(net))
+                               has_batch_norm=has_batch_norm(net),
+                               weights_sha256=getattr(net, "weights_sha256", None))
         result.inputs = {layer.name: list(layer.inputs) for layer in net.layers}
         result.net = net
         prep["layer_inputs"] = result.inputs  # for on_rows: the table's "inputs" column

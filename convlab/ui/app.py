@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -31,10 +31,45 @@ def apply_theme(app: QApplication) -> None:
     app.setPalette(palette)
 
 
+# Qt plugin notes that are no fault of the user's and say nothing actionable (the offscreen
+# plugin prints the first on every window shown); every other Qt message still goes to stderr
+QUIET_QT_MESSAGES = ("does not support propagateSizeHints",)
+
+
+def _qt_message(kind, _context, text: str) -> None:
+    if kind == QtMsgType.QtDebugMsg or any(quiet in text for quiet in QUIET_QT_MESSAGES):
+        return
+    print(text, file=sys.stderr)
+
+
+def limit_heap_growth() -> bool:
+    """On glibc, keep freed large arrays from staying resident; True when applied.
+
+    glibc raises its mmap threshold (up to 32 MB) each time a large block is freed, after which
+    maps of a few MB come from the heap, fragment it and are never given back: a long session
+    grew to about 1 GB. A fixed threshold (1 MB: every map array is its own mapping, returned
+    to the system when freed) and a trim limit keep resident memory near what is in use.
+    """
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 20) and
+                    libc.mallopt(M_TRIM_THRESHOLD, 8 << 20))
+    except (OSError, AttributeError):  # musl or another libc: nothing to tune
+        return False
+
+
 def make_app(argv: list[str] | None = None, *, theme: bool = True) -> QApplication:
     """The process's QApplication (created once), named for QSettings, themed."""
     app = QApplication.instance()
     if app is None:
+        qInstallMessageHandler(_qt_message)
+        limit_heap_growth()
         app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName("ConvLab")
     app.setApplicationName("ConvLab")
@@ -50,10 +85,8 @@ def run_app(image_path: str | None = None) -> int:
     """``convlab [IMAGE]``: open the window and run until it is closed; returns the exit code."""
     app = make_app()
     from convlab.ui.main_window import MainWindow
-    from convlab.ui.worker import shutdown_all
+    from convlab.ui.worker import finish
 
     window = MainWindow(image_path, settings=QSettings())
     window.show()
-    code = app.exec()
-    shutdown_all()
-    return int(code)
+    return finish(int(app.exec()))  # ends the process even over a job that will not stop

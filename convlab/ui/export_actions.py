@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 from convlab import __version__
 from convlab.export import maps as export
 from convlab.export.atomic import atomic_path
+from convlab.pipelines import guard
 from convlab.render import colour, png, tiles
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.worker import LatestWorker
@@ -83,12 +84,16 @@ class ExportController(QObject):
         return pane.export_source()
 
     def _ask(self, kind: str, suggested: str) -> str:
-        folder = self.window.last_folder or os.path.expanduser("~")
+        """Ask for a file or folder, starting in the last export's folder."""
+        folder = (getattr(self.window, "last_export_folder", "") or self.window.last_folder
+                  or os.path.expanduser("~"))
         start = os.path.join(folder, suggested)
         if kind == "file":
             path, _ = QFileDialog.getSaveFileName(self.window, "Export as PNG", start, "PNG (*.png)")
         else:
             path = QFileDialog.getExistingDirectory(self.window, "Export into folder", folder)
+        if path:
+            self.window.last_export_folder = path if kind != "file" else os.path.dirname(path)
         return path
 
     def _begin(self) -> ExportSource | None:
@@ -115,6 +120,7 @@ class ExportController(QObject):
         if not path:
             return 0
         chunk = {"layer": name, "index": index, "version": __version__}
+        record = lambda: look_record(src.record(), src.cmap, src.mode)  # noqa: E731
 
         def job(_):
             values, bounds = arr, None
@@ -122,7 +128,7 @@ class ExportController(QObject):
                 lo, hi = colour.normalize_bounds(arr, src.mode)
                 values, bounds = arr[index], (lo[index:index + 1], hi[index:index + 1])
             rgb = tiles.picture(values, src.cmap, src.mode, bounds=bounds)
-            return _write(path, rgb, src.record, chunk, f"map {index} of {name}")
+            return _write(path, rgb, record, chunk, f"map {index} of {name}")
 
         return self._submit(job, cancellable=False)
 
@@ -137,8 +143,9 @@ class ExportController(QObject):
             return 0
         arr = src.layers[name]
         chunk = {"layer": name, "grid": True, "version": __version__}
+        record = lambda: look_record(src.record(), src.cmap, src.mode)  # noqa: E731
         return self._submit(lambda job: _write(path, tiles.picture(arr, src.cmap, src.mode),
-                                               src.record, chunk, f"the grid of {name}"),
+                                               record, chunk, f"the grid of {name}"),
                             cancellable=False)
 
     def export_layer(self, folder: str | None = None) -> int:
@@ -159,7 +166,8 @@ class ExportController(QObject):
         def job(j):
             try:
                 result = export.export_maps(
-                    folder, dict(src.layers), settings=src.record(), what=what, cmap=src.cmap,
+                    folder, dict(src.layers), settings=look_record(src.record(), src.cmap, src.mode),
+                    what=what, cmap=src.cmap,
                     normalize=src.mode,
                     progress=lambda done, total: j.preview((done, total)), cancel=j.should_stop)
             except export.ExportCancelled:
@@ -216,10 +224,27 @@ class ExportController(QObject):
         self.worker.shutdown()
 
 
+EXPORT_DEFAULTS = {"cmap": "viridis", "normalize": "map", "scale": 1}  # convlab export's
+
+
+def look_record(record: dict, cmap: str, mode: str, scale: int = 1) -> dict:
+    """``record`` with the look that coloured the maps, so its command redraws the same pixels.
+
+    Adds ``render: {cmap, normalize, scale}`` and, to the ``convlab export`` command, the
+    ``--cmap``, ``--normalize`` and ``--scale`` flags that differ from that command's defaults.
+    """
+    look = {"cmap": cmap, "normalize": mode, "scale": int(scale)}
+    flags = [f"--{key} {value}" for key, value in look.items() if value != EXPORT_DEFAULTS[key]]
+    command = " ".join([record["command"], *flags]) if "command" in record else None
+    return {**record, "render": look, **({"command": command} if command else {})}
+
+
 def _write(path, rgb, record, chunk, what) -> str:
     """Worker side: one PNG, placed atomically, with the settings that made it in its text chunks."""
     text = {"convlab:settings": json.dumps(record()), "convlab:file": json.dumps(chunk)}
+    full = guard.check_output_path(path, "PNG")  # a folder, pipe or device: one sentence
     try:
+        os.makedirs(os.path.dirname(full), exist_ok=True)  # a new folder, as convlab export does
         with atomic_path(path) as tmp:
             png.write_png(tmp, rgb, text)
     except OSError as exc:

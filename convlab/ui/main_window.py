@@ -23,7 +23,7 @@ from convlab.ui.panes.base import Pane
 from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.panes.network import NetworkPane
 from convlab.ui.widgets.message_area import MessageArea
-from convlab.ui.worker import LatestWorker
+from convlab.ui.worker import LatestWorker, stop_workers
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 
@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.store = settings
         self.recent: list[str] = []
         self.last_folder = os.path.expanduser("~")
+        self.last_export_folder = ""  # where the export dialogs start (the last export's folder)
         self.sample_index = 0
         self.loaded: LoadedImage | None = None  # the photo every pane explores
         self._given: dict[int, LoadedImage] = {}  # tab index -> the photo that pane has
@@ -63,7 +64,8 @@ class MainWindow(QMainWindow):
         self.exporter.watch(self.explorer.view)
         window_state.build_menus(self)
         self._status = ""  # the compute line to restore when a photo cannot be read
-        self.explorer.statusChanged.connect(self.compute_label.setText)
+        self._pane_status: dict[int, str] = {}  # id(pane) -> its last timing line
+        self._follow_status(self.explorer)
         self.explorer.resultReady.connect(self.update_backend_label,  # the worker chose it, once
                                           Qt.ConnectionType.SingleShotConnection)
         self.explorer.failed.connect(self.show_message)
@@ -75,7 +77,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         if self.store is not None:
             window_state.restore(self, self.store)
-        self._open_first(image_path)
+        self._open_first(image_path or window_state.remembered_photo(self.store))
 
     # -- panes -----------------------------------------------------------------------------------
     def add_pane(self, widget: QWidget, title: str) -> int:
@@ -113,7 +115,7 @@ class MainWindow(QMainWindow):
     def _network_pane(self) -> NetworkPane:
         pane = NetworkPane(self)
         pane.message.connect(self.show_message)
-        pane.statusChanged.connect(self.compute_label.setText)
+        self._follow_status(pane)
         self.add_pane(pane, pane.title)
         self.exporter.watch(pane.view)
         menu = self.menuBar().addMenu("Net&work")  # spec edits, files and models of the pane
@@ -121,9 +123,19 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
         return pane
 
+    def _follow_status(self, pane) -> None:
+        """The status bar shows the timing of the pane in front, and only of that pane."""
+        def show(text: str, pane=pane) -> None:
+            self._pane_status[id(pane)] = text
+            if self.current_pane() is pane:
+                self.compute_label.setText(text)
+        pane.statusChanged.connect(show)
+
     def _pane_shown(self, index: int) -> None:
         """A pane gets the current photo when it is first shown after a change (saves CPU)."""
         pane = self.pane(index)
+        if isinstance(pane, Pane) or pane is self.explorer:
+            self.compute_label.setText(self._pane_status.get(id(pane), ""))
         if self.loaded is None or pane is self.explorer or not isinstance(pane, Pane):
             return
         if self._given.get(index) is not self.loaded:
@@ -293,6 +305,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.store is not None:
             window_state.save(self, self.store)
+        stop_workers(self.findChildren(LatestWorker))  # all told at once, ~1 s wait in all
         self.loader.shutdown()
         self.exporter.shutdown()
         for pane in self.panes():

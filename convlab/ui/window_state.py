@@ -110,6 +110,18 @@ def restore(window, store: QSettings) -> None:
     folder = str(store.value("files/lastFolder", ""))
     if folder and os.path.isdir(folder):
         window.last_folder = folder
+    export_folder = str(store.value("files/lastExportFolder", ""))
+    if export_folder and os.path.isdir(export_folder):
+        window.last_export_folder = export_folder
+    tab = _load_json(store, "window/tab", 0)
+    if isinstance(tab, int) and 0 <= tab < window.tabs.count():
+        window.tabs.setCurrentIndex(tab)
+
+
+def remembered_photo(store: QSettings | None) -> str | None:
+    """The photo explored when the window was last closed, if it is still a regular file."""
+    path = _load_json(store, "files/photo", None) if store is not None else None
+    return path if isinstance(path, str) and os.path.isfile(path) else None
 
 
 def save(window, store: QSettings) -> None:
@@ -119,6 +131,11 @@ def save(window, store: QSettings) -> None:
             store.setValue(f"{pane.objectName()}/{key}", json.dumps(value))
     store.setValue("files/recent", json.dumps(window.recent))
     store.setValue("files/lastFolder", window.last_folder)
+    store.setValue("files/lastExportFolder", getattr(window, "last_export_folder", "") or "")
+    store.setValue("window/tab", json.dumps(window.tabs.currentIndex()))
+    loaded = window.loaded
+    photo = loaded.path if loaded is not None and loaded.path and not loaded.sample else None
+    store.setValue("files/photo", json.dumps(photo if isinstance(photo, str) else None))
     store.sync()
 
 

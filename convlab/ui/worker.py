@@ -14,14 +14,20 @@ request is still the newest, so a stale result never reaches the screen::
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import threading
+import time
 import traceback
 from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 _LIVE: set["LatestWorker"] = set()  # workers whose thread may still run; stopped at quit
+# workers whose thread was still inside a job when told to stop: kept referenced so Qt never
+# destroys a running QThread (its abort, exit 134); ``finish`` ends the process over them
+_STRANDED: list["LatestWorker"] = []
+STOP_WAIT_MS = 1000  # how long quitting waits for a job to notice its stop flag
 SWITCH_INTERVAL_S = 0.001  # hand the GIL to the GUI thread within 1 ms, not CPython's 5 ms
 
 
@@ -112,15 +118,30 @@ class LatestWorker(QObject):
             self._latest += 1
             self._pending = None
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop the thread after its current stage; safe to call twice."""
+    def request_stop(self) -> None:
+        """Tell the thread to stop after its current stage, without waiting."""
         with self._cond:
             self.stopping = True
             self._pending = None
             self._cond.notify()
-        if self._thread.isRunning():
-            self._thread.wait(timeout_ms)
+
+    def shutdown(self, timeout_ms: int = STOP_WAIT_MS) -> None:
+        """Stop the thread, waiting up to ``timeout_ms`` for its job to notice; safe to call twice.
+
+        A job that does not notice in time (a stage with no stop check, a blocked read) leaves
+        its thread running: the worker is then kept in ``_STRANDED``, never destroyed while it
+        runs, and :func:`finish` ends the process over it.
+        """
+        self.request_stop()
+        if self in _STRANDED:
+            return
+        if self._thread.isRunning() and not self._thread.wait(timeout_ms):
+            _STRANDED.append(self)
         _LIVE.discard(self)
+
+    def running(self) -> bool:
+        """True while the worker's thread has not ended."""
+        return self._thread.isRunning()
 
     # -- worker thread -----------------------------------------------------------------------
     def _next(self) -> tuple[int, Callable] | None:
@@ -153,10 +174,35 @@ class LatestWorker(QObject):
                     self.finished.emit(request_id, result)
 
 
-def shutdown_all() -> None:
+def stop_workers(workers, timeout_ms: int = STOP_WAIT_MS) -> None:
+    """Stop ``workers``, all told at once, waiting ``timeout_ms`` in all (not per worker)."""
+    workers = list(workers)
+    for worker in workers:
+        worker.request_stop()
+    deadline = time.monotonic() + timeout_ms / 1000
+    for worker in workers:
+        worker.shutdown(max(1, int((deadline - time.monotonic()) * 1000)))
+
+
+def shutdown_all(timeout_ms: int = STOP_WAIT_MS) -> None:
     """Stop every worker thread (the app calls this before it exits)."""
-    for worker in list(_LIVE):
-        worker.shutdown()
+    stop_workers(_LIVE, timeout_ms)
+
+
+def finish(code: int) -> int:
+    """Stop every worker and return ``code``; if a thread is still inside a job, end the process.
+
+    A Python thread cannot be killed and Qt aborts when a running QThread is destroyed, so
+    when a job ignores its stop flag past ``STOP_WAIT_MS`` the process leaves with
+    ``os._exit(code)`` after flushing its output (nothing is left to save: the window has
+    already stored its settings, and exports write through temporary names).
+    """
+    shutdown_all()
+    if any(worker.running() for worker in _STRANDED):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 atexit.register(shutdown_all)

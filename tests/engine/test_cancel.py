@@ -66,3 +66,17 @@ def test_explorer_run_stops_inside_the_convolution():
     finally:
         ops.STOP_TILE_FLOPS = saved
     assert not stopped.completed and stopped.maps == {} and ask.asked == 3
+
+
+def test_a_stoppable_convolution_gives_the_same_bits_as_a_plain_one():
+    """The window passes should_stop and convlab export does not: their maps must be equal."""
+    import numpy as np
+
+    from convlab.engine import ops
+
+    rng = np.random.default_rng(0)
+    x = rng.random((1, 3, 512, 512), dtype=np.float32)
+    W = rng.standard_normal((96, 3, 11, 11)).astype(np.float32)
+    plain = ops.conv2d(x, W, stride=4)
+    stoppable = ops.conv2d(x, W, stride=4, should_stop=lambda: False)
+    assert np.array_equal(plain, stoppable)

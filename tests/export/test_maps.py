@@ -237,7 +237,7 @@ def test_unwritable_target(tmp_path, monkeypatch):
 
     def denied(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path))
-    monkeypatch.setattr(export_commit.tempfile, "mkdtemp", denied)  # tests run as root: chmod is moot
+    monkeypatch.setattr(export_commit.guard, "make_staging_dir", denied)  # as root, chmod is moot
     with pytest.raises(ExportError, match="permission denied"):
         export_maps(tmp_path / "sub" / "out", make_layers(), settings={})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]

@@ -98,7 +98,11 @@ class ExplorerPane(QWidget):
         self.controls.set_settings(settings)
 
     def reset(self) -> None:
+        """Every explorer control back to its default: settings, "Explore at", colormap, scaling."""
         self.stage = None
+        self.view.restore({"colormap": "viridis", "scaling": "scale per map"})  # as at start
+        if self.controls.longest.value() != DEFAULT_LONGEST:
+            self.controls.longest.setValue(DEFAULT_LONGEST)  # the photo is read again at 512
         self.controls.set_settings(ExplorerSettings())
 
     def set_image(self, loaded: LoadedImage) -> int:
@@ -303,6 +307,10 @@ class ExplorerPane(QWidget):
         out, loaded = self.output, self.loaded
         if out is None or loaded is None:
             raise ValueError("Nothing to export yet: no feature maps have been computed.")
+        if self.no_output:  # the screen says "No output": the last maps belong to other settings
+            raise ValueError(f"Nothing to export: these settings give no output ({self.no_output}).")
+        if out.image_key != self._image_key:
+            raise ValueError("Nothing to export yet: the maps of this photo are still being computed.")
         longest = self.controls.longest.value()
 
         def record():

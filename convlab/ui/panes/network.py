@@ -35,7 +35,10 @@ from convlab.ui.panes.network_parts import (BN_MODES, MODELS, bn_explanation, ke
                                       layer_montage, prep_images, rgb_pixmap, timing_text,
                                       top5_text)
 from convlab.ui.widgets.layer_table import LayerTableModel
+from convlab.ui.panes.network_memory import remembered_settings, restored_settings
 from convlab.ui.worker import LatestWorker
+
+REMEMBERED = ("bn_mode", "weights", "handmade_conv1", "learned_conv1")  # beside spec_state's net, insize, seed
 
 
 class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
@@ -238,7 +241,17 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self.statusChanged.emit(timing_text(result))
         if montage is not None:
             self._on_montage(0, (result, name, montage))
+        self._clear_if_absent(result)
         self.resultReady.emit(request_id)
+
+    def _clear_if_absent(self, result) -> None:
+        """The selected layer has no output now: clear its old maps, title and hover, say why."""
+        selected = self.selected_layer()
+        if selected is None or selected in result.outputs:
+            return
+        why = next((r.error for r in result.rows if r.error), "the input stops before it")
+        self.view.clear(f"{selected} has no output for these settings: {why}")
+        self.view.title.setText(f"{selected}: no output")
 
     def _on_montage(self, _request_id: int, payload) -> None:
         result, name, montage = payload
@@ -279,12 +292,15 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
                             lambda: result.settings_record(loaded.record()), cmap, mode, self.view)
 
     def state(self) -> dict:
-        return {"view": self.view.state(), **self.spec_state()}
+        return {"view": self.view.state(), **self.spec_state(),
+                "settings": remembered_settings(self.requested, REMEMBERED)}
 
     def restore(self, state: dict) -> None:
         state = state if isinstance(state, dict) else {}
         self.view.restore(state.get("view", {}) if isinstance(state.get("view"), dict) else {})
         self.restore_spec_state(state)
+        self.requested = restored_settings(self.requested, state.get("settings"))
+        self._sync_controls(self.requested)
 
     def shutdown(self) -> None:
         self.worker.shutdown()

@@ -134,3 +134,14 @@ def test_hand_made_conv1_shows_edges_and_colours_and_says_so(pane, qtbot):
     with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
         pane.handmade.setChecked(False)
     np.testing.assert_allclose(pane.result.outputs["conv1"], random_maps, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_that_stops_before_the_selected_layer_clears_its_old_maps(pane, qtbot):
+    pane.select_layer("fc8")
+    qtbot.waitUntil(lambda: pane.view.title.text().startswith("Maps of fc8"), timeout=NET_MS)
+    assert pane.view.montage is not None
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.apply(insize=180)  # fc6 expects 256x6x6; at 180 pool5 is 256x5x5
+    assert pane.view.montage is None  # no old fc8 maps, so no old hover values either
+    assert "fc8" in pane.view.title.text() and "Maps of fc8" not in pane.view.title.text()
+    assert "fc8 has no output" in pane.view.overlay.text() and "9,216" in pane.view.overlay.text()
