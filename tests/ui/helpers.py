@@ -14,3 +14,14 @@ def change_and_wait(qtbot, win, name, value):
                           check_params_cb=lambda rid: rid == win.explorer.worker.latest_id):
         spin.setValue(value)
     return spin
+
+
+def network_pane(qtbot):
+    """A shown NetworkPane at 1280x760, owned by ``qtbot`` (the caller shuts it down)."""
+    from convlab.ui.panes.network import NetworkPane
+
+    widget = NetworkPane()
+    qtbot.addWidget(widget)
+    widget.resize(1280, 760)
+    widget.show()
+    return widget

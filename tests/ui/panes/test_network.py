@@ -7,19 +7,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.ui.helpers import RESULT_MS
+from tests.ui.helpers import RESULT_MS, network_pane
 
 NET_MS = max(RESULT_MS, 30_000)  # a first forward builds AlexBN (about 0.5 s) on a busy machine
 
 
 @pytest.fixture
 def pane(qtbot):
-    from convlab.ui.panes.network import NetworkPane
-
-    widget = NetworkPane()
-    qtbot.addWidget(widget)
-    widget.resize(1280, 760)
-    widget.show()
+    widget = network_pane(qtbot)
     rng = np.random.default_rng(3)
     image = rng.random((300, 400, 3), dtype=np.float32)
     with qtbot.waitSignal(widget.resultReady, timeout=NET_MS):

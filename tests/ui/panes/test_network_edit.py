@@ -9,19 +9,14 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QSpinBox
 
-from tests.ui.helpers import RESULT_MS
+from tests.ui.helpers import RESULT_MS, network_pane
 
 NET_MS = max(RESULT_MS, 60_000)
 
 
 @pytest.fixture
 def pane(qtbot):
-    from convlab.ui.panes.network import NetworkPane
-
-    widget = NetworkPane()
-    qtbot.addWidget(widget)
-    widget.resize(1280, 760)
-    widget.show()
+    widget = network_pane(qtbot)
     yield widget
     widget.shutdown()
 

@@ -7,19 +7,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.ui.helpers import RESULT_MS
+from tests.ui.helpers import RESULT_MS, network_pane
 
 NET_MS = max(RESULT_MS, 60_000)
 
 
 @pytest.fixture
 def pane(qtbot):
-    from convlab.ui.panes.network import NetworkPane
-
-    widget = NetworkPane()
-    qtbot.addWidget(widget)
-    widget.resize(1280, 760)
-    widget.show()
+    widget = network_pane(qtbot)
     image = np.random.default_rng(1).random((300, 400, 3), dtype=np.float32)
     with qtbot.waitSignal(widget.resultReady, timeout=NET_MS):
         widget.set_image(SimpleNamespace(original=image, image=image))

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.ui.helpers import RESULT_MS
+from tests.ui.helpers import RESULT_MS, network_pane
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -43,12 +43,7 @@ def tiny_residual_model(path, classes=5):
 
 @pytest.fixture
 def pane(qtbot):
-    from convlab.ui.panes.network import NetworkPane
-
-    widget = NetworkPane()
-    qtbot.addWidget(widget)
-    widget.resize(1280, 760)
-    widget.show()
+    widget = network_pane(qtbot)
     image = np.random.default_rng(1).random((90, 120, 3), dtype=np.float32)
     widget.image = image  # the photo, without the first AlexBN run
     widget.loaded = SimpleNamespace(original=image, image=image)
