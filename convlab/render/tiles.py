@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convlab.render.colour import (NAN_COLOR, apply_colormap, colour_index, normalize,
-                                   normalize_bounds)
+                                   normalize_bounds, quantize)
 
 MAX_PIXELS = 6_000_000  # the window's montage is subsampled above this
 
@@ -257,6 +257,19 @@ class Montage:
         return rects
 
 
+def _bounds(maps: np.ndarray, mode, stats: MapStats):
+    """``normalize_bounds(maps, mode)``, from the per-map minima and maxima already taken when
+    no map holds NaN (``min`` propagates NaN: then the NaN-aware way)."""
+    if mode in ("map", "layer") and not (np.isnan(stats.minimum).any()
+                                         or np.isnan(stats.maximum).any()):
+        lo, hi = stats.minimum[:, None, None], stats.maximum[:, None, None]  # (F, 1, 1)
+        if mode == "map":
+            return lo, hi
+        full = np.ones((len(maps), 1, 1))
+        return full * lo.min(), full * hi.max()
+    return normalize_bounds(maps, mode)
+
+
 def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "map",
                   aspect: float = 1.6, title: str = "", cols: int | None = None,
                   max_pixels: int = MAX_PIXELS) -> Montage:
@@ -269,7 +282,8 @@ def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "ma
         raise ValueError(f"montage: expected maps of shape (F, h, w), got {maps.shape}")
     f, h, w = maps.shape
     layout = plan_layout(f, h, w, aspect, cols=cols, max_pixels=max_pixels)
-    indices = colour_index(normalize(maps, mode, bounds=normalize_bounds(maps, mode)))  # (F, h, w)
+    stats = MapStats.of(maps)
+    indices = quantize(maps, mode, bounds=_bounds(maps, mode, stats))  # (F, h, w) uint8
     shown = indices[:, ::layout.step, ::layout.step]  # (F, tile_h, tile_w)
     image = np.zeros((layout.height, layout.width), np.uint8)
     stride_y, stride_x = layout.tile_h + layout.gap, layout.tile_w + layout.gap
@@ -277,5 +291,5 @@ def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "ma
         r, c = divmod(i, layout.cols)
         image[r * stride_y:r * stride_y + layout.tile_h,
               c * stride_x:c * stride_x + layout.tile_w] = shown[i]
-    return Montage(image, layout, maps, MapStats.of(maps), indices, list(names or []), kernels,
+    return Montage(image, layout, maps, stats, indices, list(names or []), kernels,
                    mode, title)
