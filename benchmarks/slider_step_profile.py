@@ -15,7 +15,9 @@ go through them) and the medians per step are printed:
   explain panel)
 - GUI, painting: the window's repaint (``UpdateRequest`` on the top-level window: every widget
   painted, Qt's own included) and the Python ``paintEvent`` overrides inside it
-- GUI total per step: the sum of the above on the GUI thread
+- GUI total per step: the sum of the above on the GUI thread; and the GUI thread's CPU time
+  over the whole step (``time.thread_time``: what other processes on the machine do barely
+  moves it, unlike wall time), likewise the worker's CPU time in ``explorer_job``
 
 ``--cprofile N`` prints the N heaviest GUI-thread functions (cumulative) over the timed steps.
 Never part of the test suite; the figures depend on the machine (give ``uptime`` with them).
@@ -44,11 +46,13 @@ def timed(owner, name: str, label: str) -> None:
     original = getattr(owner, name)
 
     def wrapper(*args, **kwargs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             return original(*args, **kwargs)
         finally:
             SPENT[label] += time.perf_counter() - t0
+            if label.startswith("worker"):  # CPU time of the worker thread: load-insensitive
+                SPENT[label + " (thread CPU)"] += time.thread_time() - c0
 
     setattr(owner, name, wrapper)
 
@@ -134,7 +138,9 @@ class PaintCounter:
                     name = f"{type(obj).__name__}#{obj.objectName()}"
                     if name.startswith("QWidget#") and obj.parent() is not None:
                         parent = obj.parent()  # a viewport: name it by its owner
-                        name = f"{type(parent).__name__}#{parent.objectName()}.viewport"
+                        owner = parent.parent()
+                        name = (f"{type(parent).__name__}#{parent.objectName()}.viewport"
+                                f" in {type(owner).__name__}")
                     rect = event.rect()
                     counter.seen[name][0] += 1
                     counter.seen[name][1] += rect.width() * rect.height()
@@ -154,6 +160,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=24)
     p.add_argument("--size", default="1280x800")
     p.add_argument("--cprofile", type=int, default=0, metavar="N")
+    p.add_argument("--sort", default="cumulative", help="cProfile order: cumulative or tottime")
     p.add_argument("--explain", metavar="STAGE:C,I,J")
     p.add_argument("--tab", choices=("maps", "diagram"), default="maps")
     p.add_argument("--paints", action="store_true",
@@ -182,7 +189,7 @@ def main(argv=None) -> int:
     values = [10, 11, 12, 11]
     rows: list[dict[str, float]] = []
     steps, extra = [], {"compute": [], "display": []}
-    profiler = cProfile.Profile() if args.cprofile else None
+    profiler = cProfile.Profile(time.thread_time) if args.cprofile else None  # CPU, not waits
     for i in range(8 + args.repeats):
         settle(win)
         SPENT.clear()
@@ -191,9 +198,10 @@ def main(argv=None) -> int:
             profiler.enable()
         if painted is not None:
             painted.active = timing
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         slider.setValue(values[i % 4])
         t1 = wait_for(win.explorer.resultReady, is_latest(win))
+        SPENT["gui: thread CPU, whole step"] = time.thread_time() - c0
         if timing and profiler:
             profiler.disable()
         if timing:
@@ -206,7 +214,7 @@ def main(argv=None) -> int:
     if painted is not None:
         painted.report(len(steps))
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.cprofile)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.cprofile)
     return 0
 
 
