@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convlab.render.colour import (NAN_COLOR, apply_colormap, colour_index, normalize,
+from convlab.render.colour import (NAN_COLOR, apply_colormap, normalize,
                                    normalize_bounds, quantize)
 
 MAX_PIXELS = 6_000_000  # the window's montage is subsampled above this

@@ -155,4 +155,4 @@ class ShapeReadout(QTextBrowser):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
-            self._fit()
+            self._fit(shrink=True)  # a new width is no step: fit at once (the first layout too)
