@@ -130,9 +130,9 @@ def quantize(maps: np.ndarray, mode="map", *, bounds=None) -> np.ndarray:
     maps = np.asarray(maps, dtype=np.float32)
     lo, hi = normalize_bounds(maps, mode) if bounds is None else bounds
     stack = maps.reshape(lo.shape[0], *maps.shape[-2:]) if maps.ndim >= 2 else maps.reshape(1, 1, -1)
-    span = (hi - lo).astype(np.float32)  # (F, 1, 1)
-    scaled = span > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf - inf bounds: a NaN span
+        span = (hi - lo).astype(np.float32)  # (F, 1, 1)
+        scaled = span > 0
         out = np.subtract(stack, lo.astype(np.float32))  # (F, h, w) float32, the only buffer
         np.divide(out, np.where(scaled, span, np.float32(1)), out=out)
     out[~scaled.reshape(-1)] = 0.0  # a constant map (or an all-NaN one) is 0
