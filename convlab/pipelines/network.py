@@ -232,7 +232,7 @@ class NetworkRunner:
         net = self._nets.get(key)
         if net is None:
             net = self._build(s)
-            netbuild.replace_conv1(net, s.conv1)
+            netbuild.replace_conv1(net, s.conv1, s.seed)
             self._nets.clear()  # one network at a time: AlexBN holds 250 MB (a rebuild ~0.5 s)
             self._nets[key] = net
         return net
