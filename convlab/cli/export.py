@@ -24,6 +24,7 @@ from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.kernels import BANKS, IMAGE_BANKS
 from convlab.export.maps import ExportError, export_maps
 from convlab.export.options import check_options, select_layers
+from convlab.cli.interrupt import raise_on_interrupt
 from convlab.cli.export_network import (BadFile, add_network_arguments, check_network_flags,
                                         network_flag, network_settings)
 from convlab.export.transaction import describe_error
@@ -261,6 +262,7 @@ def run(args) -> int:
     parser = args._export_parser
     _check_flags(args, parser)
     progress = _Progress(args.quiet)
+    raise_on_interrupt()  # from here Ctrl+C cleans up and says what was left (below)
     previous = _terminate_as_interrupt()
     try:
         job = _network_job if network_flag(args) else _explorer_job
