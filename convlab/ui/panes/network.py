@@ -16,9 +16,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QItemSelectionModel, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from convlab.engine import specs
 from convlab.engine.nets import Network
@@ -80,6 +79,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self.field_worker.failed.connect(self._on_field_failed)
         self.view.canvas.clicked.connect(self._map_clicked)
         self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
+        self.view.relayoutWanted.connect(lambda: self.show_layer(self.selected_layer()))
         self._show_spec(self.requested, 0)
 
     # -- layout -------------------------------------------------------------------------------
@@ -132,12 +132,6 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     def load_weights(self, path: str) -> int:
         """Load a Chainer .npz in the worker; a refused file keeps the current weights."""
         return self.apply(weights=os.fspath(path), bn_mode="stored")
-
-    def load_weights_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
-                                              "Chainer weights (*.npz);;All files (*)")
-        if path:
-            self.load_weights(path)
 
     def refresh(self, settings: NetworkSettings | None = None) -> int:
         """Run the network for ``settings`` (default: the current ones) on the current photo."""
@@ -268,15 +262,6 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         if back_to_spec and self.settings.net != "onnx":
             self._show_spec(self.settings, self.selected_row())
         self.message.emit(f"Network: {reason}", "error")
-
-    def menu_actions(self) -> list:
-        """The actions for the window's Network menu (their shortcuts work inside the pane)."""
-        action = QAction("Open &model… (.onnx)", self)
-        action.setShortcut(QKeySequence("Ctrl+Shift+M"))
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda checked=False: self.open_model_dialog())
-        self.addAction(action)
-        return self.edits.actions() + [action]
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def settled(self) -> bool:

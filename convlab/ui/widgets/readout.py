@@ -87,7 +87,7 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
             rows.append(_row(label, shape_text(st.shape, TIMES), escape(image_note or st.note), [],
                              is_shown))
         elif st.formula:
-            notes = [escape(st.note)] if st.note else []
+            notes = [escape(st.note)] if st.note else ["&nbsp;"]  # its line kept: nothing moves
             rows.append(_row(label, shape_text(st.shape, TIMES), _formula_line(settings, st, input_hw),
                              notes,
                              is_shown))
@@ -109,7 +109,8 @@ class ShapeReadout(QTextBrowser):
 
     A read-only QTextBrowser rather than a QLabel: relaying out the table costs it about a
     quarter of what a word-wrapping rich-text label costs on every slider step. Its height
-    follows the content, and changes (forcing a window layout) only when a line comes or goes.
+    follows the content but never shrinks at one width, so the maps below it do not jump when
+    a note (cover_all's, the stride's) comes or goes; every formula keeps a line for its note.
     """
 
     def __init__(self, parent=None):
@@ -125,6 +126,7 @@ class ShapeReadout(QTextBrowser):
         self.setStyleSheet("QTextBrowser { background: transparent; }")
         self.document().setDocumentMargin(2)
         self._html = ""
+        self._tallest = (0, 0)  # (viewport width, the most height the text needed at it)
 
     def text(self) -> str:
         return self._html
@@ -137,8 +139,11 @@ class ShapeReadout(QTextBrowser):
         self._fit()
 
     def _fit(self) -> None:
-        self.document().setTextWidth(self.viewport().width())
-        height = int(self.document().size().height()) + 2 * self.frameWidth() + 2
+        width = self.viewport().width()
+        self.document().setTextWidth(width)
+        needed = int(self.document().size().height()) + 2 * self.frameWidth() + 2
+        height = max(needed, self._tallest[1]) if self._tallest[0] == width else needed
+        self._tallest = (width, height)
         if height != self.height():
             self.setFixedHeight(height)
 
