@@ -143,6 +143,7 @@ def save(window, store: QSettings) -> None:
     store.setValue("files/lastFolder", window.last_folder)
     store.setValue("files/lastExportFolder", getattr(window, "last_export_folder", "") or "")
     store.setValue("window/tab", json.dumps(window.tabs.currentIndex()))
+    store.setValue("files/exportScale", json.dumps(window.exporter.scale))
     loaded = window.loaded
     photo = loaded.path if loaded is not None and loaded.path and not loaded.sample else None
     store.setValue("files/photo", json.dumps(photo if isinstance(photo, str) else None))
