@@ -79,6 +79,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         self._relayout_timer.timeout.connect(self._relayout)
         self.view.painted.connect(self._painted)
         self.view.modeChanged.connect(lambda _: self.submit())
+        self.view.relayoutWanted.connect(self.refresh)  # a splitter moved: the grid again
         self.kernels.kernelClicked.connect(self.view.open_map)
         self.controls.changed.connect(self.refresh)
         for slider in self.controls.sliders.values():
