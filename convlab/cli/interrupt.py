@@ -8,6 +8,7 @@ raised in a Qt slot is printed and lost). A command that writes files calls
 :func:`raise_on_interrupt` before it starts writing, so that Ctrl+C becomes a
 ``KeyboardInterrupt`` again and its clean-up runs (``convlab export``, ``snapshot``'s PNG);
 :func:`main <convlab.cli.commands.main>` turns one that reaches it into the same line and 130.
+:func:`terminate_as_interrupt` makes SIGTERM interrupt an export as Ctrl+C does (exit 143).
 """
 
 from __future__ import annotations
@@ -62,3 +63,26 @@ def say_interrupted() -> int:
     """The one line for a ``KeyboardInterrupt`` that reached the top; returns 130."""
     print(MESSAGE, end="", file=sys.stderr, flush=True)
     return EXIT_INTERRUPTED
+
+
+INTERRUPTED: dict[str, int] = {}  # the signal that interrupted an export (SIGINT or SIGTERM)
+
+
+def terminate_as_interrupt():
+    """Make SIGTERM interrupt the export as Ctrl+C does (so it cleans up); the old handler."""
+    def handler(signum, _frame):
+        INTERRUPTED["signal"] = signum
+        raise KeyboardInterrupt
+
+    INTERRUPTED.clear()
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        return signal.getsignal(signal.SIGTERM)
+
+
+def restore_terminate(previous) -> None:
+    try:
+        signal.signal(signal.SIGTERM, previous)
+    except (ValueError, TypeError):  # not the main thread, or no Python handler to restore
+        pass
