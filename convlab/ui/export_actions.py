@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 
 from convlab import __version__
+from convlab.engine.wording import count_noun
 from convlab.export import maps as export
 from convlab.export.atomic import atomic_path
 from convlab.pipelines import guard, images as imaging
@@ -198,7 +199,7 @@ class ExportController(QObject):
                 return None
             except export.ExportError as exc:  # one sentence for the message area
                 raise ValueError(str(exc)) from None
-            return (f"Exported {len(result.files)} files to {result.out_dir} "
+            return (f"Exported {count_noun(len(result.files), 'file')} to {result.out_dir} "
                     f"in {result.seconds:.1f} s.")
 
         return self._submit(job)

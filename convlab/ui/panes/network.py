@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from convlab.engine import specs
 from convlab.engine.nets import Network
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
-from convlab.render.tiles import shape_text
+from convlab.engine.wording import count_noun, shape_text
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes.network_edit import SpecController
@@ -150,7 +150,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
             if not result.completed:
                 return None
             name = selected if selected in result.outputs else next(iter(result.outputs), None)
-            montage = layer_montage(name, result.outputs[name], mode, aspect) if name else None
+            montage = layer_montage(name, result.outputs[name], mode, aspect, result.net) \
+                if name else None
             return result, name, montage
 
         return self.worker.submit(job)
@@ -194,7 +195,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
             return
         result, mode, aspect = self.result, self.view.mode, self.view.aspect()
         arr = result.outputs[name]
-        self.map_worker.submit(lambda j: (result, name, layer_montage(name, arr, mode, aspect)))
+        self.map_worker.submit(
+            lambda j: (result, name, layer_montage(name, arr, mode, aspect, result.net)))
 
     # -- results -----------------------------------------------------------------------------
     def _on_progress(self, request_id: int, payload) -> None:
@@ -251,8 +253,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         result, name, montage = payload
         if result is self.result and name == (self.selected_layer() or name):
             arr = self.result.outputs[name]
-            units = " units" if arr.ndim == 1 else ""
-            self.view.title.setText(f"Maps of {name}: {shape_text(arr.shape)}{units}")
+            size = count_noun(arr.size, "unit") if arr.ndim == 1 else shape_text(arr.shape)
+            self.view.title.setText(f"Maps of {name}: {size}")
             self.view.show_montage(montage)
 
     def _on_failed(self, request_id: int, reason: str) -> None:

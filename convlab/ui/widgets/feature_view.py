@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
 
+from convlab.engine.wording import count_noun
 from convlab.render import colour
 from convlab.render.tiles import Montage, plan_layout
 from convlab.ui.widgets.canvas import ImageCanvas
@@ -180,7 +181,7 @@ class FeatureView(QWidget):
             self.colour_bar.clear()
             return
         lo, hi = self.levels()
-        note = (f"all {m.count} maps" if m.mode == "layer"
+        note = (f"all {count_noun(m.count, 'map')}" if m.mode == "layer"
                 else f"map {min(self.bar_index, m.count - 1)}")
         self.colour_bar.set_levels(lo, hi, note)
 

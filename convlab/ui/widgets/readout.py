@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser
 
 from convlab.engine.arithmetic import conv_macs, conv_params
 from convlab.engine.explorer import ExplorerSettings, StagePlan
-from convlab.render.tiles import shape_text
+from convlab.engine.wording import count_noun, macs_text, shape_text
 
 LABELS = {"input": "Input", "conv": "Convolution", "bn": "BN", "relu": "ReLU",
           "pool": "Max pooling"}
@@ -38,7 +38,7 @@ def _cost(s: ExplorerSettings, stage: StagePlan, input_hw: tuple[int, int]) -> s
     params = conv_params(c_in, s.filters, s.kernel, s.kernel, groups=g)
     h, w = input_hw if s.transposed else stage.shape[1:]
     macs = conv_macs(c_in, s.filters, s.kernel, s.kernel, h, w, groups=g)
-    return f"{params:,} parameters · {macs / 1e6:,.0f} M multiply-adds"
+    return f"{count_noun(params, 'parameter')} · {macs_text(macs)} multiply-adds"
 
 
 def _row(label: str, shape: str, first: str, notes: list[str], shown: bool,
@@ -97,6 +97,9 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
             rows.append(_row(label, shape_text(st.shape, TIMES),
                              f"<span style='color:{MUTED}'>shape unchanged · {escape(what)}</span>",
                              [], is_shown))
+    if settings.pool == 1 and plan and not any(st.error for st in plan):
+        rows.append(_row(LABELS["pool"], "off", f"<span style='color:{MUTED}'>a window of 1 keeps "
+                         "every value: no pooling (raise Window to pool)</span>", [], False))
     return "<table cellspacing='0'>" + "".join(rows) + "</table>"
 
 
