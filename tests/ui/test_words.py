@@ -99,3 +99,10 @@ def test_the_network_map_window_shows_conv1_s_kernel_as_the_explorer_does(qtbot,
     dialog = pane.view.open_map(5)
     qtbot.addWidget(dialog)
     assert dialog.kernel_caption.text().startswith("3 × 11 × 11")
+
+
+def test_the_diagram_counts_its_windows_from_0_like_its_rows_and_columns(window):
+    panel = window.explorer.diagram
+    panel.set_position(0)
+    text = panel.counts.text()
+    assert text.startswith("window 0 of ") and "output row 0, column 0" in text
