@@ -223,8 +223,7 @@ class FeatureView(QWidget):
 
     # -- the grid follows the view's shape ------------------------------------------------------
     def layout_stale(self) -> bool:
-        """True when the grid shown is not the one :func:`~convlab.render.tiles.plan_layout`
-        picks for the view's present shape (a preview is replaced by its full result anyway)."""
+        """The grid shown is not :func:`~convlab.render.tiles.plan_layout`'s for the view now."""
         m = self.montage
         if m is None or m.preview or m.count < 2:
             return False
