@@ -19,8 +19,8 @@ from convlab.engine import dense_ops, ops, pool_ops
 from . import reference as ref
 
 
-@pytest.mark.parametrize("size", [1, 7, dense_ops.ZERO_BLOCK - 1, dense_ops.ZERO_BLOCK,
-                                  dense_ops.ZERO_BLOCK * 2 + 3])
+@pytest.mark.parametrize("size", [1, 7, dense_ops.BLOCKED_RELU_MIN, dense_ops.ZERO_BLOCK - 1,
+                                  dense_ops.ZERO_BLOCK, dense_ops.ZERO_BLOCK * 2 + 3])
 def test_relu_gives_the_bits_of_maximum_with_zero(size):
     x = np.random.default_rng(size).standard_normal(size).astype(np.float32)
     specials = np.array([np.nan, -0.0, np.inf, -np.inf], np.float32)[:size]
