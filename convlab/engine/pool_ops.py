@@ -42,14 +42,16 @@ def max_pool2d(x, ksize, *, stride=None, pad=0, cover_all=True):
     hp, wp = x.shape[2:]
     planes = x.reshape(n * c, hp * wp)                              # (N*C, Hp*Wp)
     out = xp.empty((n * c, oh, ow), dtype=x.dtype)                  # (N*C, OH, OW)
-    per_block = max(1, POOL_BLOCK // (hp * wp))
+    per_block = min(n * c, max(1, POOL_BLOCK // (hp * wp)))
+    # two scratch buffers for every block (fresh ones per block cost page faults on large maps)
+    scratch = xp.empty((2, per_block * hp * wp), dtype=x.dtype)    # (2, block*Hp*Wp)
     for p0 in range(0, n * c, per_block):
         p1 = min(n * c, p0 + per_block)
-        _max_planes(planes[p0:p1], (hp, wp), (kh, kw), (sh, sw), out[p0:p1])
+        _max_planes(planes[p0:p1], (hp, wp), (kh, kw), (sh, sw), out[p0:p1], scratch)
     return out.reshape(n, c, oh, ow)                                # (N, C, OH, OW)
 
 
-def _max_planes(planes, hw, ksize, stride, out) -> None:
+def _max_planes(planes, hw, ksize, stride, out, scratch) -> None:
     """Window maxima of ``planes`` ``(P, Hp*Wp)`` (padded planes, flattened) into ``out`` ``(P, OH, OW)``.
 
     Separable and flat: ``row[q] = max_{v<kw} flat[q + v]``, then
@@ -57,17 +59,18 @@ def _max_planes(planes, hw, ksize, stride, out) -> None:
     pays per inner loop: a strided window slice with rows of OW elements ran 5-10x slower per
     element); ``out = box[s_h*i*Wp + s_w*j]``. Positions whose window would wrap into the next
     row or plane are computed but never read. ``(kh - 1) + (kw - 1)`` passes over the input.
+    ``scratch`` is ``(2, >= P*Hp*Wp)``, overwritten.
     """
     xp = array_module(planes)
     (hp, wp), (kh, kw), (sh, sw) = hw, ksize, stride
     p, oh, ow = out.shape
     flat = planes.reshape(-1)                                       # (P*Hp*Wp,)
     box = flat
-    for shift, count in ((1, kw), (wp, kh)):                        # along W, then along H
+    for stage, (shift, count) in enumerate(((1, kw), (wp, kh))):    # along W, then along H
         if count == 1:
             continue
         size = box.size - (count - 1) * shift
-        acc = xp.empty_like(flat)
+        acc = scratch[stage, :flat.size]
         xp.maximum(box[:size], box[shift:shift + size], out=acc[:size])
         for k in range(2, count):
             xp.maximum(acc[:size], box[k * shift:k * shift + size], out=acc[:size])
