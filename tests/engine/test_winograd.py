@@ -1,4 +1,4 @@
-"""Winograd F(2x2, 3x3) and F(3x3, 5x5): the transforms, conv2d through them against the loop
+"""Winograd F(3x3, 3x3) and F(4x4, 5x5): the transforms, conv2d through them against the loop
 reference and the direct path, the weight cache's safety, and AlexBN's fc8 within 1e-4.
 
 conv2d is pinned to ``CONV_PATH = "winograd"`` here (``"auto"`` would pick by timing)."""
