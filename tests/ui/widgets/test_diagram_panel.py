@@ -24,7 +24,7 @@ def test_keyboard_steps_and_plays_and_the_scrub_follows(qtbot):
     assert panel.position() == 2 and panel.scrub.value() == 2
     qtbot.keyClick(panel, Qt.Key.Key_Left)
     assert panel.position() == 1
-    assert "window 2 of 81: output row 0, column 1" in panel.counts.text()
+    assert "window 1 of 81: output row 0, column 1" in panel.counts.text()  # counted from 0
     panel.scrub.setValue(57)
     assert panel.position() == 57
     qtbot.keyClick(panel, Qt.Key.Key_Space)
@@ -134,7 +134,7 @@ def test_a_hidden_diagram_builds_nothing_and_is_up_to_date_when_shown(qtbot):
     assert d.stage == "pool" and (d.rows.out, d.cols.out) == plan["pool"][1:]
     assert d.count == plan["pool"][1] * plan["pool"][2]  # the photo mode plays every window
     assert pane.diagram.canvas.output is not None and pane.diagram.canvas.output.height() == plan["pool"][1]
-    assert "window 1 of" in pane.diagram.counts.text()
+    assert f" of {d.count:,}: " in pane.diagram.counts.text()  # the labels describe this walk
     pane.map_tabs.setCurrentIndex(0)
     with qtbot.waitSignal(pane.resultReady, timeout=RESULT_MS):
         pane.controls.sliders["kernel"].setValue(3)  # hidden again: the next show catches up
