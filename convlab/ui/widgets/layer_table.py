@@ -46,6 +46,15 @@ def _count(n: int) -> str:
 
 _macs = macs_text  # 105 M, 1.14 G: as the explorer's readout writes them
 
+# Roles as plain ints: the view asks data() about ten roles per cell whenever it sizes the
+# columns (ResizeToContents), and each old-style ``Qt.DisplayRole`` lookup costs ~8 us
+DISPLAY, TOOLTIP = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole)
+ALIGNMENT, FONT = int(Qt.ItemDataRole.TextAlignmentRole), int(Qt.ItemDataRole.FontRole)
+FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+VCENTER = Qt.AlignmentFlag.AlignVCenter
+ALIGN = tuple(int((Qt.AlignmentFlag.AlignRight if c in RIGHT else Qt.AlignmentFlag.AlignLeft)
+                  | VCENTER) for c in COLUMNS)
+
 
 class LayerTableModel(QAbstractTableModel):
     """Rows from ``summary()``; ``set_time``/``set_dead`` fill in as the forward pass runs."""
@@ -120,37 +129,35 @@ class LayerTableModel(QAbstractTableModel):
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation != Qt.Horizontal:
+    def headerData(self, section, orientation, role=DISPLAY):
+        if orientation != Qt.Orientation.Horizontal:
             return None
-        if role == Qt.DisplayRole:
+        if role == DISPLAY:
             return COLUMNS[section]
-        if role == Qt.ToolTipRole:
+        if role == TOOLTIP:
             return TOOLTIPS.get(COLUMNS[section])
         return None
 
-    def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
+    def data(self, index, role=DISPLAY):
+        if role not in (DISPLAY, ALIGNMENT, FONT, TOOLTIP, FOREGROUND) or not index.isValid():
             return None
-        col = COLUMNS[index.column()]
-        total_row = index.row() == len(self._rows)
-        if role == Qt.DisplayRole:
-            return self._total_text(col) if total_row else self._cell_text(self._rows[index.row()], col)
-        if role == Qt.TextAlignmentRole:
-            return int((Qt.AlignRight if col in RIGHT else Qt.AlignLeft) | Qt.AlignVCenter)
-        if role == Qt.FontRole and total_row:
-            font = QFont()
-            font.setBold(True)
-            return font
-        if role == Qt.ToolTipRole and not total_row:
-            return self._rows[index.row()].error or None
-        if role == Qt.ForegroundRole and not total_row:
-            row = self._rows[index.row()]
-            if row.error:
-                return QBrush(QColor("#c0392b"))
-            if row.output_shape is None:
-                return QBrush(QColor("#999999"))
-        return None
+        column, row = index.column(), index.row()
+        total_row = row == len(self._rows)
+        if role == DISPLAY:
+            col = COLUMNS[column]
+            return self._total_text(col) if total_row else self._cell_text(self._rows[row], col)
+        if role == ALIGNMENT:
+            return ALIGN[column]
+        if role == FONT:
+            return _bold_font() if total_row else None
+        if total_row:
+            return None
+        if role == TOOLTIP:
+            return self._rows[row].error or None
+        r = self._rows[row]  # FOREGROUND
+        if r.error:
+            return QBrush(QColor("#c0392b"))
+        return QBrush(QColor("#999999")) if r.output_shape is None else None
 
     def _cell_text(self, r: SummaryRow, col: str) -> str:
         if col == "layer":
@@ -196,3 +203,9 @@ class LayerTableModel(QAbstractTableModel):
         if col == "param mem":
             return _bytes(4 * params)
         return ""
+
+
+def _bold_font() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
