@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 
 from convlab import __version__
 from convlab.engine.wording import count_noun
-from convlab.export import maps as export
 from convlab.export.atomic import atomic_path
 from convlab.pipelines import guard, images as imaging
 from convlab.render import colour, png, tiles
@@ -188,6 +187,7 @@ class ExportController(QObject):
         if not folder:
             return 0
         what, scale = ("all" if all_layers else [src.layer]), self.scale
+        from convlab.export import maps as export  # at first use: not needed for the first paint
 
         def job(j):
             try:
