@@ -16,6 +16,21 @@ from convlab.ui.widgets.layer_table import COLUMNS
 from convlab.ui.widgets.spec_editor import SpecEditor
 
 
+class LayerTableView(QTableView):
+    """The layer table; its columns fit their contents from the first time it is shown.
+
+    A hidden table sized to its contents would ask every cell its text, font and alignment
+    whenever the rows or the selection change (about 2,200 questions at start-up, while the
+    window opens on another pane); until shown, its columns keep the default width.
+    """
+
+    def showEvent(self, event) -> None:
+        header = self.horizontalHeader()
+        if header.sectionResizeMode(0) != QHeaderView.ResizeMode.ResizeToContents:
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        super().showEvent(event)
+
+
 def build_controls(pane) -> None:
     """The model menu, input size, BN mode, seed, conv1 choices, weights buttons and notes."""
     pane.model_box = QComboBox(objectName="netModel")
@@ -70,13 +85,12 @@ def build_split(pane) -> QSplitter:
         box.addWidget(label, 1)
         box.addWidget(caption)
         prep.addLayout(box)
-    pane.table = QTableView(objectName="layerTable")
+    pane.table = LayerTableView(objectName="layerTable")
     pane.table.setModel(pane.model)
     pane.table.setSelectionBehavior(QTableView.SelectRows)
     pane.table.setSelectionMode(QTableView.SingleSelection)
     pane.table.verticalHeader().setVisible(False)
     pane.table.verticalHeader().setDefaultSectionSize(20)
-    pane.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
     pane.table.horizontalHeader().moveSection(COLUMNS.index("inputs"), 2)  # beside the kind
     pane.table.selectionModel().currentRowChanged.connect(pane._row_changed)
     pane.editor = SpecEditor(list(spec_edits.NEW_LAYER), pane)
