@@ -65,7 +65,6 @@ class ExplainPanel(QFrame):
         self.channel_box.setMinimumContentsLength(8)
         self._build()
         self.set_pinned(False)
-        self._lut = colour.lut("red-blue")
         self._terms = None
         self.show_products(False)
 
@@ -141,7 +140,8 @@ class ExplainPanel(QFrame):
         prod = t.patch[c] * t.weights[c]  # (kh, kw)
         top = float(np.abs(prod).max()) or 1.0
         index = colour.colour_index(prod / (2 * top) + 0.5)  # 0 -> white in red-blue
-        self.products.show_image(np.ascontiguousarray(index), lut=self._lut)
+        lut = colour.lut("red-blue")  # cmap's table made at first use, not at start-up
+        self.products.show_image(np.ascontiguousarray(index), lut=lut)
 
     def _product_hover(self, x: float, y: float) -> None:
         t, c = self._terms, self.channel_box.currentIndex()
