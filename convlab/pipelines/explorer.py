@@ -22,7 +22,7 @@ from convlab.render.tiles import Montage, build_montage, plan_layout
 HEAVY_MS = 80.0  # a full run estimated above this shows a reduced-size preview first
 PREVIEW_BUDGET_MS = 35.0  # what the preview itself may cost
 PREVIEW_FACTORS = (2, 3, 4, 6, 8, 12)
-STAGE_BYTES = 128 << 20  # above this per stage, only the shown stage's maps are kept
+KEEP_ALL_BYTES = 48 << 20  # all stages' maps together above this: only the shown stage's
 SETTLE_S = 0.12  # after a preview, wait this long for a newer request before the full run
 STAGE_TITLES = {"conv": "convolution", "bn": "BatchNormalization", "relu": "ReLU",
                 "pool": "max pooling"}
@@ -125,10 +125,14 @@ def first_error(plan: list[StagePlan]) -> str:
     return next((st.error for st in plan if st.error), "")
 
 
-def stages_to_keep(plan: list[StagePlan], wanted: str | None):
-    """None (every stage) unless one stage's maps exceed STAGE_BYTES; then only the shown one."""
+def stages_to_keep(plan: list[StagePlan], wanted: str | None, budget: int | None = None):
+    """None (every stage) while all stages' float32 maps together fit ``budget`` (default
+    ``KEEP_ALL_BYTES``, 48 MB); else only the shown one (another stage is then computed again
+    when it is asked for). The pane keeps one result on screen and the worker makes the next,
+    so two results at most are resident: 2 x 48 MB at most besides one heavy shown stage."""
     plan = [st for st in plan if st.shape and st.name != "input"]
-    if not plan or 4 * int(np.prod(plan[0].shape)) <= STAGE_BYTES:
+    budget = KEEP_ALL_BYTES if budget is None else budget
+    if not plan or sum(4 * int(np.prod(st.shape)) for st in plan) <= budget:
         return None
     names = [st.name for st in plan]
     return (wanted if wanted in names else names[-1],)

@@ -257,6 +257,19 @@ class Montage:
         return rects
 
 
+def map_indices(maps: np.ndarray, mode: str = "map", block_bytes: int = 8 << 20) -> np.ndarray:
+    """``colour_index(normalize(maps, mode))`` of ``(F, h, w)`` float32 maps, a block of maps
+    at a time (at most ``block_bytes`` of floats, default 8 MB): the same bytes, but the
+    normaliser's float temporaries are one block, not several copies of a heavy stage."""
+    lo, hi = normalize_bounds(maps, mode)                               # each (F, 1, 1)
+    indices = np.empty(maps.shape, np.uint8)
+    per = max(1, block_bytes // max(1, maps[:1].nbytes))
+    for i in range(0, len(maps), per):
+        indices[i:i + per] = colour_index(normalize(maps[i:i + per], mode,
+                                                    bounds=(lo[i:i + per], hi[i:i + per])))
+    return indices
+
+
 def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "map",
                   aspect: float = 1.6, title: str = "", cols: int | None = None,
                   max_pixels: int = MAX_PIXELS) -> Montage:
@@ -269,7 +282,7 @@ def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "ma
         raise ValueError(f"montage: expected maps of shape (F, h, w), got {maps.shape}")
     f, h, w = maps.shape
     layout = plan_layout(f, h, w, aspect, cols=cols, max_pixels=max_pixels)
-    indices = colour_index(normalize(maps, mode, bounds=normalize_bounds(maps, mode)))  # (F, h, w)
+    indices = map_indices(maps, mode)                                   # (F, h, w) uint8
     shown = indices[:, ::layout.step, ::layout.step]  # (F, tile_h, tile_w)
     image = np.zeros((layout.height, layout.width), np.uint8)
     stride_y, stride_x = layout.tile_h + layout.gap, layout.tile_w + layout.gap
