@@ -220,7 +220,7 @@ class Montage:
     layout: Layout
     maps: np.ndarray  # (F, h, w) float32, full resolution
     stats: MapStats
-    indices: np.ndarray  # (F, h, w) uint8 colour indices, full resolution (the one-map window)
+    indices: "MapIndices"  # indices[i]: (h, w) uint8 colour indices of map i, full resolution
     names: list[str] = field(default_factory=list)
     kernels: np.ndarray | None = None  # (F, C, k, k) or None
     mode: str = "map"  # normalisation: "map" or "layer"
@@ -257,17 +257,39 @@ class Montage:
         return rects
 
 
-def map_indices(maps: np.ndarray, mode: str = "map", block_bytes: int = 8 << 20) -> np.ndarray:
-    """``colour_index(normalize(maps, mode))`` of ``(F, h, w)`` float32 maps, a block of maps
-    at a time (at most ``block_bytes`` of floats, default 8 MB): the same bytes, but the
-    normaliser's float temporaries are one block, not several copies of a heavy stage."""
-    lo, hi = normalize_bounds(maps, mode)                               # each (F, 1, 1)
-    indices = np.empty(maps.shape, np.uint8)
-    per = max(1, block_bytes // max(1, maps[:1].nbytes))
-    for i in range(0, len(maps), per):
-        indices[i:i + per] = colour_index(normalize(maps[i:i + per], mode,
-                                                    bounds=(lo[i:i + per], hi[i:i + per])))
-    return indices
+class MapIndices:
+    """The full-resolution colour indices of ``(F, h, w)`` maps, made one map at a time when
+    asked (``indices[i]``: the one-map window), so a montage holds no ``(F, h, w)`` uint8 copy.
+
+    ``indices[i]`` is ``colour_index(normalize(maps[i], mode))`` with the full maps' bounds:
+    the bytes the montage and PNG export show."""
+
+    def __init__(self, maps: np.ndarray, mode="map", bounds=None):
+        self.maps, self.mode = maps, mode
+        self.lo, self.hi = normalize_bounds(maps, mode) if bounds is None else bounds  # (F, 1, 1)
+        self.shape = maps.shape
+
+    def __len__(self) -> int:
+        return len(self.maps)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        i = range(len(self.maps))[index]  # an int, negative allowed
+        return self.subsampled(1, i, i + 1)[0]
+
+    def subsampled(self, step: int = 1, start: int = 0, stop: int | None = None,
+                   block_bytes: int = 8 << 20) -> np.ndarray:
+        """``(n, ceil(h/step), ceil(w/step))`` uint8 indices of maps ``start:stop``, every
+        ``step``-th row and column, coloured a block of maps at a time (at most
+        ``block_bytes`` of floats, default 8 MB, in the normaliser's temporaries)."""
+        stop = len(self.maps) if stop is None else stop
+        maps = self.maps[start:stop, ::step, ::step]                    # (n, th, tw) view
+        out = np.empty(maps.shape, np.uint8)
+        per = max(1, block_bytes // max(1, 4 * maps[:1].size))
+        for i in range(0, len(maps), per):
+            j = slice(start + i, start + min(i + per, len(maps)))
+            out[i:i + per] = colour_index(normalize(maps[i:i + per], self.mode,
+                                                    bounds=(self.lo[j], self.hi[j])))
+        return out
 
 
 def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "map",
@@ -282,8 +304,8 @@ def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "ma
         raise ValueError(f"montage: expected maps of shape (F, h, w), got {maps.shape}")
     f, h, w = maps.shape
     layout = plan_layout(f, h, w, aspect, cols=cols, max_pixels=max_pixels)
-    indices = map_indices(maps, mode)                                   # (F, h, w) uint8
-    shown = indices[:, ::layout.step, ::layout.step]  # (F, tile_h, tile_w)
+    indices = MapIndices(maps, mode)  # full resolution, made one map at a time when asked
+    shown = indices.subsampled(layout.step)  # (F, tile_h, tile_w) uint8
     image = np.zeros((layout.height, layout.width), np.uint8)
     stride_y, stride_x = layout.tile_h + layout.gap, layout.tile_w + layout.gap
     for i in range(f):
