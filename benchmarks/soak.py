@@ -61,6 +61,7 @@ class Tally:
     KEEP = 5
 
     def __init__(self):
+        self.quiet: Counter[str] = Counter()
         self.warnings: Counter[str] = Counter()
         self.exceptions: Counter[str] = Counter()
 
@@ -69,9 +70,18 @@ class Tally:
 
         serious = {QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg}
 
+        try:
+            from convlab.ui.app import QUIET_QT_MESSAGES  # what the app itself leaves unprinted
+        except ImportError:
+            QUIET_QT_MESSAGES = ()
+        self.quiet = Counter()
+
         def on_qt_message(kind, context, message):
-            if kind in serious:
-                self.warnings[message.splitlines()[0][:200] if message else "(empty)"] += 1
+            text = message.splitlines()[0][:200] if message else "(empty)"
+            if kind in serious and any(q in text for q in QUIET_QT_MESSAGES):
+                self.quiet[text] += 1
+            elif kind in serious:
+                self.warnings[text] += 1
 
         self._handler = on_qt_message  # kept alive: Qt holds only a borrowed reference
         qInstallMessageHandler(on_qt_message)
@@ -85,7 +95,8 @@ class Tally:
         self.exceptions[f"{kind.__name__}: {str(exc)[:160]}{place}"] += 1
 
     def report(self) -> list[str]:
-        lines = [f"Qt warnings: {sum(self.warnings.values())}",
+        lines = [f"Qt warnings: {sum(self.warnings.values())} (and {sum(self.quiet.values())} "
+                 f"plugin notes that convlab itself does not print: {', '.join(self.quiet)})",
                  *(f"  {n} x {text}" for text, n in self.warnings.most_common(self.KEEP)),
                  f"Python exceptions: {sum(self.exceptions.values())}",
                  *(f"  {n} x {text}" for text, n in self.exceptions.most_common(self.KEEP))]
@@ -248,7 +259,13 @@ def soak(args) -> int:
     samples = sample_paths()
     rng = np.random.default_rng(args.seed)
     kinds, timeouts, every = Counter(), 0, max(1, args.n // 10)
+    deadline = t0 + 60 * args.max_minutes if args.max_minutes else float("inf")
+    done = 0
     for i in range(1, args.n + 1):
+        if time.perf_counter() > deadline:
+            print(f"stopped by --max-minutes {args.max_minutes:g} after {done} changes", flush=True)
+            break
+        done = i
         on_network = win.current_pane() is network
         pane = "network" if on_network and rng.random() < args.net_share else "explorer"
         before, computes = waiters[pane].mark(), False
@@ -261,7 +278,7 @@ def soak(args) -> int:
         if computes and not waiters[pane].wait(before, args.wait):
             timeouts += 1
         pump(1 if computes else 50)  # a pane switch or a clamped value: let the window react
-        if i % every == 0 or i == args.n:
+        if i % every == 0 or i == args.n or i % 500 == 0:
             rss, peak = memory_mb()
             print(f"{i:>6} changes: {rss:.0f} MB resident, peak {peak:.0f} MB, "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
@@ -269,7 +286,7 @@ def soak(args) -> int:
     win.close()
     pump(200)
     rss, peak = memory_mb()
-    print(f"\nchanges: {args.n} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})")
+    print(f"\nchanges: {done} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})")
     print(f"changes with no result or failure within {args.wait:g} s: {timeouts}")
     print(f"resident memory: start {start_rss:.0f} MB, final {rss:.0f} MB, peak {peak:.0f} MB")
     print(f"run time: {elapsed:.0f} s")
@@ -286,6 +303,8 @@ def main(argv=None) -> int:
                         help="seconds to wait for each change's result (default 20)")
     parser.add_argument("--max-side", type=int, default=512,
                         help="largest longestSide value tried (default 512, the window's default)")
+    parser.add_argument("--max-minutes", type=float, default=0,
+                        help="stop (and report) after this many minutes; 0: no limit")
     parser.add_argument("--net-share", type=float, default=0.15,
                         help="share of the changes made while the Network pane is in front that "
                              "go to its controls (default 0.15)")
