@@ -223,8 +223,11 @@ class NetworkRunner:
         """``netbuild.build(s)``, with a weights file's arrays kept in memory once loaded.
 
         The file is read the first time and whenever it was saved again; while it is unchanged,
-        or gone, the arrays held from its loading serve (with the sha256 taken then)."""
+        or gone, the arrays held from its loading serve (with the sha256 taken then). One
+        file's arrays are held at most, and none once a network without a file is built (its
+        arrays would be a second AlexBN beside the random one)."""
         if not s.weights:
+            self._loaded = {}
             return netbuild.build(s)
         stamp, held = _file_stamp(s.weights), self._loaded.get(s.weights)
         if held is not None and (stamp is None or stamp == held[0]):
