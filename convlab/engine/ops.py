@@ -1,7 +1,8 @@
 """Stateless array functions, Chainer's semantics, NCHW float32. NumPy or CuPy, same code.
 
-Every op takes the array module from its input (:func:`array_module`), so a CuPy array stays
-on the device. Wrong shapes raise ``ValueError`` naming the op, the shapes and what was expected.
+Convolution lives here; pooling in :mod:`pool_ops`, the element-wise, dense and normalisation
+ops in :mod:`dense_ops`, all importable from here. Every op takes the array module from its
+input (:func:`array_module`), so a CuPy array stays on the device. Wrong shapes raise ``ValueError`` naming the op, the shapes and what was expected.
 """
 
 from __future__ import annotations
@@ -10,27 +11,8 @@ from convlab.engine import winograd
 from convlab.engine.autotune import PathTuner
 from convlab.engine.arithmetic import conv_out_size, effective_kernel, pad_pairs, pad_total, pair
 from convlab.engine.backend import array_module
-
-
-def _check_ndim(op: str, x, ndim: int, layout: str):
-    if x.ndim != ndim:
-        raise ValueError(f"{op}: expected a {ndim}-d {layout} array, got shape {tuple(x.shape)}")
-
-
-def _pad_hw(x, pads, value: float, extra_h: int = 0, extra_w: int = 0):
-    """Pad the two spatial axes of ``(N, C, H, W)`` with ``value``; no copy when there is no pad.
-
-    ``pads`` is ``((top, bottom), (left, right))``; ``extra_h``/``extra_w`` add to bottom/right.
-    """
-    (top, bottom), (left, right) = pads
-    bottom, right = bottom + extra_h, right + extra_w
-    if not (top or bottom or left or right):
-        return x
-    xp = array_module(x)
-    n, c, h, w = x.shape
-    out = xp.full((n, c, top + h + bottom, left + w + right), value, dtype=x.dtype)
-    out[:, :, top:top + h, left:left + w] = x
-    return out
+from convlab.engine.op_utils import check_ndim as _check_ndim
+from convlab.engine.op_utils import pad_hw as _pad_hw
 
 
 def im2col(x, kh: int, kw: int, sh: int, sw: int, ph, pw, dh: int = 1, dw: int = 1,
@@ -187,147 +169,8 @@ def _conv_rows(x, W, out, groups, stride, pad, dilation):
         out[...] = (w_mat @ col).reshape(n, c_out, oh, ow)
 
 
-def _pool_geometry(op: str, x, ksize, stride, pad, cover_all: bool):
-    _check_ndim(op, x, 4, "(N, C, H, W)")
-    kh, kw = pair(ksize, "ksize")
-    sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
-    ph, pw = pad_pairs(pad, "pad")
-    try:
-        oh = conv_out_size(x.shape[2], kh, sh, ph, 1, cover_all)
-        ow = conv_out_size(x.shape[3], kw, sw, pw, 1, cover_all)
-    except ValueError as exc:
-        raise ValueError(f"{op}: input {tuple(x.shape)}, ksize {(kh, kw)}: {exc}") from None
-    return kh, kw, sh, sw, ph, pw, oh, ow
-
-
-def max_pool2d(x, ksize, *, stride=None, pad=0, cover_all=True):
-    """Max pooling as Chainer's ``F.max_pooling_2d`` (stride defaults to ksize, ``cover_all=True``).
-
-    Output size ``(H + 2p - k + s - 1) // s + 1`` with ``cover_all``, else ``(H + 2p - k) // s + 1``;
-    ``pad`` as in :func:`conv2d` (``2p`` read as top + bottom, left + right).
-    Padding and the overhang of the last partial window count as ``-inf``. Computed as a running
-    maximum over ``kh*kw`` strided slices, never a reduction over a window view.
-    """
-    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry("max_pool2d", x, ksize, stride, pad, cover_all)
-    xp = array_module(x)
-    h, w = x.shape[2:]
-    extra_h = max(0, (oh - 1) * sh + kh - (h + sum(ph)))
-    extra_w = max(0, (ow - 1) * sw + kw - (w + sum(pw)))
-    lo = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
-    x = _pad_hw(x, (ph, pw), lo, extra_h, extra_w)
-    out = None
-    for i in range(kh):
-        for j in range(kw):
-            window = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-            if out is None:
-                out = window.copy()
-            else:
-                xp.maximum(out, window, out=out)
-    return out
-
-
-def avg_pool2d(x, ksize, *, stride=None, pad=0):
-    """Average pooling as Chainer's ``F.average_pooling_2d``: zero padding counts in the mean.
-
-    ``y = sum(window) / (kh * kw)``; output size ``(H + 2p - k) // s + 1``; stride defaults to ksize;
-    ``pad`` as in :func:`conv2d`.
-    """
-    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry("avg_pool2d", x, ksize, stride, pad, False)
-    x = _pad_hw(x, (ph, pw), 0.0)
-    out = None
-    for i in range(kh):
-        for j in range(kw):
-            window = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-            out = window.copy() if out is None else out.__iadd__(window)
-    out *= x.dtype.type(1.0 / (kh * kw))
-    return out
-
-
-def relu(x):
-    """``max(x, 0)``, a new array (the input is kept for display)."""
-    xp = array_module(x)
-    return xp.maximum(x, x.dtype.type(0))
-
-
-def softmax(x, axis=1):
-    """``exp(x - max) / sum(exp(x - max))`` along ``axis`` (numerically stable)."""
-    xp = array_module(x)
-    e = xp.exp(x - x.max(axis=axis, keepdims=True))
-    e /= e.sum(axis=axis, keepdims=True)
-    return e
-
-
-def linear(x, W, b=None):
-    """``y = x W^T + b`` with x flattened to ``(N, -1)``; W is ``(out, in)`` as in Chainer."""
-    _check_ndim("linear", W, 2, "(out, in) weight")
-    if x.ndim < 2:
-        raise ValueError(f"linear: expected a batch of inputs (N, ...), got shape {tuple(x.shape)}")
-    n = x.shape[0]
-    flat = x.reshape(n, -1)                                         # (N, in)
-    if flat.shape[1] != W.shape[1]:
-        raise ValueError(f"linear: input {tuple(x.shape)} flattens to {flat.shape[1]} features "
-                         f"but weight {tuple(W.shape)} expects {W.shape[1]}")
-    if b is not None and tuple(b.shape) != (W.shape[0],):
-        raise ValueError(f"linear: bias shape {tuple(b.shape)} does not match weight "
-                         f"{tuple(W.shape)}; expected ({W.shape[0]},)")
-    if n == 1:
-        y = (W @ flat[0]).reshape(1, -1)                            # GEMV over row-major W
-    else:
-        y = flat @ W.T                                              # (N, out)
-    if b is not None:
-        y += b
-    return y
-
-
-def _channel_axes(x):
-    return (0,) + tuple(range(2, x.ndim))
-
-
-def batch_norm(x, gamma, beta, *, mean=None, var=None, eps=2e-5):
-    """Batch normalisation (Ioffe and Szegedy, 2015) over channel axis 1.
-
-    ``y = gamma * (x - mean) / sqrt(var + eps) + beta``. With ``mean``/``var`` given, the inference
-    form (Chainer's ``fixed_batch_normalization``); with them None, the statistics of ``x`` over
-    ``(N, H, W)`` with the biased variance (Chainer's training form). ``eps`` defaults to 2e-5.
-    """
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected (N, C, ...) input, got shape {tuple(x.shape)}")
-    c = x.shape[1]
-    for name, arr in (("gamma", gamma), ("beta", beta), ("mean", mean), ("var", var)):
-        if arr is not None and tuple(arr.shape) != (c,):
-            raise ValueError(f"batch_norm: {name} has shape {tuple(arr.shape)} but input "
-                             f"{tuple(x.shape)} has {c} channels; expected ({c},)")
-    if (mean is None) != (var is None):
-        raise ValueError("batch_norm: give both mean and var (inference) or neither (batch statistics)")
-    xp = array_module(x)
-    if mean is None:
-        axes = _channel_axes(x)
-        mean = x.mean(axis=axes)
-        var = x.var(axis=axes)
-    scale = gamma / xp.sqrt(var + x.dtype.type(eps))
-    shift = beta - mean * scale
-    shape = (1, c) + (1,) * (x.ndim - 2)
-    y = x * scale.astype(x.dtype).reshape(shape)
-    y += shift.astype(x.dtype).reshape(shape)
-    return y
-
-
-def local_response_norm(x, *, n=5, k=2.0, alpha=1e-4, beta=0.75):
-    """Local response normalisation as Chainer's ``F.local_response_normalization``.
-
-    ``y_c = x_c / (k + alpha * sum_{c' = c - n//2}^{c + n//2} x_{c'}^2) ** beta``
-    (Krizhevsky et al., 2012). Chainer's defaults n=5, k=2, alpha=1e-4, beta=0.75; unlike
-    PyTorch, alpha is not divided by n.
-    """
-    _check_ndim("local_response_norm", x, 4, "(N, C, H, W)")
-    half = n // 2
-    c = x.shape[1]
-    sq = x * x
-    window = sq.copy()                                              # (N, C, H, W)
-    for offset in range(1, half + 1):                               # the n channels around c
-        window[:, offset:] += sq[:, :c - offset]
-        window[:, :c - offset] += sq[:, offset:]
-    window *= x.dtype.type(alpha)
-    window += x.dtype.type(k)
-    return x / window ** x.dtype.type(beta)
+# the other ops live in their own modules; every public name stays importable from here
 from convlab.engine.deconv import deconv2d  # noqa: E402,F401  (transposed convolution)
+from convlab.engine.dense_ops import (  # noqa: E402,F401
+    batch_norm, linear, local_response_norm, relu, softmax)
+from convlab.engine.pool_ops import avg_pool2d, max_pool2d  # noqa: E402,F401

@@ -3,13 +3,11 @@
 Every change reads the settings once, plans the shapes once (integer arithmetic: the readout,
 at once) and sends one request, carrying that plan, to the worker; the newest request wins.
 ``resultReady(request_id)`` is emitted once the full result for the current settings has been
-painted (previews do not emit it). The pane offers :class:`~convlab.ui.panes.base.Pane`.
+painted (previews do not emit it). The pane offers :class:`~convlab.ui.panes.base.Pane`;
+its requests and results are handled in :mod:`~convlab.ui.panes.explorer_results`.
 """
 
 from __future__ import annotations
-
-import time
-from functools import partial
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QWidget
@@ -21,20 +19,18 @@ from convlab.ui.widgets.code_view import CodeView
 from convlab.ui.widgets.diagram_panel import DiagramPanel
 from convlab.ui.widgets.controls import ControlPanel
 from convlab.pipelines import records
-from convlab.pipelines.explorer import (CostModel, ExplorerOutput, ExplorerRequest, explorer_job,
-                                        first_error)
+from convlab.pipelines.explorer import CostModel, ExplorerOutput, first_error
 from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes.explorer_explain import ExplainSide
 from convlab.ui.panes.explorer_layout import STAGES, build_layout
+from convlab.ui.panes.explorer_results import PAINT_FALLBACK_MS, WorkerTraffic
 from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
 from convlab.ui.widgets.readout import TOOLTIP, ShapeReadout, readout_html
 from convlab.ui.worker import LatestWorker
 
-PAINT_FALLBACK_MS = 300  # emit resultReady even if the view is never painted (hidden window)
 
-
-class ExplorerPane(QWidget):
+class ExplorerPane(WorkerTraffic, QWidget):
     """See the module docstring. ``set_image`` gives it a photo; the controls do the rest."""
 
     title = "Explorer"
@@ -188,119 +184,6 @@ class ExplorerPane(QWidget):
         self.stage = STAGES[index][0]
         self.diagram.show_stage(self.stage)
         self.refresh()
-
-    def submit(self, *, allow_preview: bool = True, settings: ExplorerSettings | None = None,
-               plan=None) -> int:
-        """Send the current state to the worker (a cached result is reused for re-display).
-
-        ``settings`` and ``plan`` are the ones :meth:`refresh` just read and made; without them
-        (a re-display) the worker plans for itself.
-
-        While a slider is dragged and a request is still on its way, the new state waits for
-        that request's first picture instead: otherwise requests faster than the worker would
-        abandon each other and nothing would be drawn until the mouse stops.
-        """
-        if self.loaded is None:
-            return 0
-        dragging = self.controls.dragging()
-        if dragging and self._inflight and time.monotonic() - self._inflight_since < 1.0:
-            self._deferred = True
-            return self.worker.latest_id
-        last = self.output.result if self.output is not None else None
-        self._aspect = self.view.aspect()
-        request = ExplorerRequest(self.loaded.image, self._image_key, settings or self.settings(),
-                                  self.stage, self.view.mode, self._aspect, last,
-                                  self.output.image_key if self.output else -1, allow_preview,
-                                  dragging, plan if settings is not None else None)
-        self._deferred = False
-        self._inflight = self.worker.submit(partial(explorer_job, request, self.cost))
-        self._inflight_since = time.monotonic()
-        return self._inflight
-
-    def _arrived(self, request_id: int) -> None:
-        """The in-flight request delivered something: send what waited during a drag."""
-        if request_id == self._inflight:
-            self._inflight = 0
-            if self._deferred:
-                self.submit()
-
-    # -- results (GUI thread) --------------------------------------------------------------------
-    def _show(self, out: ExplorerOutput) -> None:
-        self.view.show_montage(out.montage)
-        if out.strip is not None and out.result.kernels is not self.kernels.kernels:
-            self.kernels.show_strip(*out.strip, out.result.kernels, out.result.kernel_names)
-        self.controls.set_kernel_note(out.result.kernel_note)
-        if out.result.settings.bank in IMAGE_BANKS:
-            self._learned.add(self._learned_key(out.result.settings, out.image_key))
-
-    def _on_preview(self, request_id: int, out: ExplorerOutput) -> None:
-        if self.worker.is_current(request_id):
-            self._show(out)
-            self.statusChanged.emit(f"preview at 1/{out.factor} size in {out.compute_ms:.0f} ms; "
-                                    "full result follows")
-            self._await_paint(request_id, preview=True)
-        self._arrived(request_id)
-
-    def _on_finished(self, request_id: int, out: ExplorerOutput) -> None:
-        if not self.worker.is_current(request_id):
-            self._arrived(request_id)
-            return  # a newer request is on its way: never show a stale result
-        self.output = out
-        self._show(out)
-        self.diagram.set_maps(out.result.maps, out.result.settings)
-        self.explain.result_shown(out)
-        if abs(self.view.aspect() / self._aspect - 1) > 0.15:
-            self._relayout_timer.start()  # laid out before the view had its size (at start)
-        self.statusChanged.emit(self._timing(out))
-        self._await_paint(request_id, preview=False)
-        self._arrived(request_id)  # during a drag the waiting state goes out: this one is stale
-
-    def _await_paint(self, request_id: int, *, preview: bool) -> None:
-        """Announce the result once the view has painted it (at once if the view is hidden)."""
-        self._paint_pending = (request_id, preview)
-        if self.view.canvas.isVisible():
-            self._paint_timer.start()
-        else:
-            self._painted()
-
-    def _painted(self) -> None:
-        pending, self._paint_pending = self._paint_pending, None
-        self._paint_timer.stop()
-        if pending is None:
-            return
-        request_id, preview = pending
-        if preview:
-            self.previewReady.emit(request_id)  # a drag may have moved on: still its picture
-        elif self.worker.is_current(request_id):
-            self.last_ready_id = request_id
-            self.resultReady.emit(request_id)
-
-    def _on_failed(self, request_id: int, reason: str) -> None:
-        self._arrived(request_id)
-        if self.worker.is_current(request_id):
-            self.last_failed_id = request_id
-            self.view.clear(f"No result: {reason}")
-            self.failed.emit(reason)
-
-    def _timing(self, out: ExplorerOutput) -> str:
-        parts = ", ".join(f"{k} {v * 1e3:.1f}" for k, v in out.result.seconds.items())
-        return f"compute {out.compute_ms:.0f} ms ({parts}) · montage {out.display_ms:.0f} ms"
-
-    def _released(self) -> None:
-        """The mouse let go of a slider: what waited goes now, and a full result follows."""
-        if self._deferred:
-            self._inflight = 0
-            self.submit()
-
-    def settled(self) -> bool:
-        """True when what is on screen is the full result of the current state (or its refusal)."""
-        if self.loaded is None or self._relayout_timer.isActive():
-            return False
-        if self.no_output:
-            return True
-        done = self.worker.latest_id in (self.last_ready_id, self.last_failed_id)
-        return (done and not self._deferred and not self.worker.busy()
-                and self.explain.settled())
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def export_source(self) -> ExportSource:
