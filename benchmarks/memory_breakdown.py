@@ -1,6 +1,6 @@
 """Where the window's resident memory goes: VmRSS and tracemalloc after each kind of change.
 
-    python benchmarks/memory_breakdown.py [--top 6] [--max-side 512]
+    python benchmarks/memory_breakdown.py [--top 6] [--max-side 512] [--trim]
 
 Opens the real window offscreen (no QSettings), shows the Network pane (AlexBN loaded), then
 makes one change of each kind that the soak (``benchmarks/soak.py``) makes, the heaviest within
@@ -26,6 +26,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from soak import Waiter, memory_mb, pump  # noqa: E402
 
 
+TRIM = False  # --trim: also give the heap's free pages back after each change (glibc)
+
+
 def report(label: str, top: int) -> None:
     rss, peak = memory_mb()
     current, traced_peak = tracemalloc.get_traced_memory()
@@ -38,13 +41,22 @@ def report(label: str, top: int) -> None:
         where = f"{os.path.relpath(frame.filename, os.getcwd())}:{frame.lineno}"
         print(f"   {stat.size / 2**20:8.1f} MB in {stat.count:6d} blocks  {where}")
     tracemalloc.reset_peak()
+    if TRIM:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        print(f"   after malloc_trim(0): VmRSS {memory_mb()[0]:.0f} MB")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=6)
     parser.add_argument("--max-side", type=int, default=512)
+    parser.add_argument("--trim", action="store_true",
+                        help="call glibc's malloc_trim(0) after each change and print VmRSS again")
     args = parser.parse_args(argv)
+    global TRIM
+    TRIM = args.trim
     from PySide6.QtWidgets import QApplication, QWidget
 
     from convlab.ui.app import limit_heap_growth
