@@ -208,7 +208,10 @@ class MapStats:
     @classmethod
     def of(cls, maps: np.ndarray) -> "MapStats":
         flat = maps.reshape(len(maps), -1)  # (F, h*w)
-        zeros = np.count_nonzero(flat == 0, axis=1) / max(flat.shape[1], 1)
+        per = max(1, (8 << 20) // max(1, flat.shape[1]))  # maps per 8 MB boolean temporary
+        zeros = np.concatenate([np.count_nonzero(flat[i:i + per] == 0, axis=1)
+                                for i in range(0, len(flat), per)] or [np.zeros(0, np.intp)]
+                               ) / max(flat.shape[1], 1)
         return cls(flat.min(axis=1), flat.max(axis=1), flat.mean(axis=1, dtype=np.float64), zeros)
 
 
