@@ -9,7 +9,6 @@ forward pass, not a rebuild; a weights file that is refused leaves the cache as 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -141,24 +140,6 @@ class NetworkResult:
         return record
 
 
-def without_weights(net: Network) -> Network:
-    """A copy of ``net`` for its geometry (shapes, fields, code): the same layers, each weight
-    a zero-stride placeholder of its shape (:func:`convlab.engine.layers.base.placeholder`), so
-    a kept :class:`NetworkResult` never holds a second copy of the weights."""
-    from convlab.engine.layers.base import placeholder
-
-    geometry = copy.copy(net)
-    geometry.layers = []
-    for layer in net.layers:
-        shell = copy.copy(layer)
-        params = getattr(layer, "params", None)
-        if isinstance(params, dict):
-            shell.params = {k: placeholder(tuple(v.shape)) if hasattr(v, "shape") else v
-                            for k, v in params.items()}
-        geometry.layers.append(shell)
-    return geometry
-
-
 def has_batch_norm(net: Network) -> bool:
     """True when ``net`` has a BatchNormalization layer (so a BN mode applies to it)."""
     return any(layer.kind == "bn" for layer in net.layers)
@@ -276,7 +257,7 @@ class NetworkRunner:
                                has_batch_norm=has_batch_norm(net),
                                weights_sha256=getattr(net, "weights_sha256", None))
         result.inputs = {layer.name: list(layer.inputs) for layer in net.layers}
-        result.net = without_weights(net)  # the pane keeps results: never a second 250 MB
+        result.net = netbuild.without_weights(net)  # the pane keeps results: never a second 250 MB
         prep["layer_inputs"] = result.inputs  # for on_rows: the table's "inputs" column
         if on_rows is not None:
             on_rows(rows, prep)
