@@ -56,7 +56,7 @@ def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, should_stop=N
     int, an ``(h, w)`` pair or ``((top, bottom), (left, right))`` (``p`` above is top/left).
     Output size ``floor((H + top + bottom - d(k-1) - 1) / s) + 1`` (``cover_all=False``,
     Chainer's default for convolution). One GEMM per group over im2col, or Winograd's
-    F(2x2, 3x3) / F(3x3, 5x5) where :func:`winograd.applies` (stride 1, frozen NumPy weights)
+    F(3x3, 3x3) / F(4x4, 5x5) where :func:`winograd.applies` (stride 1, frozen NumPy weights)
     (``CONV_PATH``: by shape, deterministic, by default); the bias is added in place.
 
     ``should_stop`` (a callable, or None) is asked before each tile of output rows; when it

@@ -6,12 +6,16 @@ Each ``m x m`` block of outputs is computed from an ``a x a`` input tile (``a = 
 
 summed over the input channels, which makes the middle step ``a*a`` independent GEMMs
 ``U[xi] (K, C) @ V[xi] (C, tiles)``. Multiplications per output: ``a^2 / m^2`` against ``r^2``
-for the direct method: F(2x2, 3x3) 4 against 9 (2.25x fewer), F(3x3, 5x5) 5.4 against 25
-(4.6x fewer; AlexBN's conv2 output, 27 x 27, is exactly 9 x 9 tiles).
+for the direct method: F(3x3, 3x3) 2.8 against 9 (3.2x fewer), F(4x4, 5x5) 4 against 25
+(6.25x fewer), before the padding of the output to whole tiles (AlexBN: 13 -> 15, 27 -> 28).
+Larger tiles mean fewer multiplications but bigger transforms and larger float32 error; on
+AlexBN (one BLAS thread, CPU time) F(3x3, 3x3) beat F(2x2, 3x3) by 3-6% per layer and F(4x4, 3x3),
+and F(4x4, 5x5) beat F(3x3, 5x5) by 13%; F(6x6, 5x5) was no faster and 100x less accurate.
 
-The transforms are built by Cook-Toom interpolation at the points 0, 1, -1 (3x3) and
-0, 1, -1, 2, -2, 1/2 (5x5), plus the point at infinity, in float64 and then cast. Float32 error
-against the float64 direct result: about 5e-7 (3x3) and 5e-6 (5x5) of the largest output.
+The transforms are built by Cook-Toom interpolation at the points 0, 1, -1, 2 (3x3) and
+0, 1, -1, 2, -2, 1/2, -1/2 (5x5), plus the point at infinity, in float64 and then cast. Float32
+error against the float64 direct result on AlexBN's layers: about 6e-7 (3x3) and 2.4e-6 (5x5)
+of the largest output.
 
 The transformed weights ``U`` are cached per weight array, and only for arrays that cannot
 change behind the cache's back: NumPy arrays that are read-only all the way down to the memory
@@ -26,8 +30,9 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial import polynomial as poly
 
-POINTS = {3: (0.0, 1.0, -1.0), 5: (0.0, 1.0, -1.0, 2.0, -2.0, 0.5)}  # m + r - 2 points each
-TILE = {3: 2, 5: 3}         # m: outputs per tile side, by kernel size r
+POINTS = {3: (0.0, 1.0, -1.0, 2.0),                                   # m + r - 2 points each
+          5: (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)}
+TILE = {3: 3, 5: 4}         # m: outputs per tile side, by kernel size r
 MIN_CHANNELS = 16           # below this the small GEMMs lose to one im2col GEMM
 BAND_BYTES = 64 << 20       # transformed input + product per band of tile rows
 CACHE_SIZE = 32

@@ -1,4 +1,4 @@
-"""Winograd F(2x2, 3x3) and F(3x3, 5x5): the transforms, conv2d through them against the loop
+"""Winograd F(3x3, 3x3) and F(4x4, 5x5): the transforms, conv2d through them against the loop
 reference and the direct path, the weight cache's safety, and AlexBN's fc8 within 1e-4.
 
 conv2d is pinned to ``CONV_PATH = "winograd"`` here (``"auto"`` would pick by timing)."""
@@ -90,9 +90,11 @@ def test_conv2d_through_winograd_matches_loop_reference(case, calls):
 
 
 def test_bands_of_tile_rows_and_should_stop(monkeypatch, calls):
-    x, W = rand(4, 1, 16, 19, 9), frozen(5, 16, 16, 3, 3)
+    x, W, b = rand(4, 1, 16, 19, 9), frozen(5, 16, 16, 3, 3), rand(6, 16)
     monkeypatch.setattr(winograd, "BAND_BYTES", 1)                  # one tile row per band
     np.testing.assert_allclose(ops.conv2d(x, W, pad=1), direct(x, W, pad=1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ops.conv2d(x, W, b, pad=1), direct(x, W, b, pad=1),  # bias per band
+                               rtol=1e-4, atol=1e-5)
     asked = []
 
     def stop_at_third():
@@ -101,7 +103,7 @@ def test_bands_of_tile_rows_and_should_stop(monkeypatch, calls):
 
     with pytest.raises(ops.Cancelled):
         ops.conv2d(x, W, pad=1, should_stop=stop_at_third)
-    assert len(asked) == 3 and len(calls) == 2
+    assert len(asked) == 3 and len(calls) == 3
 
 
 @pytest.mark.parametrize("why", ["writeable", "stride", "dilation", "groups", "few-channels", "float64"])
