@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from convlab.engine import ops
-from convlab.engine.explorer import ExplorerSettings, batch_norm_in_place, run_explorer
+from convlab.engine.explorer import (ExplorerSettings, batch_norm_in_place, relu_in_place,
+                                     run_explorer)
 
 
 @pytest.mark.parametrize("shape, block", [((1, 7, 13, 11), 1 << 20), ((1, 9, 40, 30), 4800),
@@ -47,3 +48,12 @@ def test_a_heavy_run_keeping_one_stage_peaks_near_one_stage():
         tracemalloc.stop()
     assert result.maps["relu"].nbytes == stage
     assert peak < 1.5 * stage, f"peak {peak / 2**20:.0f} MB for a {stage / 2**20:.0f} MB stage"
+
+
+def test_relu_in_place_gives_the_bits_of_ops_relu():
+    x = np.random.default_rng(4).standard_normal((1, 3, 300, 301)).astype(np.float32)
+    x.reshape(-1)[:5] = [np.nan, -0.0, 0.0, np.inf, -np.inf]
+    want = ops.relu(x)
+    got = relu_in_place(x.copy(), block=1000)
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
