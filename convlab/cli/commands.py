@@ -18,6 +18,7 @@ import importlib
 import sys
 
 from convlab import __version__
+from convlab.cli.interrupt import quiet_start, restore, say_interrupted
 
 COMMANDS = {  # name: (module, one line of help)
     "shapes": ("convlab.cli.shapes", "every layer's output shape, parameters, mult-adds and RF"),
@@ -42,8 +43,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``convlab`` entry point; returns the exit status (argparse exits 2 on a bad line)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The ``convlab`` entry point; returns the exit status (argparse exits 2 on a bad line).
+
+    Ctrl+C prints one line and returns 130 (:mod:`convlab.cli.interrupt`)."""
+    previous = quiet_start()  # until a command starts writing, Ctrl+C just ends the process
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        return say_interrupted()
+    finally:
+        restore(previous)  # a caller in the same process gets its own Ctrl+C back
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] in COMMANDS:
         args = build_parser(argv[0]).parse_args(argv)
         return args.run(args)

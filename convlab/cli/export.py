@@ -18,12 +18,15 @@ import signal
 import sys
 import time
 
+from convlab.engine.wording import count_noun
 from convlab.pipelines import images as imaging
 from convlab.render import colour
 from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.kernels import BANKS, IMAGE_BANKS
 from convlab.export.maps import ExportError, export_maps
 from convlab.export.options import check_options, select_layers
+from convlab.cli.interrupt import (INTERRUPTED, raise_on_interrupt, restore_terminate,
+                                   terminate_as_interrupt)
 from convlab.cli.export_network import (BadFile, add_network_arguments, check_network_flags,
                                         network_flag, network_settings)
 from convlab.export.transaction import describe_error
@@ -233,35 +236,13 @@ class _Progress:
             print("\r" + " " * len(self.line) + "\r", end="", file=sys.stderr, flush=True)
 
 
-_INTERRUPTED: dict[str, int] = {}  # the signal that interrupted the export
-
-
-def _terminate_as_interrupt():
-    """Make SIGTERM interrupt the export as Ctrl+C does (so it cleans up); the old handler."""
-    def handler(signum, _frame):
-        _INTERRUPTED["signal"] = signum
-        raise KeyboardInterrupt
-
-    _INTERRUPTED.clear()
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave SIGTERM as it is
-        return signal.getsignal(signal.SIGTERM)
-
-
-def _restore_terminate(previous) -> None:
-    try:
-        signal.signal(signal.SIGTERM, previous)
-    except (ValueError, TypeError):  # not the main thread, or no Python handler to restore
-        pass
-
-
 def run(args) -> int:
     """Run a parsed ``convlab export`` command line; returns the exit status."""
     parser = args._export_parser
     _check_flags(args, parser)
     progress = _Progress(args.quiet)
-    previous = _terminate_as_interrupt()
+    raise_on_interrupt()  # from here Ctrl+C cleans up and says what was left (below)
+    previous = terminate_as_interrupt()
     try:
         job = _network_job if network_flag(args) else _explorer_job
         layers, record, top5 = job(args, parser)
@@ -280,9 +261,9 @@ def run(args) -> int:
         progress.finish()
         _say(exc)
         return 1
-    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM (see _terminate_as_interrupt)
+    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM (see terminate_as_interrupt)
         progress.finish()
-        code = 128 + _INTERRUPTED.get("signal", signal.SIGINT)
+        code = 128 + INTERRUPTED.get("signal", signal.SIGINT)
         if getattr(exc, "export_complete", False):
             _say(f"interrupted after the export was complete; every file is in place in {args.out}")
         else:
@@ -293,10 +274,10 @@ def run(args) -> int:
         _say(f"failed: {describe_error(exc)}")
         return 1
     finally:
-        _restore_terminate(previous)
+        restore_terminate(previous)
     progress.finish()
     if not args.quiet:
-        print(f"Wrote {len(result.files)} files to {result.out_dir} in {result.seconds:.1f} s "
+        print(f"Wrote {count_noun(len(result.files), 'file')} to {result.out_dir} in {result.seconds:.1f} s "
               f"(manifest.json lists them).")
         for rank, (index, label, score) in enumerate(top5, start=1):
             name = label if label == f"class {index}" else f"{label} (class {index})"

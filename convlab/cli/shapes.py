@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from convlab.engine.nets import NETWORKS, build_network
+from convlab.engine.wording import count_noun, shape_text
 from convlab.pipelines.summary import graph_inputs, summary_table
 
 INSTALL_LINE = 'Reading ONNX models needs the onnx package: pip install "convlab[onnx]".'
@@ -78,7 +79,7 @@ def _fail(message) -> int:
 
 def _size(shape) -> str:
     c, h, w = shape
-    return f"{h}x{w}" if c == 3 else f"{h}x{w}, {c} channel{'s' if c != 1 else ''}"
+    return shape_text((h, w), "x") + ("" if c == 3 else f", {count_noun(c, 'channel')}")
 
 
 def print_shapes(net_name: str, size: int) -> int:

@@ -15,6 +15,7 @@ import re
 import sys
 import time
 
+from convlab.cli.interrupt import raise_on_interrupt
 from convlab.export.atomic import WriteFailed, atomic_path
 from convlab.pipelines import guard
 
@@ -88,6 +89,7 @@ def _pane_ready(window, pane_name: str):
 def render(window, out: str) -> None:
     """Grab the window (menus, panes, status bar) and write it atomically as PNG."""
     pixmap = window.grab()
+    raise_on_interrupt()  # Ctrl+C from here removes the temporary file (atomic_path)
     with atomic_path(out) as tmp:  # refuses folders, devices, pipes; leaves no temporary file
         if not pixmap.save(str(tmp), "PNG"):
             raise WriteFailed(f"could not write {out} (Qt's PNG writer failed: is the disk "

@@ -83,11 +83,12 @@ def effective_kernel(k: int, d: int = 1) -> int:
 
 
 def conv_out_size(size: int, k: int, s: int = 1, p=0, d: int = 1,
-                  cover_all: bool = False) -> int:
+                  cover_all: bool = False, *, what: str = "kernel") -> int:
     """Output length along one axis; ``ValueError`` with a sentence when it would be < 1.
 
     ``p`` is the padding on each side (an int) or ``(before, after)``; the formulas above hold
-    with ``2p`` read as ``before + after``.
+    with ``2p`` read as ``before + after``. ``what`` names the window in that sentence
+    ("kernel", or "pooling window" for a pooling layer).
     """
     for value, label in ((size, "input size"), (k, "kernel size"), (s, "stride"), (d, "dilation")):
         if value < 1:
@@ -102,7 +103,7 @@ def conv_out_size(size: int, k: int, s: int = 1, p=0, d: int = 1,
     else:
         out = (padded - dk) // s + 1
     if out < 1:
-        span = f"kernel {k}" if d == 1 else f"kernel {k} at dilation {d} (spans {dk})"
+        span = f"{what} {k}" if d == 1 else f"{what} {k} at dilation {d} (spans {dk})"
         raise ValueError(
             f"The {span} is larger than the padded input ({size} + {_pad_text(before, after)} = "
             f"{padded}), "
@@ -125,9 +126,9 @@ class AxisCoverage:
 
 
 def axis_coverage(size: int, k: int, s: int = 1, p: int = 0, d: int = 1,
-                  cover_all: bool = False) -> AxisCoverage:
+                  cover_all: bool = False, *, what: str = "kernel") -> AxisCoverage:
     """Explain an axis: how many trailing rows are never covered, or how far ``cover_all`` overhangs."""
-    out = conv_out_size(size, k, s, p, d, cover_all)
+    out = conv_out_size(size, k, s, p, d, cover_all, what=what)
     dk = effective_kernel(k, d)
     padded = size + sum(pad_total(p))
     reach = (out - 1) * s + dk  # one past the last padded position touched

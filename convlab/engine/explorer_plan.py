@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from convlab.engine.arithmetic import axis_coverage, deconv_out_size, effective_kernel
+from convlab.engine.wording import count_noun
 
 MAX_TRANSPOSED_VALUES = 1 << 27  # 512 MB of float32 per stage: larger transposed outputs refused
 
@@ -35,10 +36,10 @@ def _pad_terms(before: int, after: int) -> str:
     return f"2×{before}" if before == after else f"{before} + {after}"
 
 
-def _axis_formula(size, k, s, pads, d, cover_all, axis):
+def _axis_formula(size, k, s, pads, d, cover_all, axis, what="kernel"):
     """``(coverage, "H: ⌊(512 + 2×0 − 11) / 4⌋ + 1 = ⌊501/4⌋ + 1 = 126")`` for one axis."""
     before, after = pads
-    cov = axis_coverage(size, k, s, (before, after), d, cover_all)
+    cov = axis_coverage(size, k, s, (before, after), d, cover_all, what=what)
     dk = effective_kernel(k, d)
     num = size + before + after - dk
     left = f"({size} + {_pad_terms(before, after)} − {dk})"
@@ -51,8 +52,15 @@ def _axis_formula(size, k, s, pads, d, cover_all, axis):
 
 def _rows_cols(rows: int, cols: int) -> str:
     """"2 rows and 1 column", "1 column": only the axes that have any."""
-    parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((rows, "row"), (cols, "column")) if n]
-    return " and ".join(parts)
+    return " and ".join(count_noun(n, word) for n, word in ((rows, "row"), (cols, "column")) if n)
+
+
+def _last_rows_cols(rows: int, cols: int) -> str:
+    """"the last row is", "the last 3 rows are", "the last row and the last column are"."""
+    parts = [f"the last {word}" if n == 1 else f"the last {count_noun(n, word)}"
+             for n, word in ((rows, "row"), (cols, "column")) if n]
+    many = len(parts) > 1 or max(rows, cols) > 1
+    return " and ".join(parts) + (" are" if many else " is")
 
 
 def _coverage_note(cov_h, cov_w, cover_all: bool, what: str) -> str:
@@ -62,8 +70,8 @@ def _coverage_note(cov_h, cov_w, cover_all: bool, what: str) -> str:
                     f"{_rows_cols(cov_h.extra, cov_w.extra)} past the edge (PyTorch: ceil_mode=True).")
         return ""
     if cov_h.dropped or cov_w.dropped:
-        return (f"The stride does not divide evenly: the last {_rows_cols(cov_h.dropped, cov_w.dropped)} "
-                f"are never covered by any {what} window.")
+        return (f"The stride does not divide evenly: {_last_rows_cols(cov_h.dropped, cov_w.dropped)} "
+                f"never covered by any {what} window.")
     return ""
 
 
@@ -77,8 +85,9 @@ def _stage(name, shape, k, s, pads, d, cover_all, what) -> StagePlan:
     """A convolution or pooling stage; ``pads`` is ``((top, bottom), (left, right))``."""
     c, h, w = shape
     try:
-        cov_h, fh = _axis_formula(h, k, s, pads[0], d, cover_all, "H")
-        cov_w, fw = _axis_formula(w, k, s, pads[1], d, cover_all, "W")
+        window = "pooling window" if what == "pooling" else what
+        cov_h, fh = _axis_formula(h, k, s, pads[0], d, cover_all, "H", window)
+        cov_w, fw = _axis_formula(w, k, s, pads[1], d, cover_all, "W", window)
     except ValueError as exc:
         return StagePlan(name, None, error=str(exc))
     return _joined(name, c, fh, fw, cov_h.out, cov_w.out,
@@ -117,8 +126,8 @@ def _conv_notes(s, conv: StagePlan) -> None:
     (top, bottom), (left, right) = s.conv_pad()
     notes = []
     if s.same and not s.transposed:
-        notes.append(f"'same' padding: {top} row{'s' if top != 1 else ''} on top and {bottom} at the "
-                     f"bottom, {left} column{'s' if left != 1 else ''} on the left and {right} on "
+        notes.append(f"'same' padding: {count_noun(top, 'row')} on top and {bottom} at the "
+                     f"bottom, {count_noun(left, 'column')} on the left and {right} on "
                      "the right" + (" (the extra one bottom/right, as PyTorch's padding=\"same\")"
                                     if (top, left) != (bottom, right) else "") + ".")
     elif s.padding and not s.transposed:
@@ -144,8 +153,8 @@ def plan_explorer(settings, height: int, width: int) -> list[StagePlan]:
     stages = [StagePlan("input", (c_in, height, width), note="grayscale" if s.grayscale else "RGB")]
     if c_in % s.groups or s.filters % s.groups:
         conv = StagePlan("conv", None, error=(
-            f"Groups {s.groups} must divide both the {c_in} input channel{'s' if c_in > 1 else ''} "
-            f"and the {s.filters} filters."))
+            f"Groups {s.groups} must divide both the {count_noun(c_in, 'input channel')} "
+            f"and the {count_noun(s.filters, 'filter')}."))
     elif s.transposed:
         conv = _transposed_stage(s, height, width)
     else:

@@ -119,7 +119,7 @@ def _learned(filters: int, in_channels: int, k: int, seed: int, images):
         return []
     count = min(filters, in_channels * k * k - 1)
     learned = learn_kernels(images, k=k, n=count, channels=in_channels, seed=seed)
-    return [(f"ICA {i + 1}", kernel) for i, kernel in enumerate(learned)]
+    return [(f"ICA {i}", kernel) for i, kernel in enumerate(learned)]  # map i, from 0
 
 
 def make_bank(bank: str, filters: int, in_channels: int, k: int, *, seed: int = 0, images=None):
@@ -148,9 +148,9 @@ def make_bank(bank: str, filters: int, in_channels: int, k: int, *, seed: int = 
     note = ""
     if rest:
         weights[len(made):] = lecun_normal(seed, (rest, in_channels, k, k), in_channels * k * k)
-        names += [f"random {i + 1}" for i in range(rest)]
+        names += [f"random {i}" for i in range(len(made), filters)]  # by map index, from 0
         if made:
-            note = (f"The bank has {len(made)} filters; filters {len(made) + 1}-{filters} are "
+            note = (f"The bank has {len(made)} filters; filters {len(made)} to {filters - 1} are "
                     f"random (LeCun normal, seed {seed}).")
         elif bank == "learned":
             note = (f"No filters can be learned from {in_channels}-channel {k} x {k} patches; "

@@ -14,8 +14,8 @@ def _pool_geometry(op: str, x, ksize, stride, pad, cover_all: bool):
     sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
     ph, pw = pad_pairs(pad, "pad")
     try:
-        oh = conv_out_size(x.shape[2], kh, sh, ph, 1, cover_all)
-        ow = conv_out_size(x.shape[3], kw, sw, pw, 1, cover_all)
+        oh = conv_out_size(x.shape[2], kh, sh, ph, 1, cover_all, what="pooling window")
+        ow = conv_out_size(x.shape[3], kw, sw, pw, 1, cover_all, what="pooling window")
     except ValueError as exc:
         raise ValueError(f"{op}: input {tuple(x.shape)}, ksize {(kh, kw)}: {exc}") from None
     return kh, kw, sh, sw, ph, pw, oh, ow

@@ -49,6 +49,7 @@ import numpy as np
 
 from convlab import __version__
 from convlab.pipelines import images as imaging
+from convlab.engine.wording import count_noun, shape_text
 from convlab.render import colour, png, tiles
 from convlab.export.options import check_options, select_layers
 from convlab.export.transaction import Transaction, explain_failure
@@ -162,9 +163,10 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     for L in prepared if per_map else ():  # refuse a scale that makes one map too large to open
         h, w = L.picture.shape[1:]
         if (fits := tiles.fit_scale(1, h, w, scale=scale, max_pixels=imaging.MAX_PIXELS)) < scale:
-            raise ExportError(f"Cannot export: at scale {scale} the {w}x{h} maps of {L.name} would be "
-                              f"{w * scale}x{h * scale} pixels, over the {imaging.MAX_PIXELS / 1e6:.0f}-"
-                              f"megapixel limit of ConvLab and Pillow; use scale {fits} or less.")
+            raise ExportError(f"Cannot export: at scale {scale} the {shape_text((w, h))} maps of "
+                              f"{L.name} would be {shape_text((w * scale, h * scale))} pixels, over "
+                              f"the {imaging.MAX_PIXELS / 1e6:.0f}-megapixel limit of ConvLab and "
+                              f"Pillow; use scale {fits} or less.")
     settings = {**settings, "convlab_version": settings.get("convlab_version", __version__)}
     look = {"colormap": cmap, "normalize": mode if isinstance(mode, str) else
             {"mode": "fixed", "lo": mode[1], "hi": mode[2]}, "scale": int(scale),
@@ -250,7 +252,7 @@ class _Writer:
                      "index": i, "shape": shape, "stats": stats[i], "normalize": bounds,
                      "scale": self.look["scale"], **({"grid_layout": layout} if layout else {})}
             self._png(staging, entry, rgb[i], f"{L.name} map {i}",
-                      f"Feature map {i} of layer {L.name} ({'x'.join(map(str, shape))}), "
+                      f"Feature map {i} of layer {L.name} ({shape_text(shape)}), "
                       f"{cmap} colormap from {bounds['lo']} to {bounds['hi']}.", self.look["scale"])
         return L.folder
 
@@ -266,9 +268,11 @@ class _Writer:
         entry = {"path": f"{L.folder}_grid.png", "kind": "grid", "layer": L.name, "index": None,
                  "shape": record["shape"], "stats": record["stats"], "normalize": bounds,
                  "grid_layout": layout, "scale": scale}  # scale: less than asked if it had to be
-        what = (f"All {n} maps" if L.kind == "maps" else f"The {record['shape'][0]} values")
-        self._png(staging, entry, rgb, f"{L.name} grid", f"{what} of layer {L.name}, {layout[0]} rows "
-                  f"by {layout[1]} columns, {cmap} colormap.")
+        what = (f"All {count_noun(n, 'map')}" if L.kind == "maps"
+                else f"The {count_noun(record['shape'][0], 'value')}")
+        self._png(staging, entry, rgb, f"{L.name} grid", f"{what} of layer {L.name}, "
+                  f"{count_noun(layout[0], 'row')} by {count_noun(layout[1], 'column')}, "
+                  f"{cmap} colormap.")
         return entry["path"], layout
 
     def _npy(self, staging, L: _Layer, record) -> str:

@@ -26,16 +26,44 @@ REPLACED = ".convlab-replaced"  # files set aside during a commit (kept if one c
 HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _hold_signals():
-    """Defer SIGINT/SIGTERM (this thread) until :func:`_release_signals`; the old mask, or None."""
-    if not hasattr(signal, "pthread_sigmask"):
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+class _SignalHold:
+    """SIGINT and SIGTERM deferred from :meth:`hold` until :meth:`release`, then handled.
 
+    In the main thread the Python handlers are swapped for one that only records the signal,
+    and ``release`` puts them back and raises what was recorded. Masking the signal
+    (``pthread_sigmask``) is not enough there: the mask is per thread, and the kernel hands a
+    process-wide signal to any thread that does not block it (OpenBLAS's workers), after which
+    Python runs the handler in the main thread anyway, in the middle of the final step. In
+    other threads (the window's export worker), where handlers cannot be set and Python never
+    runs them, the thread's mask is used."""
 
-def _release_signals(old) -> None:
-    if old is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a deferred signal is handled now
+    def __init__(self):
+        self.previous: dict[int, object] | None = None
+        self.mask = None
+        self.caught: list[int] = []
+
+    def hold(self) -> "_SignalHold":
+        try:
+            self.previous = {s: signal.signal(s, self._record) for s in HELD_SIGNALS}
+        except ValueError:  # not the main thread
+            self.previous = None
+            if hasattr(signal, "pthread_sigmask"):
+                self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+        return self
+
+    def _record(self, signum, _frame) -> None:
+        self.caught.append(signum)
+
+    def release(self) -> None:
+        if self.previous is not None:
+            for signum, handler in self.previous.items():  # None: a handler set outside Python
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+            self.previous = None
+            for signum in dict.fromkeys(self.caught):  # each once, in order of arrival
+                signal.raise_signal(signum)  # its own handler runs now, after the final step
+        elif self.mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)  # a deferred one runs now
+            self.mask = None
 
 
 class Transaction:
@@ -49,7 +77,7 @@ class Transaction:
         self.committed = False
         self.keep_backup = False
         self.swept: list[str] = []  # stale staging folders of killed exports, removed on entry
-        self._held = None  # the signal mask to restore once the final step is over
+        self._held: _SignalHold | None = None  # interrupts deferred until the final step is over
 
     def __enter__(self) -> "Transaction":
         try:
@@ -70,7 +98,7 @@ class Transaction:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        held = self._held if self._held is not None else _hold_signals()
+        held = self._held if self._held is not None else _SignalHold().hold()
         try:
             failed = exc_type is not None or not self.committed
             if failed:
@@ -78,7 +106,7 @@ class Transaction:
             self._discard(failed)
         finally:
             self._held = None
-            _release_signals(held)  # an interrupt during the final step is handled only now
+            held.release()  # an interrupt during the final step is handled only now
         return False
 
     def commit(self, paths: list[str]) -> None:
@@ -87,7 +115,7 @@ class Transaction:
         SIGINT and SIGTERM are held from here until the block is left, so the final step is
         never cut in half: an interrupt that arrives meanwhile is handled after it, with every
         file in place (``committed``) or, if the commit failed, none."""
-        self._held = _hold_signals()
+        self._held = _SignalHold().hold()
         self.backup = Path(guard.make_staging_dir(self.out, REPLACED))
         for rel in self._stale(set(paths)):
             self._set_aside(self.out / rel)

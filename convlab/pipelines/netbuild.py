@@ -6,7 +6,7 @@ preparing the photo for it (worker side, Qt-free).
 - ONNX models: :func:`convlab.models.load_onnx` (parsing never runs on the GUI thread).
 - conv1 "handmade" (:func:`~convlab.engine.kernels.handmade_conv1`) or "learned"
   (:func:`~convlab.engine.kernels.learned_conv1`: FastICA on patches of the bundled
-  photos, learned once per process and kernel shape: the first use takes seconds, minutes on a
+  photos, learned once per process, kernel shape and seed: the first use takes seconds, minutes on a
   busy machine): the first convolution's weights are replaced, the learned ones scaled to the
   random weights' norm so the following layers see inputs of the usual size.
 """
@@ -47,8 +47,10 @@ def first_conv(net: Network):
     return next((layer for layer in net.layers if layer.kind == "conv"), None)
 
 
-def replace_conv1(net: Network, mode: str) -> None:
-    """Give the first convolution hand-made or learned kernels (``mode``), norm kept per filter."""
+def replace_conv1(net: Network, mode: str, seed: int = 0) -> None:
+    """Give the first convolution hand-made or learned kernels (``mode``), norm kept per filter.
+
+    ``seed`` seeds the learning (FastICA's patches and start) as it seeds the random weights."""
     conv = first_conv(net)
     if conv is None or mode == "random":
         return
@@ -57,7 +59,7 @@ def replace_conv1(net: Network, mode: str) -> None:
         kernels = handmade_conv1(out, c_in, kh) if kh == kw else None
         source = "a hand-made"
     else:
-        kernels = learned_conv1(ica_images(), out, c_in, kh) if kh == kw and c_in in (1, 3) \
+        kernels = learned_conv1(ica_images(), out, c_in, kh, seed=seed) if kh == kw and c_in in (1, 3) \
             else None
         source = "a learned-from-photos (ICA)"
     if kernels is None:

@@ -22,6 +22,7 @@ from convlab.engine.backend import to_numpy
 from convlab.engine import specs
 from convlab.engine.nets import Network, SummaryRow
 from convlab.engine.ops import softmax
+from convlab.engine.wording import shape_text
 from convlab.pipelines import records
 from convlab.pipelines import netbuild
 
@@ -238,7 +239,7 @@ class NetworkRunner:
             # AlexBN holds 250 MB (a rebuild ~0.5 s; a refused file costs a rebuild next time)
             self._nets.clear()
             net = self._build(s)
-            netbuild.replace_conv1(net, s.conv1)
+            netbuild.replace_conv1(net, s.conv1, s.seed)
             self._nets[key] = net
         return net
 
@@ -321,7 +322,7 @@ def cover_all_note(net: Network, insize: int) -> str:
     except ValueError:
         return ""
     if shape == floor_shape:
-        return f"At {insize} pixels, pool5 gives {'x'.join(map(str, shape))} with or without cover_all."
-    return (f"At {insize} pixels, Chainer's cover_all pooling gives pool5 {'x'.join(map(str, shape))}; "
-            f"floor pooling (PyTorch's default) would give {'x'.join(map(str, floor_shape))}"
+        return f"At {insize} pixels, pool5 gives {shape_text(shape)} with or without cover_all."
+    return (f"At {insize} pixels, Chainer's cover_all pooling gives pool5 {shape_text(shape)}; "
+            f"floor pooling (PyTorch's default) would give {shape_text(floor_shape)}"
             + (", and fc6 would not fit." if shape[1:] == (6, 6) else "."))

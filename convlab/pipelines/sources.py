@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convlab.engine.wording import shape_text
 from convlab.pipelines import records, samples
 from convlab.pipelines.images import load_image, scale_to_longest
 
@@ -67,8 +68,9 @@ class LoadedImage:
         h, w = self.image.shape[:2]
         oh, ow = self.original_shape
         if self.factor < 1.0:
-            return f"{self.name}: {ow}×{oh} shown at {w}×{h} (scaled ×{self.factor:.3g})"
-        return f"{self.name}: {w}×{h}"
+            return (f"{self.name}: {shape_text((ow, oh))} shown at {shape_text((w, h))} "
+                    f"(scaled ×{self.factor:.3g})")
+        return f"{self.name}: {shape_text((w, h))}"
 
 
 def prepare(original: np.ndarray, name: str, path, longest: int) -> LoadedImage:

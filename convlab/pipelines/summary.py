@@ -1,13 +1,16 @@
 """A network's summary as text: receptive fields and the aligned table of ``convlab shapes``.
 
-Shapes are written by :func:`convlab.render.tiles.shape_text`, the one shape formatter (this
-table, the window's layer table and readout, and the Network pane's titles).
+Shapes and costs are written by :mod:`convlab.engine.wording`, as in the window (its layer
+table, readout and titles); this plain-text table keeps shapes compact (``96x55x55``), with
+exact multiply-adds and their M/G figure in the totals.
 """
 
 from __future__ import annotations
 
 from convlab.engine.nets import SummaryRow
-from convlab.render.tiles import shape_text
+from convlab.engine.wording import macs_text, shape_text
+
+SHAPE_SEP = "x"  # a terminal table: 96x55x55
 
 
 def rf_text(row: SummaryRow) -> str:
@@ -30,9 +33,9 @@ def summary_table(rows: list[SummaryRow], input_shape, inputs: dict[str, str] | 
     """Rows as aligned columns (layer, kind, config, output, params, mult-adds, RF / jump) + totals;
     with ``inputs`` (:func:`graph_inputs`) a column of the layers each one reads, after kind."""
     head = ("layer", "kind", "config", "output", "params", "mult-adds", "RF / jump")
-    body = [("input", "", "", shape_text(input_shape), "", "", "1 / 1")]
+    body = [("input", "", "", shape_text(input_shape, SHAPE_SEP), "", "", "1 / 1")]
     for r in rows:
-        body.append((r.name, r.kind, r.detail, shape_text(r.output_shape), f"{r.params:,}",
+        body.append((r.name, r.kind, r.detail, shape_text(r.output_shape, SHAPE_SEP), f"{r.params:,}",
                      f"{r.macs:,}" if r.output_shape is not None else "", rf_text(r)))
     if inputs is not None:  # (layer, kind, inputs, config, ...)
         head = head[:2] + ("inputs",) + head[2:]
@@ -49,7 +52,7 @@ def summary_table(rows: list[SummaryRow], input_shape, inputs: dict[str, str] | 
     out = [fmt(head), rule] + [fmt(line) for line in body] + [rule]
     params = sum(r.params for r in rows)
     macs = sum(r.macs for r in rows)
-    out.append(f"Total params: {params:,}   Total mult-adds: {macs:,} ({macs / 1e9:.3f} G)")
+    out.append(f"Total params: {params:,}   Total mult-adds: {macs:,} ({macs_text(macs)})")
     errors = [r.error for r in rows if r.error]
     if errors:
         out.append(f"The input does not pass: {errors[0]}")

@@ -3,7 +3,7 @@
 Both grids colour through :mod:`convlab.render.colour` (``normalize``, ``colour_index``,
 ``lut``), so a tile's pixels are the same on screen and in a PNG:
 
-- :func:`shape_text`: the one shape formatter (tile titles, tables, the readout).
+- :func:`shape_text`: the one shape formatter (:func:`convlab.engine.wording.shape_text`).
 - PNG grids: :func:`tile_rgb` (coloured tiles, each enlarged, ``sep``-pixel separators in
   ``NAN_COLOR``), :func:`grid_layout` (``ceil(sqrt(F))`` columns), :func:`picture` (what one
   exported map or grid looks like), :func:`vector_grid` (an fc layer's ``(N,)`` output as a map).
@@ -21,16 +21,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convlab.engine.wording import shape_text  # noqa: F401 - the one shape formatter, here too
 from convlab.render.colour import (NAN_COLOR, apply_colormap, colour_index, normalize,
                                    normalize_bounds)
 
 MAX_PIXELS = 6_000_000  # the window's montage is subsampled above this
 
 
-def shape_text(shape, sep: str = "x") -> str:
-    """The one shape formatter, for tile titles, tables and the readout: ``(96, 55, 55)`` ->
-    ``96x55x55`` (``sep=" × "``: ``96 × 55 × 55``); None or () -> ``—``."""
-    return sep.join(str(v) for v in shape) if shape else "—"
 
 
 # -- PNG grids -------------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ What to export comes from the pane in front, through the pane interface
 :mod:`convlab.render` exactly as the view shows them and written by :mod:`convlab.export` (no
 Qt) in a worker thread; progress shows in the status bar with a Cancel button, and a failure
 is one line in the message area. A cancelled or failed folder export leaves the folder as it was.
+File > Export > Enlarge pixels is ``convlab export --scale``: every exported pixel becomes an
+N x N block (a grid is enlarged less where it would pass Pillow's pixel limit, as on the
+command line), and the recorded command carries it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import json
 import os
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 
 from convlab import __version__
+from convlab.engine.wording import count_noun
 from convlab.export import maps as export
 from convlab.export.atomic import atomic_path
-from convlab.pipelines import guard
+from convlab.pipelines import guard, images as imaging
 from convlab.render import colour, png, tiles
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.worker import LatestWorker
@@ -46,6 +50,7 @@ class ExportController(QObject):
             window.statusBar().addPermanentWidget(w)
             w.hide()
         self.current_index: dict[int, int] = {}  # id(view) -> last clicked map
+        self.scale = 1  # every exported pixel becomes a scale x scale block (convlab export --scale)
 
     # -- menu -----------------------------------------------------------------------------------
     def build_menu(self, menu: QMenu) -> None:
@@ -60,6 +65,24 @@ class ExportController(QObject):
                 action.setShortcut(QKeySequence(key))
             action.triggered.connect(lambda _=False, s=slot: s())
             menu.addAction(action)
+        self._scale_menu(menu.addMenu("Enlarge &pixels"))
+
+    def _scale_menu(self, menu: QMenu) -> None:
+        menu.setToolTip("Every exported pixel becomes an N x N block (convlab export --scale N).")
+        group = QActionGroup(menu, exclusive=True)
+        for n in SCALES:
+            action = QAction("1 (native)" if n == 1 else str(n), menu, checkable=True,
+                             checked=n == self.scale, objectName=f"exportScale{n}")
+            action.triggered.connect(lambda _=False, n=n: self.set_scale(n))
+            group.addAction(action)
+            menu.addAction(action)
+
+    def set_scale(self, n: int) -> None:
+        """Enlarge every later export ``n`` times (1..64, as ``convlab export --scale``)."""
+        self.scale = min(max(int(n), 1), 64)
+        for action in self.window.findChildren(QAction):
+            if action.objectName().startswith("exportScale"):
+                action.setChecked(action.objectName() == f"exportScale{self.scale}")
 
     def watch(self, view) -> None:
         """Remember a FeatureView's clicked map, and give its maps a "Save map as PNG…" menu."""
@@ -119,15 +142,16 @@ class ExportController(QObject):
         path = path or self._ask("file", f"{name}_map_{index:03d}.png")
         if not path:
             return 0
-        chunk = {"layer": name, "index": index, "version": __version__}
-        record = lambda: look_record(src.record(), src.cmap, src.mode)  # noqa: E731
+        chunk = {"layer": name, "index": index, "version": __version__, "scale": self.scale}
+        scale = self.scale
+        record = lambda: look_record(src.record(), src.cmap, src.mode, scale)  # noqa: E731
 
         def job(_):
             values, bounds = arr, None
             if arr.ndim == 3:  # coloured as among the layer's maps, as on screen
                 lo, hi = colour.normalize_bounds(arr, src.mode)
                 values, bounds = arr[index], (lo[index:index + 1], hi[index:index + 1])
-            rgb = tiles.picture(values, src.cmap, src.mode, bounds=bounds)
+            rgb = tiles.picture(values, src.cmap, src.mode, bounds=bounds, scale=scale)
             return _write(path, rgb, record, chunk, f"map {index} of {name}")
 
         return self._submit(job, cancellable=False)
@@ -142,9 +166,11 @@ class ExportController(QObject):
         if not path:
             return 0
         arr = src.layers[name]
-        chunk = {"layer": name, "grid": True, "version": __version__}
-        record = lambda: look_record(src.record(), src.cmap, src.mode)  # noqa: E731
-        return self._submit(lambda job: _write(path, tiles.picture(arr, src.cmap, src.mode),
+        scale = grid_scale(arr, self.scale)
+        chunk = {"layer": name, "grid": True, "version": __version__, "scale": scale}
+        record = lambda: look_record(src.record(), src.cmap, src.mode, self.scale)  # noqa: E731
+        return self._submit(lambda job: _write(path, tiles.picture(arr, src.cmap, src.mode,
+                                                                   scale=scale),
                                                record, chunk, f"the grid of {name}"),
                             cancellable=False)
 
@@ -161,20 +187,19 @@ class ExportController(QObject):
         folder = folder or self._ask("folder", "")
         if not folder:
             return 0
-        what = "all" if all_layers else [src.layer]
+        what, scale = ("all" if all_layers else [src.layer]), self.scale
 
         def job(j):
             try:
                 result = export.export_maps(
-                    folder, dict(src.layers), settings=look_record(src.record(), src.cmap, src.mode),
-                    what=what, cmap=src.cmap,
-                    normalize=src.mode,
+                    folder, dict(src.layers), what=what, cmap=src.cmap, normalize=src.mode,
+                    settings=look_record(src.record(), src.cmap, src.mode, scale), scale=scale,
                     progress=lambda done, total: j.preview((done, total)), cancel=j.should_stop)
             except export.ExportCancelled:
                 return None
             except export.ExportError as exc:  # one sentence for the message area
                 raise ValueError(str(exc)) from None
-            return (f"Exported {len(result.files)} files to {result.out_dir} "
+            return (f"Exported {count_noun(len(result.files), 'file')} to {result.out_dir} "
                     f"in {result.seconds:.1f} s.")
 
         return self._submit(job)
@@ -225,6 +250,15 @@ class ExportController(QObject):
 
 
 EXPORT_DEFAULTS = {"cmap": "viridis", "normalize": "map", "scale": 1}  # convlab export's
+SCALES = (1, 2, 4, 8)  # File > Export > Enlarge pixels
+
+
+def grid_scale(values, scale: int) -> int:
+    """The enlargement a layer's grid gets at ``scale``: less where the grid would pass the
+    pixel limit, as :func:`convlab.export.maps.export_maps` does for ``convlab export``."""
+    values = values if values.ndim == 3 else tiles.vector_grid(values)[None]  # (F, h, w)
+    n, h, w = values.shape
+    return tiles.fit_scale(n, h, w, scale=scale, max_pixels=imaging.MAX_PIXELS)
 
 
 def look_record(record: dict, cmap: str, mode: str, scale: int = 1) -> dict:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from convlab.engine.wording import shape_text
 from convlab.pipelines import sources
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui import window_state
 from convlab.ui.export_actions import ExportController
+from convlab.ui.window_drops import FileDropMixin
 from convlab.ui.panes.base import Pane
 from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.panes.network import NetworkPane
@@ -28,7 +30,7 @@ from convlab.ui.worker import LatestWorker, stop_workers
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileDropMixin, QMainWindow):
     """ConvLab's window; see the module docstring."""
 
     imageLoaded = Signal(str)  # the name of the photo now explored
@@ -212,8 +214,9 @@ class MainWindow(QMainWindow):
         self.loaded = loaded
         self.setWindowTitle(f"ConvLab · {loaded.name}")
         h, w = loaded.image.shape[:2]
-        self.size_label.setText(f"image {w}×{h}" + (f" (from {loaded.original_shape[1]}×"
-                                f"{loaded.original_shape[0]})" if loaded.factor < 1 else ""))
+        oh, ow = loaded.original_shape
+        self.size_label.setText(f"image {shape_text((w, h))}" + (
+            f" (from {shape_text((ow, oh))})" if loaded.factor < 1 else ""))
         if loaded.path and not loaded.sample:
             window_state.remember_file(self, loaded.path)
         self.explorer.set_image(loaded)
@@ -269,37 +272,6 @@ class MainWindow(QMainWindow):
     def export_current(self, folder: str | None = None) -> int:
         """Export every layer of the pane in front into ``folder`` (asked for when None)."""
         return self.exporter.export_all(folder)
-
-    # -- drag and drop ------------------------------------------------------------------------------
-    def _install_drop_filters(self) -> None:
-        """Children that take drops themselves (text boxes, views) hand file drops to us."""
-        for child in self.findChildren(QWidget):
-            if child.acceptDrops() and not child.property("convlabDropFilter"):
-                child.installEventFilter(self)
-                child.setProperty("convlabDropFilter", True)
-
-    def eventFilter(self, obj, event) -> bool:
-        kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
-            if window_state.local_files(event.mimeData()):
-                self._drop_event(event)
-                return True
-        return super().eventFilter(obj, event)
-
-    def _drop_event(self, event) -> None:
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        if event.type() == QEvent.Type.Drop:
-            self.open_image(window_state.local_files(event.mimeData())[0])
-
-    def dragEnterEvent(self, event) -> None:
-        if window_state.local_files(event.mimeData()):
-            self._drop_event(event)
-        else:
-            event.ignore()
-
-    dragMoveEvent = dragEnterEvent
-    dropEvent = dragEnterEvent
 
     # -- closing -------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -63,9 +63,16 @@ def build_menus(window) -> None:
     view = bar.addMenu("&View")
     _action(window, view, "&Reset to defaults", window.explorer.reset, "Ctrl+Shift+R",
             "actionReset")
-    _action(window, view, "&Fit the maps", window.explorer.view.canvas.fit, "Ctrl+0")
+    _action(window, view, "&Fit the maps", lambda: fit_maps(window), "Ctrl+0")
     _action(window, view, "E&xplorer", lambda: window.tabs.setCurrentIndex(0), "Ctrl+1")
     _action(window, view, "&Network", lambda: window.tabs.setCurrentIndex(1), "Ctrl+2")
+
+
+def fit_maps(window) -> None:
+    """Fit the maps of the pane in front (laid out again first if its view changed shape)."""
+    view = getattr(window.pane(window.tabs.currentIndex()), "view", None)
+    if view is not None and hasattr(view, "fit"):
+        view.fit()
 
 
 def _fill_recent(window) -> None:
@@ -113,6 +120,9 @@ def restore(window, store: QSettings) -> None:
     export_folder = str(store.value("files/lastExportFolder", ""))
     if export_folder and os.path.isdir(export_folder):
         window.last_export_folder = export_folder
+    scale = _load_json(store, "files/exportScale", 1)
+    if isinstance(scale, int) and scale >= 1:
+        window.exporter.set_scale(scale)
     tab = _load_json(store, "window/tab", 0)
     if isinstance(tab, int) and 0 <= tab < window.tabs.count():
         window.tabs.setCurrentIndex(tab)
@@ -133,6 +143,7 @@ def save(window, store: QSettings) -> None:
     store.setValue("files/lastFolder", window.last_folder)
     store.setValue("files/lastExportFolder", getattr(window, "last_export_folder", "") or "")
     store.setValue("window/tab", json.dumps(window.tabs.currentIndex()))
+    store.setValue("files/exportScale", json.dumps(window.exporter.scale))
     loaded = window.loaded
     photo = loaded.path if loaded is not None and loaded.path and not loaded.sample else None
     store.setValue("files/photo", json.dumps(photo if isinstance(photo, str) else None))

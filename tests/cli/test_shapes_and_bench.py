@@ -18,7 +18,7 @@ def test_shapes_prints_every_layer_and_the_totals(capsys):
     assert lines[0] == "alexbn at 227x227"
     pool5 = next(line for line in lines if line.startswith("pool5"))
     assert "256x6x6" in pool5 and "195 / 32" in pool5
-    assert "Total params: 62,379,048" in out and "(1.135 G)" in out
+    assert "Total params: 62,379,048" in out and "(1.14 G)" in out
     header = lines[1]
     # aligned: every row's output column starts where the header's does
     col = header.index("output")
@@ -29,7 +29,7 @@ def test_shapes_for_an_input_that_cannot_pass_says_where_and_exits_1(capsys):
     assert main(["shapes", "--net", "alex", "--input", "180"]) == 1
     out = capsys.readouterr().out
     assert "norm1" in out
-    assert "The input does not pass: fc6 expects 9,216 inputs but receives 256x5x5 = 6,400" in out
+    assert "The input does not pass: fc6 expects 9,216 inputs but receives 256 × 5 × 5 = 6,400" in out
     assert "199-230" in out
 
 

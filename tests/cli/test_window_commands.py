@@ -1,5 +1,6 @@
 """A command the window records makes, on the command line, the picture the window exported:
-the explorer with kernels learned from photos (and its transposed, grouped mode)."""
+the explorer with kernels learned from photos (and its transposed, grouped mode); the Network
+pane with each option that changes its pixels."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import shlex
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from convlab.cli import main
@@ -98,3 +100,33 @@ def test_an_onnx_model_opened_in_the_window_reproduces_from_its_record(qtbot, wi
         bn_mode="stored", weights=None)
     assert f"--model {model}" in record["command"] and "--preprocess unit" in record["command"]
     np.testing.assert_array_equal(_cli_grid(record, tmp_path, layer="residual"), grid)
+
+
+NETWORK_CASES = {  # one option that changes the pixels of a network export per case
+    "colormap": {"colormap": "magma"}, "shared-scale": {"scaling": "shared scale"},
+    "scale-3": {"scale": 3}, "seed": {"seed": 5}, "hand-made-conv1": {"handmade_conv1": True},
+    "learned-conv1-seed": {"learned_conv1": True, "seed": 3},
+}
+
+
+@pytest.mark.parametrize("case", list(NETWORK_CASES))
+def test_each_network_option_that_changes_pixels_reproduces_from_its_record(qtbot, window,
+                                                                           tmp_path, case):
+    from convlab.pipelines.network import spec_text
+    from convlab.ui.widgets.feature_view import COLORMAPS
+
+    options = dict(NETWORK_CASES[case])
+    view = window.network.view
+    if "colormap" in options:
+        cmap = options.pop("colormap")
+        view.colormap_box.setCurrentText(next(k for k, v in COLORMAPS.items() if v == cmap))
+    if "scaling" in options:
+        view.scaling_box.setCurrentText(options.pop("scaling"))
+    window.exporter.set_scale(options.pop("scale", 1))
+    grid, record = _network_grid_and_command(qtbot, window, tmp_path, net="custom",
+                                             spec=spec_text(SMALL_SPEC), insize=64, **options)
+    spec_file = tmp_path / "SPEC.json"
+    spec_file.write_text(json.dumps(record["spec"]))
+    from_cli = _cli_grid(record, tmp_path, spec_file)
+    assert from_cli.shape == grid.shape, record["command"]
+    np.testing.assert_array_equal(from_cli, grid, err_msg=f"{case}: {record['command']}")

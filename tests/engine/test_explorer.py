@@ -27,7 +27,7 @@ def test_plan_fills_the_formula_in_and_says_what_is_dropped_and_overhangs():
     assert conv.shape == (96, 83, 126)
     assert "⌊(341 + 2×0 − 11) / 4⌋ + 1 = ⌊330/4⌋ + 1 = 83" in conv.formula
     assert "⌊(512 + 2×0 − 11) / 4⌋ + 1 = ⌊501/4⌋ + 1 = 126" in conv.formula
-    assert "the last 2 rows and 1 column are never covered" in conv.note
+    assert "the last 2 rows and the last column are never covered" in conv.note
     pool = plan["pool"]
     assert pool.shape == (96, 41, 63)
     assert "⌈(83 + 2×0 − 3) / 2⌉ + 1 = ⌈80/2⌉ + 1 = 41" in pool.formula
@@ -47,7 +47,7 @@ def test_floor_pooling_says_which_rows_are_left_out():
     assert plan["pool"].shape == (96, 27, 27)
     plan = by_name(plan_explorer(ExplorerSettings(cover_all=False), 224, 224))
     assert plan["pool"].shape == (96, 26, 26)
-    assert "the last 1 row and 1 column are never covered by any pooling window" in plan["pool"].note
+    assert "the last row and the last column are never covered by any pooling window" in plan["pool"].note
 
 
 def test_a_kernel_larger_than_the_padded_input_is_explained_not_raised():
@@ -88,7 +88,7 @@ def test_out_of_range_settings_are_refused_with_a_sentence():
 def test_banks_say_how_extra_filters_are_filled():
     weights, names, note = make_bank("edges", 10, 3, 3)
     assert weights.shape == (10, 3, 3, 3) and names[:3] == ["Sobel x", "Sobel y", "Laplacian"]
-    assert "filters 4-10 are random (LeCun normal, seed 0)" in note
+    assert "filters 3 to 9 are random (LeCun normal, seed 0)" in note
     sobel_x = weights[0].sum(axis=0)  # summed over the channels: the classic kernel / 4
     np.testing.assert_allclose(sobel_x * 4, [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], atol=1e-6)
     for bank in BANKS:

@@ -125,7 +125,7 @@ def test_images_smaller_than_the_kernel_are_refused():
 def test_make_bank_learned_uses_the_photos_and_fills_the_rest(photos):
     weights, names, note = kernels.make_bank("learned", 12, 1, 3, seed=0, images=photos)
     assert weights.shape == (12, 1, 3, 3)
-    assert names[:8] == [f"ICA {i}" for i in range(1, 9)] and names[8] == "random 1"
+    assert names[:8] == [f"ICA {i}" for i in range(8)] and names[8] == "random 8"  # map indexes
     assert "8 filters" in note
     np.testing.assert_array_equal(
         weights[:8], ica.learn_kernels(photos, k=3, n=8, channels=1, seed=0))
@@ -139,7 +139,7 @@ def test_make_bank_learned_needs_images():
 
 def test_make_bank_learned_at_one_pixel_is_all_random_and_says_so(photos):
     weights, names, note = kernels.make_bank("learned", 4, 3, 1, images=photos)
-    assert names == [f"random {i}" for i in range(1, 5)] and "No filters" in note
+    assert names == [f"random {i}" for i in range(4)] and "No filters" in note
 
 
 def test_learned_conv1_fits_alexbn_and_equals_the_bank(photos, conv1_bank):

@@ -145,7 +145,7 @@ def test_scale_never_builds_the_enlarged_layer_in_memory(tmp_path):
 def test_no_png_over_the_pixel_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(imaging, "MAX_PIXELS", 5000)
     maps = np.ones((4, 10, 10), np.float32)
-    with pytest.raises(ExportError, match=r"at scale 8 the 10x10 maps of x would be 80x80 pixels.*use scale 7 or less"):
+    with pytest.raises(ExportError, match=r"at scale 8 the 10 × 10 maps of x would be 80 × 80 pixels.*use scale 7 or less"):
         export_maps(tmp_path / "r", {"x": maps}, settings={}, scale=8)
     assert not (tmp_path / "r").exists()
     export_maps(tmp_path / "g", {"x": maps}, settings={}, scale=8, per_map=False)   # a grid shrinks instead

@@ -25,7 +25,7 @@ def test_the_job_learns_the_bank_from_those_photos():
     out = explorer_job(ExplorerRequest(image, 1, s, allow_preview=False), CostModel(), FakeJob())
     want = make_bank("learned", 8, 3, 5, seed=0, images=learning_photos(image))[0]
     np.testing.assert_array_equal(out.result.kernels, want)
-    assert out.result.kernel_names[0] == "ICA 1"
+    assert out.result.kernel_names[0] == "ICA 0"
     norms = np.sqrt((out.result.kernels.astype(np.float64) ** 2).sum(axis=(1, 2, 3)))
     np.testing.assert_allclose(norms, 1.0, rtol=1e-4)  # unit norm, as learn_kernels makes them
     grey = explorer_job(ExplorerRequest(image, 1, s.replace(grayscale=True), allow_preview=False),

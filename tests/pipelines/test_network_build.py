@@ -57,3 +57,13 @@ def test_quick_summary_gives_the_reason_without_the_fitting_sizes():
     assert failing.error.startswith(next(r for r in quick if r.error).error.rstrip())
     assert "Square inputs" in failing.error and "Square inputs" not in \
         next(r for r in quick if r.error).error
+
+
+def test_learned_conv1_uses_the_seed():
+    """Issue 10: the seed changed every other weight but conv1 learned from photos stayed seed 0's."""
+    s = NetworkSettings(net="custom", spec=spec_text(SMALL), learned_conv1=True, insize=64)
+    unit = [w / np.linalg.norm(w) for w in  # the norm follows the seed's random weights anyway
+            (NetworkRunner().network(s.replace(seed=seed))["conv1"].params["W"] for seed in (0, 1))]
+    assert not np.allclose(unit[0], unit[1], atol=1e-3)
+    again = NetworkRunner().network(s.replace(seed=1))["conv1"].params["W"]
+    np.testing.assert_allclose(again / np.linalg.norm(again), unit[1], atol=1e-6)

@@ -6,8 +6,11 @@ from convlab.render.tiles import shape_text
 
 
 def test_shape_text_is_the_one_formatter():
-    assert shape_text((96, 55, 55)) == "96x55x55"
-    assert shape_text((96, 55, 55), " × ") == "96 × 55 × 55"
+    from convlab.engine import wording
+
+    assert shape_text is wording.shape_text  # render's name for it is the same function
+    assert shape_text((96, 55, 55)) == "96 × 55 × 55"  # the window's style
+    assert shape_text((96, 55, 55), "x") == "96x55x55"  # the terminal table's
     assert shape_text(None) == shape_text(()) == "—"
 
 

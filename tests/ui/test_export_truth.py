@@ -60,7 +60,7 @@ EXPLORER_CASES = {  # one option that changes pixels per case (window control ->
     "colormap": ("colormap", "magma"), "shared-scale": ("scaling", "shared scale"),
     "kernel-5": ("kernel", 5), "no-bn": ("batchNorm", False), "no-cover-all": ("coverAll", False),
     "grayscale": ("inputMode", 1), "bank": ("kernelBank", "gabor"), "seed": ("seed", 7),
-    "longest-256": ("longestSide", 256), "pool-off": ("pool", 1),
+    "longest-256": ("longestSide", 256), "pool-off": ("pool", 1), "scale-2": ("exportScale", 2),
 }
 
 
@@ -74,6 +74,9 @@ def _set(window, qtbot, control: str, value) -> None:
         return
     if control == "scaling":
         view.scaling_box.setCurrentText(value)
+        return
+    if control == "exportScale":  # File > Export > Enlarge pixels
+        window.exporter.set_scale(value)
         return
     c = explorer.controls
     widget = c.sliders.get(control) or {"batchNorm": c.batch_norm, "coverAll": c.cover_all,

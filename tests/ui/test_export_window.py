@@ -23,13 +23,13 @@ def wait_message(qtbot, win, prefix):
     return message(win)
 
 
-def test_export_menu_lists_the_four_exports_with_shortcuts(window):
+def test_export_menu_lists_the_four_exports_with_shortcuts_and_the_scale(window):
     file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
     export = next(a.menu() for a in file_menu.actions() if a.text() == "&Export")
     texts = {a.text(): a.shortcut().toString() for a in export.actions()}
     assert texts == {"Current map as PNG…": "Ctrl+E", "Layer grid as PNG…": "Ctrl+Shift+E",
                      "Every map of the layer into a folder…": "",
-                     "Every layer into a folder…": "Ctrl+Alt+E"}
+                     "Every layer into a folder…": "Ctrl+Alt+E", "Enlarge &pixels": ""}
 
 
 def test_current_map_is_the_clicked_one_with_settings_in_its_text_chunks(qtbot, window, tmp_path):
@@ -125,3 +125,31 @@ def test_nothing_to_export_before_results_says_so(qtbot, tmp_path):
     win.exporter.export_grid(str(tmp_path / "x.png"))
     assert message(win).startswith("Nothing to export yet")
     win.close()
+
+
+def test_exports_enlarge_by_the_chosen_scale_as_convlab_export_does(qtbot, window, tmp_path):
+    """Issue 10: a 63x63 map is too small for a slide; the window offers convlab export's --scale."""
+    scales = {a.text(): a for a in window.findChildren(type(window.menuBar().actions()[0]))
+              if a.objectName().startswith("exportScale")}
+    assert set(scales) >= {"1 (native)", "2", "4", "8"}
+    scales["4"].trigger()
+    maps = window.explorer.output.result.maps[window.explorer.output.stage]  # (96, 63, 63)
+    f, h, w = maps.shape
+    window.exporter.export_map(str(tmp_path / "one.png"))
+    wait_message(qtbot, window, "Saved map")
+    with Image.open(tmp_path / "one.png") as im:
+        assert im.size == (4 * w, 4 * h)
+        record = json.loads(im.text["convlab:settings"])
+    assert record["render"]["scale"] == 4 and " --scale 4" in record["command"]
+    window.exporter.export_grid(str(tmp_path / "grid.png"))
+    wait_message(qtbot, window, "Saved the grid")
+    cols = int(np.ceil(np.sqrt(f)))
+    with Image.open(tmp_path / "grid.png") as im:  # tile_rgb's grid at scale 4, as the CLI's
+        assert im.size[0] == cols * 4 * w + cols - 1
+    folder = tmp_path / "not" / "there" / "yet"  # created, as convlab export creates it
+    window.exporter.export_layer(str(folder))
+    wait_message(qtbot, window, "Exported")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = next(e for e in manifest["files"] if e["kind"] == "map")
+    assert entry["scale"] == 4 and entry["image_size"] == [4 * w, 4 * h]
+    assert " --scale 4" in manifest["settings"]["command"]

@@ -1,5 +1,5 @@
 """What the README says is remembered survives a restart: the photo, the tab in front, the
-Network settings and the last export folder."""
+Network settings, the last export folder and the export scale."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def test_photo_tab_network_settings_and_export_folder_survive_a_restart(qtbot, t
     first.show_pane(first.network)
     first.network.apply(seed=7, insize=224, bn_mode="stored")
     first.last_export_folder = str(tmp_path)
+    first.exporter.set_scale(4)  # File > Export > Enlarge pixels
     first.close()
 
     second = MainWindow(settings=store)
@@ -31,6 +32,8 @@ def test_photo_tab_network_settings_and_export_folder_survive_a_restart(qtbot, t
     assert (s.seed, s.insize, s.bn_mode) == (7, 224, "stored")
     assert second.network.seed.value() == 7 and second.network.insize.value() == 224
     assert second.last_export_folder == str(tmp_path)
+    assert second.exporter.scale == 4
+    assert second.findChild(type(second.menuBar().actions()[0]), "exportScale4").isChecked()
     second.close()
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from convlab.engine import arithmetic as ar
 from convlab.engine import ops
 from convlab.engine.backend import array_module
+from convlab.engine.wording import shape_text
 from convlab.engine.layers.base import REQUIRED, Layer, inferred, need_spatial, weights
 
 
@@ -112,8 +113,10 @@ class Pool(Layer):
 
     def output_shape(self, shape):
         c, h, w = need_spatial(self, shape)
-        oh = ar.conv_out_size(h, self.ksize[0], self.stride[0], self.pads[0], 1, self.cover_all)
-        ow = ar.conv_out_size(w, self.ksize[1], self.stride[1], self.pads[1], 1, self.cover_all)
+        oh = ar.conv_out_size(h, self.ksize[0], self.stride[0], self.pads[0], 1, self.cover_all,
+                              what="pooling window")
+        ow = ar.conv_out_size(w, self.ksize[1], self.stride[1], self.pads[1], 1, self.cover_all,
+                              what="pooling window")
         return (c, oh, ow)
 
     def describe(self):
@@ -187,8 +190,8 @@ class Linear(Layer):
     def output_shape(self, shape):
         n = int(np.prod(shape))
         if n != self.n_in:
-            given = "x".join(map(str, shape))
-            raise ValueError(f"{self.name} expects {self.n_in:,} inputs but receives {given} = {n:,}.")
+            raise ValueError(f"{self.name} expects {self.n_in:,} inputs but receives "
+                             f"{shape_text(shape)} = {n:,}.")
         return (self.n_out,)
 
     def macs(self, in_shapes, out_shape):

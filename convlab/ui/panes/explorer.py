@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QWidget
 
 from convlab.engine.codegen import chainer_code, pytorch_code
+from convlab.engine.wording import shape_text
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
 from convlab.engine.kernels import IMAGE_BANKS
 from convlab.ui.widgets.code_view import CodeView
@@ -79,6 +80,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         self._relayout_timer.timeout.connect(self._relayout)
         self.view.painted.connect(self._painted)
         self.view.modeChanged.connect(lambda _: self.submit())
+        self.view.relayoutWanted.connect(self.refresh)  # a splitter moved: the grid again
         self.kernels.kernelClicked.connect(self.view.open_map)
         self.controls.changed.connect(self.refresh)
         for slider in self.controls.sliders.values():
@@ -158,9 +160,10 @@ class ExplorerPane(WorkerTraffic, QWidget):
         h, w = img.image.shape[:2]
         if img.factor < 1.0:
             oh, ow = img.original_shape
-            return (f"{mode} · {img.name}, {ow}×{oh} scaled ×{img.factor:.3g} to {w}×{h} for "
+            return (f"{mode} · {img.name}, {shape_text((ow, oh))} scaled ×{img.factor:.3g} to "
+                    f"{shape_text((w, h))} for "
                     f"exploring (longest side {max(h, w)})")
-        return f"{mode} · {img.name}, {w}×{h}"
+        return f"{mode} · {img.name}, {shape_text((w, h))}"
 
     def _sync_stage_buttons(self, names, shown) -> None:
         self.stage_group.setExclusive(False)  # so that no button is checked when none applies

@@ -128,7 +128,7 @@ class WorkerTraffic:
 
     def settled(self) -> bool:
         """True when what is on screen is the full result of the current state (or its refusal)."""
-        if self.loaded is None or self._relayout_timer.isActive():
+        if self.loaded is None or self._relayout_timer.isActive() or self.view.relayout_pending():
             return False
         if self.no_output:
             return True

@@ -16,14 +16,13 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QItemSelectionModel, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from convlab.engine import specs
 from convlab.engine.nets import Network
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
-from convlab.render.tiles import shape_text
+from convlab.engine.wording import count_noun, shape_text
 from convlab.pipelines.sources import LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes.network_edit import SpecController
@@ -80,6 +79,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self.field_worker.failed.connect(self._on_field_failed)
         self.view.canvas.clicked.connect(self._map_clicked)
         self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
+        self.view.relayoutWanted.connect(lambda: self.show_layer(self.selected_layer()))
         self._show_spec(self.requested, 0)
 
     # -- layout -------------------------------------------------------------------------------
@@ -133,12 +133,6 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         """Load a Chainer .npz in the worker; a refused file keeps the current weights."""
         return self.apply(weights=os.fspath(path), bn_mode="stored")
 
-    def load_weights_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
-                                              "Chainer weights (*.npz);;All files (*)")
-        if path:
-            self.load_weights(path)
-
     def refresh(self, settings: NetworkSettings | None = None) -> int:
         """Run the network for ``settings`` (default: the current ones) on the current photo."""
         s = self.requested = settings or self.requested
@@ -156,7 +150,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
             if not result.completed:
                 return None
             name = selected if selected in result.outputs else next(iter(result.outputs), None)
-            montage = layer_montage(name, result.outputs[name], mode, aspect) if name else None
+            montage = layer_montage(name, result.outputs[name], mode, aspect, result.net) \
+                if name else None
             return result, name, montage
 
         return self.worker.submit(job)
@@ -200,7 +195,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
             return
         result, mode, aspect = self.result, self.view.mode, self.view.aspect()
         arr = result.outputs[name]
-        self.map_worker.submit(lambda j: (result, name, layer_montage(name, arr, mode, aspect)))
+        self.map_worker.submit(
+            lambda j: (result, name, layer_montage(name, arr, mode, aspect, result.net)))
 
     # -- results -----------------------------------------------------------------------------
     def _on_progress(self, request_id: int, payload) -> None:
@@ -257,8 +253,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         result, name, montage = payload
         if result is self.result and name == (self.selected_layer() or name):
             arr = self.result.outputs[name]
-            units = " units" if arr.ndim == 1 else ""
-            self.view.title.setText(f"Maps of {name}: {shape_text(arr.shape)}{units}")
+            size = count_noun(arr.size, "unit") if arr.ndim == 1 else shape_text(arr.shape)
+            self.view.title.setText(f"Maps of {name}: {size}")
             self.view.show_montage(montage)
 
     def _on_failed(self, request_id: int, reason: str) -> None:
@@ -268,15 +264,6 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         if back_to_spec and self.settings.net != "onnx":
             self._show_spec(self.settings, self.selected_row())
         self.message.emit(f"Network: {reason}", "error")
-
-    def menu_actions(self) -> list:
-        """The actions for the window's Network menu (their shortcuts work inside the pane)."""
-        action = QAction("Open &model… (.onnx)", self)
-        action.setShortcut(QKeySequence("Ctrl+Shift+M"))
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda checked=False: self.open_model_dialog())
-        self.addAction(action)
-        return self.edits.actions() + [action]
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def settled(self) -> bool:

@@ -9,19 +9,20 @@ and jump written under it (AlexBN's pool5 at 227: 195 pixels, jump 32).
 
 from __future__ import annotations
 
+from convlab.engine.wording import shape_text
 from convlab.pipelines.network import input_shape
 
 
 def field_text(layer: str, i: int, j: int, field) -> str:
-    """``"pool5 (3, 3): 195 px, jump 32 (131x131 inside the crop)"``."""
+    """``"pool5 (3, 3): 195 px, jump 32 (131 × 131 inside the crop)"``."""
     h, w = field.bottom - field.top, field.right - field.left
-    size = f"{h}" if h == w else f"{h}x{w}"
+    size = f"{h}" if h == w else shape_text((h, w))
     jh, jw = field.jump
-    jump = f"{jh:g}" if jh == jw else f"{jh:g}x{jw:g}"
+    jump = f"{jh:g}" if jh == jw else shape_text((f"{jh:g}", f"{jw:g}"))
     c = field.clipped
     inside = "" if (c.top, c.left, c.bottom, c.right) == (field.top, field.left, field.bottom,
                                                            field.right) else \
-        f" ({c.bottom - c.top}x{c.right - c.left} inside the crop)"
+        f" ({shape_text((c.bottom - c.top, c.right - c.left))} inside the crop)"
     return f"{layer} ({i}, {j}): {size} px, jump {jump}{inside}"
 
 

@@ -1,5 +1,6 @@
 """Trained models in the Network pane (a mixin of :class:`~convlab.ui.panes.network.NetworkPane`):
-"Open model… (.onnx)", the preprocessing a model expects, and its class names.
+"Open model… (.onnx)", the preprocessing a model expects, its class names, the dialog for a
+Chainer weights file and the actions of the window's Network menu.
 
 The file is parsed by :func:`convlab.models.load_onnx` in the pane's worker (never on the GUI
 thread); a file that cannot be run is one sentence in the message area and the current network
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton
 
 from convlab.models import INSTALL_HINT, onnx_available
@@ -23,7 +26,8 @@ PREPROCESS_TIP = ("How the photo becomes the model's input. ImageNet mean/std (t
 
 
 class ModelMixin:
-    """Needs the pane's ``requested``, ``refresh``, ``message``, ``weights_row``."""
+    """Needs the pane's ``requested``, ``refresh``, ``message``, ``weights_row``, ``edits``,
+    ``load_weights``."""
 
     def _model_controls(self) -> None:
         self.open_model_button = QPushButton("Open model… (.onnx)", objectName="openModel")
@@ -80,6 +84,21 @@ class ModelMixin:
         if path:
             self.open_model(path)
         self._sync_controls(self.requested)
+
+    def menu_actions(self) -> list:
+        """The actions for the window's Network menu (their shortcuts work inside the pane)."""
+        action = QAction("Open &model… (.onnx)", self)
+        action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda checked=False: self.open_model_dialog())
+        self.addAction(action)
+        return self.edits.actions() + [action]
+
+    def load_weights_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
+                                              "Chainer weights (*.npz);;All files (*)")
+        if path:
+            self.load_weights(path)
 
     def show_model(self, result) -> None:
         """A model's result arrived: its network gives the fields, the code and the editor."""

@@ -6,6 +6,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
+from convlab.engine.backend import to_numpy
+from convlab.engine.wording import count_noun
 from convlab.pipelines.network import NetworkResult, NetworkSettings
 from convlab.render.tiles import build_montage, vector_grid
 
@@ -18,15 +20,38 @@ MODEL_CAPTIONS = ("centre crop at the model's input size", "the crop, padding ha
 PREP_CAPTIONS = ("shorter side 256, centre crop", "the crop, padding hatched", "minus ImageNet mean, / 255 (0 = grey)")
 
 
-def layer_montage(name: str, arr: np.ndarray, mode: str, aspect: float):
-    """Worker side: the montage of one layer's output (fully connected outputs as one tile)."""
+PER_CHANNEL = ("bn", "relu", "pool", "lrn", "dropout")  # map i still belongs to filter i
+
+
+def layer_kernels(net, name: str, count: int):
+    """The ``(F, C, k, k)`` weights behind ``name``'s ``count`` maps, as the explorer shows them
+    in the one-map window: the convolution itself, or the one that per-channel layers (BN,
+    ReLU, pooling) follow, when it reads a photo (C = 1 or 3); else None."""
+    layers = list(getattr(net, "layers", ()))
+    index = next((i for i, layer in enumerate(layers) if layer.name == name), None)
+    while index is not None and index >= 0 and layers[index].kind in PER_CHANNEL:
+        index -= 1
+    if index is None or index < 0 or layers[index].kind != "conv":
+        return None
+    weights = layers[index].params.get("W")
+    weights = to_numpy(weights) if weights is not None else np.zeros(0)
+    if weights.ndim != 4 or len(weights) != count or weights.shape[1] not in (1, 3):
+        return None
+    return weights
+
+
+def layer_montage(name: str, arr: np.ndarray, mode: str, aspect: float, net=None):
+    """Worker side: the montage of one layer's output (fully connected outputs as one tile),
+    with the kernels behind its maps where :func:`layer_kernels` finds them."""
     if arr.ndim not in (1, 3):
         arr = arr.reshape(-1)                                           # (F,): shown as units
     if arr.ndim == 1:  # laid out as convlab export draws it: unit i at divmod(i, cols)
         tile = vector_grid(arr)[None]                                   # (1, rows, cols)
-        label = f"{name}: {arr.size} units, unit = row x {tile.shape[2]} + column"
+        label = f"{name}: {count_noun(arr.size, 'unit')}, unit = row × {tile.shape[2]} + column"
         return build_montage(tile, names=[label], mode=mode, aspect=aspect, title=name)
-    return build_montage(arr, mode=mode, aspect=aspect, title=name)
+    kernels = layer_kernels(net, name, len(arr))
+    names = [f"filter {i}" for i in range(len(arr))] if kernels is not None else None
+    return build_montage(arr, names=names, kernels=kernels, mode=mode, aspect=aspect, title=name)
 
 
 def prep_images(prep: dict) -> list[np.ndarray]:

@@ -224,7 +224,7 @@ class DiagramPanel(QWidget):
         shown = (f" · the {where} {d.rows.shown} × {d.cols.shown} cells are drawn to scale"
                  if d.corner else "")
         self.counts.setText(
-            f"window {win.index + 1} of {d.count}: output row {win.i}, column {win.j}"
+            f"window {win.index} of {d.count:,}: output row {win.i}, column {win.j}"  # all from 0
             f"{' (partial: past the edge)' if win.partial else ''}{shown}<br>"
             f"{axis_text(d.rows, 'rows')}<br>{axis_text(d.cols, 'columns')}")
 

@@ -6,18 +6,22 @@ call :meth:`FeatureView.show_montage` on the GUI thread: that is one ``setImage`
 indices with :func:`convlab.render.colour.lut`, the table every PNG is coloured with. Hover
 shows map index, position and value; a click opens the map large with its kernel and
 statistics. When the user switches per-map/per-layer scaling, ``modeChanged`` asks the owner
-to rebuild the montage; a colormap change only swaps the table.
+to rebuild the montage; a colormap change only swaps the table. When the view's shape changes
+(the window or a splitter moves) so that another grid would show the maps larger,
+``relayoutWanted`` asks the owner to build the montage again for :meth:`aspect` (no new
+computation); Fit does the same at once.
 """
 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
 
+from convlab.engine.wording import count_noun
 from convlab.render import colour
-from convlab.render.tiles import Montage
+from convlab.render.tiles import Montage, plan_layout
 from convlab.ui.widgets.canvas import ImageCanvas
 from convlab.ui.widgets.colour_bar import ColourBar
 from convlab.ui.widgets.kernel_strip import KernelStrip  # noqa: F401 - its old home
@@ -38,6 +42,7 @@ class FeatureView(QWidget):
     mapHovered = Signal(int, int, int, float)  # index, row, column, value
     modeChanged = Signal(str)  # "map" or "layer": rebuild the montage
     painted = Signal()  # the canvas finished a paint
+    relayoutWanted = Signal()  # the view's shape asks for another grid: build the montage again
 
     def __init__(self, parent=None, *, title: str = "Feature maps", colormap: str = "viridis"):
         super().__init__(parent)
@@ -45,6 +50,9 @@ class FeatureView(QWidget):
         self.dialog: MapDialog | None = None
         self.open_on_click = True  # a click opens the map large (the explorer pins instead)
         self.bar_index = 0  # the map whose range the colour bar shows in per-map scaling
+        self.relayout_delay_ms = 150  # after the last resize, before the grid is laid out again
+        self._relayout_timer = QTimer(self, singleShot=True)
+        self._relayout_timer.timeout.connect(self._check_layout)
         self._colormap = colormap
         self._lut = colour.lut(colormap)
         self.title = QLabel(title, objectName="featureTitle")
@@ -67,7 +75,7 @@ class FeatureView(QWidget):
         fit = QToolButton(text="Fit", toolTip="Show the whole montage (or double-click it).")
         self.canvas = ImageCanvas(self)
         self.canvas.setToolTip(MONTAGE_TOOLTIP)
-        fit.clicked.connect(self.canvas.fit)
+        fit.clicked.connect(self.fit)
         self.canvas.hovered.connect(self._hover)
         self.canvas.left.connect(self._leave)
         self.canvas.clicked.connect(self._click)
@@ -173,7 +181,7 @@ class FeatureView(QWidget):
             self.colour_bar.clear()
             return
         lo, hi = self.levels()
-        note = (f"all {m.count} maps" if m.mode == "layer"
+        note = (f"all {count_noun(m.count, 'map')}" if m.mode == "layer"
                 else f"map {min(self.bar_index, m.count - 1)}")
         self.colour_bar.set_levels(lo, hi, note)
 
@@ -211,6 +219,32 @@ class FeatureView(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_overlay()
+        self._relayout_timer.start(self.relayout_delay_ms)
+
+    # -- the grid follows the view's shape ------------------------------------------------------
+    def layout_stale(self) -> bool:
+        """The grid shown is not :func:`~convlab.render.tiles.plan_layout`'s for the view now."""
+        m = self.montage
+        if m is None or m.preview or m.count < 2:
+            return False
+        f, h, w = m.maps.shape
+        return plan_layout(f, h, w, self.aspect()).cols != m.layout.cols
+
+    def relayout_pending(self) -> bool:
+        """A resize happened and the grid has not been checked against it yet."""
+        return self._relayout_timer.isActive()
+
+    def _check_layout(self) -> None:
+        if self.layout_stale():
+            self.relayoutWanted.emit()
+
+    def fit(self) -> None:
+        """Show the whole montage; first lay it out again if the view's shape changed (Ctrl+0)."""
+        self._relayout_timer.stop()
+        if self.layout_stale():
+            self.relayoutWanted.emit()  # the new montage is fitted when it is shown
+        else:
+            self.canvas.fit()
 
     def set_colormap(self, name: str) -> None:
         self._colormap = name

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from convlab.engine.wording import shape_text
 from convlab.ui.widgets.canvas import ImageCanvas
 
 
@@ -51,7 +52,8 @@ class KernelStrip(QWidget):
         if i is not None:
             f, c, kh, kw = self.kernels.shape
             name = self.names[i] if i < len(self.names) else ""
-            self.info.setText(f"kernel {i}: {name}, {c}×{kh}×{kw} (channels × height × width)")
+            self.info.setText(f"kernel {i}: {name}, {shape_text((c, kh, kw))} "
+                              "(channels × height × width)")
 
     def _click(self, x, y) -> None:
         i = self._index(x, y)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from convlab.engine.nets import SummaryRow
-from convlab.render.tiles import shape_text
+from convlab.engine.wording import macs_text, shape_text
 
 COLUMNS = ("layer", "kind", "config", "output", "params", "mult-adds", "RF", "jump", "ms", "dead",
            "act mem", "param mem", "inputs")
@@ -44,8 +44,7 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
-def _macs(n: int) -> str:
-    return f"{n / 1e6:,.1f} M" if n else "0"
+_macs = macs_text  # 105 M, 1.14 G: as the explorer's readout writes them
 
 
 class LayerTableModel(QAbstractTableModel):
@@ -189,7 +188,7 @@ class LayerTableModel(QAbstractTableModel):
         if col == "params":
             return _count(params)
         if col == "mult-adds":
-            return f"{macs / 1e9:.3f} G"
+            return macs_text(macs)
         if col == "ms":
             return f"{ms:.1f}" if self._ms else ""
         if col == "act mem":

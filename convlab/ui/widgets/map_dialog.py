@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
+from convlab.engine.wording import shape_text
 from convlab.ui.widgets.canvas import ImageCanvas
 from convlab.ui.widgets.colour_bar import ColourBar
 from convlab.ui.widgets.histogram import Histogram
@@ -97,7 +98,7 @@ class MapDialog(QDialog):
         where = f" · {m.title}" if m.title else ""
         self.title.setText(f"Map {i} of {m.count} · {m.name(i)}{where}")
         self.setWindowTitle(f"Map {i}: {m.name(i)}")
-        self.stats["shape"].setText(f"{h} × {w}")
+        self.stats["shape"].setText(shape_text((h, w)))
         self.stats["min"].setText(f"{lo:.4g}")
         self.stats["max"].setText(f"{hi:.4g}")
         self.stats["mean"].setText(f"{float(m.stats.mean[i]):.4g}")
@@ -130,7 +131,7 @@ class MapDialog(QDialog):
         self.kernel.show_image(kernel_rgb(k[None])[0])
         colour = "colour: what the filter responds to" if k.shape[0] == 3 else \
             "red positive, blue negative"
-        self.kernel_caption.setText(f"{k.shape[0]}×{k.shape[1]}×{k.shape[2]} (C×k×k), weights "
+        self.kernel_caption.setText(f"{shape_text(k.shape)} (C × k × k), weights "
                                     f"{float(k.min()):.3g} to {float(k.max()):.3g}; grey is 0, "
                                     f"{colour}.")
 

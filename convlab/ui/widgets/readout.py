@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser
 
 from convlab.engine.arithmetic import conv_macs, conv_params
 from convlab.engine.explorer import ExplorerSettings, StagePlan
-from convlab.render.tiles import shape_text
+from convlab.engine.wording import count_noun, macs_text, shape_text
 
 LABELS = {"input": "Input", "conv": "Convolution", "bn": "BN", "relu": "ReLU",
           "pool": "Max pooling"}
@@ -38,7 +38,7 @@ def _cost(s: ExplorerSettings, stage: StagePlan, input_hw: tuple[int, int]) -> s
     params = conv_params(c_in, s.filters, s.kernel, s.kernel, groups=g)
     h, w = input_hw if s.transposed else stage.shape[1:]
     macs = conv_macs(c_in, s.filters, s.kernel, s.kernel, h, w, groups=g)
-    return f"{params:,} parameters · {macs / 1e6:,.0f} M multiply-adds"
+    return f"{count_noun(params, 'parameter')} · {macs_text(macs)} multiply-adds"
 
 
 def _row(label: str, shape: str, first: str, notes: list[str], shown: bool,
@@ -87,7 +87,7 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
             rows.append(_row(label, shape_text(st.shape, TIMES), escape(image_note or st.note), [],
                              is_shown))
         elif st.formula:
-            notes = [escape(st.note)] if st.note else []
+            notes = [escape(st.note)] if st.note else ["&nbsp;"]  # its line kept: nothing moves
             rows.append(_row(label, shape_text(st.shape, TIMES), _formula_line(settings, st, input_hw),
                              notes,
                              is_shown))
@@ -97,6 +97,9 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
             rows.append(_row(label, shape_text(st.shape, TIMES),
                              f"<span style='color:{MUTED}'>shape unchanged · {escape(what)}</span>",
                              [], is_shown))
+    if settings.pool == 1 and plan and not any(st.error for st in plan):
+        rows.append(_row(LABELS["pool"], "off", f"<span style='color:{MUTED}'>a window of 1 keeps "
+                         "every value: no pooling (raise Window to pool)</span>", [], False))
     return "<table cellspacing='0'>" + "".join(rows) + "</table>"
 
 
@@ -109,7 +112,8 @@ class ShapeReadout(QTextBrowser):
 
     A read-only QTextBrowser rather than a QLabel: relaying out the table costs it about a
     quarter of what a word-wrapping rich-text label costs on every slider step. Its height
-    follows the content, and changes (forcing a window layout) only when a line comes or goes.
+    follows the content but never shrinks at one width, so the maps below it do not jump when
+    a note (cover_all's, the stride's) comes or goes; every formula keeps a line for its note.
     """
 
     def __init__(self, parent=None):
@@ -125,6 +129,7 @@ class ShapeReadout(QTextBrowser):
         self.setStyleSheet("QTextBrowser { background: transparent; }")
         self.document().setDocumentMargin(2)
         self._html = ""
+        self._tallest = (0, 0)  # (viewport width, the most height the text needed at it)
 
     def text(self) -> str:
         return self._html
@@ -137,8 +142,11 @@ class ShapeReadout(QTextBrowser):
         self._fit()
 
     def _fit(self) -> None:
-        self.document().setTextWidth(self.viewport().width())
-        height = int(self.document().size().height()) + 2 * self.frameWidth() + 2
+        width = self.viewport().width()
+        self.document().setTextWidth(width)
+        needed = int(self.document().size().height()) + 2 * self.frameWidth() + 2
+        height = max(needed, self._tallest[1]) if self._tallest[0] == width else needed
+        self._tallest = (width, height)
         if height != self.height():
             self.setFixedHeight(height)
 

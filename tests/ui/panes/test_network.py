@@ -33,9 +33,9 @@ def test_table_lists_every_layer_and_totals_like_convlab_shapes(pane):
     names = [r[0] for r in rows]
     assert names[:4] == ["conv1", "bn1", "relu1", "pool1"] and names[-2:] == ["fc8", "total"]
     by_name = {r[0]: r for r in rows}
-    assert by_name["conv1"][3] == "96x55x55" and by_name["pool5"][3] == "256x6x6"
+    assert by_name["conv1"][3] == "96 × 55 × 55" and by_name["pool5"][3] == "256 × 6 × 6"
     assert by_name["pool5"][6] == "195" and by_name["pool5"][7] == "32"
-    assert by_name["total"][4] == "62,379,048" and by_name["total"][5] == "1.135 G"
+    assert by_name["total"][4] == "62,379,048" and by_name["total"][5] == "1.14 G"
     assert all(by_name[n][8] for n in names[:-1]), "every layer has its milliseconds"
     assert by_name["relu1"][9].endswith("%")
 

@@ -38,12 +38,12 @@ def _set_arg(pane, row, arg, value):
 def test_editing_a_stride_updates_the_row_and_everything_below_without_the_worker(pane, qtbot):
     image = np.random.default_rng(0).random((300, 400, 3), dtype=np.float32)
     pane.set_image(SimpleNamespace(original=image, image=image))  # the worker is busy from now on
-    assert _column(pane, "output")["conv1"] == "96x55x55"
+    assert _column(pane, "output")["conv1"] == "96 × 55 × 55"
     _set_arg(pane, 0, "stride", 2)
     # no waiting: the table already shows the new shapes
     out = _column(pane, "output")
-    assert out["conv1"] == "96x109x109" and out["pool1"] == "96x54x54"
-    assert out["pool5"] == "256x13x13" and out["fc6"].startswith("fails")
+    assert out["conv1"] == "96 × 109 × 109" and out["pool1"] == "96 × 54 × 54"
+    assert out["pool5"] == "256 × 13 × 13" and out["fc6"].startswith("fails")
     assert out["fc7"] == out["fc8"] == "—", "the layers after the failing one have no shape"
     assert _column(pane, "jump")["pool5"] == "16" and _column(pane, "RF")["conv1"] == "11"
     assert _column(pane, "act mem")["conv1"] == f"{96 * 109 * 109 * 4 / 2 ** 20:,.1f} MB"
@@ -64,12 +64,12 @@ def test_undo_and_redo_walk_the_edits_back_and_forth(pane, qtbot):
     pane.edits.remove()                     # conv2 goes
     assert "conv2" not in _column(pane, "output")
     qtbot.keyClick(pane.table, "z", modifier=pane_modifier())
-    assert _column(pane, "output")["conv2"] == "256x36x36"
+    assert _column(pane, "output")["conv2"] == "256 × 36 × 36"
     pane.edits.undo_action.trigger()
-    assert _column(pane, "output")["conv1"] == "96x55x55" and pane.requested.net == "alexbn"
+    assert _column(pane, "output")["conv1"] == "96 × 55 × 55" and pane.requested.net == "alexbn"
     assert pane.requested.spec is None, "back at the preset: its name and weights come back"
     pane.edits.redo_action.trigger()
-    assert _column(pane, "output")["conv1"] == "96x73x73"
+    assert _column(pane, "output")["conv1"] == "96 × 73 × 73"
 
 
 def pane_modifier():
@@ -84,14 +84,14 @@ def test_build_from_an_empty_stack_add_move_and_change_kind(pane):
     pane.edits.add("conv")
     pane.edits.add("pool")
     assert list(_column(pane, "output")) == ["conv1", "pool1", "total"]
-    assert _column(pane, "output")["pool1"] == "64x113x113"
+    assert _column(pane, "output")["pool1"] == "64 × 113 × 113"
     pane.select_row(1)
     pane.edits.move(-1)
     assert list(_column(pane, "output"))[:2] == ["pool1", "conv1"]
-    assert _column(pane, "output")["pool1"] == "3x113x113"
+    assert _column(pane, "output")["pool1"] == "3 × 113 × 113"
     pane.select_row(1)
     pane.edits.set_kind("deconv")
-    assert _column(pane, "kind")["conv1"] == "deconv" and _column(pane, "output")["conv1"] == "64x226x226"
+    assert _column(pane, "kind")["conv1"] == "deconv" and _column(pane, "output")["conv1"] == "64 × 226 × 226"
     assert "nn.ConvTranspose2d(3, 64, kernel_size=4, stride=2, padding=1)" in \
         pane.pytorch_code.box.toPlainText()
     assert "L.Deconvolution2D(3, 64, 4, stride=2, pad=1)" in pane.chainer_code.box.toPlainText()
@@ -102,7 +102,7 @@ def test_a_refused_edit_says_why_and_changes_nothing(pane):
     pane.message.connect(lambda text, level: messages.append(text))
     pane.select_row(1)
     pane.editor.argChanged.emit("name", "conv1")   # a duplicate name
-    assert "duplicate" in messages[-1] and _column(pane, "output")["bn1"] == "96x55x55"
+    assert "duplicate" in messages[-1] and _column(pane, "output")["bn1"] == "96 × 55 × 55"
     assert not pane.edits.stack.canUndo()
 
 
@@ -114,14 +114,14 @@ def test_specs_save_open_and_a_bad_file_keeps_the_network(pane, tmp_path):
     assert saved["layers"][0]["stride"] == 2
     pane.model_box.setCurrentText("Alex (LRN)")
     assert pane.edits.open_spec(path)
-    assert _column(pane, "output")["conv1"] == "96x109x109"
+    assert _column(pane, "output")["conv1"] == "96 × 109 × 109"
     messages = []
     pane.message.connect(lambda text, level: messages.append(text))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"layers": [{"name": "c", "kind": "convolution"}]}))
     assert not pane.edits.open_spec(bad)
     assert "bad.json" in messages[-1] and "unknown kind" in messages[-1]
-    assert _column(pane, "output")["conv1"] == "96x109x109"
+    assert _column(pane, "output")["conv1"] == "96 × 109 × 109"
 
 
 def test_the_edited_spec_is_remembered(pane, qtbot):
@@ -132,7 +132,7 @@ def test_the_edited_spec_is_remembered(pane, qtbot):
     other = NetworkPane()
     qtbot.addWidget(other)
     other.restore(state)
-    assert other.requested.net == "custom" and _column(other, "output")["conv1"] == "96x109x109"
+    assert other.requested.net == "custom" and _column(other, "output")["conv1"] == "96 × 109 × 109"
     other.shutdown()
 
 
