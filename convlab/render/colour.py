@@ -123,6 +123,26 @@ def normalize_bounds(maps: np.ndarray, mode="map") -> tuple[np.ndarray, np.ndarr
     return full * lo, full * hi
 
 
+def quantize(maps: np.ndarray, mode="map", *, bounds=None) -> np.ndarray:
+    """``colour_index(normalize(maps, mode, bounds=bounds))``, bit for bit, in one float32
+    buffer: ``rint(clip((v - lo) / (hi - lo), 0, 1) * 255)`` as uint8, 0 for a constant map and
+    for NaN. The montage's path (about 3x fewer passes over the maps than the two steps)."""
+    maps = np.asarray(maps, dtype=np.float32)
+    lo, hi = normalize_bounds(maps, mode) if bounds is None else bounds
+    stack = maps.reshape(lo.shape[0], *maps.shape[-2:]) if maps.ndim >= 2 else maps.reshape(1, 1, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf - inf bounds: a NaN span
+        span = (hi - lo).astype(np.float32)  # (F, 1, 1)
+        scaled = span > 0
+        out = np.subtract(stack, lo.astype(np.float32))  # (F, h, w) float32, the only buffer
+        np.divide(out, np.where(scaled, span, np.float32(1)), out=out)
+    out[~scaled.reshape(-1)] = 0.0  # a constant map (or an all-NaN one) is 0
+    np.fmax(out, 0.0, out=out)  # fmax: NaN -> 0, as colour_index does
+    np.fmin(out, 1.0, out=out)
+    out *= 255.0
+    np.rint(out, out=out)
+    return out.astype(np.uint8).reshape(maps.shape)
+
+
 def normalize(maps: np.ndarray, mode="map", *, bounds=None) -> np.ndarray:
     """Scale to [0, 1] float32: each map by its own min..max (``"map"``), all maps by the
     layer's (``"layer"``), or by ``("fixed", lo, hi)`` (clipped). A constant map becomes 0;

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convlab.engine.wording import shape_text  # noqa: F401 - the one shape formatter, here too
-from convlab.render.colour import (NAN_COLOR, apply_colormap, colour_index, normalize,
-                                   normalize_bounds)
+from convlab.render.colour import (NAN_COLOR, apply_colormap, normalize, normalize_bounds,
+                                   quantize)
 
 MAX_PIXELS = 6_000_000  # the window's montage is subsampled above this
 
@@ -257,6 +257,19 @@ class Montage:
         return rects
 
 
+def _bounds(maps: np.ndarray, mode, stats: MapStats):
+    """``normalize_bounds(maps, mode)``, from the per-map minima and maxima already taken when
+    no map holds NaN (``min`` propagates NaN: then the NaN-aware way)."""
+    if mode in ("map", "layer") and not (np.isnan(stats.minimum).any()
+                                         or np.isnan(stats.maximum).any()):
+        lo, hi = stats.minimum[:, None, None], stats.maximum[:, None, None]  # (F, 1, 1)
+        if mode == "map":
+            return lo, hi
+        full = np.ones((len(maps), 1, 1))
+        return full * lo.min(), full * hi.max()
+    return normalize_bounds(maps, mode)
+
+
 class MapIndices:
     """The full-resolution colour indices of ``(F, h, w)`` maps, made one map at a time when
     asked (``indices[i]``: the one-map window), so a montage holds no ``(F, h, w)`` uint8 copy.
@@ -287,8 +300,7 @@ class MapIndices:
         per = max(1, block_bytes // max(1, 4 * maps[:1].size))
         for i in range(0, len(maps), per):
             j = slice(start + i, start + min(i + per, len(maps)))
-            out[i:i + per] = colour_index(normalize(maps[i:i + per], self.mode,
-                                                    bounds=(self.lo[j], self.hi[j])))
+            out[i:i + per] = quantize(maps[i:i + per], self.mode, bounds=(self.lo[j], self.hi[j]))
         return out
 
 
@@ -304,7 +316,9 @@ def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "ma
         raise ValueError(f"montage: expected maps of shape (F, h, w), got {maps.shape}")
     f, h, w = maps.shape
     layout = plan_layout(f, h, w, aspect, cols=cols, max_pixels=max_pixels)
-    indices = MapIndices(maps, mode)  # full resolution, made one map at a time when asked
+    stats = MapStats.of(maps)
+    # full resolution made one map at a time when asked; only the shown pixels coloured here
+    indices = MapIndices(maps, mode, _bounds(maps, mode, stats))
     shown = indices.subsampled(layout.step)  # (F, tile_h, tile_w) uint8
     image = np.zeros((layout.height, layout.width), np.uint8)
     stride_y, stride_x = layout.tile_h + layout.gap, layout.tile_w + layout.gap
@@ -312,5 +326,5 @@ def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "ma
         r, c = divmod(i, layout.cols)
         image[r * stride_y:r * stride_y + layout.tile_h,
               c * stride_x:c * stride_x + layout.tile_w] = shown[i]
-    return Montage(image, layout, maps, MapStats.of(maps), indices, list(names or []), kernels,
+    return Montage(image, layout, maps, stats, indices, list(names or []), kernels,
                    mode, title)

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convlab.render import colour as render
 
@@ -43,3 +45,23 @@ def test_colormaps():
     assert tuple(rgb[0, 2]) == render.NAN_COLOR
     with pytest.raises(ValueError, match="unknown colormap"):
         render.check_colormap("no-such-map")
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), mode=st.sampled_from(["map", "layer", ("fixed", -0.5, 0.7)]))
+def test_quantize_is_colour_index_of_normalize_bit_for_bit(seed, mode):
+    """The montage's fused path gives exactly the indices PNGs get (ties, NaN, inf, constants)."""
+    from convlab.render.colour import colour_index, normalize, normalize_bounds, quantize
+    from convlab.render.tiles import MapStats, _bounds
+
+    rng = np.random.default_rng(seed)
+    f, h, w = rng.integers(1, 7, size=3)
+    maps = (rng.standard_normal((f, h, w)) * rng.choice([1e-3, 1.0, 1e4])).astype(np.float32)
+    maps = np.round(maps * 4) / 4 if seed % 2 else maps  # many exact ties at .5 steps
+    maps[0] = 1.5 if seed % 3 == 0 else maps[0]  # a constant map
+    maps.flat[rng.integers(0, maps.size, size=2)] = [np.nan, np.inf][seed % 2]
+    expected = colour_index(normalize(maps, mode, bounds=normalize_bounds(maps, mode)))
+    assert np.array_equal(quantize(maps, mode), expected)
+    if mode in ("map", "layer"):
+        bounds = _bounds(maps, mode, MapStats.of(maps))
+        assert np.array_equal(quantize(maps, mode, bounds=bounds), expected)

@@ -4,6 +4,11 @@ Keyboard: Space plays or pauses, Left/Right step one window. :meth:`DiagramPanel
 takes the explorer's settings and input size and rebuilds the walk at once (integer
 arithmetic, :func:`convlab.render.diagram.diagram_for`); :meth:`DiagramPanel.set_maps` gives it
 the worker's maps for the photo mode when they arrive, and nothing ever waits for them.
+
+While the panel sits on a hidden tab of a shown window, both only store what they are given:
+the walk, its labels and the photo are built when the tab is shown (:meth:`showEvent`), so a
+slider step behind the feature maps costs the diagram nothing, and the diagram shown is never
+stale. (Label changes on a hidden tab still re-lay out the tab widget, which repaints the maps.)
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ class DiagramPanel(QWidget):
         self._image: np.ndarray | None = None
         self._maps: dict[str, np.ndarray] = {}
         self.diagram: Diagram | None = None
+        self._stale = False  # state arrived while parked on a hidden tab: build it when shown
+        self._pending_stage: str | None = None  # a stage asked for while parked
         self._build()
 
     def _build(self) -> None:
@@ -100,6 +107,15 @@ class DiagramPanel(QWidget):
             self._image = image
             self._maps = {}
         self._settings, self._size = settings, (height, width)
+        if self._parked():
+            self._stale = True
+            return
+        self._apply_state()
+
+    def _apply_state(self) -> None:
+        """The stage menu and the walk for the stored settings."""
+        self._stale = False
+        settings = self._settings
         self.stage.setItemText(0, "Transposed conv" if settings.transposed else "Convolution")
         pool = self.stage.model().item(1)
         pool.setEnabled(settings.pool > 1)
@@ -112,17 +128,30 @@ class DiagramPanel(QWidget):
         """The worker's maps for ``settings`` (photo mode only; ignored when stale)."""
         if settings == self._settings:
             self._maps = {name: m for name, m in maps.items() if name in ("conv", "pool")}
+            if self._parked():
+                self._stale = True
+                return
             self._update_photo()
             self.canvas.update()
 
+    def _parked(self) -> bool:
+        """On a hidden tab of a shown window (a panel never shown builds at once, as in tests)."""
+        return not self.isVisible() and self.window().isVisible()
+
     def show_stage(self, stage: str) -> None:
         """Show the "conv" or "pool" walk (the explorer follows its stage buttons)."""
+        if self._parked():
+            self._stale, self._pending_stage = True, stage
+            return
         index = self.stage.findData(stage)
         if index >= 0 and self.stage.model().item(index).isEnabled():
             self.stage.setCurrentIndex(index)
 
     def _rebuild(self) -> None:
         if self._settings is None:
+            return
+        if self._parked():
+            self._stale = True
             return
         stage = self.stage.currentData()
         photo = self.on_photo.isChecked()
@@ -211,6 +240,11 @@ class DiagramPanel(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self._stale and self._settings is not None:
+            self._apply_state()  # what came while the tab was hidden
+            stage, self._pending_stage = self._pending_stage, None
+            if stage is not None:
+                self.show_stage(stage)
         self.setFocus()  # Space and the arrows work as soon as the tab is shown
 
     def hideEvent(self, event) -> None:

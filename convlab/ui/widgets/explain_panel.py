@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
-                               QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QTextBrowser,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from convlab.pipelines.explaining import Explanation
 from convlab.render import colour
@@ -47,9 +47,10 @@ class ExplainPanel(QFrame):
         self.status = QLabel("", objectName="explainPin")
         self.status.setStyleSheet("color: #e0b040;")
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.open_button = QPushButton("Open map", clicked=self._open)
+        # tool buttons: push buttons' minimum width clipped the status to "follows the mc"
+        self.open_button = QToolButton(text="Open map", clicked=self._open)
         self.open_button.setToolTip("Open the explained map large, with its histogram.")
-        self.unpin_button = QPushButton("Unpin", clicked=self.unpinRequested)
+        self.unpin_button = QToolButton(text="Unpin", clicked=self.unpinRequested)
         self.channel_box = QComboBox(objectName="explainChannel")
         self.channel_box.setToolTip("Which input channel's products to show.")
         self.channel_box.currentIndexChanged.connect(lambda _: self._show_products())
@@ -96,6 +97,7 @@ class ExplainPanel(QFrame):
     def set_pinned(self, pinned: bool) -> None:
         self.pinned = pinned
         self.status.setText("pinned: arrows move it" if pinned else "follows the mouse")
+        self.status.setToolTip(self.status.text())
         self.unpin_button.setEnabled(pinned)
 
     def show_explanation(self, e: Explanation) -> None:

@@ -57,8 +57,6 @@ class FeatureView(QWidget):
         self._lut = colour.lut(colormap)
         self.title = QLabel(title, objectName="featureTitle")
         self.title.setStyleSheet("font-weight: 600;")
-        self.badge = QLabel("", objectName="featureBadge")
-        self.badge.setStyleSheet("color: #e0b040;")
         self.scaling_box = QComboBox(objectName="normalise")
         self.scaling_box.addItems(list(SCALINGS))
         self.scaling_box.setMinimumContentsLength(7)
@@ -89,6 +87,12 @@ class FeatureView(QWidget):
                               alignment=Qt.AlignmentFlag.AlignCenter)
         self.overlay.setStyleSheet("color: #c9ced6; font-size: 15px; padding: 24px;")
         self.overlay.hide()
+        # floats over the montage's top-right corner: in the toolbar its text re-laid out the
+        # bar and, through the tab widget above, repainted every map on each preview (measured)
+        self.badge = QLabel("", self.canvas, objectName="featureBadge")
+        self.badge.setStyleSheet("color: #e0b040; background: rgba(20, 22, 26, 190);"
+                                 " padding: 2px 6px; border-radius: 3px;")
+        self.badge.hide()
         self.hint = HINT  # the info line when nothing is hovered
         self.info = QLabel(HINT, objectName="featureInfo")
         self.info.setStyleSheet("color: palette(placeholder-text);")
@@ -98,7 +102,6 @@ class FeatureView(QWidget):
         self._bar = bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.title)
-        bar.addWidget(self.badge)
         bar.addStretch(1)
         bar.addWidget(self.scaling_box)
         bar.addWidget(self.colormap_box)
@@ -195,7 +198,7 @@ class FeatureView(QWidget):
         self.overlay.hide()
         self.canvas.show_image(montage.image, lut=self._lut, gutters=montage.gutters(),
                                display_size=montage.display_size)
-        self.badge.setText("preview, full result follows" if montage.preview else "")
+        self._set_badge("preview, full result follows" if montage.preview else "")
         self.show_levels()
         self.pin_mark.hide()  # the owner marks the pinned value again on the new maps
         if not self.canvas.underMouse():
@@ -207,14 +210,26 @@ class FeatureView(QWidget):
         self.montage = None
         self.canvas.clear_image()
         self.colour_bar.clear()
-        self.badge.setText("")
+        self._set_badge("")
         self.info.setText(message or self.hint)
         self.overlay.setText(message)
         self.overlay.setVisible(bool(message))
         self._place_overlay()
 
+    def _set_badge(self, text: str) -> None:
+        """Hidden while its text changes: a visible label asks its parent to lay out again."""
+        if text == self.badge.text():
+            return
+        self.badge.hide()
+        self.badge.setText(text)
+        if text:
+            self.badge.adjustSize()
+            self._place_overlay()
+            self.badge.show()
+
     def _place_overlay(self) -> None:
         self.overlay.setGeometry(self.canvas.rect())
+        self.badge.move(max(0, self.canvas.width() - self.badge.width() - 6), 6)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -24,7 +24,7 @@ def test_keyboard_steps_and_plays_and_the_scrub_follows(qtbot):
     assert panel.position() == 2 and panel.scrub.value() == 2
     qtbot.keyClick(panel, Qt.Key.Key_Left)
     assert panel.position() == 1
-    assert "window 2 of 81: output row 0, column 1" in panel.counts.text()
+    assert "window 1 of 81: output row 0, column 1" in panel.counts.text()  # counted from 0
     panel.scrub.setValue(57)
     assert panel.position() == 57
     qtbot.keyClick(panel, Qt.Key.Key_Space)
@@ -101,4 +101,45 @@ def test_the_explorer_feeds_the_diagram_settings_at_once_and_maps_when_they_come
     qtbot.waitUntil(lambda: "pool" in pane.diagram._maps, timeout=RESULT_MS)
     pane.diagram.on_photo.setChecked(True)
     assert pane.diagram.canvas.output is not None and pane.diagram.canvas.photo is not None
+    pane.shutdown()
+
+
+def test_a_hidden_diagram_builds_nothing_and_is_up_to_date_when_shown(qtbot):
+    """Behind the feature maps the diagram only stores the settings and maps (a slider step
+    costs it nothing); showing its tab builds the walk, the stage and the photo from the latest."""
+    from convlab.pipelines.sources import LoadedImage
+    from tests.ui.helpers import RESULT_MS
+
+    pane = ExplorerPane()
+    qtbot.addWidget(pane)
+    pane.resize(1100, 700)
+    pane.show()
+    qtbot.waitExposed(pane)
+    image = np.random.default_rng(3).random((48, 64, 3), dtype=np.float32)
+    pane.set_settings(ExplorerSettings(kernel=5, stride=2, filters=6))
+    with qtbot.waitSignal(pane.resultReady, timeout=RESULT_MS):
+        pane.set_image(LoadedImage((48, 64), image, 1.0, "noise", None))
+    assert pane.map_tabs.currentIndex() == 0 and not pane.diagram.isVisible()
+    before = pane.diagram.diagram
+    with qtbot.waitSignal(pane.resultReady, timeout=RESULT_MS):
+        pane.controls.sliders["stride"].setValue(1)
+    assert pane.diagram.diagram is before  # parked: nothing rebuilt behind the maps
+    pane.stage_group.button(3).click()  # the Pool stage, asked for while hidden
+    qtbot.waitUntil(lambda: "pool" in pane.diagram._maps, timeout=RESULT_MS)
+    pane.diagram.on_photo.setChecked(True)  # a click on the (hidden) page's own control
+    pane.map_tabs.setCurrentIndex(1)
+    qtbot.waitUntil(pane.diagram.isVisible)
+    d = pane.diagram.diagram
+    plan = {st.name: st.shape for st in plan_explorer(pane.settings(), 48, 64)}
+    assert d.stage == "pool" and (d.rows.out, d.cols.out) == plan["pool"][1:]
+    assert d.count == plan["pool"][1] * plan["pool"][2]  # the photo mode plays every window
+    assert pane.diagram.canvas.output is not None and pane.diagram.canvas.output.height() == plan["pool"][1]
+    assert f" of {d.count:,}: " in pane.diagram.counts.text()  # the labels describe this walk
+    pane.map_tabs.setCurrentIndex(0)
+    with qtbot.waitSignal(pane.resultReady, timeout=RESULT_MS):
+        pane.controls.sliders["kernel"].setValue(3)  # hidden again: the next show catches up
+    pane.map_tabs.setCurrentIndex(1)
+    qtbot.waitUntil(pane.diagram.isVisible)
+    plan = {st.name: st.shape for st in plan_explorer(pane.settings(), 48, 64)}
+    assert (pane.diagram.diagram.rows.out, pane.diagram.diagram.cols.out) == plan["pool"][1:]
     pane.shutdown()
