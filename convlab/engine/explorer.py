@@ -16,7 +16,7 @@ import numpy as np
 
 from convlab.engine import ops
 from convlab.engine.arithmetic import effective_kernel
-from convlab.engine.backend import get_backend, to_numpy
+from convlab.engine.backend import array_module, get_backend, to_numpy
 from convlab.engine.explorer_plan import StagePlan, plan_explorer  # noqa: F401 (re-exported)
 from convlab.engine.kernels import BANKS, IMAGE_BANKS, make_bank
 
@@ -172,31 +172,82 @@ def run_explorer(image: np.ndarray, settings: ExplorerSettings, *, xp=None,
     h = xp.asarray(prepare_input(image, s.grayscale))
     if s.transposed:
         w_t = xp.asarray(transposed_weights(weights, s.groups))
-        steps = [("conv", lambda v: ops.deconv2d(v, w_t, stride=s.stride, pad=s.padding,
-                                                 dilation=s.dilation, groups=s.groups))]
+        steps = [("conv", lambda v, own: ops.deconv2d(v, w_t, stride=s.stride, pad=s.padding,
+                                                      dilation=s.dilation, groups=s.groups))]
     else:
-        steps = [("conv", lambda v: ops.conv2d(v, xp.asarray(weights), stride=s.stride,
-                                               pad=s.conv_pad(), dilation=s.dilation,
-                                               groups=s.groups, should_stop=should_stop))]
+        steps = [("conv", lambda v, own: ops.conv2d(v, xp.asarray(weights), stride=s.stride,
+                                                    pad=s.conv_pad(), dilation=s.dilation,
+                                                    groups=s.groups, should_stop=should_stop))]
     if s.batch_norm:
         ones, zeros = xp.ones(s.filters, np.float32), xp.zeros(s.filters, np.float32)
-        steps.append(("bn", lambda v: ops.batch_norm(v, ones, zeros)))
+        steps.append(("bn", lambda v, own: (batch_norm_in_place(v) if own else
+                                            ops.batch_norm(v, ones, zeros))))
     if s.relu:
-        steps.append(("relu", ops.relu))
+        steps.append(("relu", lambda v, own: relu_in_place(v) if own else ops.relu(v)))
     if s.pool > 1:
-        steps.append(("pool", lambda v: ops.max_pool2d(v, s.pool, stride=s.pool_stride,
-                                                        cover_all=s.cover_all)))
+        steps.append(("pool", lambda v, own: ops.max_pool2d(v, s.pool, stride=s.pool_stride,
+                                                             cover_all=s.cover_all)))
+    return _run_steps(result, h, steps, keep, should_stop)
+
+
+def _run_steps(result: ExplorerResult, h, steps, keep, should_stop) -> ExplorerResult:
+    """Run ``steps`` (``(name, fn(h, own))``) on ``h``, keeping the maps of the stages in ``keep``.
+
+    A stage whose input is kept by nobody (``own``: not the input, not a kept stage) may
+    overwrite it: BN and ReLU then work in place, so a heavy stage that is not shown costs no
+    second copy (the values are bit for bit those of the copying ops)."""
+    own = False  # the first step's input is the caller's
     for name, fn in steps:
         if should_stop is not None and should_stop():
             result.completed = False
             break
         t0 = time.perf_counter()
         try:
-            h = fn(h)
+            h = fn(h, own)
         except ops.Cancelled:  # the convolution asks should_stop between row tiles too
             result.completed = False
             break
-        if keep is None or name in keep:
+        kept = keep is None or name in keep
+        if kept:
             result.maps[name] = to_numpy(h)[0]
+        own = not kept
         result.seconds[name] = time.perf_counter() - t0
     return result
+
+
+def relu_in_place(x, block: int = 1 << 16):
+    """``max(x, 0)`` written over ``x`` (the bits of :func:`convlab.engine.ops.relu`). A
+    contiguous NumPy array is taken ``block`` elements at a time against a block of zeros
+    (NumPy's ``maximum`` is several times slower with a scalar operand, as ``ops.relu`` notes)."""
+    xp = array_module(x)
+    if xp is not np or x.dtype.kind != "f" or not x.flags.c_contiguous:
+        return xp.maximum(x, x.dtype.type(0), out=x)
+    flat = x.reshape(-1)                                                # (size,) view
+    zeros = np.zeros(min(block, flat.size), x.dtype)
+    for start in range(0, flat.size, block):
+        stop = min(flat.size, start + block)
+        np.maximum(flat[start:stop], zeros[:stop - start], out=flat[start:stop])
+    return x
+
+
+def batch_norm_in_place(x, eps: float = 2e-5, block_bytes: int = 8 << 20):
+    """``ops.batch_norm(x, 1, 0)`` (batch statistics, gamma 1, beta 0) written over ``x``.
+
+    ``y = (x - mean) / sqrt(var + eps)`` per channel over ``(N, H, W)``, the same operations
+    in the same order as :func:`convlab.engine.ops.batch_norm` (so the same bits), but the
+    variance is taken over blocks of channels of at most ``block_bytes`` (default 8 MB), so
+    the temporary ``(x - mean)^2`` is one block, not a second copy of ``x``."""
+    xp = array_module(x)
+    c, axes = x.shape[1], (0,) + tuple(range(2, x.ndim))
+    mean = x.mean(axis=axes)                                            # (C,)
+    var = xp.empty_like(mean)
+    per = max(1, block_bytes // max(1, x[:, :1].nbytes))
+    for c0 in range(0, c, per):
+        var[c0:c0 + per] = x[:, c0:c0 + per].var(axis=axes)
+    gamma, beta = xp.ones(c, np.float32), xp.zeros(c, np.float32)
+    scale = gamma / xp.sqrt(var + x.dtype.type(eps))
+    shift = beta - mean * scale
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    x *= scale.astype(x.dtype).reshape(shape)
+    x += shift.astype(x.dtype).reshape(shape)
+    return x

@@ -6,6 +6,7 @@ the shape plan it already made for the readout, so one slider step plans the exp
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,7 +23,7 @@ from convlab.render.tiles import Montage, build_montage, plan_layout
 HEAVY_MS = 80.0  # a full run estimated above this shows a reduced-size preview first
 PREVIEW_BUDGET_MS = 35.0  # what the preview itself may cost
 PREVIEW_FACTORS = (2, 3, 4, 6, 8, 12)
-STAGE_BYTES = 128 << 20  # above this per stage, only the shown stage's maps are kept
+KEEP_ALL_BYTES = 48 << 20  # all stages' maps together above this: only the shown stage's
 SETTLE_S = 0.12  # after a preview, wait this long for a newer request before the full run
 STAGE_TITLES = {"conv": "convolution", "bn": "BatchNormalization", "relu": "ReLU",
                 "pool": "max pooling"}
@@ -69,11 +70,22 @@ class ExplorerRequest:
     stage: str | None = None  # which stage's maps to show; None = the last
     mode: str = "map"  # normalisation: "map" or "layer"
     aspect: float = 1.6
-    cached: ExplorerResult | None = None  # the last full result, reused when it still fits
+    cached: ExplorerResult | None = None  # the last full result, reused when it still fits;
+    # held weakly (``previous()``): the pane lets go of a result a preview replaced, and a
+    # running job must not keep its hundreds of MB beside the new result's
     cached_key: int = -1
     allow_preview: bool = True
     dragging: bool = False  # a slider is held: after a preview, wait for the next request
     plan: list[StagePlan] | None = None  # plan_explorer(settings, *image.shape[:2]), if made
+
+    def __post_init__(self):
+        cached = self.cached
+        object.__setattr__(self, "_previous", weakref.ref(cached) if cached is not None else None)
+        object.__setattr__(self, "cached", None)
+
+    def previous(self) -> ExplorerResult | None:
+        """The result given as ``cached``, while someone else (the pane) still holds it."""
+        return self._previous() if self._previous is not None else None
 
     def shape_plan(self) -> list[StagePlan]:
         return self.plan if self.plan is not None else plan_explorer(self.settings,
@@ -125,10 +137,14 @@ def first_error(plan: list[StagePlan]) -> str:
     return next((st.error for st in plan if st.error), "")
 
 
-def stages_to_keep(plan: list[StagePlan], wanted: str | None):
-    """None (every stage) unless one stage's maps exceed STAGE_BYTES; then only the shown one."""
+def stages_to_keep(plan: list[StagePlan], wanted: str | None, budget: int | None = None):
+    """None (every stage) while all stages' float32 maps together fit ``budget`` (default
+    ``KEEP_ALL_BYTES``, 48 MB); else only the shown one (another stage is then computed again
+    when it is asked for). The pane keeps one result on screen and the worker makes the next,
+    so two results at most are resident: 2 x 48 MB at most besides one heavy shown stage."""
     plan = [st for st in plan if st.shape and st.name != "input"]
-    if not plan or 4 * int(np.prod(plan[0].shape)) <= STAGE_BYTES:
+    budget = KEEP_ALL_BYTES if budget is None else budget
+    if not plan or sum(4 * int(np.prod(st.shape)) for st in plan) <= budget:
         return None
     names = [st.name for st in plan]
     return (wanted if wanted in names else names[-1],)
@@ -189,9 +205,12 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     s, plan = req.settings, req.shape_plan()
     h, w = req.image.shape[:2]
     keep = stages_to_keep(plan, req.stage)
-    result = req.cached if (req.cached is not None and req.cached_key == req.image_key
-                            and req.cached.settings == s
-                            and (keep is None or set(keep) <= set(req.cached.maps))) else None
+    previous = req.previous()
+    result = previous if (previous is not None and req.cached_key == req.image_key
+                          and previous.settings == s
+                          and (keep is None or set(keep) <= set(previous.maps))) else None
+    shown = previous.kernels if previous is not None else None  # the kernel strip on screen
+    del previous  # held here, a replaced result would stay resident through the whole run
     t0 = time.perf_counter()
     if result is None:
         units = cost.units(s, h, w, plan)
@@ -212,7 +231,6 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     t1 = time.perf_counter()
     stage = _stage(result, req.stage)
     montage = _montage(req, result, stage)
-    shown = req.cached.kernels if req.cached is not None else None
     strip = (build_kernel_strip(result.kernels)  # None: the strip on screen shows these kernels
              if result.kernels is not None and result.kernels is not shown else None)
     return ExplorerOutput(result, stage, montage, strip, False, 1, compute_ms,

@@ -13,6 +13,7 @@ preparing the photo for it (worker side, Qt-free).
 
 from __future__ import annotations
 
+import copy
 import os
 
 import numpy as np
@@ -99,3 +100,21 @@ def prepare(image: np.ndarray, s, net: Network) -> dict:
         luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)[None, :, None, None]
         prep["input"] = (prep["input"] * luma).sum(axis=1, keepdims=True).astype(np.float32)
     return prep
+
+
+def without_weights(net: Network) -> Network:
+    """A copy of ``net`` for its geometry (shapes, fields, code): the same layers, each weight
+    a zero-stride placeholder of its shape (:func:`convlab.engine.layers.base.placeholder`), so
+    a kept :class:`NetworkResult` never holds a second copy of the weights."""
+    from convlab.engine.layers.base import placeholder
+
+    geometry = copy.copy(net)
+    geometry.layers = []
+    for layer in net.layers:
+        shell = copy.copy(layer)
+        params = getattr(layer, "params", None)
+        if isinstance(params, dict):
+            shell.params = {k: placeholder(tuple(v.shape)) if hasattr(v, "shape") else v
+                            for k, v in params.items()}
+        geometry.layers.append(shell)
+    return geometry

@@ -205,8 +205,11 @@ class NetworkRunner:
         """``netbuild.build(s)``, with a weights file's arrays kept in memory once loaded.
 
         The file is read the first time and whenever it was saved again; while it is unchanged,
-        or gone, the arrays held from its loading serve (with the sha256 taken then)."""
+        or gone, the arrays held from its loading serve (with the sha256 taken then). One
+        file's arrays are held at most, and none once a network without a file is built (its
+        arrays would be a second AlexBN beside the random one)."""
         if not s.weights:
+            self._loaded = {}
             return netbuild.build(s)
         stamp, held = _file_stamp(s.weights), self._loaded.get(s.weights)
         if held is not None and (stamp is None or stamp == held[0]):
@@ -232,9 +235,11 @@ class NetworkRunner:
         key = s.weights_key + (stamp, _file_stamp(s.model))  # saved again: read again; gone: held
         net = self._nets.get(key)
         if net is None:
+            # one network at a time, and the old one dropped before the new one is built:
+            # AlexBN holds 250 MB (a rebuild ~0.5 s; a refused file costs a rebuild next time)
+            self._nets.clear()
             net = self._build(s)
             netbuild.replace_conv1(net, s.conv1, s.seed)
-            self._nets.clear()  # one network at a time: AlexBN holds 250 MB (a rebuild ~0.5 s)
             self._nets[key] = net
         return net
 
@@ -253,7 +258,7 @@ class NetworkRunner:
                                has_batch_norm=has_batch_norm(net),
                                weights_sha256=getattr(net, "weights_sha256", None))
         result.inputs = {layer.name: list(layer.inputs) for layer in net.layers}
-        result.net = net
+        result.net = netbuild.without_weights(net)  # the pane keeps results: never a second 250 MB
         prep["layer_inputs"] = result.inputs  # for on_rows: the table's "inputs" column
         if on_rows is not None:
             on_rows(rows, prep)

@@ -205,7 +205,10 @@ class MapStats:
     @classmethod
     def of(cls, maps: np.ndarray) -> "MapStats":
         flat = maps.reshape(len(maps), -1)  # (F, h*w)
-        zeros = np.count_nonzero(flat == 0, axis=1) / max(flat.shape[1], 1)
+        per = max(1, (8 << 20) // max(1, flat.shape[1]))  # maps per 8 MB boolean temporary
+        zeros = np.concatenate([np.count_nonzero(flat[i:i + per] == 0, axis=1)
+                                for i in range(0, len(flat), per)] or [np.zeros(0, np.intp)]
+                               ) / max(flat.shape[1], 1)
         return cls(flat.min(axis=1), flat.max(axis=1), flat.mean(axis=1, dtype=np.float64), zeros)
 
 
@@ -217,7 +220,7 @@ class Montage:
     layout: Layout
     maps: np.ndarray  # (F, h, w) float32, full resolution
     stats: MapStats
-    indices: np.ndarray  # (F, h, w) uint8 colour indices, full resolution (the one-map window)
+    indices: "MapIndices"  # indices[i]: (h, w) uint8 colour indices of map i, full resolution
     names: list[str] = field(default_factory=list)
     kernels: np.ndarray | None = None  # (F, C, k, k) or None
     mode: str = "map"  # normalisation: "map" or "layer"
@@ -267,6 +270,40 @@ def _bounds(maps: np.ndarray, mode, stats: MapStats):
     return normalize_bounds(maps, mode)
 
 
+class MapIndices:
+    """The full-resolution colour indices of ``(F, h, w)`` maps, made one map at a time when
+    asked (``indices[i]``: the one-map window), so a montage holds no ``(F, h, w)`` uint8 copy.
+
+    ``indices[i]`` is ``colour_index(normalize(maps[i], mode))`` with the full maps' bounds:
+    the bytes the montage and PNG export show."""
+
+    def __init__(self, maps: np.ndarray, mode="map", bounds=None):
+        self.maps, self.mode = maps, mode
+        self.lo, self.hi = normalize_bounds(maps, mode) if bounds is None else bounds  # (F, 1, 1)
+        self.shape = maps.shape
+
+    def __len__(self) -> int:
+        return len(self.maps)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        i = range(len(self.maps))[index]  # an int, negative allowed
+        return self.subsampled(1, i, i + 1)[0]
+
+    def subsampled(self, step: int = 1, start: int = 0, stop: int | None = None,
+                   block_bytes: int = 8 << 20) -> np.ndarray:
+        """``(n, ceil(h/step), ceil(w/step))`` uint8 indices of maps ``start:stop``, every
+        ``step``-th row and column, coloured a block of maps at a time (at most
+        ``block_bytes`` of floats, default 8 MB, in the normaliser's temporaries)."""
+        stop = len(self.maps) if stop is None else stop
+        maps = self.maps[start:stop, ::step, ::step]                    # (n, th, tw) view
+        out = np.empty(maps.shape, np.uint8)
+        per = max(1, block_bytes // max(1, 4 * maps[:1].size))
+        for i in range(0, len(maps), per):
+            j = slice(start + i, start + min(i + per, len(maps)))
+            out[i:i + per] = quantize(maps[i:i + per], self.mode, bounds=(self.lo[j], self.hi[j]))
+        return out
+
+
 def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "map",
                   aspect: float = 1.6, title: str = "", cols: int | None = None,
                   max_pixels: int = MAX_PIXELS) -> Montage:
@@ -280,8 +317,9 @@ def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "ma
     f, h, w = maps.shape
     layout = plan_layout(f, h, w, aspect, cols=cols, max_pixels=max_pixels)
     stats = MapStats.of(maps)
-    indices = quantize(maps, mode, bounds=_bounds(maps, mode, stats))  # (F, h, w) uint8
-    shown = indices[:, ::layout.step, ::layout.step]  # (F, tile_h, tile_w)
+    # full resolution made one map at a time when asked; only the shown pixels coloured here
+    indices = MapIndices(maps, mode, _bounds(maps, mode, stats))
+    shown = indices.subsampled(layout.step)  # (F, tile_h, tile_w) uint8
     image = np.zeros((layout.height, layout.width), np.uint8)
     stride_y, stride_x = layout.tile_h + layout.gap, layout.tile_w + layout.gap
     for i in range(f):

@@ -67,6 +67,9 @@ class WorkerTraffic:
     def _on_preview(self, request_id: int, out: ExplorerOutput) -> None:
         if self.worker.is_current(request_id):
             self._show(out)
+            # the full result it replaces is off screen: let it go now (it may be hundreds of
+            # MB, and the full run that follows needs as much again; the request holds it weakly)
+            self.output = None
             self.statusChanged.emit(f"preview at 1/{out.factor} size in {out.compute_ms:.0f} ms; "
                                     "full result follows")
             self._await_paint(request_id, preview=True)

@@ -101,6 +101,8 @@ class DiagramPanel(QWidget):
     # -- state in --------------------------------------------------------------------------------
     def set_state(self, settings, height: int, width: int, image: np.ndarray | None = None) -> None:
         """The explorer's settings and input size (and the input photo, for the photo mode)."""
+        if settings != self._settings:
+            self._maps = {}  # another result's maps: not drawn now, and maybe hundreds of MB
         if image is not self._image:
             self._image = image
             self._maps = {}

@@ -9,7 +9,7 @@ def test_big_stages_keep_only_the_shown_one_and_switching_recomputes(qtbot, wind
     from convlab.pipelines import explorer as explorer_jobs
     from convlab.ui.panes.explorer import STAGES
 
-    monkeypatch.setattr(explorer_jobs, "STAGE_BYTES", 1)  # every stage counts as big
+    monkeypatch.setattr(explorer_jobs, "KEEP_ALL_BYTES", 1)  # every result counts as big
     explorer = window.explorer
     with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
         explorer.set_settings(explorer.settings().replace(filters=8))

@@ -1,0 +1,79 @@
+"""Every cache of the services is bounded, and a replaced result or network is released."""
+
+from __future__ import annotations
+
+import gc
+import json
+import weakref
+
+import numpy as np
+
+from convlab.engine.explorer import ExplorerSettings, _cached_bank, explorer_bank, plan_explorer
+from convlab.engine.nets import Network
+from convlab.pipelines import explorer as explorer_jobs
+from convlab.pipelines.network import NetworkRunner, NetworkSettings, spec_text
+
+SMALL = {"name": "small", "input_shape": [3, 32, 32], "layers": [
+    {"name": "conv1", "kind": "conv", "out_channels": 4, "ksize": 3},
+    {"name": "relu1", "kind": "relu"},
+    {"name": "fc1", "kind": "fc", "out_size": 5}]}
+
+
+def _small(**changes) -> NetworkSettings:
+    return NetworkSettings(net="custom", spec=spec_text(SMALL), insize=32, **changes)
+
+
+def test_the_explorer_bank_cache_holds_at_most_8_banks():
+    for seed in range(12):
+        explorer_bank(ExplorerSettings(filters=4, kernel=3, seed=seed))
+    assert _cached_bank.cache_info().currsize <= 8
+
+
+def test_all_stages_are_kept_only_while_they_fit_the_budget():
+    s = ExplorerSettings(kernel=1, stride=1, filters=256, pool=1)
+    heavy = plan_explorer(s, 512, 512)  # conv, bn, relu: 3 x 256 MB
+    assert explorer_jobs.stages_to_keep(heavy, None) == ("relu",)
+    assert explorer_jobs.stages_to_keep(heavy, "conv") == ("conv",)
+    light = plan_explorer(ExplorerSettings(), 227, 227)
+    total = sum(4 * int(np.prod(st.shape)) for st in light if st.shape and st.name != "input")
+    assert total <= explorer_jobs.KEEP_ALL_BYTES
+    assert explorer_jobs.stages_to_keep(light, "conv") is None
+    assert explorer_jobs.stages_to_keep(light, "conv", budget=total - 1) == ("conv",)
+
+
+def test_the_runner_holds_one_network_and_drops_the_old_one():
+    runner = NetworkRunner()
+    image = np.random.default_rng(0).random((40, 40, 3), dtype=np.float32)
+    first = runner.run(image, _small(seed=1))
+    old_net = weakref.ref(runner.network(_small(seed=1)))
+    old_w = weakref.ref(runner.network(_small(seed=1))["fc1"].params["W"])
+    runner.run(image, _small(seed=2))
+    gc.collect()
+    assert old_net() is None and old_w() is None, "the seed-1 network is still held"
+    assert len(runner._nets) == 1
+    del first
+
+
+def test_a_kept_result_holds_the_geometry_not_the_weights():
+    runner = NetworkRunner()
+    image = np.random.default_rng(0).random((40, 40, 3), dtype=np.float32)
+    result = runner.run(image, _small())
+    for layer in result.net.layers:
+        for value in layer.params.values():
+            assert value.strides == (0,) * value.ndim  # a zero-stride placeholder
+    net = runner.network(_small())
+    assert result.net.summary((3, 32, 32))[-1].output_shape == net.summary((3, 32, 32))[-1].output_shape
+    assert result.net.receptive_field("relu1", 0, 0, (3, 32, 32)) == \
+        net.receptive_field("relu1", 0, 0, (3, 32, 32))
+
+
+def test_a_loaded_weights_file_is_dropped_once_random_weights_are_built(tmp_path):
+    path = tmp_path / "small.npz"
+    Network.from_spec(json.loads(spec_text(SMALL)), seed=9).save_npz(path)
+    runner = NetworkRunner()
+    image = np.random.default_rng(0).random((40, 40, 3), dtype=np.float32)
+    runner.run(image, _small(weights=str(path), bn_mode="stored"))
+    held = weakref.ref(runner._loaded[str(path)][2]["fc1"]["W"])
+    runner.run(image, _small())  # "Random weights"
+    gc.collect()
+    assert held() is None and not runner._loaded
