@@ -151,8 +151,8 @@ def normalize(maps: np.ndarray, mode="map", *, bounds=None) -> np.ndarray:
     maps = np.asarray(maps, dtype=np.float32)
     lo, hi = normalize_bounds(maps, mode) if bounds is None else bounds
     stack = maps.reshape(lo.shape[0], *maps.shape[-2:]) if maps.ndim >= 2 else maps.reshape(1, 1, -1)
-    span = (hi - lo).astype(np.float32)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf - inf bounds: no span, map 0
+        span = (hi - lo).astype(np.float32)
         out = np.where(span > 0, (stack - lo.astype(np.float32)) / np.where(span > 0, span, 1), 0)
     out = np.where(np.isnan(stack), np.nan, np.clip(out, 0.0, 1.0))
     return out.astype(np.float32).reshape(maps.shape)
