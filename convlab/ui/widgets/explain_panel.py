@@ -95,8 +95,10 @@ class ExplainPanel(QFrame):
 
     def set_pinned(self, pinned: bool) -> None:
         self.pinned = pinned
-        self.status.setText("pinned: arrows move it" if pinned else "follows the mouse")
-        self.status.setToolTip(self.status.text())
+        # short enough for the panel at 1280 px ("pinned: arrows move it" was clipped)
+        self.status.setText("pinned" if pinned else "follows the mouse")
+        self.status.setToolTip("Pinned: the arrow keys move it by one output pixel."
+                               if pinned else "Follows the mouse; click a map to pin a value.")
         self.unpin_button.setEnabled(pinned)
 
     def show_explanation(self, e: Explanation) -> None:

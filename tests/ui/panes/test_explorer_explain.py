@@ -116,6 +116,15 @@ def test_pin_and_arrow_keys_move_by_one_output_pixel(qtbot, window):
     assert "pinned" in explorer.explain.panel.status.text()
 
 
+def test_the_pin_status_is_not_clipped_at_1280_by_800(qtbot, window):
+    window.resize(1280, 800)
+    window.explorer.pin("conv", 3, 12, 40)
+    explained(qtbot, window, "conv", 3, 12, 40)
+    status = window.explorer.explain.panel.status
+    qtbot.waitUntil(lambda: status.width() >= status.sizeHint().width(), timeout=2000)
+    assert "arrow keys" in status.toolTip()
+
+
 def test_pin_switches_to_another_stage_and_explains_it(qtbot, window):
     explorer = window.explorer
     explorer.pin("bn", 7, 3, 4)
