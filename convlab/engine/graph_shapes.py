@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from convlab.engine.backend import array_module
+from convlab.engine.wording import shape_text
 from convlab.engine.layers import base
 from convlab.engine.layers.base import REQUIRED, Layer, placeholder, register_kind
 
@@ -27,7 +28,7 @@ base.CHECKS.setdefault("ints", _int_list)
 
 
 def _fmt(shape) -> str:
-    return "x".join(map(str, shape)) or "scalar"
+    return shape_text(shape) if len(shape) else "scalar"
 
 
 class Reshape(Layer):
@@ -47,7 +48,7 @@ class Reshape(Layer):
         return tuple(self.shape)
 
     def describe(self):
-        return f"to {_fmt(self.shape)}"
+        return f"to {shape_text(self.shape, 'x')}"  # a compact table cell
 
     def __call__(self, x, *, use_batch_stats=False):
         return x.reshape((x.shape[0], *self.shape))                 # (N, *shape)

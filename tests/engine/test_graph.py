@@ -78,7 +78,7 @@ def test_graph_failure_marks_the_first_failing_node():
         {"name": "after", "kind": "relu"}]}
     rows = Network.from_spec(spec, init=False).summary()
     assert [bool(r.error) for r in rows] == [False, False, True, False]
-    assert "4x10x8" in rows[2].error and "4x12x10" in rows[2].error
+    assert "4 × 10 × 8" in rows[2].error and "4 × 12 × 10" in rows[2].error
     assert rows[3].output_shape is None
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from convlab.engine.arithmetic import Window, pad_pairs, pair
 from convlab.engine.backend import freeze
+from convlab.engine.wording import shape_text
 
 _CHUNK = 1 << 20  # elements per random stream: fixed, so results do not depend on thread count
 REQUIRED = object()   # marks a spec argument without a default
@@ -215,7 +216,7 @@ class Layer:
 
 def need_spatial(layer: Layer, shape) -> tuple[int, int, int]:
     if len(shape) != 3:
-        raise ValueError(f"{layer.name} needs a C x H x W input, got {'x'.join(map(str, shape))}.")
+        raise ValueError(f"{layer.name} needs a C x H x W input, got {shape_text(shape)}.")
     return shape
 
 

@@ -6,10 +6,11 @@ import numpy as np
 
 from convlab.engine.backend import array_module
 from convlab.engine.layers.base import Layer
+from convlab.engine.wording import shape_text
 
 
 def _fmt(shape) -> str:
-    return "x".join(map(str, shape))
+    return shape_text(shape)
 
 
 class Add(Layer):
