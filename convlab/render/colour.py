@@ -105,16 +105,22 @@ def parse_normalize(text):
     raise ValueError(f"normalisation must be map, layer or fixed:LO,HI; got {text!r}")
 
 
+def _nan_bounds(stack: np.ndarray, **kw):
+    """Least and largest values ignoring NaN, as ``nanmin``/``nanmax``; an all-NaN map has NaN
+    bounds (drawn as NaN) without the RuntimeWarning those give (``fmin``/``fmax`` reduce
+    instead: exact and thread-safe, unlike silencing warnings)."""
+    return np.fmin.reduce(stack, **kw), np.fmax.reduce(stack, **kw)
+
+
 def normalize_bounds(maps: np.ndarray, mode="map") -> tuple[np.ndarray, np.ndarray]:
     """The ``(lo, hi)`` each map is scaled with, each shaped ``(F, 1, 1)`` for ``(F, h, w)`` maps."""
     maps = np.asarray(maps)
     stack = maps.reshape((-1,) + maps.shape[-2:]) if maps.ndim >= 2 else maps.reshape(1, 1, -1)
     mode = parse_normalize(mode)
     if mode == "map":
-        return (np.nanmin(stack, axis=(1, 2), keepdims=True),
-                np.nanmax(stack, axis=(1, 2), keepdims=True))
+        return _nan_bounds(stack, axis=(1, 2), keepdims=True)
     if mode == "layer":
-        lo, hi = np.nanmin(stack), np.nanmax(stack)
+        lo, hi = _nan_bounds(stack, axis=None)  # over every value
     elif isinstance(mode, tuple) and len(mode) == 3 and mode[0] == "fixed" and mode[2] > mode[1]:
         lo, hi = mode[1], mode[2]
     else:
