@@ -5,17 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
-from convlab.ui.worker import LatestWorker
-
-
-@pytest.fixture
-def worker(qtbot):
-    w = LatestWorker("test")
-    yield w
-    w.shutdown()
-
 
 def test_result_carries_its_request_id(qtbot, worker):
     with qtbot.waitSignal(worker.finished, timeout=5000) as blocker:

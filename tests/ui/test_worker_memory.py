@@ -5,20 +5,9 @@ from __future__ import annotations
 import gc
 import weakref
 
-import pytest
-
-from convlab.ui.worker import LatestWorker
-
 
 class Result:
     """Stands for a heavy result (AlexBN's outputs, an explorer stage)."""
-
-
-@pytest.fixture
-def worker(qtbot):
-    w = LatestWorker("memory")
-    yield w
-    w.shutdown()
 
 
 def test_a_finished_jobs_result_is_released_while_the_worker_waits(qtbot, worker):
