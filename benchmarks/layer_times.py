@@ -10,6 +10,8 @@ here (unlike a comparison with PyTorch: see compare_torch.py). Speed is never as
 
 ``--baseline 3:2,5:3`` puts Winograd with those tile sizes (here the earlier F(2x2, 3x3) and
 F(3x3, 5x5)) in the place of the direct path, to weigh tile sizes on a given machine.
+``--baseline path/to/winograd.py`` puts another version of the module there, to weigh a change
+to it (``git show main:convlab/engine/winograd.py > /tmp/winograd_main.py``).
 
 ``--clock cpu`` (with ``--threads 1``) times each layer by this thread's CPU time instead of the
 wall clock: on a machine shared with other work the wall clock mostly measures the others, while
@@ -34,8 +36,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fast", default="winograd", choices=("winograd", "auto"))
     parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
     parser.add_argument("--baseline", default="direct",
-                        help='"direct" (im2col), or Winograd tile sizes by kernel size such as '
-                             '"3:2,5:3" (F(2x2, 3x3), F(3x3, 5x5)) to weigh tile choices')
+                        help='"direct" (im2col), Winograd tile sizes by kernel size such as '
+                             '"3:2,5:3" (F(2x2, 3x3), F(3x3, 5x5)) to weigh tile choices, or '
+                             'the path of another winograd.py to weigh a change to it')
     args = parser.parse_args(argv)
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu needs --threads 1 (other BLAS threads' time would be left out)")
@@ -91,15 +94,19 @@ def _alternate(net, x, sides, rounds, clock, ops):
 
 
 def _winograd_with_tiles(spec: str):
-    """A second copy of ``convlab.engine.winograd`` (its own caches) with tile sizes ``spec``
-    (``"r:m,..."``), its points the first ``m + r - 2`` of 0, 1, -1, 2, -2, 1/2, -1/2, 3, -3."""
+    """A second copy of ``convlab.engine.winograd`` (its own caches): the file ``spec`` when it
+    ends in ``.py``, else this one with tile sizes ``spec`` (``"r:m,..."``), its points the
+    first ``m + r - 2`` of 0, 1, -1, 2, -2, 1/2, -1/2, 3, -3."""
     import importlib.util
 
     from convlab.engine import winograd
 
-    module_spec = importlib.util.spec_from_file_location("winograd_baseline", winograd.__file__)
+    path = spec if spec.endswith(".py") else winograd.__file__
+    module_spec = importlib.util.spec_from_file_location("winograd_baseline", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
+    if spec.endswith(".py"):
+        return module
     points = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0)
     for item in spec.split(","):
         r, m = (int(v) for v in item.split(":"))

@@ -35,6 +35,7 @@ POINTS = {3: (0.0, 1.0, -1.0, 2.0),                                   # m + r - 
 TILE = {3: 3, 5: 4}         # m: outputs per tile side, by kernel size r
 MIN_CHANNELS = 16           # below this the small GEMMs lose to one im2col GEMM
 BAND_BYTES = 64 << 20       # transformed input + product per band of tile rows
+KRON_MAX_SIDE = 5           # tile sides up to this transform by one kron GEMM (see _both_sides)
 CACHE_SIZE = 32
 
 _cache: dict[int, tuple[weakref.ref, np.ndarray]] = {}
@@ -101,6 +102,8 @@ def conv(x, W, pads, out, should_stop=None) -> None:
 
     Works in bands of tile rows, so the transformed input and the product stay within
     BAND_BYTES; ``should_stop`` is asked before each band (True: ``ops.Cancelled``).
+    The padded input is channels-last, so that gathering the tiles copies runs of C
+    contiguous floats (AlexBN conv4: 0.05 ms against 0.44 ms for runs of ``tw`` strided ones).
     """
     from convlab.engine.ops import Cancelled
 
@@ -111,34 +114,58 @@ def conv(x, W, pads, out, should_stop=None) -> None:
     (top, _), (left, _) = pads
     oh, ow = out.shape[2:]
     th, tw = -(-oh // m), -(-ow // m)
-    # padded input, channels first: (C, N, m*th + r - 1, m*tw + r - 1); zeros past the pads too
-    xpad = np.zeros((c, n, m * th + r - 1, m * tw + r - 1), np.float32)
-    xpad[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
+    # padded input, channels last: (N, m*th + r - 1, m*tw + r - 1, C); zeros past the pads too
+    xpad = np.zeros((n, m * th + r - 1, m * tw + r - 1, c), np.float32)
+    xpad[:, top:top + h, left:left + w] = x.transpose(0, 2, 3, 1)
     u = weights(W)
     band = max(1, BAND_BYTES // (4 * a * a * (c + k) * n * tw))
     for t0 in range(0, th, band):
         if should_stop is not None and should_stop():
             raise Cancelled(f"conv2d stopped after {m * t0} of {oh} output rows")
         t1 = min(th, t0 + band)
-        _band(xpad[:, :, m * t0:m * t1 + r - 1], u, r, out, t0)
+        _band(xpad[:, m * t0:m * t1 + r - 1], u, r, out, t0)
+
+
+@lru_cache(maxsize=None)
+def kron_transforms(r: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(kron(A^T, A^T) (m*m, a*a), kron(B^T, B^T) (a*a, a*a))`` for F(m, r), float32 (exact:
+    the entries of A^T and B^T are small integers and powers of two)."""
+    at, _, bt = transforms(r)
+    return np.kron(at, at), np.kron(bt, bt)
+
+
+def _both_sides(mat, both, block):
+    """``out[i, j, ...] = sum_{u, v} M[i, u] M[j, v] block[u, v, ...]`` (``M B M^T`` per trailing index).
+
+    ``M`` is ``(p, q)``, ``both`` its ``kron(M, M)`` ``(p*p, q*q)``, ``block`` ``(q, q, ...)``
+    C-contiguous; returns ``(p, p, ...)``. Up to KRON_MAX_SIDE (``q``) one GEMM by ``both``,
+    which BLAS spreads over its threads; above it two passes by ``M`` (``2q`` multiplications
+    per output instead of ``q*q``).
+    """
+    p, q = mat.shape
+    rest = block.shape[2:]
+    if q <= KRON_MAX_SIDE:
+        return (both @ block.reshape(q * q, -1)).reshape(p, p, *rest)   # (p, p, ...)
+    half = np.tensordot(mat, block, axes=(1, 0))                        # (p, q, ...)
+    return np.matmul(mat, half.reshape(p, q, -1)).reshape(p, p, *rest)  # (p, p, ...)
 
 
 def _band(xb, u, r, out, t0) -> None:
     """One band of tile rows from ``t0``: transform, ``a*a`` GEMMs, inverse transform."""
     at, _, bt = transforms(r)
+    kron_at, kron_bt = kron_transforms(r)
     m = TILE[r]
     a = m + r - 1
-    c, n, hb, wb = xb.shape
+    n, hb, wb, c = xb.shape
     tb, tw = (hb - r + 1) // m, (wb - r + 1) // m
-    s_c, s_n, s_h, s_w = xb.strides
-    tiles = np.lib.stride_tricks.as_strided(                            # (a, a, C, N, tb, tw)
-        xb, (a, a, c, n, tb, tw), (s_h, s_w, s_c, s_n, m * s_h, m * s_w))
-    v = np.tensordot(bt, tiles, axes=(1, 0))                            # (a, a, C, N, tb, tw)
-    v = np.matmul(bt, v.reshape(a, a, -1))                              # (a, a, C*N*tb*tw)
-    prod = np.matmul(u, v.reshape(a * a, c, -1))                        # (a*a, K, N*tb*tw)
+    s_n, s_h, s_w, s_c = xb.strides
+    tiles = np.lib.stride_tricks.as_strided(                            # (a, a, N, tb, tw, C)
+        xb, (a, a, n, tb, tw, c), (s_h, s_w, s_n, m * s_h, m * s_w, s_c))
+    v = _both_sides(bt, kron_bt, np.ascontiguousarray(tiles))           # (a, a, N, tb, tw, C)
+    v = v.reshape(a * a, n * tb * tw, c).transpose(0, 2, 1)             # (a*a, C, N*tb*tw), a view
+    prod = np.matmul(u, v)                                              # (a*a, K, N*tb*tw)
     k = u.shape[1]
-    y = np.tensordot(at, prod.reshape(a, a, -1), axes=(1, 0))           # (m, a, K*N*tb*tw)
-    y = np.matmul(at, y).reshape(m, m, k, n, tb, tw)                    # (m, m, K, N, tb, tw)
+    y = _both_sides(at, kron_at, prod.reshape(a, a, k, n, tb, tw))      # (m, m, K, N, tb, tw)
     dest = out.transpose(1, 0, 2, 3)                                    # (K, N, OH, OW), a view
     for p in range(m):
         rows = dest[:, :, m * t0 + p:m * (t0 + tb):m]
