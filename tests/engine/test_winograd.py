@@ -66,6 +66,23 @@ def test_transforms_give_one_dimensional_correlation(r):
         np.testing.assert_allclose(at @ ((g @ w) * (bt @ d)), expected, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("kron_max_side", [0, 100])                 # two passes / one kron GEMM
+@pytest.mark.parametrize("r", sorted(winograd.POINTS))
+def test_both_sides_of_a_tile_by_either_route_match_float64(monkeypatch, r, kron_max_side):
+    """out[i, j, t] = sum_{u,v} M[i, u] M[j, v] block[u, v, t], for B^T and A^T of each F(m, r)."""
+    monkeypatch.setattr(winograd, "KRON_MAX_SIDE", kron_max_side)
+    at, _, bt = winograd.transforms(r)
+    kron_at, kron_bt = winograd.kron_transforms(r)
+    for mat, both in ((bt, kron_bt), (at, kron_at)):
+        q = mat.shape[1]
+        block = rand(r + q, q, q, 3, 7)
+        expected = np.einsum("iu,jv,uvst->ijst", mat.astype(np.float64), mat.astype(np.float64),
+                             block.astype(np.float64))
+        got = winograd._both_sides(mat, both, block)
+        assert got.shape == expected.shape and got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
 CASES = {  # x shape, W shape, pad
     "3x3-pad1": ((1, 16, 7, 7), (16, 16, 3, 3), 1),
     "3x3-even-size": ((1, 17, 6, 8), (18, 17, 3, 3), 1),
