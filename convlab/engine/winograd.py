@@ -42,7 +42,7 @@ POINTS = {3: (0.0, 1.0, -1.0, 2.0),                                   # m + r - 
 TILE = {3: 3, 5: 4}         # m: outputs per tile side, by kernel size r
 MIN_CHANNELS = 16           # below this the small GEMMs lose to one im2col GEMM
 BAND_BYTES = 64 << 20       # transformed input + product per band of tile rows
-KRON_MAX_SIDE = 5           # tile sides up to this transform by one kron GEMM (see _both_sides)
+KRON_MAX_COST = 3.0         # one kron GEMM up to this many times two passes' work (_both_sides)
 CACHE_SIZE = 32
 
 _cache: dict[int, tuple[weakref.ref, np.ndarray]] = {}
@@ -145,13 +145,17 @@ def _both_sides(mat, both, block):
     """``out[i, j, ...] = sum_{u, v} M[i, u] M[j, v] block[u, v, ...]`` (``M B M^T`` per trailing index).
 
     ``M`` is ``(p, q)``, ``both`` its ``kron(M, M)`` ``(p*p, q*q)``, ``block`` ``(q, q, ...)``
-    C-contiguous; returns ``(p, p, ...)``. Up to KRON_MAX_SIDE (``q``) one GEMM by ``both``,
-    which BLAS spreads over its threads; above it two passes by ``M`` (``2q`` multiplications
-    per output instead of ``q*q``).
+    C-contiguous; returns ``(p, p, ...)``. Either one GEMM by ``both`` (``p*p*q*q``
+    multiplications per trailing index), which BLAS spreads over its threads, or two passes by
+    ``M`` (``p*q*(p + q)``), the first a GEMM and the second a stacked matmul that NumPy loops on
+    one thread. One GEMM while it costs at most KRON_MAX_COST times the passes' work: all but
+    B^T of 5x5 (8x8, 4x). AlexBN, whole layers against two passes at two BLAS threads: conv3-conv5
+    4-5% faster, conv2 by its inverse transform 4-7% (1% slower at one thread); conv2's input
+    transform by kron was no faster at two threads and 10% slower at one.
     """
     p, q = mat.shape
     rest = block.shape[2:]
-    if q <= KRON_MAX_SIDE:
+    if p * q <= KRON_MAX_COST * (p + q):
         return (both @ block.reshape(q * q, -1)).reshape(p, p, *rest)   # (p, p, ...)
     half = np.tensordot(mat, block, axes=(1, 0))                        # (p, q, ...)
     return np.matmul(mat, half.reshape(p, q, -1)).reshape(p, p, *rest)  # (p, p, ...)

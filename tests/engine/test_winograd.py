@@ -66,11 +66,11 @@ def test_transforms_give_one_dimensional_correlation(r):
         np.testing.assert_allclose(at @ ((g @ w) * (bt @ d)), expected, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("kron_max_side", [0, 100])                 # two passes / one kron GEMM
+@pytest.mark.parametrize("kron_max_cost", [0.0, 100.0])             # two passes / one kron GEMM
 @pytest.mark.parametrize("r", sorted(winograd.POINTS))
-def test_both_sides_of_a_tile_by_either_route_match_float64(monkeypatch, r, kron_max_side):
+def test_both_sides_of_a_tile_by_either_route_match_float64(monkeypatch, r, kron_max_cost):
     """out[i, j, t] = sum_{u,v} M[i, u] M[j, v] block[u, v, t], for B^T and A^T of each F(m, r)."""
-    monkeypatch.setattr(winograd, "KRON_MAX_SIDE", kron_max_side)
+    monkeypatch.setattr(winograd, "KRON_MAX_COST", kron_max_cost)
     at, _, bt = winograd.transforms(r)
     kron_at, kron_bt = winograd.kron_transforms(r)
     for mat, both in ((bt, kron_bt), (at, kron_at)):
