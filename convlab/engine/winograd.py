@@ -114,16 +114,13 @@ def conv(x, W, pads, out, should_stop=None) -> None:
     """
     from convlab.engine.ops import Cancelled
 
-    n, c, h, w = x.shape
+    n, c, _, _ = x.shape
     k, r = W.shape[0], W.shape[2]
     m = TILE[r]
     a = m + r - 1
-    (top, _), (left, _) = pads
-    oh, ow = out.shape[2:]
-    th, tw = -(-oh // m), -(-ow // m)
-    # padded input, channels last: (N, m*th + r - 1, m*tw + r - 1, C); zeros past the pads too
-    xpad = np.zeros((n, m * th + r - 1, m * tw + r - 1, c), np.float32)
-    xpad[:, top:top + h, left:left + w] = x.transpose(0, 2, 3, 1)
+    oh = out.shape[2]
+    xpad = padded_input(x, pads, r, out.shape[2:])                      # (N, Hp, Wp, C)
+    th, tw = (xpad.shape[1] - r + 1) // m, (xpad.shape[2] - r + 1) // m
     u = weights(W)
     band = max(1, BAND_BYTES // (4 * a * a * (c + k) * n * tw))
     for t0 in range(0, th, band):
@@ -131,6 +128,18 @@ def conv(x, W, pads, out, should_stop=None) -> None:
             raise Cancelled(f"conv2d stopped after {m * t0} of {oh} output rows")
         t1 = min(th, t0 + band)
         _band(xpad[:, m * t0:m * t1 + r - 1], u, r, out, t0)
+
+
+def padded_input(x, pads, r, out_hw) -> np.ndarray:
+    """``x`` ``(N, C, H, W)`` padded by ``pads`` ``((top, bottom), (left, right))`` and with zeros
+    up to whole tiles, channels last: ``(N, m*th + r - 1, m*tw + r - 1, C)``, ``th = ceil(OH / m)``."""
+    n, c, h, w = x.shape
+    m = TILE[r]
+    (top, _), (left, _) = pads
+    th, tw = (-(-size // m) for size in out_hw)
+    xpad = np.zeros((n, m * th + r - 1, m * tw + r - 1, c), np.float32)
+    xpad[:, top:top + h, left:left + w] = x.transpose(0, 2, 3, 1)
+    return xpad
 
 
 @lru_cache(maxsize=None)
@@ -165,6 +174,20 @@ def _band(xb, u, r, out, t0) -> None:
     """One band of tile rows from ``t0``: transform, ``a*a`` GEMMs, inverse transform."""
     at, _, bt = transforms(r)
     kron_at, kron_bt = kron_transforms(r)
+    a = at.shape[1]
+    tiles = gather_tiles(xb, r)                                         # (a, a, N, tb, tw, C)
+    _, _, n, tb, tw, c = tiles.shape
+    v = _both_sides(bt, kron_bt, tiles)                                 # (a, a, N, tb, tw, C)
+    v = v.reshape(a * a, n * tb * tw, c).transpose(0, 2, 1)             # (a*a, C, N*tb*tw), a view
+    prod = np.matmul(u, v)                                              # (a*a, K, N*tb*tw)
+    k = u.shape[1]
+    y = _both_sides(at, kron_at, prod.reshape(a, a, k, n, tb, tw))      # (m, m, K, N, tb, tw)
+    scatter_tiles(y, out, t0)
+
+
+def gather_tiles(xb, r) -> np.ndarray:
+    """Every ``a x a`` input tile of the channels-last band ``xb`` ``(N, Hb, Wb, C)`` (tiles
+    ``m`` apart), copied once from a strided view: ``(a, a, N, tb, tw, C)``, C-contiguous."""
     m = TILE[r]
     a = m + r - 1
     n, hb, wb, c = xb.shape
@@ -172,11 +195,15 @@ def _band(xb, u, r, out, t0) -> None:
     s_n, s_h, s_w, s_c = xb.strides
     tiles = np.lib.stride_tricks.as_strided(                            # (a, a, N, tb, tw, C)
         xb, (a, a, n, tb, tw, c), (s_h, s_w, s_n, m * s_h, m * s_w, s_c))
-    v = _both_sides(bt, kron_bt, np.ascontiguousarray(tiles))           # (a, a, N, tb, tw, C)
-    v = v.reshape(a * a, n * tb * tw, c).transpose(0, 2, 1)             # (a*a, C, N*tb*tw), a view
-    prod = np.matmul(u, v)                                              # (a*a, K, N*tb*tw)
-    k = u.shape[1]
-    y = _both_sides(at, kron_at, prod.reshape(a, a, k, n, tb, tw))      # (m, m, K, N, tb, tw)
+    return np.ascontiguousarray(tiles)
+
+
+def scatter_tiles(y, out, t0) -> None:
+    """Write the output tiles ``y`` ``(m, m, K, N, tb, tw)`` into ``out`` ``(N, K, OH, OW)`` from
+    tile row ``t0``: ``out[n, k, m*(t0 + i) + p, m*j + q] = y[p, q, k, n, i, j]``, cropped at
+    OH and OW. ``m*m`` strided copies (one pass through a tile-major scratch and a crop was
+    slower, as was an inverse transform laid out for whole-row copies)."""
+    m, tb = y.shape[0], y.shape[4]
     dest = out.transpose(1, 0, 2, 3)                                    # (K, N, OH, OW), a view
     for p in range(m):
         rows = dest[:, :, m * t0 + p:m * (t0 + tb):m]
