@@ -4,7 +4,8 @@
 
 Opens the real window offscreen (no QSettings), shows the Network pane (AlexBN loaded), then
 makes one change of each kind that the soak (``benchmarks/soak.py``) makes, the heaviest within
-the window's default range: a 256-filter 1x1 stride-1 explorer stage, a stage switch, another
+the window's default range: a 256-filter 1x1 stride-1 explorer stage, then 15x15 (the deepest
+blocks), a stage switch, another
 sample, a new AlexBN seed, hand-made conv1, a larger network input. After each it prints the
 resident memory (``VmRSS``, ``VmHWM``), what Python and NumPy hold (``tracemalloc``: current
 and peak during the change) and the allocation sites holding the most, by file and line.
@@ -83,7 +84,7 @@ def main(argv=None) -> int:
     do("Network pane shown (AlexBN built, run at 227)", "network", lambda: win.show_pane(network))
     find = lambda name: win.findChild(QWidget, name)  # noqa: E731
     heavy = (("longestSide", args.max_side), ("poolSize", 1), ("stride", 1), ("kernelSize", 1),
-             ("padding", 10), ("filters", 256))
+             ("padding", 10), ("filters", 256), ("kernelSize", 15))
     for name, value in heavy:
         do(f"explorer {name} = {value}", "explorer", lambda n=name, v=value: find(n).setValue(v))
     do("explorer stage switched to conv", "explorer", lambda: explorer.show_stage("conv")

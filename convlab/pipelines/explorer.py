@@ -18,12 +18,12 @@ from convlab.engine.kernels import IMAGE_BANKS
 from convlab.pipelines.images import load_image, scale_to_longest
 from convlab.pipelines.samples import list_samples
 from convlab.render.kernels import build_kernel_strip
-from convlab.render.tiles import Montage, build_montage, plan_layout
+from convlab.render.tiles import Montage, build_montage, plan_layout, sample_step
 
 HEAVY_MS = 80.0  # a full run estimated above this shows a reduced-size preview first
 PREVIEW_BUDGET_MS = 35.0  # what the preview itself may cost
 PREVIEW_FACTORS = (2, 3, 4, 6, 8, 12)
-KEEP_ALL_BYTES = 48 << 20  # all stages' maps together above this: only the shown stage's
+KEEP_ALL_BYTES = 24 << 20  # all stages' maps together above this: only the shown stage's
 SETTLE_S = 0.12  # after a preview, wait this long for a newer request before the full run
 STAGE_TITLES = {"conv": "convolution", "bn": "BatchNormalization", "relu": "ReLU",
                 "pool": "max pooling"}
@@ -139,15 +139,28 @@ def first_error(plan: list[StagePlan]) -> str:
 
 def stages_to_keep(plan: list[StagePlan], wanted: str | None, budget: int | None = None):
     """None (every stage) while all stages' float32 maps together fit ``budget`` (default
-    ``KEEP_ALL_BYTES``, 48 MB); else only the shown one (another stage is then computed again
+    ``KEEP_ALL_BYTES``, 24 MB); else only the shown one (another stage is then computed again
     when it is asked for). The pane keeps one result on screen and the worker makes the next,
-    so two results at most are resident: 2 x 48 MB at most besides one heavy shown stage."""
+    so two results at most are resident."""
     plan = [st for st in plan if st.shape and st.name != "input"]
     budget = KEEP_ALL_BYTES if budget is None else budget
     if not plan or sum(4 * int(np.prod(st.shape)) for st in plan) <= budget:
         return None
     names = [st.name for st in plan]
     return (wanted if wanted in names else names[-1],)
+
+
+def run_plan(plan: list[StagePlan], wanted: str | None) -> tuple[tuple | None, dict | None]:
+    """``(keep, sample)`` for :func:`~convlab.engine.explorer.run_explorer`: the stages to keep
+    (:func:`stages_to_keep`), and the shown stage sampled every ``step`` pixels when its
+    montage shows no more than that (more maps than ``MAX_PIXELS``, 6 M pixels, 24 MB): then
+    the result holds that sample and the statistics, not the stage (at most 290 MB)."""
+    keep = stages_to_keep(plan, wanted)
+    if keep is None:
+        return None, None
+    shape = next(st.shape for st in plan if st.name == keep[0])
+    step = sample_step(*shape)
+    return keep, ({keep[0]: step} if step > 1 else None)
 
 
 def _stage(result: ExplorerResult, wanted: str | None) -> str:
@@ -184,7 +197,10 @@ def _preview(req: ExplorerRequest, factor: int, job) -> None:
     t0 = time.perf_counter()
     small = block_mean(req.image, factor)
     try:
-        result = run_explorer(small, req.settings, should_stop=job.should_stop,
+        small_plan = plan_explorer(req.settings, *small.shape[:2])
+        keep, sample = run_plan(small_plan, req.stage)
+        result = run_explorer(small, req.settings, should_stop=job.should_stop, keep=keep,
+                              sample=sample, plan=small_plan,
                               images=_photos_for(req.settings, req.image))
     except ValueError:
         return  # the small image cannot pass the layer; the full one still can
@@ -204,7 +220,7 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     """Run in the worker: reuse or compute the result, preview first if heavy, build montages."""
     s, plan = req.settings, req.shape_plan()
     h, w = req.image.shape[:2]
-    keep = stages_to_keep(plan, req.stage)
+    keep, sample = run_plan(plan, req.stage)
     previous = req.previous()
     result = previous if (previous is not None and req.cached_key == req.image_key
                           and previous.settings == s
@@ -222,8 +238,8 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
             if job.wait_for_newer(SETTLE_S if req.dragging else 0.0):
                 return None  # a newer request came (the drag goes on): skip the long run
             t0 = time.perf_counter()
-        result = run_explorer(req.image, s, should_stop=job.should_stop, keep=keep, plan=plan,
-                              images=_photos_for(s, req.image))
+        result = run_explorer(req.image, s, should_stop=job.should_stop, keep=keep,
+                              sample=sample, plan=plan, images=_photos_for(s, req.image))
         if not result.completed:
             return None
         cost.learn(units, (time.perf_counter() - t0) * 1e3)

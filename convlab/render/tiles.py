@@ -179,10 +179,15 @@ class Layout:
         return row * self.cols + col, ty, tx
 
 
+def sample_step(count: int, h: int, w: int, max_pixels: int = MAX_PIXELS) -> int:
+    """Every how many pixels a montage of ``count`` ``h x w`` maps shows (any view's shape)."""
+    return max(1, math.ceil(math.sqrt(count * h * w / max_pixels)))
+
+
 def plan_layout(count: int, h: int, w: int, aspect: float = 1.6, *, cols: int | None = None,
                 max_pixels: int = MAX_PIXELS) -> Layout:
     """The grid that shows ``count`` maps of ``h x w`` largest in a view of width/height ``aspect``."""
-    step = max(1, math.ceil(math.sqrt(count * h * w / max_pixels)))
+    step = sample_step(count, h, w, max_pixels)
     th, tw = -(-h // step), -(-w // step)  # ceil division: the shown pixels of one map
     gap = max(1, round(max(th, tw) / 24))
     if cols is None:
@@ -218,7 +223,7 @@ class Montage:
 
     image: np.ndarray  # (H, W) uint8 colour indices of the shown pixels; gutters 0 (painted over)
     layout: Layout
-    maps: np.ndarray  # (F, h, w) float32, full resolution
+    maps: np.ndarray  # (F, h, w) float32, full resolution (or SampledMaps: see build_montage)
     stats: MapStats
     indices: "MapIndices"  # indices[i]: (h, w) uint8 colour indices of map i, full resolution
     names: list[str] = field(default_factory=list)
@@ -304,21 +309,33 @@ class MapIndices:
         return out
 
 
-def build_montage(maps: np.ndarray, *, names=None, kernels=None, mode: str = "map",
+def build_montage(maps, *, names=None, kernels=None, mode: str = "map",
                   aspect: float = 1.6, title: str = "", cols: int | None = None,
                   max_pixels: int = MAX_PIXELS) -> Montage:
     """Tile ``(F, h, w)`` maps into one uint8 index image (run this off the GUI thread).
 
     ``mode`` is :func:`~convlab.render.colour.normalize`'s ("map" or "layer"), applied with the
-    full maps' bounds, so a subsampled montage keeps each map's colours."""
-    maps = np.ascontiguousarray(maps, dtype=np.float32)
+    full maps' bounds, so a subsampled montage keeps each map's colours. ``maps`` may be a
+    stage the run kept as :class:`~convlab.engine.sampled.SampledMaps` (its step is this
+    montage's): its sample, statistics and bounds are those of the full maps."""
+    sampled = hasattr(maps, "sample") and hasattr(maps, "bounds")
+    if not sampled:
+        maps = np.ascontiguousarray(maps, dtype=np.float32)
     if maps.ndim != 3 or maps.shape[0] == 0:
         raise ValueError(f"montage: expected maps of shape (F, h, w), got {maps.shape}")
     f, h, w = maps.shape
     layout = plan_layout(f, h, w, aspect, cols=cols, max_pixels=max_pixels)
-    stats = MapStats.of(maps)
+    if sampled:
+        if maps.step != layout.step:
+            raise ValueError(f"montage: maps sampled every {maps.step} pixels, the montage "
+                             f"shows every {layout.step}")
+        stats = MapStats(maps.minimum, maps.maximum, maps.mean, maps.zeros)
+        bounds = maps.bounds(mode)
+    else:
+        stats = MapStats.of(maps)
+        bounds = _bounds(maps, mode, stats)
     # full resolution made one map at a time when asked; only the shown pixels coloured here
-    indices = MapIndices(maps, mode, _bounds(maps, mode, stats))
+    indices = MapIndices(maps, mode, bounds)
     shown = indices.subsampled(layout.step)  # (F, tile_h, tile_w) uint8
     image = np.zeros((layout.height, layout.width), np.uint8)
     stride_y, stride_x = layout.tile_h + layout.gap, layout.tile_w + layout.gap

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
@@ -146,10 +148,11 @@ class ExportController(QObject):
         record = lambda: look_record(src.record(), src.cmap, src.mode, scale)  # noqa: E731
 
         def job(_):
-            values, bounds = arr, None
-            if arr.ndim == 3:  # coloured as among the layer's maps, as on screen
-                lo, hi = colour.normalize_bounds(arr, src.mode)
-                values, bounds = arr[index], (lo[index:index + 1], hi[index:index + 1])
+            # a stage the explorer kept sampled is recomputed whole here: the run's bits
+            values, bounds = np.asarray(arr, dtype=np.float32), None
+            if values.ndim == 3:  # coloured as among the layer's maps, as on screen
+                lo, hi = colour.normalize_bounds(values, src.mode)
+                values, bounds = values[index], (lo[index:index + 1], hi[index:index + 1])
             rgb = tiles.picture(values, src.cmap, src.mode, bounds=bounds, scale=scale)
             return _write(path, rgb, record, chunk, f"map {index} of {name}")
 

@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from convlab.engine import ops
+from convlab.engine import explorer as engine, ops
 from convlab.engine.explorer import (ExplorerSettings, batch_norm_in_place, relu_in_place,
                                      run_explorer)
 
@@ -33,9 +33,13 @@ def test_stages_nobody_keeps_are_worked_in_place_same_values():
         full.maps["conv"][None], np.ones(16, np.float32), np.zeros(16, np.float32))[0])
 
 
-def test_a_heavy_run_keeping_one_stage_peaks_near_one_stage():
+def test_a_heavy_run_keeping_one_stage_peaks_near_one_stage(monkeypatch):
     """conv -> BN -> ReLU keeping ReLU: BN and ReLU overwrite the conv output (before: the
-    variance's temporary, BN's output and ReLU's output came on top, about 3 stages)."""
+    variance's temporary, BN's output and ReLU's output came on top, about 3 stages). The run
+    takes 4 MB blocks of filters here (``BLOCK_BYTES``): besides the kept stage, it holds
+    about one block at a time."""
+    monkeypatch.setattr(engine, "BLOCK_BYTES", 4 << 20)
+    monkeypatch.setattr(engine, "DEPTH_PER_FILTER", 1 << 30)
     image = np.random.default_rng(3).random((256, 256, 3), dtype=np.float32)
     s = ExplorerSettings(kernel=1, stride=1, filters=128, pool=1)
     stage = 128 * 256 * 256 * 4  # bytes of one stage's float32 maps, 32 MB
