@@ -202,12 +202,14 @@ def filter_blocks(s: ExplorerSettings, plan: list[StagePlan]) -> list[tuple[int 
     one group. By shapes alone, so the same settings always give the same bits.
 
     Each block makes its own im2col matrix (``C/groups * k * k`` rows), so a deep one gets
-    at least a tenth of its depth in filters: 67 for a 15 x 15 RGB kernel, where 31-filter
-    blocks cost 24% more time than one block (2 x 1 for a 3 x 3 kernel, whose blocks are
-    25% faster than one, as they stay in cache)."""
+    at least a tenth of its depth in filters: 64 for a 15 x 15 RGB kernel, as fast as one
+    block, where 32-filter blocks took 25% more (a 3 x 3 kernel's 16 MB blocks are 25% faster
+    than one block, as they stay in cache)."""
     per_map = max(4 * st.shape[1] * st.shape[2] for st in plan if st.shape and st.name != "input")
     depth = s.in_channels // s.groups * s.kernel * s.kernel
     per = max(1, BLOCK_BYTES // per_map, depth // DEPTH_PER_FILTER)
+    if per > 16:  # whole 16-row panels of BLAS's kernels: 67 filters took 8% more than 64
+        per -= per % 16
     if per >= s.filters:
         return [(None, 0, s.filters)]
     per_group = s.filters // s.groups
