@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from convlab.engine import explorer as engine
+from convlab.engine import explorer_blocks as engine
 from convlab.engine.explorer import ExplorerSettings, filter_blocks, plan_explorer, run_explorer
 from convlab.engine.sampled import SampledMaps
 from convlab.render.tiles import MapStats, build_montage

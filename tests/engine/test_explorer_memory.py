@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from convlab.engine import explorer as engine, ops
+from convlab.engine import explorer_blocks as engine, ops
 from convlab.engine.explorer import (ExplorerSettings, batch_norm_in_place, relu_in_place,
                                      run_explorer)
 
