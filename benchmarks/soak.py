@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 import traceback
+import tracemalloc
 from collections import Counter
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -222,6 +223,20 @@ def change_network(rng, net_controls: dict) -> tuple[str, bool]:
     return name, False
 
 
+def describe(win, controls: dict) -> str:
+    """The explorer's settings, its shown stage, the pane in front and the network's input."""
+    values = " ".join(f"{name.replace('Size', '').replace('longestSide', 'side')}={w.value()}"
+                      for name, w in controls.items())
+    explorer, network = getattr(win, "explorer", None), getattr(win, "network", None)
+    stage = getattr(explorer, "stage", None)
+    front = "network" if win.current_pane() is network else "explorer"
+    from PySide6.QtWidgets import QWidget
+
+    net_in = win.findChild(QWidget, "inputSize")
+    return (f"{values} stage={stage} front={front}"
+            f"{f' net input={net_in.value()}' if net_in is not None else ''}")
+
+
 def soak(args) -> int:
     import numpy as np
     from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
@@ -229,6 +244,8 @@ def soak(args) -> int:
     from convlab.ui.app import limit_heap_growth
     from convlab.ui.main_window import MainWindow
 
+    if args.trace:
+        tracemalloc.start(1)
     limit_heap_growth()  # what ``convlab`` does before its QApplication (convlab.ui.app.make_app)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     tally = Tally()
@@ -260,7 +277,7 @@ def soak(args) -> int:
     rng = np.random.default_rng(args.seed)
     kinds, timeouts, every = Counter(), 0, max(1, args.n // 10)
     deadline = t0 + 60 * args.max_minutes if args.max_minutes else float("inf")
-    done = 0
+    done, shown_peak = 0, 0.0
     for i in range(1, args.n + 1):
         if time.perf_counter() > deadline:
             print(f"stopped by --max-minutes {args.max_minutes:g} after {done} changes", flush=True)
@@ -278,6 +295,22 @@ def soak(args) -> int:
         if computes and not waiters[pane].wait(before, args.wait):
             timeouts += 1
         pump(1 if computes else 50)  # a pane switch or a clamped value: let the window react
+        if args.peaks:
+            _, peak = memory_mb()
+            if peak >= max(args.peaks, shown_peak + 2):
+                shown_peak = peak
+                print(f"  peak {peak:.0f} MB after change {i} ({kind}): {describe(win, controls)}",
+                      flush=True)
+                if tracemalloc.is_tracing():
+                    now, traced = tracemalloc.get_traced_memory()
+                    print(f"    traced now {now / 2**20:.0f} MB, peak since the last change "
+                          f"{traced / 2**20:.0f} MB; held most by:", flush=True)
+                    for stat in tracemalloc.take_snapshot().statistics("lineno")[:5]:
+                        frame = stat.traceback[0]
+                        print(f"      {stat.size / 2**20:6.1f} MB {frame.filename.split('convlab/')[-1]}"
+                              f":{frame.lineno}", flush=True)
+            if tracemalloc.is_tracing():
+                tracemalloc.reset_peak()
         if i % every == 0 or i == args.n or i % 500 == 0:
             rss, peak = memory_mb()
             print(f"{i:>6} changes: {rss:.0f} MB resident, peak {peak:.0f} MB, "
@@ -299,6 +332,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="random changes (default 10000)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--peaks", type=float, default=0,
+                        help="print each rise of the peak above this many MB with the settings "
+                             "then (0: off)")
+    parser.add_argument("--trace", action="store_true",
+                        help="with --peaks: also what Python and NumPy hold then (tracemalloc; "
+                             "slower, and its own bookkeeping adds to the figures)")
     parser.add_argument("--wait", type=float, default=20.0,
                         help="seconds to wait for each change's result (default 20)")
     parser.add_argument("--max-side", type=int, default=512,

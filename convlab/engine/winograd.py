@@ -41,7 +41,8 @@ POINTS = {3: (0.0, 1.0, -1.0, 2.0),                                   # m + r - 
           5: (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)}
 TILE = {3: 3, 5: 4}         # m: outputs per tile side, by kernel size r
 MIN_CHANNELS = 16           # below this the small GEMMs lose to one im2col GEMM
-BAND_BYTES = 64 << 20       # transformed input + product per band of tile rows
+BAND_BYTES = 16 << 20       # transformed input + product per band of tile rows (AlexBN at 227:
+                            # one band; at 497 the run peaks 7 MB lower than with 64 MB)
 KRON_MAX_COST = 3.0         # one kron GEMM up to this many times two passes' work (_both_sides)
 CACHE_SIZE = 32
 

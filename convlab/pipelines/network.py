@@ -25,6 +25,7 @@ from convlab.engine.ops import softmax
 from convlab.engine.wording import shape_text
 from convlab.pipelines import records
 from convlab.pipelines import netbuild
+from convlab.pipelines.layer_outputs import LayerOutputs
 
 CLASS_NAME_FILES = ("synset_words.txt", "labels.txt", "classes.txt", "imagenet_classes.txt")
 
@@ -103,7 +104,7 @@ class NetworkResult:
     settings: NetworkSettings
     rows: list[SummaryRow]
     prep: dict
-    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (C, h, w) or (F,)
+    outputs: LayerOutputs = field(default_factory=LayerOutputs)  # name -> (C, h, w) or (F,)
     seconds: dict[str, float] = field(default_factory=dict)
     dead: dict[str, float] = field(default_factory=dict)  # relu layers: share of zeros
     top5: list[tuple[int, str, float]] = field(default_factory=list)
@@ -269,11 +270,16 @@ class NetworkRunner:
 
         def finished(name, out, seconds):
             arr = to_numpy(out)[0]                                  # (C, h, w) or (F,)
-            result.outputs[name], result.seconds[name] = arr, seconds
+            result.seconds[name] = seconds
             dead = None
             if net[name].kind == "relu":
                 dead = float(np.count_nonzero(arr == 0) / arr.size)
                 result.dead[name] = dead
+                sources = result.inputs.get(name, [])
+                if not (len(sources) == 1 and result.outputs.keep_relu(name, sources[0])):
+                    result.outputs[name] = arr  # made again from its input when asked
+            else:
+                result.outputs[name] = arr
             if on_layer is not None:
                 on_layer(name, seconds, dead)
 

@@ -48,7 +48,9 @@ def limit_heap_growth() -> bool:
     glibc raises its mmap threshold (up to 32 MB) each time a large block is freed, after which
     maps of a few MB come from the heap, fragment it and are never given back: a long session
     grew to about 1 GB. A fixed threshold (1 MB: every map array is its own mapping, returned
-    to the system when freed) and a trim limit keep resident memory near what is in use.
+    to the system when freed) and a trim limit keep resident memory near what is in use. Two
+    malloc arenas instead of one per thread (the workers' freed blocks under 1 MB stay in their
+    arenas): 12-16 MB less at the peak of ``benchmarks/memory_breakdown.py``.
     """
     import ctypes
     import ctypes.util
@@ -57,9 +59,10 @@ def limit_heap_growth() -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
         return bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 20) and
-                    libc.mallopt(M_TRIM_THRESHOLD, 8 << 20))
+                    libc.mallopt(M_TRIM_THRESHOLD, 8 << 20) and
+                    libc.mallopt(M_ARENA_MAX, 2))
     except (OSError, AttributeError):  # musl or another libc: nothing to tune
         return False
 

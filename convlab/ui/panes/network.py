@@ -194,9 +194,9 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
                 self.view.clear(f"{name} has no output: the input stops before it.")
             return
         result, mode, aspect = self.result, self.view.mode, self.view.aspect()
-        arr = result.outputs[name]
-        self.map_worker.submit(
-            lambda j: (result, name, layer_montage(name, arr, mode, aspect, result.net)))
+        self.map_worker.submit(  # a ReLU's output is made again from its input: in the worker
+            lambda j: (result, name, layer_montage(name, result.outputs[name], mode, aspect,
+                                                   result.net)))
 
     # -- results -----------------------------------------------------------------------------
     def _on_progress(self, request_id: int, payload) -> None:
