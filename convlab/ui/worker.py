@@ -28,6 +28,10 @@ _LIVE: set["LatestWorker"] = set()  # workers whose thread may still run; stoppe
 # destroys a running QThread (its abort, exit 134); ``finish`` ends the process over them
 _STRANDED: list["LatestWorker"] = []
 STOP_WAIT_MS = 1000  # how long quitting waits for a job to notice its stop flag
+# held by a heavy worker's job while it runs: the panes' computations take turns, so two
+# stages of hundreds of MB are never made at once (BLAS already uses every core for one)
+HEAVY = threading.Lock()
+HEAVY_POLL_S = 0.02  # a job waiting its turn checks its stop flag this often
 SWITCH_INTERVAL_S = 0.001  # hand the GIL to the GUI thread within 1 ms, not CPython's 5 ms
 
 
@@ -74,9 +78,11 @@ class LatestWorker(QObject):
     failed = Signal(int, str)  # request id, one-line reason
     idle = Signal()  # the thread has nothing left to do
 
-    def __init__(self, name: str = "worker", parent: QObject | None = None):
+    def __init__(self, name: str = "worker", parent: QObject | None = None, *,
+                 heavy: bool = False):
         super().__init__(parent)
         self.setObjectName(name)
+        self.heavy = heavy  # jobs take turns with other heavy workers' (``HEAVY``)
         self._cond = threading.Condition()
         self._pending: tuple[int, Callable] | None = None
         self._latest = 0
@@ -165,6 +171,8 @@ class LatestWorker(QObject):
         """Run one request; its callable, its result and its locals are released on return
         (a result held here would stay resident beside the next one: AlexBN's is 250 MB)."""
         job = Job(self, request_id)
+        if self.heavy and not _take_turn(job):
+            return  # a newer request, or quitting, came while another pane computed
         try:
             result = fn(job)
         except ValueError as exc:  # an explained refusal: say it in one line
@@ -177,6 +185,20 @@ class LatestWorker(QObject):
         else:
             if result is not None and not job.should_stop():
                 self.finished.emit(request_id, result)
+        finally:
+            if self.heavy:
+                HEAVY.release()
+
+
+def _take_turn(job: Job) -> bool:
+    """Wait for ``HEAVY`` while ``job`` is still wanted; True once it is held."""
+    while not HEAVY.acquire(timeout=HEAVY_POLL_S):
+        if job.should_stop():
+            return False
+    if job.should_stop():  # replaced while it waited: never run a stale job
+        HEAVY.release()
+        return False
+    return True
 
 
 def stop_workers(workers, timeout_ms: int = STOP_WAIT_MS) -> None:

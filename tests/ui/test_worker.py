@@ -112,3 +112,32 @@ def test_wait_for_newer_wakes_when_a_request_arrives(qtbot, worker):
     with qtbot.waitSignal(worker.finished, timeout=20_000):
         worker.submit(lambda job: "next")
     assert woke == [True]
+
+
+def test_heavy_workers_take_turns_and_a_waiting_job_can_be_dropped(qtbot):
+    """Two panes' computations never run at once (two heavy stages resident together made
+    the soak's memory peak); a job still waiting its turn is dropped by a newer request."""
+    from convlab.ui.worker import LatestWorker
+
+    a, b = LatestWorker("heavy-a", heavy=True), LatestWorker("heavy-b", heavy=True)
+    try:
+        release, running, order = threading.Event(), threading.Event(), []
+
+        def first(job):
+            running.set()
+            release.wait(5)
+            order.append("a")
+            return "a"
+
+        a.submit(first)
+        assert running.wait(5)
+        b.submit(lambda job: order.append("dropped"))  # waits for a's turn ...
+        time.sleep(0.1)
+        assert order == []
+        with qtbot.waitSignal(b.finished, timeout=5000) as blocker:
+            rid = b.submit(lambda job: order.append("b") or "b")  # ... and is replaced
+            release.set()
+        assert blocker.args == [rid, "b"] and order == ["a", "b"]
+    finally:
+        a.shutdown()
+        b.shutdown()

@@ -55,7 +55,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         self.no_output = ""  # why the current settings give no output ("" when they do)
         self._learned: set[tuple] = set()  # learned banks already computed (image, sizes, seed)
         self.cost = CostModel()
-        self.worker = LatestWorker("explorer", self)
+        self.worker = LatestWorker("explorer", self, heavy=True)
         self.worker.preview.connect(self._on_preview)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)

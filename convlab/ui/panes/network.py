@@ -62,7 +62,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self._last_custom: dict | None = None
         self._shown_id = 0  # the request whose result is on screen
         self._runner = NetworkRunner()  # touched only inside worker jobs
-        self.worker = LatestWorker("network", self)
+        self.worker = LatestWorker("network", self, heavy=True)
         self.map_worker = LatestWorker("network-maps", self)
         self.shapes_worker = LatestWorker("network-shapes", self)
         self.field_worker = LatestWorker("network-field", self)
