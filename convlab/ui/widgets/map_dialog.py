@@ -26,7 +26,7 @@ class MapDialog(QDialog):
         self.setObjectName("mapDialog")
         self.setModal(False)
         self.setWindowTitle("Feature map")
-        self.resize(820, 560)
+        self.resize(840, 660)  # the side panel (kernel, caption, statistics, histogram) fits
         self._montage: Montage | None = None
         self._lut = None
         self.index = 0
