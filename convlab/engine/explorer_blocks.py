@@ -103,7 +103,7 @@ def max_pool_in_chunks(x, ksize: int, stride: int, cover_all: bool, chunk_bytes:
 
 
 def run_blocks(result: ExplorerResult, x, s, weights, blocks, keep, samplers, should_stop,
-                xp) -> ExplorerResult:
+               xp) -> ExplorerResult:
     """Each block of filters through every stage, its maps put where ``keep``/``samplers`` say.
 
     A stage's block that nobody keeps whole (``own``) may be overwritten by the next stage:

@@ -53,6 +53,11 @@ class LayerOutputs(MutableMapping):
             self._last = (name, out)
         return out
 
+    def shape_of(self, name: str) -> tuple[int, ...]:
+        """The shape of ``self[name]`` without making a ReLU's output again (GUI thread)."""
+        item = self._items[name]
+        return self.shape_of(item.source) if isinstance(item, ReluOf) else item.shape
+
     def __setitem__(self, name: str, value: np.ndarray) -> None:
         self._items[name] = value
 

@@ -101,3 +101,12 @@ def test_a_relu_output_is_made_again_from_its_input_with_the_run_bits():
     assert held == sum(result.outputs[n].nbytes for n in result.outputs) - seen["relu1"][0].nbytes \
         - result.outputs["relu2"].nbytes
     assert dict(result.outputs).keys() == set(result.outputs)  # export copies it as a dict
+
+
+def test_shape_of_a_relu_needs_no_relu_made():
+    from convlab.pipelines.layer_outputs import LayerOutputs
+
+    outputs = LayerOutputs()
+    outputs["conv1"] = np.ones((4, 5, 6), np.float32)
+    assert outputs.keep_relu("relu1", "conv1") and not outputs.keep_relu("relu2", "nowhere")
+    assert outputs.shape_of("relu1") == (4, 5, 6) and outputs._last is None

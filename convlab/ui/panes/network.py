@@ -252,8 +252,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     def _on_montage(self, _request_id: int, payload) -> None:
         result, name, montage = payload
         if result is self.result and name == (self.selected_layer() or name):
-            arr = self.result.outputs[name]
-            size = count_noun(arr.size, "unit") if arr.ndim == 1 else shape_text(arr.shape)
+            shape = self.result.outputs.shape_of(name)  # no ReLU made again on this thread
+            size = count_noun(shape[0], "unit") if len(shape) == 1 else shape_text(shape)
             self.view.title.setText(f"Maps of {name}: {size}")
             self.view.show_montage(montage)
 

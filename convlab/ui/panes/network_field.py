@@ -54,7 +54,7 @@ class FieldMixin:
         name = montage.title if montage is not None else None
         if hit is None or self.result is None or name not in self.result.outputs:
             return
-        if self.result.outputs[name].ndim != 3:
+        if len(self.result.outputs.shape_of(name)) != 3:
             self._field = None
             self.crop_view.clear_field(f"{name} is not spatial: every unit sees the whole input.")
             return
