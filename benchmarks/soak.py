@@ -1,6 +1,7 @@
 """Soak: N random changes through the real window, offscreen; memory, warnings and exceptions.
 
     python benchmarks/soak.py [--n 10000] [--seed 0] [--wait 20] [--max-side 512] [--net-share 0.15]
+                              [--peaks MB [--trace]] [--smaps MB] [--fast-forward K]
 
 Drives ``convlab.ui.main_window.MainWindow`` (offscreen, no QSettings, so nothing of the user's is
 read or written) through the public UI contract only (DESIGN.md "UI contract"): the controls
@@ -23,6 +24,16 @@ warning level and above) and of Python exceptions (``sys.excepthook`` and
 first few distinct ones, and how many waits ran out. ``longestSide`` is kept to ``--max-side``
 (default 512, the window's default "Explore at": the issue's figure is for the default
 settings; ``--max-side 768`` tries larger photos).
+
+Finding a peak: ``--peaks MB`` prints each rise of ``VmHWM`` after a change, with the settings
+then (``--trace``: and what tracemalloc sees NumPy and Python hold). ``--smaps MB`` catches the
+peak while it happens: a thread samples ``VmRSS`` every 2 ms and, at each new high above MB,
+records the resident memory by mapping (``/proc/self/smaps``: heap, anonymous mappings by size,
+files), glibc's arenas (``mallinfo2``: in use and free), each thread's stack and, with
+``--trace``, the allocating lines that hold the most. ``--fast-forward K`` makes the first K
+changes without computing anything (the same random changes, so the same state), computes that
+state and goes on: a peak seen at change 6921 of a 12-minute run comes back in 30 s with
+``--fast-forward 6880 --n 6930``.
 
 Never part of the test suite; the figures depend on the machine.
 """
@@ -135,6 +146,102 @@ class Waiter:
             self.loop.exec()
         self.timer.stop()
         return self.events > since
+
+
+class PeakSampler(threading.Thread):
+    """``--smaps``: catches the peak itself, not the state after the change.
+
+    Every 2 ms it reads ``VmRSS`` (``/proc/self/statm``); when it passes ``floor`` MB and the
+    highest it has seen by 2 MB, it records what is resident then, by mapping
+    (``/proc/self/smaps``: the heap, anonymous mappings by size, files) and where each Python
+    thread is (``sys._current_frames``), and the soak prints it after the change."""
+
+    def __init__(self, floor: float):
+        super().__init__(daemon=True, name="peak-sampler")
+        self.floor, self.best, self.found = floor, 0.0, []
+        self.page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        with open("/proc/self/statm") as fh:
+            while not self._stop.wait(0.002):
+                fh.seek(0)
+                rss = int(fh.read().split()[1]) * self.page_mb
+                if rss >= max(self.floor, self.best + 2):
+                    self.best = rss
+                    self.found.append((rss, self.mappings(), self.stacks() + self.traced()))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @staticmethod
+    def mappings() -> str:
+        groups: Counter = Counter()
+        name = ""
+        size = 0
+        with open("/proc/self/smaps") as fh:
+            for line in fh:
+                first = line.split()
+                if not first:
+                    continue
+                if "-" in first[0] and not first[0].endswith(":"):
+                    lo, hi = (int(x, 16) for x in first[0].split("-"))
+                    size = (hi - lo) / 2**20
+                    path = first[5] if len(first) > 5 else ""
+                    name = (path if path.startswith("[") else
+                            "file " + os.path.basename(path) if path else
+                            f"anon {size:.0f} MB" if size >= 1 else "anon <1 MB")
+                elif first[0] == "Rss:":
+                    groups[name] += int(first[1]) / 1024
+        total = sum(groups.values())
+        heap = PeakSampler.malloc_info()
+        top = ", ".join(f"{k}: {v:.0f}" for k, v in groups.most_common(12) if v >= 1)
+        files = sum(v for k, v in groups.items() if k.startswith("file "))
+        return f"Rss {total:.0f} MB (files {files:.0f}){heap}; {top}"
+
+    @staticmethod
+    def malloc_info() -> str:
+        """glibc's ``mallinfo2`` over every arena: in use and free, outside the big mappings."""
+        import ctypes
+
+        class Info(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+            libc.mallinfo2.restype = Info
+            i = libc.mallinfo2()
+        except (OSError, AttributeError):
+            return ""
+        return (f"; malloc arenas {i.arena / 2**20:.0f} MB: in use {i.uordblks / 2**20:.0f},"
+                f" free {i.fordblks / 2**20:.0f}; {i.hblks} mappings {i.hblkhd / 2**20:.0f} MB")
+
+    @staticmethod
+    def traced() -> str:
+        """With ``--trace``: what NumPy and Python hold now, by the line that allocated it."""
+        if not tracemalloc.is_tracing():
+            return ""
+        stats = tracemalloc.take_snapshot().statistics("lineno")
+        total = sum(s.size for s in stats) / 2**20
+        top = [f"{s.size / 2**20:.1f} MB {s.traceback[0].filename.split('convlab/')[-1]}"
+               f":{s.traceback[0].lineno}" for s in stats[:12] if s.size >= 2**20]
+        return f"\n      traced {total:.0f} MB: " + "\n        ".join(top)
+
+    @staticmethod
+    def stacks() -> str:
+        out = []
+        names = {t.ident: t.name for t in threading.enumerate()}
+        for ident, frame in sys._current_frames().items():
+            if names.get(ident) == "peak-sampler":
+                continue
+            chain = []
+            while frame is not None and len(chain) < 4:
+                code = frame.f_code
+                chain.append(f"{os.path.basename(code.co_filename)}:{frame.f_lineno} {code.co_name}")
+                frame = frame.f_back
+            out.append(f"{names.get(ident, ident)}: " + " < ".join(chain))
+        return "\n      ".join(out)
 
 
 def pump(ms: int) -> None:
@@ -252,6 +359,7 @@ def soak(args) -> int:
     tally.install()
     start_rss, _ = memory_mb()
     t0 = time.perf_counter()
+    sampler = PeakSampler(args.smaps) if args.smaps else None
     win = MainWindow()
     win.resize(1280, 800)
     win.show()
@@ -274,11 +382,29 @@ def soak(args) -> int:
     print(f"AlexBN shown: {rss:.0f} MB resident, peak {peak:.0f} MB "
           f"({time.perf_counter() - t0:.1f} s)", flush=True)
     samples = sample_paths()
+    if sampler is not None:
+        sampler.start()
     rng = np.random.default_rng(args.seed)
     kinds, timeouts, every = Counter(), 0, max(1, args.n // 10)
     deadline = t0 + 60 * args.max_minutes if args.max_minutes else float("inf")
     done, shown_peak = 0, 0.0
+    skipping = args.fast_forward > 0
+    if skipping:  # the same changes, none computed: the state of change K quickly, to replay
+        from convlab.ui import worker as worker_module
+        real_submit = worker_module.LatestWorker.submit
+        worker_module.LatestWorker.submit = lambda self, fn: self.latest_id
     for i in range(1, args.n + 1):
+        if skipping and i > args.fast_forward:
+            skipping = False
+            worker_module.LatestWorker.submit = real_submit
+            before = {name: w.mark() for name, w in waiters.items()}
+            explorer.refresh()
+            network.refresh()
+            for name, w in waiters.items():
+                w.wait(before[name], 60)
+            rss, peak = memory_mb()
+            print(f"fast-forwarded {args.fast_forward} changes: {rss:.0f} MB resident, peak "
+                  f"{peak:.0f} MB: {describe(win, controls)}", flush=True)
         if time.perf_counter() > deadline:
             print(f"stopped by --max-minutes {args.max_minutes:g} after {done} changes", flush=True)
             break
@@ -292,6 +418,8 @@ def soak(args) -> int:
             kinds[kind] += 1
         except Exception:  # noqa: BLE001 - counted with the others, then the soak goes on
             tally.exception(*sys.exc_info())
+        if skipping:
+            continue
         if computes and not waiters[pane].wait(before, args.wait):
             timeouts += 1
         pump(1 if computes else 50)  # a pane switch or a clamped value: let the window react
@@ -311,6 +439,10 @@ def soak(args) -> int:
                               f":{frame.lineno}", flush=True)
             if tracemalloc.is_tracing():
                 tracemalloc.reset_peak()
+        while sampler is not None and sampler.found:
+            rss, maps, stacks = sampler.found.pop(0)
+            print(f"  resident {rss:.0f} MB during change {i} ({kind}): {describe(win, controls)}\n"
+                  f"    {maps}\n      {stacks}", flush=True)
         if i % every == 0 or i == args.n or i % 500 == 0:
             rss, peak = memory_mb()
             print(f"{i:>6} changes: {rss:.0f} MB resident, peak {peak:.0f} MB, "
@@ -323,6 +455,10 @@ def soak(args) -> int:
     print(f"changes with no result or failure within {args.wait:g} s: {timeouts}")
     print(f"resident memory: start {start_rss:.0f} MB, final {rss:.0f} MB, peak {peak:.0f} MB")
     print(f"run time: {elapsed:.0f} s")
+    from convlab.ui.worker import TRIM
+    if TRIM["calls"]:
+        print(f"malloc_trim after heavy jobs: {TRIM['calls']} calls, "
+              f"{1e3 * TRIM['seconds'] / TRIM['calls']:.2f} ms each on average")
     print("\n".join(tally.report()))
     app.processEvents()
     return 0
@@ -338,6 +474,12 @@ def main(argv=None) -> int:
     parser.add_argument("--trace", action="store_true",
                         help="with --peaks: also what Python and NumPy hold then (tracemalloc; "
                              "slower, and its own bookkeeping adds to the figures)")
+    parser.add_argument("--fast-forward", type=int, default=0, metavar="K",
+                        help="make the first K changes without computing (the same random "
+                             "changes), then compute that state and go on: replays a peak")
+    parser.add_argument("--smaps", type=float, default=0,
+                        help="sample VmRSS every 2 ms and, at each new high above this many MB, "
+                             "print the resident memory by mapping and each thread's stack then")
     parser.add_argument("--wait", type=float, default=20.0,
                         help="seconds to wait for each change's result (default 20)")
     parser.add_argument("--max-side", type=int, default=512,

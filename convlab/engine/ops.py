@@ -147,7 +147,9 @@ def _im2col_conv(x, W, y, groups, strides, pads, dilations, should_stop):
 # choice (and so the last float bit, ~1e-6 relative) can differ between processes.
 CONV_PATH = "winograd"
 TUNER = PathTuner(("direct", "winograd"))
-COL_BUDGET = 64 << 20  # bytes of im2col matrix per GEMM
+COL_BUDGET = 16 << 20  # bytes of im2col matrix per GEMM: at 64 MB the window's soak peaked 48 MB
+                       # higher (a 9x9 explorer stage beside AlexBN at 511 px), and 256 3x3
+                       # filters on a 512-pixel photo took 420-500 ms instead of 150-200 ms
 STOP_TILE_FLOPS = 1 << 28  # FLOPs per tile when should_stop is given: ~1.3 ms at 200 GFLOP/s
 
 
