@@ -166,6 +166,8 @@ class LatestWorker(QObject):
         while (request := self._next()) is not None:
             self._run(*request)
             del request  # nothing of a finished job stays referenced while the thread waits
+            if self.heavy:
+                release_free_memory()
 
     def _run(self, request_id: int, fn: Callable[[Job], Any]) -> None:
         """Run one request; its callable, its result and its locals are released on return
@@ -188,6 +190,26 @@ class LatestWorker(QObject):
         finally:
             if self.heavy:
                 HEAVY.release()
+
+
+TRIM = {"on": False, "calls": 0, "seconds": 0.0}  # ui.app.limit_heap_growth turns it on
+
+
+def release_free_memory() -> None:
+    """Give the free pages inside glibc's malloc arenas back to the system (``malloc_trim``).
+
+    Blocks under the mmap threshold (1 MB, ``ui.app.limit_heap_growth``) come from the arenas;
+    what a job freed there stays resident until reused: 31-46 MB in a 10,000-change soak, on
+    top of which the next job's working set then peaked. Called by heavy workers after each
+    job, off the GUI thread; a no-op unless ``limit_heap_growth`` applied (glibc)."""
+    if not TRIM["on"]:
+        return
+    import ctypes
+
+    t0 = time.perf_counter()
+    ctypes.CDLL(None).malloc_trim(0)
+    TRIM["calls"] += 1
+    TRIM["seconds"] += time.perf_counter() - t0
 
 
 def _take_turn(job: Job) -> bool:
