@@ -352,7 +352,7 @@ def soak(args) -> int:
     from convlab.ui.main_window import MainWindow
 
     if args.trace:
-        tracemalloc.start(1)
+        tracemalloc.start(args.trace_frames)
     limit_heap_growth()  # what ``convlab`` does before its QApplication (convlab.ui.app.make_app)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     tally = Tally()
@@ -387,7 +387,7 @@ def soak(args) -> int:
     rng = np.random.default_rng(args.seed)
     kinds, timeouts, every = Counter(), 0, max(1, args.n // 10)
     deadline = t0 + 60 * args.max_minutes if args.max_minutes else float("inf")
-    done, shown_peak = 0, 0.0
+    done, shown_peak, first_snapshot = 0, 0.0, None
     skipping = args.fast_forward > 0
     if skipping:  # the same changes, none computed: the state of change K quickly, to replay
         from convlab.ui import worker as worker_module
@@ -443,6 +443,18 @@ def soak(args) -> int:
             rss, maps, stacks = sampler.found.pop(0)
             print(f"  resident {rss:.0f} MB during change {i} ({kind}): {describe(win, controls)}\n"
                   f"    {maps}\n      {stacks}", flush=True)
+        if args.trace and i in (args.n // 3, args.n):  # what Python holds more at the end
+            import gc
+            gc.collect()
+            snap = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(False, tracemalloc.__file__)])
+            if i == args.n and first_snapshot is not None:
+                print(f"grown between change {args.n // 3} and {args.n} (tracemalloc):")
+                for stat in snap.compare_to(first_snapshot, "traceback")[:8]:
+                    where = " < ".join(f"{f.filename.split('site-packages/')[-1].split('convlab/')[-1]}"
+                                       f":{f.lineno}" for f in list(stat.traceback)[-4:][::-1])
+                    print(f"  {stat.size_diff / 2**10:+9.0f} KB {stat.count_diff:+7d} blocks  {where}")
+            first_snapshot = snap
         if i % every == 0 or i == args.n or i % 500 == 0:
             rss, peak = memory_mb()
             print(f"{i:>6} changes: {rss:.0f} MB resident, peak {peak:.0f} MB, "
@@ -480,6 +492,9 @@ def main(argv=None) -> int:
     parser.add_argument("--smaps", type=float, default=0,
                         help="sample VmRSS every 2 ms and, at each new high above this many MB, "
                              "print the resident memory by mapping and each thread's stack then")
+    parser.add_argument("--trace-frames", type=int, default=1,
+                        help="with --trace: frames kept per allocation (default 1); with more, "
+                             "the end of the run also prints what grew since change N/3")
     parser.add_argument("--wait", type=float, default=20.0,
                         help="seconds to wait for each change's result (default 20)")
     parser.add_argument("--max-side", type=int, default=512,
