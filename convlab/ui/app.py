@@ -69,7 +69,7 @@ def limit_heap_growth() -> bool:
         return False
     from convlab.ui import worker
 
-    worker.TRIM["on"] = applied  # heavy workers give free arena pages back after each job
+    worker.TRIM["fn"] = libc.malloc_trim if applied else None  # heavy workers, after each job
     return applied
 
 

@@ -164,17 +164,18 @@ class LatestWorker(QObject):
 
     def _loop(self) -> None:
         while (request := self._next()) is not None:
-            self._run(*request)
+            ran = self._run(*request)
             del request  # nothing of a finished job stays referenced while the thread waits
-            if self.heavy:
+            if ran and self.heavy:
                 release_free_memory()
 
-    def _run(self, request_id: int, fn: Callable[[Job], Any]) -> None:
-        """Run one request; its callable, its result and its locals are released on return
-        (a result held here would stay resident beside the next one: AlexBN's is 250 MB)."""
+    def _run(self, request_id: int, fn: Callable[[Job], Any]) -> bool:
+        """Run one request (False: dropped before it ran); its callable, its result and its
+        locals are released on return (a result held here would stay resident beside the next
+        one: AlexBN's is 250 MB)."""
         job = Job(self, request_id)
         if self.heavy and not _take_turn(job):
-            return  # a newer request, or quitting, came while another pane computed
+            return False  # a newer request, or quitting, came while another pane computed
         try:
             result = fn(job)
         except ValueError as exc:  # an explained refusal: say it in one line
@@ -190,9 +191,11 @@ class LatestWorker(QObject):
         finally:
             if self.heavy:
                 HEAVY.release()
+        return True
 
 
-TRIM = {"on": False, "calls": 0, "seconds": 0.0}  # ui.app.limit_heap_growth turns it on
+# ``fn``: glibc's malloc_trim, set by ui.app.limit_heap_growth (None: nothing to trim)
+TRIM = {"fn": None, "calls": 0, "seconds": 0.0}
 
 
 def release_free_memory() -> None:
@@ -202,12 +205,11 @@ def release_free_memory() -> None:
     what a job freed there stays resident until reused: 31-46 MB in a 10,000-change soak, on
     top of which the next job's working set then peaked. Called by heavy workers after each
     job, off the GUI thread; a no-op unless ``limit_heap_growth`` applied (glibc)."""
-    if not TRIM["on"]:
+    trim = TRIM["fn"]
+    if trim is None:
         return
-    import ctypes
-
     t0 = time.perf_counter()
-    ctypes.CDLL(None).malloc_trim(0)
+    trim(0)
     TRIM["calls"] += 1
     TRIM["seconds"] += time.perf_counter() - t0
 
