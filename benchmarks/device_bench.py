@@ -46,7 +46,7 @@ def cancel_latency(xp, sync, image, settings, repeats: int) -> list[float]:
     """Seconds from should_stop turning True (set by a timer thread) to ops.Cancelled."""
     from convlab.engine import ops
     from convlab.engine.explorer import prepare_input
-    from convlab.engine.kernels import make_bank
+    from convlab.engine.explorer.kernels import make_bank
 
     weights, _, _ = make_bank(settings.bank, settings.filters, 3, settings.kernel, seed=0)
     x, w = xp.asarray(prepare_input(image, False)), xp.asarray(weights)

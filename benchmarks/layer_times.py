@@ -11,7 +11,7 @@ here (unlike a comparison with PyTorch: see compare_torch.py). Speed is never as
 ``--baseline 3:2,5:3`` puts Winograd with those tile sizes (here the earlier F(2x2, 3x3) and
 F(3x3, 5x5)) in the place of the direct path, to weigh tile sizes on a given machine.
 ``--baseline path/to/winograd.py`` puts another version of the module there, to weigh a change
-to it (``git show main:convlab/engine/winograd.py > /tmp/winograd_main.py``).
+to it (``git show main:convlab/engine/ops/winograd.py > /tmp/winograd_main.py``).
 
 ``--clock cpu`` (with ``--threads 1``) times each layer by this thread's CPU time instead of the
 wall clock: on a machine shared with other work the wall clock mostly measures the others, while
@@ -46,7 +46,9 @@ def main(argv=None) -> int:
         os.environ[var] = str(args.threads)
     import numpy as np
 
-    from convlab.engine import nets, ops, winograd
+    from convlab.engine.nets import network as nets
+    from convlab.engine.ops import conv as ops
+    from convlab.engine.ops import winograd
     from convlab.engine.nets import build_network
 
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
@@ -94,12 +96,12 @@ def _alternate(net, x, sides, rounds, clock, ops):
 
 
 def _winograd_with_tiles(spec: str):
-    """A second copy of ``convlab.engine.winograd`` (its own caches): the file ``spec`` when it
+    """A second copy of ``convlab.engine.ops.winograd`` (its own caches): the file ``spec`` when it
     ends in ``.py``, else this one with tile sizes ``spec`` (``"r:m,..."``), its points the
     first ``m + r - 2`` of 0, 1, -1, 2, -2, 1/2, -1/2, 3, -3."""
     import importlib.util
 
-    from convlab.engine import winograd
+    from convlab.engine.ops import winograd
 
     path = spec if spec.endswith(".py") else winograd.__file__
     module_spec = importlib.util.spec_from_file_location("winograd_baseline", path)

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from convlab.pipelines import images as imaging
-from convlab.engine import ica
+from convlab.engine.explorer import ica
 from convlab.pipelines.samples import list_samples
 
 

@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         os.environ[var] = str(args.threads)
     import numpy as np
 
-    from convlab.engine import winograd as wg
+    from convlab.engine.ops import winograd as wg
     from convlab.engine.backend import freeze
 
     clock = time.thread_time if args.threads == 1 else time.perf_counter

@@ -22,7 +22,7 @@ from convlab.engine.wording import count_noun
 from convlab.pipelines import images as imaging
 from convlab.render import colour
 from convlab.engine.explorer import LIMITS, ExplorerSettings
-from convlab.engine.kernels import BANKS, IMAGE_BANKS
+from convlab.engine.explorer.kernels import BANKS, IMAGE_BANKS
 from convlab.export.maps import ExportError, export_maps
 from convlab.export.options import check_options, select_layers
 from convlab.cli.interrupt import (INTERRUPTED, raise_on_interrupt, restore_terminate,

@@ -68,7 +68,7 @@ def array_module(x) -> ModuleType:
 def freeze(x):
     """Make a NumPy array read-only down to the memory it views (its ``base`` chain); return it.
 
-    Weights are frozen so that caches of transformed weights (:mod:`convlab.engine.winograd`)
+    Weights are frozen so that caches of transformed weights (:mod:`convlab.engine.ops.winograd`)
     can never go stale: a frozen array is replaced, never edited in place. CuPy arrays have no
     read-only flag and are returned as they are.
     """

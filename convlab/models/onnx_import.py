@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convlab.engine import graph_layers  # noqa: F401 (registers the ONNX kinds)
+import convlab.engine.layers.graph_kinds  # noqa: F401 (registers the ONNX kinds)
 from convlab.engine.layers import KINDS
 from convlab.models import onnx_file, onnx_fuse, onnx_ops
 

@@ -163,7 +163,7 @@ def _conv(x, result, c, i, j) -> ConvTerms:
     """The convolution's terms (a transposed one's: the input positions that write (i, j))."""
     s = result.settings
     if transposed(s):
-        from convlab.engine.explain_layers import deconv_terms
+        from convlab.engine.explain.layers import deconv_terms
 
         return deconv_terms(x, _transposed_weights(result), **conv_geometry(s), o=c, i=i, j=j)
     return conv_terms(x, result.kernels, **conv_geometry(s), o=c, i=i, j=j)

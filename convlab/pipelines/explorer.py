@@ -14,7 +14,7 @@ import numpy as np
 
 from convlab.engine.explorer import (ExplorerResult, ExplorerSettings, StagePlan, plan_explorer,
                                      run_explorer)
-from convlab.engine.kernels import IMAGE_BANKS
+from convlab.engine.explorer.kernels import IMAGE_BANKS
 from convlab.pipelines.images import load_image, scale_to_longest
 from convlab.pipelines.samples import list_samples
 from convlab.render.kernels import build_kernel_strip

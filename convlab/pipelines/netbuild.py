@@ -4,8 +4,8 @@ preparing the photo for it (worker side, Qt-free).
 - Presets and custom specs: ``Network.from_spec`` with LeCun-normal weights from the seed (the
   presets give ``build_network``'s weights bit for bit), or a Chainer ``.npz``.
 - ONNX models: :func:`convlab.models.load_onnx` (parsing never runs on the GUI thread).
-- conv1 "handmade" (:func:`~convlab.engine.kernels.handmade_conv1`) or "learned"
-  (:func:`~convlab.engine.kernels.learned_conv1`: FastICA on patches of the bundled
+- conv1 "handmade" (:func:`~convlab.engine.explorer.kernels.handmade_conv1`) or "learned"
+  (:func:`~convlab.engine.explorer.kernels.learned_conv1`: FastICA on patches of the bundled
   photos, learned once per process, kernel shape and seed: the first use takes seconds, minutes on a
   busy machine): the first convolution's weights are replaced, the learned ones scaled to the
   random weights' norm so the following layers see inputs of the usual size.
@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from convlab.engine.backend import get_backend, to_numpy
-from convlab.engine.kernels import handmade_conv1, learned_conv1
+from convlab.engine.explorer.kernels import handmade_conv1, learned_conv1
 from convlab.engine.nets import Network
 from convlab.pipelines import images
 from convlab.pipelines.images import load_image, scale_to_longest

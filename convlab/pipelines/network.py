@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from convlab.engine.backend import to_numpy
-from convlab.engine import specs
+from convlab.engine.nets import presets as specs
 from convlab.engine.nets import Network, SummaryRow
 from convlab.engine.ops import softmax
 from convlab.engine.wording import shape_text

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convlab.engine.codegen import chainer_code, pytorch_code
+from convlab.engine.explorer.code import chainer_code, pytorch_code
 from convlab.engine.explorer import ExplorerSettings
 from convlab.pipelines.images import IMAGENET_MEAN
 

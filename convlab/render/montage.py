@@ -5,7 +5,7 @@ exactly as the PNG grids of :mod:`convlab.render.tiles` do. The gutters between 
 rectangles (:meth:`Montage.gutters`) that the canvas paints over it. Big stacks show every
 ``step``-th pixel (:func:`sample_step`) so the image stays under ``MAX_PIXELS``; hover reads
 ``maps`` at the shown pixels and the one-map window full-resolution ``indices``. ``maps`` may be
-a stage the run kept as its sample (:class:`~convlab.engine.sampled.SampledMaps`).
+a stage the run kept as its sample (:class:`~convlab.engine.explorer.sampled.SampledMaps`).
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def build_montage(maps, *, names=None, kernels=None, mode: str = "map",
 
     ``mode`` is :func:`~convlab.render.colour.normalize`'s ("map" or "layer"), applied with the
     full maps' bounds, so a subsampled montage keeps each map's colours. ``maps`` may be a
-    stage the run kept as :class:`~convlab.engine.sampled.SampledMaps` (its step is this
+    stage the run kept as :class:`~convlab.engine.explorer.sampled.SampledMaps` (its step is this
     montage's): its sample, statistics and bounds are those of the full maps."""
     sampled = hasattr(maps, "sample") and hasattr(maps, "bounds")
     if not sampled:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from convlab.engine import ops
+from convlab.engine.ops import conv as convolution
 from convlab.engine.explorer import ExplorerSettings, run_explorer
 
 from . import reference as ref
@@ -29,7 +30,7 @@ class Counter:
 def test_never_stopping_gives_the_same_result_in_small_tiles(monkeypatch):
     x, W, b = rand(1, 1, 2, 11, 9), rand(2, 3, 2, 3, 3), rand(3, 3)
     row_flops = 2 * 3 * 2 * 9 * 4                                      # out, in, 3x3, 4 columns
-    monkeypatch.setattr(ops, "STOP_TILE_FLOPS", 2 * row_flops)         # two output rows a tile
+    monkeypatch.setattr(convolution, "STOP_TILE_FLOPS", 2 * row_flops)         # two output rows a tile
     ask = Counter()
     y = ops.conv2d(x, W, b, pad=((1, 0), (0, 1)), stride=(1, 2), should_stop=ask)
     np.testing.assert_allclose(y, ref.conv2d(x, W, b, pad=((1, 0), (0, 1)), stride=(1, 2)),
@@ -39,7 +40,7 @@ def test_never_stopping_gives_the_same_result_in_small_tiles(monkeypatch):
 
 def test_stopping_raises_cancelled_between_tiles(monkeypatch):
     x, W = rand(4, 1, 3, 40, 40), rand(5, 8, 3, 5, 5)
-    monkeypatch.setattr(ops, "STOP_TILE_FLOPS", 1)                     # one row a tile
+    monkeypatch.setattr(convolution, "STOP_TILE_FLOPS", 1)                     # one row a tile
     ask = Counter(stop_at=4)
     with pytest.raises(ops.Cancelled, match="after 3 of 36 output rows"):
         ops.conv2d(x, W, should_stop=ask)
@@ -49,8 +50,8 @@ def test_stopping_raises_cancelled_between_tiles(monkeypatch):
 def test_heavy_explorer_tiles_are_small_enough_to_stop_quickly():
     """512 px, kernel 15, stride 1, 256 filters: each tile is at most STOP_TILE_FLOPS of work."""
     row_flops = 2 * 256 * 3 * 15 * 15 * 498
-    rows = max(1, ops.STOP_TILE_FLOPS // row_flops)
-    assert rows * row_flops <= ops.STOP_TILE_FLOPS and 498 // rows >= 50
+    rows = max(1, convolution.STOP_TILE_FLOPS // row_flops)
+    assert rows * row_flops <= convolution.STOP_TILE_FLOPS and 498 // rows >= 50
 
 
 def test_explorer_run_stops_inside_the_convolution():
@@ -58,13 +59,13 @@ def test_explorer_run_stops_inside_the_convolution():
     settings = ExplorerSettings(kernel=15, stride=1, filters=256, pool=2, pool_stride=1)
     full = run_explorer(image, settings)
     assert full.completed and list(full.maps) == ["conv", "bn", "relu", "pool"]
-    saved = ops.STOP_TILE_FLOPS
-    ops.STOP_TILE_FLOPS = 1                                            # one row a tile
+    saved = convolution.STOP_TILE_FLOPS
+    convolution.STOP_TILE_FLOPS = 1                                            # one row a tile
     try:
         ask = Counter(stop_at=3)                                       # 1: before conv; 2, 3: tiles
         stopped = run_explorer(image, settings, should_stop=ask)
     finally:
-        ops.STOP_TILE_FLOPS = saved
+        convolution.STOP_TILE_FLOPS = saved
     assert not stopped.completed and stopped.maps == {} and ask.asked == 3
 
 

@@ -1,6 +1,6 @@
 """The explorer's settings as Chainer and PyTorch code."""
 
-from convlab.engine.codegen import chainer_code, pytorch_code
+from convlab.engine.explorer.code import chainer_code, pytorch_code
 from convlab.engine.explorer import ExplorerSettings
 
 

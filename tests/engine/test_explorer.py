@@ -7,7 +7,7 @@ import pytest
 
 from convlab.engine import ops
 from convlab.engine.explorer import ExplorerSettings, plan_explorer, run_explorer
-from convlab.engine.kernels import BANKS, make_bank
+from convlab.engine.explorer.kernels import BANKS, make_bank
 
 
 def by_name(plan):

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from convlab.engine import explorer_blocks as engine
+from convlab.engine.explorer import blocks as engine
 from convlab.engine.explorer import ExplorerSettings, filter_blocks, plan_explorer, run_explorer
-from convlab.engine.sampled import SampledMaps
+from convlab.engine.explorer.sampled import SampledMaps
 from convlab.render.tiles import MapStats, build_montage
 
 IMAGE = np.random.default_rng(7).random((41, 37, 3), dtype=np.float32)

@@ -7,7 +7,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from convlab.engine import explorer_blocks as engine, ops
+from convlab.engine import ops
+from convlab.engine.explorer import blocks as engine
 from convlab.engine.explorer import (ExplorerSettings, batch_norm_in_place, relu_in_place,
                                      run_explorer)
 

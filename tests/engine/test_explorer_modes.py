@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings as hyp_settings, strategies as st
 
 from convlab.engine import arithmetic as ar
-from convlab.engine.codegen import chainer_code, pytorch_code
+from convlab.engine.explorer.code import chainer_code, pytorch_code
 from convlab.engine.explorer import (ExplorerSettings, explorer_bank, plan_explorer,
                                      run_explorer, transposed_weights)
 from tests.engine import reference as ref

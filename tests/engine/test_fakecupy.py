@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from convlab.engine import ops
+from convlab.engine.ops import conv as convolution
 from convlab.engine.backend import array_module, to_numpy
 from convlab.engine.explorer import ExplorerSettings, run_explorer
 from convlab.engine.nets import build_network
@@ -81,7 +82,7 @@ def test_conv2d(cp, kwargs, ws):
 
 def test_conv2d_tiles_and_should_stop(cp, monkeypatch):
     x, W = rand(4, 1, 3, 20, 20), rand(5, 4, 3, 5, 5)
-    monkeypatch.setattr(ops, "STOP_TILE_FLOPS", 1)
+    monkeypatch.setattr(convolution, "STOP_TILE_FLOPS", 1)
     y = ops.conv2d(cp.asarray(x), cp.asarray(W), should_stop=lambda: False)
     on_device(cp, y, ops.conv2d(x, W), rtol=1e-4, atol=1e-5)
     with pytest.raises(ops.Cancelled):

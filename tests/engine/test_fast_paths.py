@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convlab.engine import dense_ops, ops, pool_ops
+from convlab.engine import ops
+from convlab.engine.ops import dense as dense_ops
+from convlab.engine.ops import pooling as pool_ops
 
 from . import reference as ref
 

@@ -1,11 +1,12 @@
-"""FastICA and kernels learned from photos (convlab.engine.ica, kernels.make_bank("learned"))."""
+"""FastICA and kernels learned from photos (convlab.engine.explorer.ica, kernels.make_bank("learned"))."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from convlab.engine import ica, kernels
+from convlab.engine.explorer import ica
+from convlab.engine.explorer import kernels
 from convlab.pipelines.images import load_image
 from convlab.pipelines.samples import list_samples
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlab.engine import specs
+from convlab.engine.nets import presets as specs
 from convlab.engine.nets import Network
-from convlab.engine.netcode import chainer_chain, identifiers, pytorch_module, torch_state_dict
+from convlab.engine.nets.code import chainer_chain, identifiers, pytorch_module, torch_state_dict
 
 
 def _run_generated(net, x):

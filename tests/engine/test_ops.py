@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from convlab.engine import ops
+from convlab.engine.ops import conv as convolution
 
 from . import reference as ref
 
@@ -74,7 +75,7 @@ def test_conv2d_in_row_tiles_matches_reference(case, budget_rows, monkeypatch):
     b = rand(3, ws[0]) if with_bias else None
     expected = ref.conv2d(x, W, b, **kwargs)
     row_bytes = xs[0] * xs[1] * ws[2] * ws[3] * expected.shape[3] * 4
-    monkeypatch.setattr(ops, "COL_BUDGET", budget_rows * row_bytes)
+    monkeypatch.setattr(convolution, "COL_BUDGET", budget_rows * row_bytes)
     check(ops.conv2d(x, W, b, **kwargs), expected)
 
 

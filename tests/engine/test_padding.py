@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convlab.engine import ops
+from convlab.engine.ops import conv as convolution
 from convlab.engine.arithmetic import axis_coverage, conv_out_size, pad_pairs
 
 from . import reference as ref
@@ -123,7 +124,7 @@ def test_conv2d_asymmetric_in_row_tiles(budget_rows, monkeypatch):
     x, W = rand(4, 1, 2, 9, 7), rand(5, 3, 2, 3, 3)
     kwargs = dict(pad=((2, 0), (0, 1)), stride=(2, 1))
     expected = ref.conv2d(x, W, **kwargs)
-    monkeypatch.setattr(ops, "COL_BUDGET", budget_rows * 2 * 9 * expected.shape[3] * 4)
+    monkeypatch.setattr(convolution, "COL_BUDGET", budget_rows * 2 * 9 * expected.shape[3] * 4)
     check(ops.conv2d(x, W, **kwargs), expected)
 
 

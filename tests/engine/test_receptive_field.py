@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from convlab.engine import explain
+from convlab.engine import arithmetic, explain
 from convlab.engine.nets import Network, build_network
 
 from .test_explain import pad_sides, pads
@@ -106,7 +106,7 @@ def test_receptive_field_equals_perturbation_brute_force(stack, h, w):
         zeros = net.forward(np.zeros((1, 2, h, w), np.float32))
     assume(all(np.isfinite(v).all() for v in zeros.values()))   # no window wholly past the edge
     boxes = brute_force_boxes(net, (2, h, w), last)
-    windows = [g if g is not None else explain.Window.of(
+    windows = [g if g is not None else arithmetic.Window.of(
         tuple(e["ksize"]), tuple(e["stride"]), 0, 1, transposed=True)
         for g, e in zip(geometry, [e for e in layers if e["kind"] != "relu"])]
     for (i, j), box in boxes.items():
@@ -131,7 +131,7 @@ def test_transposed_unclipped_box_is_every_input_index_that_writes_the_position(
     n_out = s * (n_in - 1) + d * (k - 1) + 1 - 2 * p
     assume(n_out >= 1)
     i = data.draw(st.integers(0, n_out - 1))
-    window = explain.Window.of((k, 1), (s, 1), ((p, p), (0, 0)), (d, 1), transposed=True)
+    window = arithmetic.Window.of((k, 1), (s, 1), ((p, p), (0, 0)), (d, 1), transposed=True)
     field = explain.receptive_field([window], i, 0, (n_in, 1))
     writers = [q for q in range(-60, 60) for u in range(k) if q * s - p + u * d == i]
     if writers:

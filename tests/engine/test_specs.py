@@ -10,7 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convlab.engine import layers as L
-from convlab.engine import ops, specs
+from convlab.engine import ops
+from convlab.engine.nets import presets as specs
 from convlab.engine.nets import Network, build_network
 
 from . import reference as ref

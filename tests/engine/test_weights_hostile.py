@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from convlab.engine import layers as L
 from convlab.engine.nets import Network
-from convlab.engine.weights import read_npz
+from convlab.engine.nets.weights import read_npz
 
 from .helpers import all_params, assert_params_equal, snapshot
 
@@ -179,7 +179,7 @@ def test_a_member_shorter_than_its_header_is_refused(tmp_path):
 
 ISOLATED = TINY + textwrap.dedent("""
     import json, resource, sys
-    from convlab.engine.weights import read_npz
+    from convlab.engine.nets.weights import read_npz
     net = tiny_net()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     try:

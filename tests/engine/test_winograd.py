@@ -10,7 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from convlab.engine import ops, winograd
+from convlab.engine import ops
+from convlab.engine.ops import conv as convolution
+from convlab.engine.ops import winograd
 from convlab.engine.backend import freeze
 from convlab.engine.nets import build_network
 
@@ -28,16 +30,16 @@ def frozen(seed, *shape):
 
 def direct(*args, **kwargs):
     """conv2d forced onto the im2col path."""
-    saved, ops.CONV_PATH = ops.CONV_PATH, "direct"
+    saved, convolution.CONV_PATH = convolution.CONV_PATH, "direct"
     try:
         return ops.conv2d(*args, **kwargs)
     finally:
-        ops.CONV_PATH = saved
+        convolution.CONV_PATH = saved
 
 
 @pytest.fixture(autouse=True)
 def winograd_wherever_it_applies(monkeypatch):
-    monkeypatch.setattr(ops, "CONV_PATH", "winograd")
+    monkeypatch.setattr(convolution, "CONV_PATH", "winograd")
 
 
 @pytest.fixture
@@ -169,16 +171,16 @@ def test_alexbn_fc8_with_fast_paths_within_1e_4_of_direct(calls):
     x = np.random.default_rng(4).random((1, 3, 227, 227), dtype=np.float32)
     fast = net.forward(x)["fc8"]
     assert len(calls) == 4                                          # conv2 (5x5), conv3-conv5
-    saved, ops.CONV_PATH = ops.CONV_PATH, "direct"
+    saved, convolution.CONV_PATH = convolution.CONV_PATH, "direct"
     try:
         slow = net.forward(x)["fc8"]
     finally:
-        ops.CONV_PATH = saved
+        convolution.CONV_PATH = saved
     assert np.abs(fast - slow).max() <= 1e-4 * np.abs(slow).max()
 
 
 def test_tuner_times_every_path_once_per_key_and_keeps_the_fastest():
-    from convlab.engine.autotune import PathTuner
+    from convlab.engine.ops.autotune import PathTuner
 
     tuner = PathTuner(("direct", "winograd"), trials=2)
     ran = []
@@ -194,7 +196,7 @@ def test_tuner_times_every_path_once_per_key_and_keeps_the_fastest():
 @pytest.mark.parametrize("winner", ["direct", "winograd"])
 def test_auto_path_is_sticky_and_right_whichever_it_picks(monkeypatch, calls, winner):
     """The first call calibrates (both paths run); every later call takes the chosen path only."""
-    from convlab.engine.autotune import PathTuner
+    from convlab.engine.ops.autotune import PathTuner
 
     class Rigged(PathTuner):
         def calibrate(self, key, runs):
@@ -203,8 +205,8 @@ def test_auto_path_is_sticky_and_right_whichever_it_picks(monkeypatch, calls, wi
             self._chosen[key] = winner
             return winner
 
-    monkeypatch.setattr(ops, "CONV_PATH", "auto")
-    monkeypatch.setattr(ops, "TUNER", Rigged(("direct", "winograd")))
+    monkeypatch.setattr(convolution, "CONV_PATH", "auto")
+    monkeypatch.setattr(convolution, "TUNER", Rigged(("direct", "winograd")))
     x, W, b = rand(14, 1, 16, 9, 9), frozen(15, 24, 16, 3, 3), rand(16, 24)
     expected = ref.conv2d_shift_add(x, W, b, pad=1)
     results = [ops.conv2d(x, W, b, pad=1) for _ in range(4)]

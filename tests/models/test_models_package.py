@@ -11,8 +11,8 @@ import convlab.models as models
 
 
 def test_the_engine_imports_no_onnx_and_no_file_parser():
-    code = ("import sys, convlab.engine.nets, convlab.engine.graph_layers, convlab.engine.ica, "
-            "convlab.engine.kernels; "
+    code = ("import sys, convlab.engine.nets, convlab.engine.layers.graph_kinds, convlab.engine.explorer.ica, "
+            "convlab.engine.explorer.kernels; "
             "print(sorted(m for m in ('onnx', 'google.protobuf', 'PIL') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

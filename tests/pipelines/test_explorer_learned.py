@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from convlab.engine.explorer import ExplorerSettings
-from convlab.engine.kernels import make_bank
+from convlab.engine.explorer.kernels import make_bank
 from convlab.pipelines.explorer import CostModel, ExplorerRequest, explorer_job, learning_photos
 from convlab.pipelines.samples import list_samples
 from tests.pipelines.test_explorer import FakeJob

@@ -8,7 +8,8 @@ import weakref
 
 import numpy as np
 
-from convlab.engine.explorer import ExplorerSettings, _cached_bank, explorer_bank, plan_explorer
+from convlab.engine.explorer import ExplorerSettings, explorer_bank, plan_explorer
+from convlab.engine.explorer.run import _cached_bank
 from convlab.engine.nets import Network
 from convlab.pipelines import explorer as explorer_jobs
 from convlab.pipelines.network import NetworkRunner, NetworkSettings, spec_text

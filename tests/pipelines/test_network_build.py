@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convlab.engine import specs
+from convlab.engine.nets import presets as specs
 from convlab.engine.nets import build_network
 from convlab.pipelines import netbuild
 from convlab.pipelines.network import NetworkRunner, NetworkSettings, quick_summary, spec_text

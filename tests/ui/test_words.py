@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
-from convlab.engine.kernels import make_bank
+from convlab.engine.explorer.kernels import make_bank
 from convlab.engine.wording import count_noun, macs_text, shape_text
 from tests.ui.helpers import RESULT_MS, change_and_wait
 

@@ -19,4 +19,4 @@ __all__ = ["KINDS", "REQUIRED", "Layer", "lecun_normal", "placeholder", "registe
 
 # The kinds that imported graphs need (leaky_relu, clip, sigmoid, softmax, reshape, ...) register
 # themselves on import, so a JSON spec that uses them loads without convlab.models.
-from convlab.engine import graph_layers as _graph_layers  # noqa: E402,F401
+import convlab.engine.layers.graph_kinds  # noqa: E402,F401

@@ -12,10 +12,10 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QWidget
 
-from convlab.engine.codegen import chainer_code, pytorch_code
+from convlab.engine.explorer.code import chainer_code, pytorch_code
 from convlab.engine.wording import shape_text
 from convlab.engine.explorer import ExplorerSettings, plan_explorer
-from convlab.engine.kernels import IMAGE_BANKS
+from convlab.engine.explorer.kernels import IMAGE_BANKS
 from convlab.ui.widgets.code_view import CodeView
 from convlab.ui.widgets.diagram_panel import DiagramPanel
 from convlab.ui.widgets.controls import ControlPanel

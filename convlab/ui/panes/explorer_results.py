@@ -12,7 +12,7 @@ import time
 from functools import partial
 
 from convlab.engine.explorer import ExplorerSettings
-from convlab.engine.kernels import IMAGE_BANKS
+from convlab.engine.explorer.kernels import IMAGE_BANKS
 from convlab.pipelines.explorer import ExplorerOutput, ExplorerRequest, explorer_job
 
 PAINT_FALLBACK_MS = 300  # emit resultReady even if the view is never painted (hidden window)

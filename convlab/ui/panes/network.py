@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from convlab.engine import specs
+from convlab.engine.nets import presets as specs
 from convlab.engine.nets import Network
 from convlab.pipelines.network import NetworkResult, NetworkRunner, NetworkSettings
 from convlab.engine.wording import count_noun, shape_text

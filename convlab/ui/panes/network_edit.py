@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QFileDialog
 
-from convlab.engine import specs
-from convlab.engine.netcode import chainer_chain, pytorch_module
+from convlab.engine.nets import presets as specs
+from convlab.engine.nets.code import chainer_chain, pytorch_module
 from convlab.engine.nets import Network
 from convlab.ui.panes import spec_edits as E
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 
-from convlab.engine import specs
+from convlab.engine.nets import presets as specs
 from convlab.engine.nets import Network
 from convlab.pipelines.network import input_shape, quick_summary, spec_text
 from convlab.ui.panes import spec_edits

@@ -18,7 +18,7 @@ from superqt.utils import signals_blocked
 
 from convlab.engine.arithmetic import effective_kernel
 from convlab.engine.explorer import LIMITS, ExplorerSettings
-from convlab.engine.kernels import BANK_LABELS, BANKS, IMAGE_BANKS, LEARNED_TOOLTIP
+from convlab.engine.explorer.kernels import BANK_LABELS, BANKS, IMAGE_BANKS, LEARNED_TOOLTIP
 
 TIPS = {
     "kernel": "Kernel size k: every output pixel is a weighted sum over a k×k patch. "

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from convlab.engine.explorer import run_explorer
-from convlab.engine.sampled import SampledMaps
+from convlab.engine.explorer.sampled import SampledMaps
 from convlab.render import colour, tiles
 from tests.ui.helpers import RESULT_MS
 

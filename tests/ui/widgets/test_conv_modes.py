@@ -38,7 +38,7 @@ def test_readout_shows_transposed_cost_and_asymmetric_padding():
 
 
 def test_learned_bank_is_offered_with_where_its_kernels_come_from(qtbot):
-    from convlab.engine.kernels import LEARNED_TOOLTIP
+    from convlab.engine.explorer.kernels import LEARNED_TOOLTIP
     from convlab.ui.panes.explorer import ExplorerPane
     from PySide6.QtCore import Qt
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from convlab.engine.nets import Network
-from convlab.engine.specs import preset
+from convlab.engine.nets.presets import preset
 from convlab.ui.widgets.layer_table import COLUMNS, LayerTableModel
 
 

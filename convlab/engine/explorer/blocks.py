@@ -3,7 +3,7 @@
 :func:`convlab.engine.explorer.run_explorer` plans and calls :func:`run_blocks`; the blocks
 are chosen by shape alone (:func:`filter_blocks`), so every caller gets the same bits. A stage
 block nobody keeps whole is overwritten by the next (BN and ReLU in place, same bits as the
-copying ops); a sampled stage goes to its :class:`~convlab.engine.sampled.SampledMaps`.
+copying ops); a sampled stage goes to its :class:`~convlab.engine.explorer.sampled.SampledMaps`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import numpy as np
 
 from convlab.engine import ops
 from convlab.engine.backend import array_module, to_numpy
+from convlab.engine.explorer.settings import ExplorerResult
 
 if TYPE_CHECKING:
-    from convlab.engine.explorer import ExplorerResult, ExplorerSettings, StagePlan
+    from convlab.engine.explorer.plan import StagePlan
+    from convlab.engine.explorer.settings import ExplorerSettings
 
 
 def transposed_weights(weights: np.ndarray, groups: int) -> np.ndarray:
@@ -155,7 +157,6 @@ def filter_maps(x, s: ExplorerSettings, weights: np.ndarray, i: int, stages: Col
     """``{stage: (h, w)}`` of filter ``i`` run alone on ``x`` ``(1, C, H, W)`` through the
     named ``stages`` (those the settings have). BN's statistics are per channel, so these are
     the run's values to float32 rounding (BLAS sums a one-row product in another order)."""
-    from convlab.engine.explorer import ExplorerResult
 
     per_group = len(weights) // s.groups
     g = i // per_group

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convlab.engine.arithmetic import deconv_outsize_range, pair
+from convlab.engine.arithmetic.sizes import deconv_outsize_range, pair
 from convlab.engine.backend import to_numpy
-from convlab.engine.explain import _check_position, conv_terms, pool_terms
+from convlab.engine.arithmetic.fields import check_position
+from convlab.engine.explain.terms import conv_terms, pool_terms
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def deconv_terms(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, outsize
     want = (None, None) if outsize is None else pair(outsize, "outsize")
     out_hw = [deconv_outsize_range(size, k, s, p, d).start if wanted is None else wanted
               for size, k, s, p, d, wanted in ((h, kh, sh, ph, dh, want[0]), (w, kw, sw, pw, dw, want[1]))]
-    _check_position("deconv_terms", (x.shape[0], og * groups, *out_hw), {"n": n, "o": o, "i": i, "j": j})
+    check_position("deconv_terms", (x.shape[0], og * groups, *out_hw), {"n": n, "o": o, "i": i, "j": j})
     g, cg = o // og, c // groups
     channels = range(g * cg, (g + 1) * cg)
     rows, taps_u = _writers(i, h, kh, sh, ph, dh)
@@ -91,7 +92,7 @@ def layer_terms(layer, x, *, n=0, c, i, j, use_batch_stats: bool = False):
         return pool_terms(x, ksize=layer.ksize, stride=layer.stride, pad=layer.pad,
                           cover_all=layer.cover_all, n=n, c=c, i=i, j=j, mode=layer.mode)
     if layer.kind in ("bn", "relu", "dropout"):
-        _check_position("layer_terms", x.shape, {"n": n, "c": c, "i": i, "j": j})
+        check_position("layer_terms", x.shape, {"n": n, "c": c, "i": i, "j": j})
         value_in = float(to_numpy(x[n, c, i, j]))
         if layer.kind == "relu":
             return PointTerms("relu", value_in, max(value_in, 0.0))

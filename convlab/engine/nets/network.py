@@ -2,7 +2,7 @@
 
 ``build_network("alexbn")`` is Chainer's ``examples/imagenet/alexbn.py`` (the seed article's
 model); ``"alex"`` is ``alex.py`` of Chainer v7 (ReLU then LRN after conv1, conv2); ``"alex2g"``
-the original two-group AlexNet. Each is a spec in :mod:`convlab.engine.specs`.
+the original two-group AlexNet. Each is a spec in :mod:`convlab.engine.nets.presets`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from typing import Callable
 import numpy as np
 
 from convlab.engine import layers as L
-from convlab.engine import netspec, specs
-from convlab.engine.arithmetic import ReceptiveField
+from convlab.engine.arithmetic.fields import network_field
+from convlab.engine.arithmetic.sizes import ReceptiveField
 from convlab.engine.backend import get_backend
+from convlab.engine.nets import presets as specs
+from convlab.engine.nets import spec as netspec
+from convlab.engine.nets.weights import load_npz, save_npz
 
 NETWORKS = tuple(specs.PRESETS)
 
@@ -200,18 +203,12 @@ class Network:
     def receptive_field(self, layer: str, i: int, j: int, input_shape=None):
         """The input box that output ``(i, j)`` of ``layer`` sees: :class:`explain.Field`
         (unclipped and clipped; through a graph, the union over paths)."""
-        from convlab.engine.explain import network_field
-
         return network_field(self, layer, i, j, input_shape)
 
     def load_npz(self, path) -> None:
-        from convlab.engine.weights import load_npz
-
         load_npz(self, path)
 
     def save_npz(self, path) -> None:
-        from convlab.engine.weights import save_npz
-
         save_npz(self, path)
 
 

@@ -7,12 +7,13 @@ input (:func:`array_module`), so a CuPy array stays on the device. Wrong shapes 
 
 from __future__ import annotations
 
-from convlab.engine import winograd
-from convlab.engine.autotune import PathTuner
+from convlab.engine.ops import winograd
+from convlab.engine.ops.utils import Cancelled
+from convlab.engine.ops.autotune import PathTuner
 from convlab.engine.arithmetic import conv_out_size, effective_kernel, pad_pairs, pad_total, pair
 from convlab.engine.backend import array_module
-from convlab.engine.op_utils import check_ndim as _check_ndim
-from convlab.engine.op_utils import pad_hw as _pad_hw
+from convlab.engine.ops.utils import check_ndim as _check_ndim
+from convlab.engine.ops.utils import pad_hw as _pad_hw
 
 
 def im2col(x, kh: int, kw: int, sh: int, sw: int, ph, pw, dh: int = 1, dw: int = 1,
@@ -41,10 +42,6 @@ def im2col(x, kh: int, kw: int, sh: int, sw: int, ph, pw, dh: int = 1, dw: int =
     windows = xp.lib.stride_tricks.as_strided(
         x, (n, c, kh, kw, oh, ow), (sn, sc, s_h * dh, s_w * dw, s_h * sh, s_w * sw))
     return xp.ascontiguousarray(windows)
-
-
-class Cancelled(Exception):
-    """Raised by :func:`conv2d` when its ``should_stop`` answers True between row tiles."""
 
 
 def conv2d(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, should_stop=None):
@@ -169,10 +166,3 @@ def _conv_rows(x, W, out, groups, stride, pad, dilation):
             array_module(x).matmul(w_mat, col, out=dest)
     else:
         out[...] = (w_mat @ col).reshape(n, c_out, oh, ow)
-
-
-# the other ops live in their own modules; every public name stays importable from here
-from convlab.engine.deconv import deconv2d  # noqa: E402,F401  (transposed convolution)
-from convlab.engine.dense_ops import (  # noqa: E402,F401
-    batch_norm, linear, local_response_norm, relu, softmax)
-from convlab.engine.pool_ops import avg_pool2d, max_pool2d  # noqa: E402,F401

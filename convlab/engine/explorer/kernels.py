@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from convlab.engine.ica import learn_kernels, orientation_selectivity  # noqa: F401 (re-exported)
+from convlab.engine.explorer.ica import learn_kernels, orientation_selectivity  # noqa: F401 (re-exported)
 from convlab.engine.layers import lecun_normal
 
 BANKS = ("random", "edges", "blur", "sharpen", "gabor", "handmade")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from convlab.engine.arithmetic import conv_out_size, pad_pairs, pair
 from convlab.engine.backend import array_module
-from convlab.engine.op_utils import check_ndim as _check_ndim
-from convlab.engine.op_utils import pad_hw as _pad_hw
+from convlab.engine.ops.utils import check_ndim as _check_ndim
+from convlab.engine.ops.utils import pad_hw as _pad_hw
 
 
 def _pool_geometry(op: str, x, ksize, stride, pad, cover_all: bool):

@@ -1,7 +1,7 @@
 """Shape and routing kinds for imported graphs (ONNX operators), registered with ``register_kind``:
 ``reshape``, ``transpose``, ``matmul``, ``channel_shuffle``, ``identity``. Shapes leave out the
 batch axis N, as everywhere in the engine; axes in arguments count N as 0. Importing
-:mod:`convlab.engine.graph_layers` registers these too. No file format is read here.
+:mod:`convlab.engine.layers.graph_kinds` registers these too. No file format is read here.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ import numpy as np
 
 from convlab.engine.backend import array_module
 from convlab.engine.wording import shape_text
-from convlab.engine.layers import base
-from convlab.engine.layers.base import REQUIRED, Layer, placeholder, register_kind
+from convlab.engine.layers.base import CHECKS, REQUIRED, Layer, placeholder, register_kind
 
 
 def _int_list(value, name):
@@ -24,7 +23,7 @@ def _int_list(value, name):
     return [int(v) for v in value]
 
 
-base.CHECKS.setdefault("ints", _int_list)
+CHECKS.setdefault("ints", _int_list)
 
 
 def _fmt(shape) -> str:

@@ -1,13 +1,6 @@
-"""Explaining one value: which inputs made it, multiplied by what, and how far back it looks.
-
-Each answer reproduces the op's own output at that position, to float32 rounding:
-
-- :func:`conv_terms`: ``conv2d(x, W, b)[n, o, i, j] = b[o] + sum_c per_channel[c]`` where
-  ``per_channel[c] = sum_{u,v} W[o, c, u, v] * x[n, g*C/G + c, rows[u], cols[v]]``,
-  ``rows[u] = i*sh - top + u*dh``, ``cols[v] = j*sw - left + v*dw`` (0 in the padding).
-- :func:`pool_terms`: the window of ``max_pool2d`` (``-inf`` outside the input) and the winner.
-- :func:`receptive_field`: the input box that one output position sees through a stack of
-  sliding windows, unclipped (padding included) and clipped (the pixels that can reach it).
+"""Receptive fields: the input box that one output position sees through a stack of sliding
+windows (:func:`receptive_field`) or through a network's graph (:func:`network_field`), unclipped
+(padding included) and clipped (the pixels that can actually reach it).
 """
 
 from __future__ import annotations
@@ -16,100 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convlab.engine.arithmetic import Window, conv_out_size, deconv_out_size, pad_pairs, pair
-from convlab.engine.backend import to_numpy
+from convlab.engine.arithmetic.sizes import Window, conv_out_size, deconv_out_size, pair
 
 
-@dataclass(frozen=True)
-class ConvTerms:
-    """How one convolution output is made (see :func:`conv_terms`)."""
-
-    rows: np.ndarray          # (kh,) input rows of the taps; < 0 or >= H in the padding
-    cols: np.ndarray          # (kw,)
-    patch: np.ndarray         # (C/groups, kh, kw) input values, 0 in the padding
-    weights: np.ndarray       # (C/groups, kh, kw)
-    per_channel: np.ndarray   # (C/groups,) sum over the kernel of patch * weights
-    bias: float
-    value: float
-    channels: range           # the input channels this output reads (its group)
-
-
-@dataclass(frozen=True)
-class PoolTerms:
-    """How one pooling output is made (see :func:`pool_terms`)."""
-
-    rows: np.ndarray          # (kh,)
-    cols: np.ndarray          # (kw,)
-    window: np.ndarray        # (kh, kw); -inf (max) or 0 (avg) outside the input
-    argmax: tuple[int, int] | None   # (row, col) of the winner in input coordinates (max)
-    value: float
-
-
-def _taps(index: int, stride: int, before: int, k: int, d: int) -> np.ndarray:
-    return index * stride - before + d * np.arange(k)
-
-
-def _gather(plane: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill: float) -> np.ndarray:
-    """``plane[..., rows, cols]`` (outer product of the indices) with ``fill`` outside."""
-    h, w = plane.shape[-2:]
-    ok_r, ok_c = (rows >= 0) & (rows < h), (cols >= 0) & (cols < w)
-    out = np.full(plane.shape[:-2] + (len(rows), len(cols)), fill, dtype=np.float64)
-    inside = plane[..., rows[ok_r][:, None], cols[ok_c][None, :]]
-    out[..., np.flatnonzero(ok_r)[:, None], np.flatnonzero(ok_c)[None, :]] = inside
-    return out
-
-
-def _check_position(op: str, shape, where: dict):
+def check_position(op: str, shape, where: dict):
+    """Raise ValueError unless every index in ``where`` lies inside ``shape`` (in that order)."""
     for (name, value), size in zip(where.items(), shape):
         if not 0 <= value < size:
             raise ValueError(f"{op}: {name}={value} is outside the output's 0..{size - 1}")
-
-
-def conv_terms(x, W, b=None, *, stride=1, pad=0, dilation=1, groups=1, n=0, o, i, j) -> ConvTerms:
-    """How ``conv2d(x, W, b, stride=, pad=, dilation=, groups=)[n, o, i, j]`` is made.
-
-    x ``(N, C, H, W)``, W ``(out, C/groups, kh, kw)`` (NumPy or CuPy; the answer is NumPy).
-    ``pad`` as in :func:`~convlab.engine.ops.conv2d`. Sums are taken in float64.
-    """
-    _, c, h, w = x.shape
-    c_out, cg, kh, kw = W.shape
-    (sh, sw), (dh, dw) = pair(stride, "stride"), pair(dilation, "dilation")
-    (top, bottom), (left, right) = pad_pairs(pad)
-    oh = conv_out_size(h, kh, sh, (top, bottom), dh)
-    ow = conv_out_size(w, kw, sw, (left, right), dw)
-    _check_position("conv_terms", (x.shape[0], c_out, oh, ow), {"n": n, "o": o, "i": i, "j": j})
-    g = o // (c_out // groups)
-    channels = range(g * cg, (g + 1) * cg)
-    rows, cols = _taps(i, sh, top, kh, dh), _taps(j, sw, left, kw, dw)
-    patch = _gather(to_numpy(x[n, channels.start:channels.stop]), rows, cols, 0.0)
-    weights = to_numpy(W[o]).astype(np.float64)
-    per_channel = (patch * weights).sum(axis=(1, 2))
-    bias = 0.0 if b is None else float(to_numpy(b)[o])
-    return ConvTerms(rows, cols, patch, weights, per_channel, bias,
-                     float(per_channel.sum() + bias), channels)
-
-
-def pool_terms(x, *, ksize, stride=None, pad=0, cover_all=True, n=0, c, i, j,
-               mode: str = "max") -> PoolTerms:
-    """How ``max_pool2d(x, ksize, stride=, pad=, cover_all=)[n, c, i, j]`` is made; with
-    ``mode="avg"`` (``cover_all=False`` then), ``avg_pool2d``'s: zeros counted, divided by kh*kw.
-    The winner is the first maximum in row-major order."""
-    kh, kw = pair(ksize, "ksize")
-    sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
-    (top, bottom), (left, right) = pad_pairs(pad)
-    _, channels, h, w = x.shape
-    oh = conv_out_size(h, kh, sh, (top, bottom), 1, cover_all)
-    ow = conv_out_size(w, kw, sw, (left, right), 1, cover_all)
-    _check_position("pool_terms", (x.shape[0], channels, oh, ow), {"n": n, "c": c, "i": i, "j": j})
-    rows, cols = _taps(i, sh, top, kh, 1), _taps(j, sw, left, kw, 1)
-    plane = to_numpy(x[n, c])
-    if mode == "avg":
-        window = _gather(plane, rows, cols, 0.0)
-        return PoolTerms(rows, cols, window, None, float(window.sum() / (kh * kw)))
-    window = _gather(plane, rows, cols, -np.inf)
-    u, v = np.unravel_index(int(np.argmax(window)), window.shape)
-    winner = (int(rows[u]), int(cols[v])) if np.isfinite(window[u, v]) else None
-    return PoolTerms(rows, cols, window, winner, float(window[u, v]))
 
 
 # ------------------------------------------------------------------------------ receptive field
@@ -227,7 +134,7 @@ def receptive_field(layers, i: int, j: int, input_hw) -> Field:
     sizes = [tuple(pair(input_hw, "input_hw"))]
     for win in windows:
         sizes.append(tuple(_out_len(sizes[-1][a], win, a) for a in (0, 1)))
-    _check_position("receptive_field", sizes[-1], {"i": i, "j": j})
+    check_position("receptive_field", sizes[-1], {"i": i, "j": j})
     axes = _start(i, j)
     for win, in_hw in zip(reversed(windows), reversed(sizes[:-1])):
         axes = _back(axes, win, in_hw)
@@ -252,7 +159,7 @@ def network_field(net, layer: str, i: int, j: int, input_shape=None) -> Field:
     if out is None or len(out) != 3:
         why = "cannot take this input" if out is None else "is not spatial"
         raise ValueError(f"{layer} {why}, so it has no receptive field")
-    _check_position("receptive_field", out[1:], {"i": i, "j": j})
+    check_position("receptive_field", out[1:], {"i": i, "j": j})
     state = {layer: _start(i, j)}
     order = net.layer_names
     for node in reversed(order[:order.index(layer) + 1]):
@@ -270,7 +177,3 @@ def network_field(net, layer: str, i: int, j: int, input_shape=None) -> Field:
             mapped = axes if window is None else _back(axes, window, in_shape[1:])
             state[name] = _union(mapped, state.get(name))
     return _field(state["input"])
-
-
-from convlab.engine.explain_layers import (DeconvTerms, PointTerms, deconv_terms,  # noqa: E402,F401
-                                           layer_terms)

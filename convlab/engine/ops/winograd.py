@@ -37,6 +37,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial import polynomial as poly
 
+from convlab.engine.ops.utils import Cancelled
+
 POINTS = {3: (0.0, 1.0, -1.0, 2.0),                                   # m + r - 2 points each
           5: (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)}
 TILE = {3: 3, 5: 4}         # m: outputs per tile side, by kernel size r
@@ -113,7 +115,6 @@ def conv(x, W, pads, out, should_stop=None) -> None:
     The padded input is channels-last, so that gathering the tiles copies runs of C
     contiguous floats (AlexBN conv4: 0.05 ms against 0.44 ms for runs of ``tw`` strided ones).
     """
-    from convlab.engine.ops import Cancelled
 
     n, c, _, _ = x.shape
     k, r = W.shape[0], W.shape[2]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from convlab.engine.backend import array_module
-from convlab.engine.op_utils import check_ndim as _check_ndim
+from convlab.engine.ops.utils import check_ndim as _check_ndim
 
 
 ZERO_BLOCK = 1 << 16  # elements of the zeros operand relu reads (256 KB in float32)

@@ -3,7 +3,7 @@
 Shapes here leave out the batch axis N, as everywhere in the engine; axes in arguments count
 N as 0 (as ``concat``'s). Arrays carry N first. Kinds: ``leaky_relu``, ``clip``, ``sigmoid``,
 ``softmax``, ``mul`` and ``add_const`` (data inputs times / plus an optional stored constant),
-and, from :mod:`graph_shapes` (imported and so registered with this module), ``reshape``,
+and, from :mod:`.graph_shapes` (imported and so registered with this module), ``reshape``,
 ``transpose``, ``matmul``, ``channel_shuffle``, ``identity``. No file format is read here.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from convlab.engine.backend import array_module
-from convlab.engine.graph_shapes import (  # noqa: F401 (importing this module registers them all)
+from convlab.engine.layers.graph_shapes import (  # noqa: F401 (importing this module registers them all)
     ChannelShuffle, Identity, MatMul, Reshape, Transpose, _fmt)
 from convlab.engine.layers.base import Layer, placeholder, register_kind
 

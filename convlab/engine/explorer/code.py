@@ -9,7 +9,7 @@ Chainer code pads first with ``F.pad``; PyTorch takes ``padding="same"`` at stri
 
 from __future__ import annotations
 
-from convlab.engine.explorer import ExplorerSettings
+from convlab.engine.explorer.settings import ExplorerSettings
 
 
 def _options(pairs) -> list[str]:

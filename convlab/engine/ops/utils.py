@@ -24,3 +24,7 @@ def pad_hw(x, pads, value: float, extra_h: int = 0, extra_w: int = 0):
     out = xp.full((n, c, top + h + bottom, left + w + right), value, dtype=x.dtype)
     out[:, :, top:top + h, left:left + w] = x
     return out
+
+
+class Cancelled(Exception):
+    """Raised by :func:`conv2d` when its ``should_stop`` answers True between row tiles."""
