@@ -1,4 +1,4 @@
-"""The window's first paint imports nothing it does not show (onnx, the export writer)."""
+"""The window's first paint imports nothing it does not show (onnx, the export writer, superqt)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ window.installEventFilter(watch)
 window.show()
 while not painted:
     app.processEvents()
-print(sorted(m for m in ("onnx", "google.protobuf", "convlab.export.maps",
+print(sorted(m for m in ("onnx", "google.protobuf", "convlab.export.maps", "superqt",
                          "convlab.models.onnx_import") if m in sys.modules))
 print(window.network.model.rowCount() > 0)
 sys.stdout.flush()

@@ -1,9 +1,9 @@
 """The explorer's settings panel: one named widget per setting, grouped, each with a tooltip.
 
-Integer settings are superqt labelled sliders (a slider with an editable number beside it, one
+Integer settings are labelled sliders (a slider with an editable number beside it, one
 widget carrying the object name). The panel writes nothing but ``changed``; the explorer reads
 :meth:`ControlPanel.settings`, and :meth:`ControlPanel.set_settings` updates every widget with
-signals blocked (napari's model -> view direction, with superqt's ``signals_blocked``).
+signals blocked (napari's model -> view direction, with ``signals_blocked``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from contextlib import ExitStack
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
-from superqt import QLabeledSlider
-from superqt.utils import signals_blocked
 
 from convlab.engine.arithmetic import effective_kernel
 from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.explorer.kernels import BANK_LABELS, BANKS, IMAGE_BANKS, LEARNED_TOOLTIP
+from convlab.ui.widgets.labelled_slider import LabelledSlider, signals_blocked
 
 TIPS = {
     "kernel": "Kernel size k: every output pixel is a weighted sum over a k×k patch. "
@@ -65,8 +64,8 @@ INT_ROWS = (("kernel", "kernelSize", "Kernel size"), ("stride", "stride", "Strid
 POOL_ROWS = (("pool", "poolSize", "Window"), ("pool_stride", "poolStride", "Stride"))
 
 
-def _labelled_slider(name: str, lo: int, hi: int, tip: str) -> QLabeledSlider:
-    slider = QLabeledSlider(Qt.Orientation.Horizontal)
+def _labelled_slider(name: str, lo: int, hi: int, tip: str) -> LabelledSlider:
+    slider = LabelledSlider(Qt.Orientation.Horizontal)
     slider.setObjectName(name)
     slider.setRange(lo, hi)
     slider.setToolTip(tip)
@@ -90,7 +89,7 @@ class ControlPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.sliders: dict[str, QLabeledSlider] = {}
+        self.sliders: dict[str, LabelledSlider] = {}
         self.same = QCheckBox("same", objectName="paddingSame", toolTip=TIPS["same"])
         self.batch_norm = QCheckBox("BatchNormalization", objectName="batchNorm",
                                     toolTip=TIPS["batch_norm"])
