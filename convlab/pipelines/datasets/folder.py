@@ -66,6 +66,14 @@ class _Walk:
         self.problems: list[str] = []
         self._seen: set[tuple[int, int]] = set()
 
+    def mark_visited(self, path: str) -> None:
+        """Count ``path`` as visited: a link back to it is a loop, not more classes."""
+        try:
+            info = os.stat(path)
+            self._seen.add((info.st_dev, info.st_ino))
+        except OSError:
+            pass
+
     def skip(self, reason: str) -> None:
         self.skipped += 1
         if len(self.problems) < MAX_PROBLEMS:
@@ -146,7 +154,10 @@ def open_image_folder(folder: str, *, input_shape=None, split_seed: int = 0):
     name = os.path.basename(os.path.normpath(folder))
     top = class_folders(folder)
     walk, target = _Walk(), input_shape
+    walk.mark_visited(folder)
     if "train" in top and "test" in top:
+        walk.mark_visited(os.path.join(folder, "train"))
+        walk.mark_visited(os.path.join(folder, "test"))
         classes = class_folders(os.path.join(folder, "train"))
         extra = sorted(set(class_folders(os.path.join(folder, "test"))) - set(classes))
         if extra:
