@@ -72,7 +72,7 @@ def test_a_smaller_crop_is_random_for_training_and_central_otherwise():
     np.testing.assert_array_equal(test.x, centre)
     assert not np.array_equal(train.x, centre[train.indices])
     with pytest.raises(ValueError, match="does not fit"):
-        next(ds.batches("train", 4, crop=9))
+        ds.batches("train", 4, crop=9)  # refused before the first batch
 
 
 def test_a_run_resumed_mid_epoch_sees_the_same_batches():
@@ -94,7 +94,7 @@ def test_normalisation_with_the_training_statistics():
     np.testing.assert_allclose(x.mean(axis=(0, 2, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(x.std(axis=(0, 2, 3)), 1, atol=1e-4)
     with pytest.raises(ValueError, match="positive deviations"):
-        next(ds.batches("train", 4, normalize=(mean, np.zeros(3))))
+        ds.batches("train", 4, normalize=(mean, np.zeros(3)))
 
 
 def test_batches_leave_the_uint8_images_untouched():
@@ -110,7 +110,9 @@ def test_a_bad_split_or_batch_size_is_a_sentence():
     with pytest.raises(ValueError, match="'train' or 'test'"):
         ds.batches("valid")
     with pytest.raises(ValueError, match="at least 1"):
-        next(ds.batches("train", 0))
+        ds.batches("train", 0)
+    with pytest.raises(ValueError, match="start must lie in 0 .. 2"):
+        ds.batches("train", 32, start=3)
 
 
 @settings(max_examples=60, deadline=None)
