@@ -78,7 +78,8 @@ def test_cycle_finder_finds_a_planted_cycle():
 
 @pytest.mark.parametrize("package", ["convlab"])
 def test_no_import_cycle(package):
-    graph = grimp.build_graph(package, cache_dir=None)
+    # imports under ``if TYPE_CHECKING:`` never run, so they cannot make a cycle at import time
+    graph = grimp.build_graph(package, cache_dir=None, exclude_type_checking_imports=True)
     edges = {m: sorted(x for x in graph.find_modules_directly_imported_by(m)
                        if x.split(".")[0] == package) for m in sorted(graph.modules)}
     assert len(edges) > 100

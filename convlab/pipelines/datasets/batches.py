@@ -21,11 +21,12 @@ Values: ``x = pixel / 255`` in [0, 1] (float32, NCHW). With ``normalize=(mean, s
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 import numpy as np
 
-from convlab.pipelines.datasets.core import Split
+if TYPE_CHECKING:  # core imports this module to make batches; only the annotation needs Split
+    from convlab.pipelines.datasets.core import Split
 
 
 class Batch(NamedTuple):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convlab.pipelines.datasets.batches import count_batches, iterate_batches
+
 MAX_DATASET_BYTES = 4 << 30  # all images of one dataset, uint8, after resizing: 4 GiB
 
 
@@ -85,7 +87,6 @@ class Dataset:
         ``augment``, pad by ``pad``, a random ``crop`` window (default the image size) and a
         random left-right flip (``flip``), else the centre window; ``start`` skips that many
         batches (resuming). See :func:`.batches.iterate_batches`."""
-        from convlab.pipelines.datasets.batches import iterate_batches
 
         return iterate_batches(self._split(split), batch_size, seed=seed, epoch=epoch,
                                shuffle=shuffle, augment=augment, pad=pad, crop=crop, flip=flip,
@@ -94,7 +95,6 @@ class Dataset:
     def num_batches(self, split: str = "train", batch_size: int = 64, *,
                     drop_last: bool = False) -> int:
         """How many batches :meth:`batches` yields for one epoch of ``split``."""
-        from convlab.pipelines.datasets.batches import count_batches
 
         return count_batches(len(self._split(split)), batch_size, drop_last=drop_last)
 
