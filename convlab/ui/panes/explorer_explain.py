@@ -214,9 +214,13 @@ class ExplainSide(QObject):
             self.pin(out.stage, index, r, c)
 
     def eventFilter(self, watched, event) -> bool:
-        if (event.type() == QEvent.Type.KeyPress and self.pinned is not None
-                and event.key() in ARROWS):
+        if event.type() != QEvent.Type.KeyPress or self.pinned is None:
+            return False
+        if event.key() in ARROWS:
             self.move(*ARROWS[event.key()])
+            return True
+        if event.key() == Qt.Key.Key_Escape:
+            self.unpin()
             return True
         return False
 
