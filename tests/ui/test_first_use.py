@@ -39,3 +39,53 @@ def test_escape_unpins(qtbot, window):
     assert explorer.explain.pinned is not None
     qtbot.keyClick(explorer.view.canvas, Qt.Key.Key_Escape)
     assert explorer.explain.pinned is None
+
+
+def press_reset(qtbot, win):
+    button = win.findChild(QPushButton, "resetDefaults")
+    with qtbot.waitSignal(win.explorer.resultReady, timeout=RESULT_MS,
+                          check_params_cb=lambda rid: rid == win.explorer.worker.latest_id):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(win.explorer.settled, timeout=RESULT_MS)
+
+
+def test_a_pin_never_outlives_its_result_after_reset(qtbot, window):
+    explorer = window.explorer
+    change_and_wait(qtbot, window, "kernelSize", 4)
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
+        explorer.show_stage("bn")
+    h = explorer.output.montage.maps.shape[1]
+    click_map(qtbot, explorer.view, 4, h - 12, 3)
+    explained_at(qtbot, window, *explorer.explain.pinned)
+    press_reset(qtbot, window)
+    side = explorer.explain
+    e = side.panel.explanation
+    out = explorer.output
+    if side.pinned is None:  # dropped: nothing of the old numbers stays on screen
+        assert e is None and not side.panel.products_box.isVisible()
+    else:  # explained anew for the result on screen
+        assert e.stage == out.stage and e.conv.weights.shape[-1] == 11
+        f, hh, ww = out.montage.maps.shape
+        assert e.i < hh and e.j < ww
+        assert e.value == float(out.montage.maps[e.channel, e.i, e.j])
+
+
+def test_a_pin_is_explained_again_for_a_new_photo(qtbot, window, photo):
+    explorer = window.explorer
+    change_and_wait(qtbot, window, "kernelSize", 4)
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
+        explorer.show_stage("bn")
+    click_map(qtbot, explorer.view, 4, 80, 3)
+    old = explained_at(qtbot, window, *explorer.explain.pinned)
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS):
+        window.open_image(photo(120, 60))
+    qtbot.waitUntil(explorer.settled, timeout=RESULT_MS)
+    side = explorer.explain
+    e = side.panel.explanation
+    out = explorer.output
+    if side.pinned is None:
+        assert e is None and not side.panel.products_box.isVisible()
+    else:
+        f, hh, ww = out.montage.maps.shape
+        assert e is not old and e.i < hh and e.j < ww
+        assert e.value == float(out.montage.maps[e.channel, e.i, e.j])
