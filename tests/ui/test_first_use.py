@@ -89,3 +89,16 @@ def test_a_pin_is_explained_again_for_a_new_photo(qtbot, window, photo):
         f, hh, ww = out.montage.maps.shape
         assert e is not old and e.i < hh and e.j < ww
         assert e.value == float(out.montage.maps[e.channel, e.i, e.j])
+
+
+def test_a_pinned_pooled_value_shows_bn_and_relu_between_conv_and_pool(qtbot, window):
+    explorer = window.explorer
+    assert explorer.output.stage == "pool"
+    click_map(qtbot, explorer.view, 4, 10, 10)
+    e = explained_at(qtbot, window, *explorer.explain.pinned)
+    text = explorer.explain.panel.text()
+    conv_at = text.index("The winner's convolution")
+    bn_at, relu_at = text.index("BatchNormalization", conv_at), text.index("ReLU", conv_at)
+    assert conv_at < bn_at < relu_at
+    assert f"{e.winner_bn.value:.6g}" in text[bn_at:relu_at]
+    assert text.rstrip().endswith(f"{e.value:.6g}")
