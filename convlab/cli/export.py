@@ -14,6 +14,7 @@ window builds them the same way.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import time
@@ -32,6 +33,8 @@ from convlab.cli.export_network import (BadFile, add_network_arguments, check_ne
 from convlab.export.transaction import describe_error
 from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,
                                        image_record)
+
+OUTPUT_DEFAULTS = {"cmap": "viridis", "normalize": "map", "scale": 1}  # the output group's
 EXAMPLES = """examples:
   convlab export photo.jpg --out maps                 AlexBN's conv1 block, every stage
   convlab export photo.jpg --out maps --kernel 5 --stride 1 --bank gabor --layers pool
@@ -120,12 +123,32 @@ def _check_flags(args, parser) -> None:
         parser.error(f"--longest must be from 8 to 16384 pixels, got {args.longest}")
     if args.seed is not None and args.seed < 0:
         parser.error(f"--seed must be 0 or more, got {args.seed}")
+    args.given_look = {"cmap": args.cmap, "normalize": args.normalize}  # as typed, for the record
     try:  # the validator export_maps itself uses, so the window and the shell agree
         args.cmap, args.normalize = check_options(
             grid=args.grid, per_map=args.maps, npy=args.npy, cmap=args.cmap,
             normalize=args.normalize, scale=args.scale)
     except ValueError as exc:
         parser.error(str(exc))
+
+
+def output_flags(args) -> list[str]:
+    """The output flags of this command line that differ from their defaults, so that the
+    recorded command writes the same files again (``--layers``, ``--no-grid``, ``--no-maps``,
+    ``--npy``, ``--cmap``, ``--normalize``, ``--scale``)."""
+    look = getattr(args, "given_look", {"cmap": args.cmap, "normalize": args.normalize})
+    flags = [f"--layers {shlex.quote(args.layers)}"] * (args.layers is not None)
+    flags += ["--no-grid"] * (not args.grid) + ["--no-maps"] * (not args.maps) + ["--npy"] * args.npy
+    flags += [f"--{key} {shlex.quote(str(value))}" for key, value in look.items()
+              if value != OUTPUT_DEFAULTS[key]]
+    return flags + [f"--scale {args.scale}"] * (args.scale != OUTPUT_DEFAULTS["scale"])
+
+
+def with_output_flags(record: dict, args) -> dict:
+    """``record`` whose command carries :func:`output_flags` too."""
+    if "command" not in record:
+        return record
+    return {**record, "command": " ".join([record["command"], *output_flags(args)])}
 
 
 def _explorer_job(args, parser):
@@ -246,6 +269,7 @@ def run(args) -> int:
     try:
         job = _network_job if network_flag(args) else _explorer_job
         layers, record, top5 = job(args, parser)
+        record = with_output_flags(record, args)
         result = export_maps(args.out, layers, settings=record, grid=args.grid, per_map=args.maps,
                              npy=args.npy, cmap=args.cmap, normalize=args.normalize,
                              scale=args.scale, progress=progress)
