@@ -159,7 +159,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     def _sync_controls(self, s: NetworkSettings) -> None:
         """Show ``s`` in the controls without triggering another run (signals blocked)."""
         pairs = ((self.model_box, lambda w: w.setCurrentText(key_of(MODELS, s.net))),
-                 (self.insize, lambda w: w.setValue(s.insize)),
+                 (self.insize, lambda w: w.setValue(self._input_size(s))),
                  (self.bn_box, lambda w: w.setCurrentText(key_of(BN_MODES, s.bn_mode))),
                  (self.seed, lambda w: w.setValue(s.seed)),
                  (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
@@ -170,7 +170,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
             widget.blockSignals(False)
         has_bn = self.has_batch_norm(s)
         self.bn_box.setEnabled(has_bn)
-        self.bn_label.setText(bn_explanation(s, has_bn))
+        note = self.result.weights_note if self.loaded_model(s) is not None else None
+        self.bn_label.setText(bn_explanation(s, has_bn, model_note=note))
         for w in (self.insize, self.handmade, self.learned, self.seed, self.load_button,
                   self.random_button, self.editor):
             w.setEnabled(s.net != "onnx")
@@ -227,10 +228,10 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         result, name, montage = payload
         self.map_worker.cancel()  # a montage of the previous result must not follow this one
         self.result, self.settings, self._shown_id = result, result.settings, request_id
+        if result.settings.net == "onnx":
+            self.show_model(result)  # first: the controls describe this model, not the last net
         self._sync_controls(self.requested)
         self.weights_label.setText(f"Weights: {result.weights_source}")
-        if result.settings.net == "onnx":
-            self.show_model(result)
         if not any(r.error for r in result.rows):
             self.input_note.setText(result.note)
         self.top5.setText(top5_text(result))

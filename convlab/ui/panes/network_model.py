@@ -94,6 +94,19 @@ class ModelMixin:
         self.addAction(action)
         return self.edits.actions() + [action]
 
+    def loaded_model(self, s):
+        """The network of the model ``s`` opens, once its result is in (None while it loads)."""
+        shown = self.result.settings if self.result is not None else None
+        if s.net != "onnx" or shown is None or shown.net != "onnx" or shown.model != s.model:
+            return None
+        return self.net_shapes
+
+    def _input_size(self, s) -> int:
+        """The input size the spin box shows: a model's own (224 for the ONNX zoo), else ``insize``."""
+        model = self.loaded_model(s)
+        shape = getattr(model, "input_shape", None)
+        return int(shape[-2]) if shape else s.insize
+
     def load_weights_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",
                                               "Chainer weights (*.npz);;All files (*)")
