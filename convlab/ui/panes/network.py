@@ -77,7 +77,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self.shapes_worker.finished.connect(self._on_full_rows)
         self.field_worker.finished.connect(self._on_field)
         self.field_worker.failed.connect(self._on_field_failed)
-        self.view.canvas.clicked.connect(self._map_clicked)
+        self.view.open_on_click = False  # a click draws the field; "Open map" opens it large
+        self.view.positionClicked.connect(self._map_clicked)  # the montage's and the dialog's
         self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
         self.view.relayoutWanted.connect(lambda: self.show_layer(self.selected_layer()))
         self._show_spec(self.requested, 0)
