@@ -102,3 +102,34 @@ def test_a_pinned_pooled_value_shows_bn_and_relu_between_conv_and_pool(qtbot, wi
     assert conv_at < bn_at < relu_at
     assert f"{e.winner_bn.value:.6g}" in text[bn_at:relu_at]
     assert text.rstrip().endswith(f"{e.value:.6g}")
+
+
+def test_the_kernel_caption_follows_the_kernels_not_the_last_hover(qtbot, window):
+    explorer = window.explorer
+    strip = explorer.kernels
+    strip.canvas.hovered.emit(3.0, 3.0)  # hover the first 11x11 kernel
+    assert "3 × 11 × 11" in strip.info.text()
+    change_and_wait(qtbot, window, "kernelSize", 4)
+    assert "11" not in strip.info.text() and "3 × 4 × 4" in strip.info.text()
+    assert "96 kernels" in strip.info.text()
+
+
+def test_a_new_photo_with_learned_kernels_never_shows_the_old_photos_maps(qtbot, window, photo):
+    explorer = window.explorer
+    bank = explorer.controls.bank
+    change_and_wait(qtbot, window, "filters", 4)
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS * 3):
+        bank.setCurrentIndex(bank.findData("learned"))
+    qtbot.waitUntil(explorer.settled, timeout=RESULT_MS)
+    seen = []
+
+    def learning(text):
+        if text.startswith("learning"):
+            seen.append((explorer.view.montage, explorer.view.overlay.text()))
+
+    explorer.statusChanged.connect(learning)
+    with qtbot.waitSignal(explorer.resultReady, timeout=RESULT_MS * 3):
+        window.open_image(photo(64, 48))
+    assert seen, "the new photo's kernels were learned"
+    montage, overlay = seen[0]
+    assert montage is None and "Learning kernels" in overlay

@@ -9,8 +9,19 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from convlab.engine.wording import shape_text
+from convlab.engine.wording import count_noun, shape_text
 from convlab.ui.widgets.canvas import ImageCanvas
+
+
+CAPTION = "Each kernel: grey is 0; colour shows the colour it responds to."
+
+
+def strip_caption(kernels) -> str:
+    """What the strip holds now: ``"96 kernels of 3 × 11 × 11 (…): grey is 0; …"``."""
+    f, c, kh, kw = kernels.shape
+    colour = "colour shows the colour it responds to" if c == 3 else "red +, blue −"
+    return (f"{count_noun(f, 'kernel')} of {shape_text((c, kh, kw))} (channels × height × "
+            f"width): grey is 0; {colour}. Wheel zooms.")
 
 
 class KernelStrip(QWidget):
@@ -23,13 +34,14 @@ class KernelStrip(QWidget):
         self.canvas = ImageCanvas(self)
         self.canvas.setToolTip("The kernels (weights) themselves: each is the pattern its map "
                                "looks for. Click one to open its map large.")
-        self.info = QLabel("Each kernel: grey is 0; colour shows the colour it responds to.")
+        self.info = QLabel(CAPTION)
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.names: list[str] = []
         self.layout_ = None
         self.kernels = None
         self.canvas.hovered.connect(self._hover)
+        self.canvas.left.connect(self._leave)
         self.canvas.clicked.connect(self._click)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -40,6 +52,7 @@ class KernelStrip(QWidget):
         """Show a strip built by :func:`~convlab.render.tiles.build_kernel_strip` in a worker."""
         self.layout_, self.kernels, self.names = layout, kernels, list(names)
         self.canvas.show_image(image)
+        self.info.setText(strip_caption(kernels))  # never the last hovered kernel of an old bank
 
     def _index(self, x, y):
         if self.layout_ is None:
@@ -54,6 +67,10 @@ class KernelStrip(QWidget):
             name = self.names[i] if i < len(self.names) else ""
             self.info.setText(f"kernel {i}: {name}, {shape_text((c, kh, kw))} "
                               "(channels × height × width)")
+
+    def _leave(self) -> None:
+        if self.kernels is not None:
+            self.info.setText(strip_caption(self.kernels))
 
     def _click(self, x, y) -> None:
         i = self._index(x, y)
