@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QPushButton, QWidget
 
 from tests.ui.clicks import click_map
@@ -133,3 +133,32 @@ def test_a_new_photo_with_learned_kernels_never_shows_the_old_photos_maps(qtbot,
     assert seen, "the new photo's kernels were learned"
     montage, overlay = seen[0]
     assert montage is None and "Learning kernels" in overlay
+
+
+def show_diagram(qtbot, win):
+    explorer = win.explorer
+    tabs = explorer.map_tabs
+    bar = tabs.tabBar()
+    index = tabs.indexOf(explorer.diagram)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    qtbot.waitUntil(lambda: explorer.diagram.isVisible() and explorer.diagram.diagram is not None)
+    return explorer.diagram
+
+
+def test_the_diagram_titles_count_maps_from_0_and_never_overlap(qtbot, window):
+    window.resize(1280, 800)
+    panel = show_diagram(qtbot, window)
+    qtbot.waitUntil(window.explorer.settled, timeout=RESULT_MS)
+    panel.corner.setCurrentIndex(panel.corner.findData("bottom-right"))
+    panel.canvas.grab()
+    (left, a), (right, b) = panel.canvas.titles[-2:]
+    assert not a.intersects(b), (left, right)
+    assert all(rect.right() <= panel.canvas.width() for _, rect in panel.canvas.titles)
+    qtbot.mouseClick(panel.on_photo, Qt.MouseButton.LeftButton,
+                     pos=QPoint(8, panel.on_photo.height() // 2))  # on its box
+    assert panel.on_photo.isChecked()
+    panel.stage.setCurrentIndex(1)  # the pooling walks over the convolution's map
+    qtbot.waitUntil(lambda: panel.canvas.photo is not None, timeout=RESULT_MS)
+    panel.canvas.grab()
+    texts = [text for text, _ in panel.canvas.titles]
+    assert any("map 0" in t for t in texts) and not any("map 1" in t for t in texts), texts

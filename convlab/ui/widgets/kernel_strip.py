@@ -19,9 +19,8 @@ CAPTION = "Each kernel: grey is 0; colour shows the colour it responds to."
 def strip_caption(kernels) -> str:
     """What the strip holds now: ``"96 kernels of 3 × 11 × 11 (…): grey is 0; …"``."""
     f, c, kh, kw = kernels.shape
-    colour = "colour shows the colour it responds to" if c == 3 else "red +, blue −"
     return (f"{count_noun(f, 'kernel')} of {shape_text((c, kh, kw))} (channels × height × "
-            f"width): grey is 0; {colour}. Wheel zooms.")
+            "width); grey is 0")
 
 
 class KernelStrip(QWidget):
@@ -33,7 +32,9 @@ class KernelStrip(QWidget):
         super().__init__(parent)
         self.canvas = ImageCanvas(self)
         self.canvas.setToolTip("The kernels (weights) themselves: each is the pattern its map "
-                               "looks for. Click one to open its map large.")
+                               "looks for. Grey is 0; colour shows the colour a kernel responds "
+                               "to (one channel: red positive, blue negative). Wheel zooms; "
+                               "click one to open its map large.")
         self.info = QLabel(CAPTION)
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -67,6 +68,7 @@ class KernelStrip(QWidget):
             name = self.names[i] if i < len(self.names) else ""
             self.info.setText(f"kernel {i}: {name}, {shape_text((c, kh, kw))} "
                               "(channels × height × width)")
+            self.info.setToolTip(self.info.text())
 
     def _leave(self) -> None:
         if self.kernels is not None:
