@@ -36,3 +36,24 @@ def test_defaults_add_no_output_flags(tmp_path, photo):
     command = manifest(out)["settings"]["command"]
     for flag in ("--scale", "--cmap", "--normalize", "--layers", "--no-grid", "--npy"):
         assert flag not in command
+
+
+def test_the_summary_counts_the_whole_run_not_only_the_writing(tmp_path, photo, monkeypatch, capsys):
+    """Issue 24: "Wrote 389 files in 2.4 s" after a 48 s run (learning the kernels not counted).
+    A fake clock: the computation takes 48 s of it, the writing none."""
+    from types import SimpleNamespace
+
+    import convlab.cli.export as export_cli
+    from convlab.engine import explorer
+
+    clock = SimpleNamespace(t=1000.0)
+    monkeypatch.setattr(export_cli, "time", SimpleNamespace(perf_counter=lambda: clock.t))
+    real = explorer.run_explorer
+
+    def slow(*args, **kwargs):
+        clock.t += 48.0
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explorer, "run_explorer", slow)
+    assert main(["export", str(photo(40, 30)), "--out", str(tmp_path / "a"), "--filters", "2"]) == 0
+    assert "in 48.0 s" in capsys.readouterr().out
