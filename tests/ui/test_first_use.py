@@ -162,3 +162,20 @@ def test_the_diagram_titles_count_maps_from_0_and_never_overlap(qtbot, window):
     panel.canvas.grab()
     texts = [text for text, _ in panel.canvas.titles]
     assert any("map 0" in t for t in texts) and not any("map 1" in t for t in texts), texts
+
+
+def test_256_kernels_of_15_are_laid_out_to_be_seen(qtbot, window):
+    """Issue 24: 3 rows of 86 kernels squeezed each to ~6 screen pixels."""
+    from convlab.render.kernels import build_kernel_strip
+
+    window.resize(1280, 800)
+    change_and_wait(qtbot, window, "filters", 256)
+    change_and_wait(qtbot, window, "kernelSize", 15)
+    strip = window.explorer.kernels
+    strip.canvas.grab()
+    view = strip.canvas
+    per_pixel = view.viewport().width() / view.box.viewRect().width()
+    shown = strip.layout_.tile_w * per_pixel
+    old = build_kernel_strip(strip.kernels)[1]  # the 3-row strip, fitted to the same view
+    old_px = min(view.viewport().width() / old.width, view.viewport().height() / old.height)
+    assert shown >= 1.4 * old_px * old.tile_w and shown >= 8, (shown, old_px * old.tile_w)

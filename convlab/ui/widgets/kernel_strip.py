@@ -55,6 +55,11 @@ class KernelStrip(QWidget):
         self.canvas.show_image(image)
         self.info.setText(strip_caption(kernels))  # never the last hovered kernel of an old bank
 
+    def aspect(self) -> float:
+        """Width / height of the strip's view (a wide tab's shape before it was ever shown)."""
+        size = self.canvas.viewport().size()
+        return self.canvas.aspect() if size.height() > 20 and self.canvas.isVisible() else 8.0
+
     def _index(self, x, y):
         if self.layout_ is None:
             return None
