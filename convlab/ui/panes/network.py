@@ -265,6 +265,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self._sync_controls(self.settings)
         if back_to_spec and self.settings.net != "onnx":
             self._show_spec(self.settings, self.selected_row())
+            self.show_layer(self.selected_layer())  # its maps again, not "Loading the model"
         self.message.emit(f"Network: {reason}", "error")
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------

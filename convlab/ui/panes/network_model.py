@@ -72,7 +72,15 @@ class ModelMixin:
                                    labels=labels if isinstance(labels, str) else None,
                                    bn_mode="stored", weights=None)
         self.clear_field()
+        self._show_loading(os.path.basename(os.fspath(path)))
         return self.refresh(s)
+
+    def _show_loading(self, name: str) -> None:
+        """Until the model's first result: say it loads, with no other network's table or maps."""
+        self.model.set_rows([], {})
+        self.view.clear(f"Loading the model {name}: it is read, checked and run once on the "
+                        "photo; a large one takes a while.")
+        self.view.title.setText(f"Loading {name}…")
 
     def open_model_dialog(self) -> None:
         if not onnx_available():

@@ -61,3 +61,17 @@ def test_weights_finding_names_constant_and_identical_filters():
     finding = weights_finding(net)
     assert finding.constant == ("conv1",) and finding.degenerate == ("conv2",)
     assert "conv1 is 0.02" in finding.sentence() and "conv2" in finding.sentence()
+
+
+def test_a_refused_model_takes_the_loading_note_away(qtbot, tmp_path):
+    pane = network_pane(qtbot)
+    image = np.random.default_rng(1).random((90, 120, 3), dtype=np.float32)
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.set_image(SimpleNamespace(original=image, image=image))
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"not a model at all")
+    with qtbot.waitSignal(pane.worker.failed, timeout=NET_MS):
+        pane.open_model(bad)
+    qtbot.waitUntil(lambda: pane.view.montage is not None, timeout=NET_MS)
+    assert "Loading" not in pane.view.title.text() and not pane.view.overlay.isVisible()
+    pane.shutdown()
