@@ -14,6 +14,7 @@ window builds them the same way.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import time
@@ -32,6 +33,8 @@ from convlab.cli.export_network import (BadFile, add_network_arguments, check_ne
 from convlab.export.transaction import describe_error
 from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,
                                        image_record)
+
+OUTPUT_DEFAULTS = {"cmap": "viridis", "normalize": "map", "scale": 1}  # the output group's
 EXAMPLES = """examples:
   convlab export photo.jpg --out maps                 AlexBN's conv1 block, every stage
   convlab export photo.jpg --out maps --kernel 5 --stride 1 --bank gabor --layers pool
@@ -120,12 +123,32 @@ def _check_flags(args, parser) -> None:
         parser.error(f"--longest must be from 8 to 16384 pixels, got {args.longest}")
     if args.seed is not None and args.seed < 0:
         parser.error(f"--seed must be 0 or more, got {args.seed}")
+    args.given_look = {"cmap": args.cmap, "normalize": args.normalize}  # as typed, for the record
     try:  # the validator export_maps itself uses, so the window and the shell agree
         args.cmap, args.normalize = check_options(
             grid=args.grid, per_map=args.maps, npy=args.npy, cmap=args.cmap,
             normalize=args.normalize, scale=args.scale)
     except ValueError as exc:
         parser.error(str(exc))
+
+
+def output_flags(args) -> list[str]:
+    """The output flags of this command line that differ from their defaults, so that the
+    recorded command writes the same files again (``--layers``, ``--no-grid``, ``--no-maps``,
+    ``--npy``, ``--cmap``, ``--normalize``, ``--scale``)."""
+    look = getattr(args, "given_look", {"cmap": args.cmap, "normalize": args.normalize})
+    flags = [f"--layers {shlex.quote(args.layers)}"] * (args.layers is not None)
+    flags += ["--no-grid"] * (not args.grid) + ["--no-maps"] * (not args.maps) + ["--npy"] * args.npy
+    flags += [f"--{key} {shlex.quote(str(value))}" for key, value in look.items()
+              if value != OUTPUT_DEFAULTS[key]]
+    return flags + [f"--scale {args.scale}"] * (args.scale != OUTPUT_DEFAULTS["scale"])
+
+
+def with_output_flags(record: dict, args) -> dict:
+    """``record`` whose command carries :func:`output_flags` too."""
+    if "command" not in record:
+        return record
+    return {**record, "command": " ".join([record["command"], *output_flags(args)])}
 
 
 def _explorer_job(args, parser):
@@ -239,6 +262,7 @@ class _Progress:
 def run(args) -> int:
     """Run a parsed ``convlab export`` command line; returns the exit status."""
     parser = args._export_parser
+    started = time.perf_counter()  # the summary counts the whole run: learning kernels too
     _check_flags(args, parser)
     progress = _Progress(args.quiet)
     raise_on_interrupt()  # from here Ctrl+C cleans up and says what was left (below)
@@ -246,6 +270,7 @@ def run(args) -> int:
     try:
         job = _network_job if network_flag(args) else _explorer_job
         layers, record, top5 = job(args, parser)
+        record = with_output_flags(record, args)
         result = export_maps(args.out, layers, settings=record, grid=args.grid, per_map=args.maps,
                              npy=args.npy, cmap=args.cmap, normalize=args.normalize,
                              scale=args.scale, progress=progress)
@@ -277,8 +302,8 @@ def run(args) -> int:
         restore_terminate(previous)
     progress.finish()
     if not args.quiet:
-        print(f"Wrote {count_noun(len(result.files), 'file')} to {result.out_dir} in {result.seconds:.1f} s "
-              f"(manifest.json lists them).")
+        print(f"Wrote {count_noun(len(result.files), 'file')} to {result.out_dir} in "
+              f"{time.perf_counter() - started:.1f} s (manifest.json lists them).")
         for rank, (index, label, score) in enumerate(top5, start=1):
             name = label if label == f"class {index}" else f"{label} (class {index})"
             print(f"  top-{rank}: {name}  {score:.3f}")

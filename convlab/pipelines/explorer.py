@@ -77,6 +77,7 @@ class ExplorerRequest:
     allow_preview: bool = True
     dragging: bool = False  # a slider is held: after a preview, wait for the next request
     plan: list[StagePlan] | None = None  # plan_explorer(settings, *image.shape[:2]), if made
+    strip_aspect: float | None = None  # the kernel strip's view, width / height
 
     def __post_init__(self):
         cached = self.cached
@@ -247,7 +248,7 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     t1 = time.perf_counter()
     stage = _stage(result, req.stage)
     montage = _montage(req, result, stage)
-    strip = (build_kernel_strip(result.kernels)  # None: the strip on screen shows these kernels
+    strip = (build_kernel_strip(result.kernels, aspect=req.strip_aspect)  # None: the strip on screen shows these kernels
              if result.kernels is not None and result.kernels is not shown else None)
     return ExplorerOutput(result, stage, montage, strip, False, 1, compute_ms,
                           (time.perf_counter() - t1) * 1e3, req.image_key)

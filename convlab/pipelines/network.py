@@ -115,6 +115,7 @@ class NetworkResult:
     weights_sha256: str | None = None  # of the weights file as it was loaded (it may be gone since)
     inputs: dict[str, list[str]] = field(default_factory=dict)  # layer -> the layers it reads
     net: Network | None = None  # the network that ran (read its geometry only, never run it)
+    weights_note: str = ""  # a model's constant or degenerate weights, named (weight_check)
 
     def settings_record(self, image: dict, spec_path=None) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
@@ -145,6 +146,15 @@ class NetworkResult:
 def has_batch_norm(net: Network) -> bool:
     """True when ``net`` has a BatchNormalization layer (so a BN mode applies to it)."""
     return any(layer.kind == "bn" for layer in net.layers)
+
+
+def weights_note(net: Network) -> str:
+    """:func:`~convlab.pipelines.weight_check.weights_finding`'s sentence, once per network."""
+    if not hasattr(net, "_weights_note"):
+        from convlab.pipelines.weight_check import weights_finding
+
+        net._weights_note = weights_finding(net).sentence()
+    return net._weights_note
 
 
 def _file_stamp(path: str | None) -> tuple | None:
@@ -259,6 +269,8 @@ class NetworkRunner:
                                has_batch_norm=has_batch_norm(net),
                                weights_sha256=getattr(net, "weights_sha256", None))
         result.inputs = {layer.name: list(layer.inputs) for layer in net.layers}
+        if s.net == "onnx":
+            result.weights_note = weights_note(net)
         result.net = netbuild.without_weights(net)  # the pane keeps results: never a second 250 MB
         prep["layer_inputs"] = result.inputs  # for on_rows: the table's "inputs" column
         if on_rows is not None:

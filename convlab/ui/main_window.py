@@ -79,7 +79,8 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.resize(1280, 800)
         if self.store is not None:
             window_state.restore(self, self.store)
-        self._open_first(image_path or window_state.remembered_photo(self.store))
+        self._open_first(image_path or window_state.remembered_photo(self.store)
+                         or window_state.remembered_sample(self.store))
 
     # -- panes -----------------------------------------------------------------------------------
     def add_pane(self, widget: QWidget, title: str) -> int:
@@ -169,8 +170,12 @@ class MainWindow(FileDropMixin, QMainWindow):
             self._set_loaded(image_path)
             return
         source = image_path or sources.default_sample()
+        samples = sources.list_samples()
+        sample = not image_path or source in samples  # a bundled photo (the Samples menu)
+        if source in samples:
+            self.sample_index = samples.index(source)
         try:
-            loaded = (sources.read_and_prepare(source, self.longest, sample=not image_path)
+            loaded = (sources.read_and_prepare(source, self.longest, sample=sample)
                       if source else None)
         except ValueError as exc:
             self.show_message(f"{exc} Showing a sample photo instead.")

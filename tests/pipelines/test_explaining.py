@@ -180,3 +180,20 @@ def test_groups_same_padding_and_transposed_settings(monkeypatch, changes):
             assert a.pool.value == pytest.approx(float(maps["pool"][c, i, j]))
             rows, cols = input_taps(a, s)
             assert len(rows) and len(cols)
+
+
+@pytest.mark.parametrize("settings", SETTINGS[:4], ids=range(4))
+def test_a_pooled_value_carries_the_winners_bn_and_relu(settings):
+    """conv -> BN -> ReLU -> pool: every step at the winner, so the chain reaches the value."""
+    img = image()
+    result = run_explorer(img, settings)
+    e = explain_value(img, result, "pool", 1, 1, 1)
+    r, col = e.pool.argmax
+    assert e.winner.value == pytest.approx(float(result.maps["conv"][1, r, col]), rel=1e-4, abs=1e-5)
+    if settings.batch_norm:
+        assert e.winner_bn.x == pytest.approx(e.winner.value, rel=1e-4, abs=1e-5)
+        assert e.winner_bn.value == pytest.approx(float(result.maps["bn"][1, r, col]), rel=1e-3, abs=1e-4)
+    else:
+        assert e.winner_bn is None
+    assert e.winner_relu is not None
+    assert max(e.winner_relu, 0.0) == pytest.approx(e.value, rel=1e-3, abs=1e-4)

@@ -144,6 +144,10 @@ class ExplorerPane(WorkerTraffic, QWidget):
             self.controls.set_kernel_note(
                 "Learning kernels from the sample photos and this one (FastICA on 20,000 "
                 "patches): a few seconds, once; then they are cached.")
+            if self.output is not None and self.output.image_key != self._image_key:
+                # the maps on screen are the last photo's: never show them under the new one
+                self.view.clear("Learning kernels from the photos (FastICA); this photo's maps "
+                                "follow in a few seconds.")
             self.statusChanged.emit("learning kernels from photos (FastICA)…")
 
     def _show_code(self, s: ExplorerSettings | None = None) -> None:

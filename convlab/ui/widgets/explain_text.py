@@ -3,7 +3,7 @@
 :func:`explanation_html` turns a :class:`~convlab.pipelines.explaining.Explanation` into the
 detail panel's text: conv (window, per-channel sums, bias, result; every number when the
 kernel is small), BN (mean, variance, gamma, beta, result), ReLU (input, output), pooling (the
-window, the winner). The map's value is written with :data:`VALUE_DIGITS` significant digits.
+window, and the winner's convolution, BN and ReLU). The map's value is written with :data:`VALUE_DIGITS` significant digits.
 """
 
 from __future__ import annotations
@@ -121,6 +121,12 @@ def explanation_html(e: Explanation) -> str:
         parts.append(pool_html(e))
         if e.winner is not None:
             parts.append(conv_html(e, e.winner, title="<b>The winner's convolution</b>"))
+        if e.winner_bn is not None:
+            parts.append(bn_html(e.winner_bn))
+        if e.winner_relu is not None:
+            parts.append(relu_html(e.winner_relu))
+        if e.winner is not None:
+            parts.append(f"= the winner, pooled: <b>{value_text(e.value)}</b>")
         return "<br><br>".join(parts)
     parts.append(conv_html(e, e.conv))
     if e.bn is not None:

@@ -277,6 +277,7 @@ class FeatureView(QWidget):
             return None
         if self.dialog is None:
             self.dialog = MapDialog(self.window())
+            self.dialog.positionClicked.connect(self.positionClicked)  # as a click on the montage
         self.dialog.index = index
         self.dialog.set_montage(self.montage, self._lut)
         self.dialog.show()
