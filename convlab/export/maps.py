@@ -103,7 +103,7 @@ def _json_default(o):
     return str(o)  # paths and the like
 
 
-def _printable(obj):
+def printable(obj):
     """``obj`` with every string that is not valid UTF-8 (surrogate escapes from a file name in
     another encoding, ``os.fsdecode(b"ph\\xffoto.png")``) written with ``\\xff`` instead."""
     if isinstance(obj, str):
@@ -115,9 +115,9 @@ def _printable(obj):
             return (raw.decode("utf-8", "backslashreplace") if raw is not None
                     else obj.encode("utf-8", "backslashreplace").decode("utf-8"))
     if isinstance(obj, dict):
-        return {_printable(k): _printable(v) for k, v in obj.items()}
+        return {printable(k): printable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_printable(v) for v in obj]
+        return [printable(v) for v in obj]
     return obj
 
 
@@ -127,7 +127,7 @@ def _escapes_only(text: str) -> bool:
 
 
 def _json(obj, indent=None) -> str:
-    return json.dumps(_printable(obj), default=_json_default, ensure_ascii=False,
+    return json.dumps(printable(obj), default=_json_default, ensure_ascii=False,
                       allow_nan=False, indent=indent)
 
 
