@@ -18,7 +18,6 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from convlab.export.tree import FILE_FLAGS, open_rel, split
 from convlab.pipelines.guard import kind_of
@@ -132,7 +131,3 @@ def proves(root_fd: int, manifest: Manifest, rel: str, info: os.stat_result) -> 
 def identity(info: os.stat_result) -> tuple:
     """What says an entry is still the very file that was proven: device, inode, size, mtime."""
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
-
-
-def is_hidden_top(rel: str) -> bool:
-    return PurePosixPath(rel).parts[0].startswith(".")

@@ -63,7 +63,7 @@ def make_plan(out, out_fd: int | None, new_paths: list[str]) -> Plan:
     if out_fd is None:
         return Plan()
     try:
-        entries = tree.scan(out_fd)
+        entries = tree.scan(out_fd, max_entries=tree.MAX_ENTRIES)
     except tree.TreeRefused as exc:
         raise ExportRefused(f"Cannot export to {out}: {exc}, more than ConvLab keeps beside an "
                             "export's files; export into a new or emptier folder.") from None

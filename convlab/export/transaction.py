@@ -82,7 +82,12 @@ class Transaction:
                 os.mkdir(folder)
                 self.created.append(folder)
             prefix = f"{STAGING}-{leftovers.tag(self.out.name)}"
-            self.staging = Path(guard.make_staging_dir(self.parent, prefix))
+            try:
+                self.staging = Path(guard.make_staging_dir(self.parent, prefix))
+            except PermissionError:
+                raise ExportRefused(f"Cannot write to {self.parent}: permission denied (ConvLab "
+                                    f"builds the new {self.out.name} beside the old one, then "
+                                    "swaps them).") from None
             marker = self.staging / leftovers.marker_of(self.staging.name)
             os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except BaseException:

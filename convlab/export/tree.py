@@ -71,39 +71,36 @@ def split(rel: str) -> tuple[str, str]:
     return head, tail
 
 
-def scan(root_fd: int, *, max_entries: int = MAX_ENTRIES, skip=lambda rel: False
-         ) -> dict[str, os.stat_result]:
+def scan(root_fd: int, *, max_entries: int = MAX_ENTRIES) -> dict[str, os.stat_result]:
     """Every entry under ``root_fd`` (folders before their contents) -> its ``lstat``.
 
     Links, pipes and devices are listed, never entered or opened; a folder on another device
-    (a mount point) is listed but not entered. ``skip(rel)`` leaves a top-level entry out.
+    (a mount point) is listed but not entered.
     Raises :class:`TreeRefused` past ``max_entries`` entries or :data:`MAX_DEPTH` levels.
     """
     found: dict[str, os.stat_result] = {}
     device = os.fstat(root_fd).st_dev
-    stack = [("", os.dup(root_fd), 0)]
-    try:
-        while stack:
-            prefix, fd, depth = stack.pop()
-            try:
-                with os.scandir(fd) as it:
-                    names = sorted(entry.name for entry in it)
-                for name in names:
-                    rel = f"{prefix}{name}"
-                    if not prefix and skip(rel):
-                        continue
+    stack = [("", 0)]  # folders still to list, by path: never a descriptor per waiting folder
+    while stack:
+        folder, depth = stack.pop()
+        fd = open_rel(root_fd, folder)
+        try:
+            with os.scandir(fd) as it:
+                names = sorted(entry.name for entry in it)
+            for name in names:
+                rel = f"{folder}/{name}" if folder else name
+                try:
                     info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    found[rel] = info
-                    if len(found) > max_entries:
-                        raise TreeRefused(f"it holds more than {max_entries:,} files and folders")
-                    if stat.S_ISDIR(info.st_mode) and info.st_dev == device:
-                        if depth + 1 >= MAX_DEPTH:
-                            raise TreeRefused(f"its folders are nested more than {MAX_DEPTH} deep")
-                        stack.append((rel + "/", open_dir(name, fd), depth + 1))
-            finally:
-                os.close(fd)
-    finally:
-        for _, fd, _ in stack:
+                except FileNotFoundError:
+                    continue  # gone since it was listed
+                found[rel] = info
+                if len(found) > max_entries:
+                    raise TreeRefused(f"it holds more than {max_entries:,} files and folders")
+                if stat.S_ISDIR(info.st_mode) and info.st_dev == device:
+                    if depth + 1 >= MAX_DEPTH:
+                        raise TreeRefused(f"its folders are nested more than {MAX_DEPTH} deep")
+                    stack.append((rel, depth + 1))
+        finally:
             os.close(fd)
     return dict(sorted(found.items(), key=lambda item: (item[0].count("/"), item[0])))
 

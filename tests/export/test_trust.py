@@ -15,7 +15,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from convlab.export import signals
+from convlab.export import signals, tree
 from convlab.export.maps import ExportError, export_maps
 from convlab.export.owned import GENERATOR
 
@@ -234,3 +234,24 @@ def test_layer_names_never_collide_with_export_files(tmp_path):
     assert [L["name"] for L in manifest["layers"]] == names
     for L in manifest["layers"]:
         assert np.load(tmp_path / "out" / L["npy"]).max() == names.index(L["name"])
+
+
+def test_the_users_files_beside_an_export_are_bounded(tmp_path, monkeypatch):
+    import resource
+
+    out = tmp_path / "out"
+    for i in range(300):
+        (out / f"d{i}").mkdir(parents=True)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # fewer than the folders
+    try:
+        export_maps(out, layers(), settings={})  # never a descriptor per folder at once
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert len([p for p in out.iterdir() if p.name.startswith("d")]) == 300
+    monkeypatch.setattr(tree, "MAX_ENTRIES", 200)
+    before = listing(tmp_path)
+    with pytest.raises(ExportError, match="more than 200 files and folders") as info:
+        export_maps(out, layers(), settings={})
+    one_sentence(str(info.value))
+    assert listing(tmp_path) == before
