@@ -161,6 +161,10 @@ class Transaction:
             if exc.errno == errno.ELOOP:
                 self._check_target()
             raise
+        if os.fstat(fd).st_dev != os.fstat(parent).st_dev:
+            raise ExportRefused(f"Cannot export to {self.out}: it is a mount point, and ConvLab "
+                                "builds an export beside its folder and swaps the two, which "
+                                "cannot cross file systems; export into a folder inside it.")
         self.swept += leftovers.sweep_inside(fd)
         self.swept += guard.sweep_stale_staging(self.out, STAGING)  # older ConvLabs' staging
         removed, live = leftovers.sweep(fd, None)
