@@ -106,10 +106,12 @@ def read_manifest(root_fd: int, info: os.stat_result | None, rel: str = MANIFEST
         data = json.loads(b"".join(parts).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         data = None
-    if not (isinstance(data, dict) and data.get("generator") == GENERATOR
-            and str(data.get("format", "")).startswith(FORMAT_PREFIX)
+    convlab_format = isinstance(data, dict) and str(data.get("format", "")).startswith(FORMAT_PREFIX)
+    if not (convlab_format and data.get("generator") == GENERATOR
             and isinstance(data.get("checksums"), dict)):
-        return Manifest("foreign", "a manifest that ConvLab did not write", info=info)
+        return Manifest("foreign", "a manifest of an older ConvLab, which cannot prove which files "
+                        "are its own" if convlab_format else "a manifest that ConvLab did not write",
+                        info=info)
     sums = {rel: v for rel, v in data["checksums"].items()
             if valid_rel(rel) and isinstance(v, dict) and isinstance(v.get("bytes"), int)
             and v["bytes"] >= 0 and isinstance(v.get("sha256"), str) and _HEX.fullmatch(v["sha256"])}
