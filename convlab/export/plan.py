@@ -99,9 +99,10 @@ def make_plan(out, out_fd: int | None, new_paths: list[str]) -> Plan:
 
 def carry(plan: Plan, out, out_fd: int, stage_fd: int) -> None:
     """Make the user's folders again in the staging folder and give each of their entries a
-    second name there (a hard link); :class:`ExportRefused` when one cannot have one."""
-    for rel, mode in plan.dirs:
-        tree.make_dir(stage_fd, rel, mode)
+    second name there (a hard link); :class:`ExportRefused` when one cannot have one. The
+    folders get their modes last, so that a read-only one can be filled first."""
+    for rel, _ in plan.dirs:
+        tree.make_dir(stage_fd, rel)
     for rel in plan.files:
         try:
             tree.link_into(out_fd, stage_fd, rel)
@@ -111,3 +112,5 @@ def carry(plan: Plan, out, out_fd: int, stage_fd: int) -> None:
             raise ExportRefused(f"Cannot export to {out}: ConvLab could not keep {rel} in the "
                                 f"new folder ({(exc.strerror or str(exc)).lower()}); move it "
                                 "away or export into another folder.") from None
+    for rel, mode in reversed(plan.dirs):  # deepest first
+        tree.set_mode(stage_fd, rel, mode)

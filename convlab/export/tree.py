@@ -120,20 +120,24 @@ def link_into(src_root: int, dst_root: int, rel: str) -> None:
         os.close(src)
 
 
-def make_dir(root_fd: int, rel: str, mode: int) -> None:
-    """Create the folder ``rel`` under ``root_fd`` (its parent must exist) with ``mode``."""
+def make_dir(root_fd: int, rel: str) -> None:
+    """Create the folder ``rel`` under ``root_fd`` (its parent must exist), private for now."""
     parent, name = split(rel)
     fd = open_rel(root_fd, parent)
     try:
-        try:
-            os.mkdir(name, 0o700, dir_fd=fd)
-        except FileExistsError:
-            pass
-        child = open_dir(name, fd)  # a link put there meanwhile is refused, never followed
-        try:
-            os.fchmod(child, stat.S_IMODE(mode))
-        finally:
-            os.close(child)
+        os.mkdir(name, 0o700, dir_fd=fd)
+    except FileExistsError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def set_mode(root_fd: int, rel: str, mode: int) -> None:
+    """Give the folder ``rel`` under ``root_fd`` the permission bits of ``mode`` (a link put
+    there meanwhile is refused, never followed)."""
+    fd = open_rel(root_fd, rel)
+    try:
+        os.fchmod(fd, stat.S_IMODE(mode))
     finally:
         os.close(fd)
 
