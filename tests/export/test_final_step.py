@@ -34,6 +34,7 @@ CHILD = textwrap.dedent("""
 
     out, stop_at, mode, run = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     log = sys.argv[5] if len(sys.argv) > 5 else None
+    pause = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
     seen = []
 
     def checkpoint(name):
@@ -41,8 +42,9 @@ CHILD = textwrap.dedent("""
         if log:  # one line per point, appended: the order of two processes' points
             with open(log, "a") as fh:
                 fh.write(f"{run} {name}\\n")
-        if name == "planned" and log:
+        if name == "planned" and log and not pause:
             time.sleep(0.2)  # hold the lock a while, so that the other export has to wait
+        time.sleep(pause)  # stretches the final step, so that a kill from outside lands in it
         if len(seen) == stop_at:
             os.kill(os.getpid(), signal.SIGKILL)
     transaction.checkpoint = checkpoint
@@ -54,7 +56,7 @@ CHILD = textwrap.dedent("""
     layers = {"conv": rng.standard_normal((run + 1, 4, 4)).astype(np.float32)}
     if run % 2:
         layers["pool"] = rng.standard_normal((2, 2, 2)).astype(np.float32)
-    if log:
+    if log and not pause:
         while not os.path.exists(log + ".go"):
             time.sleep(0.005)
     export_maps(out, layers, settings={"run": run})
@@ -62,10 +64,10 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def child(out, stop_at=0, mode="exchange", run=2, log=None, wait=True):
+def child(out, stop_at=0, mode="exchange", run=2, log=None, wait=True, pause=0.0):
     argv = [sys.executable, "-c", CHILD, str(out), str(stop_at), mode, str(run)]
-    proc = subprocess.Popen(argv + ([str(log)] if log else []), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    argv += [str(log), str(pause)] if log else []
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if not wait:
         return proc
     stdout, stderr = proc.communicate(timeout=120)
@@ -147,6 +149,44 @@ def test_sigkill_at_every_point_of_the_final_step(tmp_path, mode, over):
         assert complete(out, 3, foreign) and ours(out.parent) == [] and ours(out) == []
         assert {rel: files(out)[rel] for rel in foreign} == foreign  # never lost, never changed
     assert hit >= {"old", "new"}, hit
+
+
+@pytest.mark.parametrize("mode", ["exchange", "fallback"])
+def test_sigkill_from_outside_at_random_moments_of_the_final_step(tmp_path, mode):
+    """Kills that land between the named points too (halfway through the links or the
+    removals), repeated until both outcomes have been seen."""
+    rng = np.random.default_rng(20)
+    outcomes, points = set(), set()
+    for attempt in range(40):
+        out, log = tmp_path / f"k{attempt}" / "out", tmp_path / f"log{attempt}"
+        out.parent.mkdir()
+        log.write_text("")
+        foreign = earlier_export(out)
+        for i in range(40):  # more of the user's files: more steps to land between
+            (out / f"mine{i}.txt").write_text(str(i))
+            foreign[f"mine{i}.txt"] = str(i).encode()
+        before = files(out)
+        proc = child(out, mode=mode, log=log, wait=False, pause=0.02)
+        while "locked" not in log.read_text() and proc.poll() is None:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.2))  # somewhere in the final step (or just after it)
+        proc.kill()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode in (-signal.SIGKILL, 0), err  # killed, or done just before
+        reached = log.read_text().split()
+        points.add(reached[-1] if reached else "")
+        if out.exists() and files(out) == before:
+            outcomes.add("old")
+        elif out.exists():
+            assert complete(out, 2, foreign)
+            outcomes.add("new")
+        else:
+            assert mode == "fallback" and reached[-1] == "set-aside", reached
+        export_maps(out, {"conv": np.full((1, 2, 2), 3, np.float32)}, settings={"run": 3})
+        assert complete(out, 3, foreign) and ours(out.parent) == [] and ours(out) == []
+        if attempt >= 5 and outcomes == {"old", "new"}:
+            break
+    assert outcomes == {"old", "new"}, (outcomes, points)
 
 
 def test_two_exports_at_once_take_turns_and_leave_one_consistent_folder(tmp_path):
