@@ -23,7 +23,7 @@ from convlab.pipelines import images as imaging
 from convlab.render import colour
 from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.kernels import BANKS, IMAGE_BANKS
-from convlab.export.maps import ExportError, export_maps, printable
+from convlab.export.maps import ExportError, export_maps
 from convlab.export.options import check_options, select_layers
 from convlab.cli.interrupt import (INTERRUPTED, raise_on_interrupt, restore_terminate,
                                    terminate_as_interrupt)
@@ -209,6 +209,12 @@ def _default_sample():
     return default_sample()
 
 
+def _printable(path) -> str:
+    from convlab.export.maps import printable
+
+    return printable(str(path))
+
+
 def _say(line: str) -> None:
     print("convlab export: " + " ".join(str(line).split()), file=sys.stderr)
 
@@ -276,9 +282,10 @@ def run(args) -> int:
     finally:
         restore_terminate(previous)
     progress.finish()
+    result.out_dir = _printable(result.out_dir)  # a name that is not UTF-8: odd bytes as \xff
+
     if not args.quiet:
-        shown = printable(str(result.out_dir))  # a name that is not UTF-8: its odd bytes as \xff
-        print(f"Wrote {count_noun(len(result.files), 'file')} to {shown} in {result.seconds:.1f} s "
+        print(f"Wrote {count_noun(len(result.files), 'file')} to {result.out_dir} in {result.seconds:.1f} s "
               f"(manifest.json lists them).")
         for rank, (index, label, score) in enumerate(top5, start=1):
             name = label if label == f"class {index}" else f"{label} (class {index})"
