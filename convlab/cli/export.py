@@ -210,7 +210,7 @@ def _default_sample():
 
 
 def _printable(path) -> str:
-    from convlab.export.maps import printable
+    from convlab.export.names import printable
 
     return printable(str(path))
 

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +58,7 @@ from convlab.pipelines import images as imaging
 from convlab.engine.wording import count_noun, shape_text
 from convlab.render import colour, png, tiles
 from convlab.export.options import check_options, select_layers
+from convlab.export.names import folder_names, printable
 from convlab.export.owned import GENERATOR, MANIFEST, fingerprint
 from convlab.export.transaction import Transaction, explain_failure
 
@@ -103,29 +103,6 @@ def _json_default(o):
     return str(o)  # paths and the like
 
 
-def printable(obj):
-    """``obj`` with every string that is not valid UTF-8 (surrogate escapes from a file name in
-    another encoding, ``os.fsdecode(b"ph\\xffoto.png")``) written with ``\\xff`` instead."""
-    if isinstance(obj, str):
-        try:
-            obj.encode("utf-8")
-            return obj
-        except UnicodeEncodeError:
-            raw = obj.encode("utf-8", "surrogateescape") if _escapes_only(obj) else None
-            return (raw.decode("utf-8", "backslashreplace") if raw is not None
-                    else obj.encode("utf-8", "backslashreplace").decode("utf-8"))
-    if isinstance(obj, dict):
-        return {printable(k): printable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [printable(v) for v in obj]
-    return obj
-
-
-def _escapes_only(text: str) -> bool:
-    """True when every lone surrogate in ``text`` is a surrogate escape (U+DC80..U+DCFF)."""
-    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
-
-
 def _json(obj, indent=None) -> str:
     return json.dumps(printable(obj), default=_json_default, ensure_ascii=False,
                       allow_nan=False, indent=indent)
@@ -154,27 +131,6 @@ def _prepare_layer(name: str, folder: str, array) -> _Layer:
     raise ExportError(f"layer {name} has shape {a.shape}; expected (F, h, w) maps or a vector.")
 
 
-def _folder_names(names: list[str]) -> list[str]:
-    """A file-system-safe folder name per layer such that no two of the names an export writes
-    (``F/``, ``F_grid.png``, ``F.npy`` for each layer, and ``manifest.json``) are the same,
-    even on a file system that ignores case: a layer ``a_grid.png`` beside ``a`` becomes
-    ``a_grid.png_2``, a layer ``manifest.json`` becomes ``manifest.json_2``."""
-    out: list[str] = []
-    taken = {MANIFEST.lower()}
-    for name in names:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._-") or "layer"
-        safe, k = base, 2
-        while any(n.lower() in taken for n in _layer_files(safe)):
-            safe, k = f"{base}_{k}", k + 1
-        taken.update(n.lower() for n in _layer_files(safe))
-        out.append(safe)
-    return out
-
-
-def _layer_files(folder: str) -> tuple[str, str, str]:
-    return folder, f"{folder}_grid.png", f"{folder}.npy"
-
-
 def _check_options(layers, what, **options):
     """Refuse bad options before anything is written: ``(names, cmap, mode)`` or ExportError."""
     try:
@@ -200,7 +156,7 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     t0 = time.perf_counter()
     names, cmap, mode = _check_options(layers, what, grid=grid, per_map=per_map, npy=npy, cmap=cmap,
                                        normalize=normalize, scale=scale, sep=sep)
-    prepared = [_prepare_layer(n, f, layers[n]) for n, f in zip(names, _folder_names(names))]
+    prepared = [_prepare_layer(n, f, layers[n]) for n, f in zip(names, folder_names(names))]
     for L in prepared if per_map else ():  # refuse a scale that makes one map too large to open
         h, w = L.picture.shape[1:]
         if (fits := tiles.fit_scale(1, h, w, scale=scale, max_pixels=imaging.MAX_PIXELS)) < scale:
