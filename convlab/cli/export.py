@@ -232,6 +232,12 @@ def _default_sample():
     return default_sample()
 
 
+def _printable(path) -> str:
+    from convlab.export.names import printable
+
+    return printable(str(path))
+
+
 def _say(line: str) -> None:
     print("convlab export: " + " ".join(str(line).split()), file=sys.stderr)
 
@@ -301,6 +307,8 @@ def run(args) -> int:
     finally:
         restore_terminate(previous)
     progress.finish()
+    result.out_dir = _printable(result.out_dir)  # a name that is not UTF-8: odd bytes as \xff
+
     if not args.quiet:
         print(f"Wrote {count_noun(len(result.files), 'file')} to {result.out_dir} in "
               f"{time.perf_counter() - started:.1f} s (manifest.json lists them).")
