@@ -9,7 +9,7 @@ import pytest
 
 from convlab.engine.layers import KINDS
 
-from .gradcheck import check, make_net
+from .gradcheck import check, make_net, random_net
 
 
 def conv(name, c_out, k, **kw):
@@ -109,6 +109,16 @@ def test_bn_in_every_mode(mode):
     x = np.random.default_rng(7).standard_normal((3, 2, 4, 4))
     grads = check(net, x, mode=mode, seed=1)
     assert set(grads.params) == {"c1/W", "c1/b", "bn/gamma", "bn/beta", "c2/W", "c2/b"}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_networks_match_finite_differences(seed):
+    """Seeded random geometry: strides, asymmetric paddings, dilations, groups, batch sizes."""
+    rng = np.random.default_rng(seed)
+    net, shape = random_net(rng, act="leaky_relu")
+    x = rng.standard_normal((int(rng.integers(2, 4)), *shape))
+    for mode in ("test", "batch", "train"):
+        check(net, x, mode=mode, seed=seed)
 
 
 def test_every_registered_kind_is_covered():

@@ -123,7 +123,7 @@ def test_frozen_layers_get_no_gradients():
 
 def test_weights_stay_frozen_and_unchanged_float32():
     net = build_network("alexbn", seed=1)
-    x = np.random.default_rng(1).standard_normal((2, 3, 227, 227)).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal((2, 3, 227, 227))     # float64: cast to float32
     w = {(layer.name, k): (layer.params[k], layer.params[k].copy()) for layer in net.layers
          if layer.kind == "conv" for k in ("W",)}
     loss, grads = loss_and_grads(net, x, np.array([3, 999]), rng=0)

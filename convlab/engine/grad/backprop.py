@@ -53,11 +53,20 @@ def _generator(rng):
     raise ValueError(f"rng must be a numpy Generator, a seed or None, got {type(rng).__name__}")
 
 
+def _param_dtype(net: Network):
+    """The dtype of the network's first learned parameter (float32 unless a test made it
+    float64); None for a network without any."""
+    for layer in net.layers:
+        for key in layer.learned:
+            if key in layer.params:
+                return layer.params[key].dtype
+    return None
+
+
 def _as_input(net: Network, x):
-    xp = net.xp
-    h = xp.asarray(x)
-    if h.dtype.kind != "f":
-        h = h.astype(np.float32)
+    h = net.xp.asarray(x)
+    dtype = _param_dtype(net) or (h.dtype if h.dtype.kind == "f" else np.dtype(np.float32))
+    h = h.astype(dtype, copy=False)
     if h.ndim == 3:
         h = h[None]
     if h.ndim != 4:
@@ -67,8 +76,9 @@ def _as_input(net: Network, x):
 
 def run_forward(net: Network, x, *, mode: str = "test", rng=None, upto: int | None = None):
     """``(ForwardResult, caches, input)``: every layer (up to index ``upto``) run with
-    ``Layer.forward`` in ``mode``, its cache kept by name. The input keeps a float dtype
-    (float64 stays float64, for finite differences); other dtypes become float32."""
+    ``Layer.forward`` in ``mode``, its cache kept by name. The input is cast to the dtype of
+    the network's parameters (float32 as built; float64 where a test made them so; without
+    parameters a float input keeps its dtype)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
     gen = _generator(rng) if mode == "train" else None
@@ -128,10 +138,13 @@ def run_backward(net: Network, result: ForwardResult, caches: dict, x, seeds: di
             if want and g is not None:
                 grads[name] = g if name not in grads else grads[name] + g
         params.update({f"{layer.name}/{k}": g for k, g in gps.items()})
-    for layer in net.layers:                       # unreached parameters: a zero gradient
+    ordered = {}                                   # in layer order; unreached ones are zero
+    for layer in net.layers:
         for k in layer.trained():
-            params.setdefault(f"{layer.name}/{k}", net.xp.zeros(layer.params[k].shape, x.dtype))
-    return Gradients(params, grads.get("input") if input_grad else None, outputs, result,
+            key = f"{layer.name}/{k}"
+            ordered[key] = params[key] if key in params else net.xp.zeros(
+                layer.params[k].shape, x.dtype)
+    return Gradients(ordered, grads.get("input") if input_grad else None, outputs, result,
                      seconds=seconds)
 
 
