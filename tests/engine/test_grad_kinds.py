@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from convlab.engine.grad import backprop
 from convlab.engine.layers import KINDS
 
 from .gradcheck import check, make_net, random_net
@@ -124,3 +125,12 @@ def test_random_networks_match_finite_differences(seed):
 def test_every_registered_kind_is_covered():
     covered = {layer["kind"] for layers, _, _ in CASES.values() for layer in layers}
     assert set(KINDS) <= covered, f"kinds without a gradient check: {set(KINDS) - covered}"
+
+
+def test_max_pooling_ties_go_to_the_first_in_scan_order():
+    """Chainer's CPU argmax: row by row, left to right, within each window."""
+    net = make_net([{"name": "p", "kind": "pool", "ksize": 2, "stride": 1, "cover_all": False}],
+                   (1, 3, 3))
+    x = np.array([[[[5.0, 5.0, 5.0], [5.0, 5.0, 3.0], [2.0, 5.0, 5.0]]]])   # every window ties
+    grads = backprop(net, x, {"p": np.array([[[[1.0, 10.0], [100.0, 1000.0]]]])})
+    np.testing.assert_array_equal(grads.input[0, 0], [[1, 10, 0], [100, 1000, 0], [0, 0, 0]])
