@@ -134,3 +134,17 @@ def test_max_pooling_ties_go_to_the_first_in_scan_order():
     x = np.array([[[[5.0, 5.0, 5.0], [5.0, 5.0, 3.0], [2.0, 5.0, 5.0]]]])   # every window ties
     grads = backprop(net, x, {"p": np.array([[[[1.0, 10.0], [100.0, 1000.0]]]])})
     np.testing.assert_array_equal(grads.input[0, 0], [[1, 10, 0], [100, 1000, 0], [0, 0, 0]])
+
+
+def test_conv_backward_in_batch_chunks_is_the_same(monkeypatch):
+    """A budget of one sample per chunk gives the same gradients as the whole batch at once."""
+    from convlab.engine.ops import conv_grad
+
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal((5, 4, 7, 6)), rng.standard_normal((6, 2, 3, 2))
+    gy = rng.standard_normal((5, 6, 3, 5))                  # OH = (7 + 1 - 3) // 2 + 1, OW 5
+    kw = dict(stride=(2, 1), pad=((1, 0), (0, 1)), dilation=(1, 2), groups=2)
+    whole = conv_grad.conv2d_backward(x, W, gy, **kw)
+    monkeypatch.setattr(conv_grad, "GRAD_COL_BUDGET", 1)
+    for a, b in zip(whole, conv_grad.conv2d_backward(x, W, gy, **kw)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
