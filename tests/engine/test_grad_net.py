@@ -111,6 +111,16 @@ def test_bad_arguments_get_one_sentence():
             backprop(net, x, **kwargs)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         backprop(net, np.zeros((3, 5)), {"fc": np.ones((1, 3))})
+    averages = dict(net["bn1"].params)
+    with pytest.raises(ValueError, match="seed for fc has shape"):
+        backprop(net, x, {"fc": np.ones((1, 4))}, mode="train")
+    for labels, message in (([5], "every label must be in 0..2"), ([0, 1], "do not match"),
+                            ([0.5], "integers")):
+        with pytest.raises(ValueError, match=message):
+            loss_and_grads(net, x, np.array(labels))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        loss_and_grads(net, x, np.array([0]), mode="training")
+    assert all(net["bn1"].params[k] is v for k, v in averages.items())   # refused before moving
 
 
 def test_a_kind_without_backward_says_so():

@@ -55,8 +55,8 @@ def conv2d_backward(x, W, gy, *, stride=1, pad=0, dilation=1, groups=1, need_x=T
     The batch is taken in chunks whose im2col matrix fits ``GRAD_COL_BUDGET`` (AlexBN's conv2
     at batch 64 would otherwise build 450 MB), ``gW`` summed over them in order."""
     xp = array_module(x)
-    n, c, h, w = x.shape
-    c_out, cg, kh, kw = W.shape
+    n, c = x.shape[:2]
+    kh, kw = W.shape[2:]
     oh, ow = gy.shape[2:]
     per_sample = c * kh * kw * oh * ow * gy.dtype.itemsize
     step = max(1, min(n, GRAD_COL_BUDGET // max(per_sample, 1)))
