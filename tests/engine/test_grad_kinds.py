@@ -26,6 +26,7 @@ CASES = {
     "conv_asym_dilate": ([conv("c", 5, 3, pad=[[0, 1], [2, 0]], dilation=[2, 1])], (3, 7, 6), 2),
     "conv_groups": ([conv("c", 4, [2, 3], groups=2, stride=[1, 2], nobias=True)], (4, 5, 7), 2),
     "conv_depthwise": ([conv("c", 4, 3, groups=4, pad=[1, 0], stride=3, dilation=2)], (4, 8, 9), 1),
+    "conv_pad_past_kernel": ([conv("c", 3, [1, 2], pad=[[2, 1], [0, 3]])], (2, 4, 5), 2),
     "conv_chain": ([C1, conv("c2", 3, 2, stride=2)], (2, 6, 6), 2),
     # transposed convolution
     "deconv": ([{"name": "d", "kind": "deconv", "out_channels": 3, "ksize": 3, "stride": 2,
