@@ -24,6 +24,7 @@ from convlab.ui.window_drops import FileDropMixin
 from convlab.ui.panes.base import Pane
 from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.panes.network import NetworkPane
+from convlab.ui.help_menu import HelpMenu
 from convlab.ui.widgets.elided_label import ElidedLabel
 from convlab.ui.widgets.message_area import MessageArea
 from convlab.ui.worker import LatestWorker, stop_workers
@@ -74,6 +75,7 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
+        self.help_menu = HelpMenu(self)  # last in the menu bar, after the Network menu
         self.tabs.currentChanged.connect(self._pane_shown)
         self.setAcceptDrops(True)
         self._install_drop_filters()
