@@ -153,6 +153,12 @@ def text_problems(top: QWidget, *, scrolling: bool = False) -> list[str]:
             why = button_problem(widget)
         elif isinstance(widget, QComboBox):
             why = combo_problem(widget)
+        elif hasattr(widget, "needed_width"):  # a painted widget that knows what it needs
+            need = widget.needed_width()
+            why = f"needs {need} px, has {widget.width()}" if need > widget.width() + SLACK else None
+            if why:
+                problems.append(f"{widget.objectName()}: {why}")
+            continue
         elif isinstance(widget, QTableView):
             problems += table_problems(widget, scrolling)
             continue
