@@ -24,6 +24,8 @@ from convlab.ui.window_drops import FileDropMixin
 from convlab.ui.panes.base import Pane
 from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.panes.network import NetworkPane
+from convlab.ui.help_menu import HelpMenu
+from convlab.ui.widgets.elided_label import ElidedLabel
 from convlab.ui.widgets.message_area import MessageArea
 from convlab.ui.worker import LatestWorker, stop_workers
 
@@ -73,6 +75,7 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
+        self.help_menu = HelpMenu(self)  # last in the menu bar, after the Network menu
         self.tabs.currentChanged.connect(self._pane_shown)
         self.setAcceptDrops(True)
         self._install_drop_filters()
@@ -147,8 +150,8 @@ class MainWindow(FileDropMixin, QMainWindow):
 
     def _status_widgets(self) -> None:
         bar = self.statusBar()
-        self.backend_label = QLabel(objectName="backendLabel")
-        self.compute_label = QLabel(objectName="computeLabel")
+        self.backend_label = ElidedLabel(objectName="backendLabel")  # elided in a narrow window
+        self.compute_label = ElidedLabel(objectName="computeLabel")
         self.size_label = QLabel(objectName="imageSizeLabel")
         bar.addWidget(self.compute_label, 1)
         bar.addPermanentWidget(self.size_label)

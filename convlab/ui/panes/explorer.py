@@ -24,6 +24,7 @@ from convlab.pipelines.explorer import CostModel, ExplorerOutput, first_error
 from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes.explorer_explain import ExplainSide
+from convlab.ui.panes.explorer_history import SettingsHistory
 from convlab.ui.panes.explorer_layout import STAGES, build_layout
 from convlab.ui.panes.explorer_results import PAINT_FALLBACK_MS, WorkerTraffic
 from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
@@ -86,6 +87,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         for slider in self.controls.sliders.values():
             slider.sliderReleased.connect(self._released)
         self.controls.resetRequested.connect(self.reset)
+        self.history = SettingsHistory(self)  # Ctrl+Z / Ctrl+Shift+Z over every setting
         self.refresh()
 
     # -- state -----------------------------------------------------------------------------------
@@ -221,6 +223,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
             pass
         self.controls.set_longest(state.get("longest", DEFAULT_LONGEST))
         self.view.restore(state.get("view", {}))
+        self.history.start_here()  # last session's settings are where undo stops
 
     # -- housekeeping ----------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:

@@ -38,6 +38,7 @@ def build_layout(pane) -> None:
     split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
     pane.map_tabs = QTabWidget(objectName="mapTabs")  # the maps, and the diagram beside them
     pane.map_tabs.addTab(pane.view, "Feature maps")
+    pane.view.title.hide()  # the tab says it: its room goes to the scaling menu (issue 24)
     pane.map_tabs.addTab(pane.diagram, "Arithmetic diagram")
     pane.map_tabs.setTabToolTip(1, DIAGRAM_TIP)
     split.addWidget(pane.map_tabs)
