@@ -4,8 +4,8 @@ Images inside ConvLab are ``(H, W, 3)`` float32 RGB in ``[0, 1]``, EXIF orientat
 alpha composited on white, grey and palette images expanded to RGB, 16-bit divided by 65535.
 :func:`load_image` turns every bad file into an :class:`ImageLoadError` with one sentence fit
 for a person, and never raises anything else for a bad file. Only :data:`FORMATS` are opened
-(``Image.open(..., formats=FORMATS)``), so no file reaches a plugin that runs a delegate. Turning arrays into pictures and
-PNG files is :mod:`convlab.render`'s.
+(``Image.open(..., formats=FORMATS)``), so no file reaches a plugin that runs a delegate.
+Turning arrays into pictures and PNG files is :mod:`convlab.render`'s.
 """
 
 from __future__ import annotations
