@@ -24,10 +24,12 @@ from convlab.engine.nets import Network, SummaryRow
 from convlab.engine.ops import softmax
 from convlab.engine.wording import shape_text
 from convlab.pipelines import records
+from convlab.pipelines.guard import bounded_read
 from convlab.pipelines import netbuild
 from convlab.pipelines.layer_outputs import LayerOutputs
 
 CLASS_NAME_FILES = ("synset_words.txt", "labels.txt", "classes.txt", "imagenet_classes.txt")
+MAX_CLASS_NAME_BYTES = 4 * 2 ** 20   # ImageNet's synset_words.txt is 31 kB
 
 
 @dataclass(frozen=True)
@@ -156,15 +158,19 @@ def _file_stamp(path: str | None) -> tuple | None:
 
 
 def load_class_names(path) -> list[str]:
-    """One class per line; Caffe's ``synset_words.txt`` form (``n01440764 tench, ...``) is tidied."""
+    """One class per line; Caffe's ``synset_words.txt`` form (``n01440764 tench, ...``) is tidied.
+
+    A regular file of at most :data:`MAX_CLASS_NAME_BYTES` only (``ValueError`` otherwise,
+    judged before it is read: a 1 GiB file beside the weights was read whole, 2.4 GB);
+    ``UnicodeDecodeError`` for one that is not UTF-8."""
+    text = bounded_read(path, MAX_CLASS_NAME_BYTES, "class names").decode("utf-8")
     names = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            head, _, rest = line.partition(" ")
-            names.append(rest if head[:1] == "n" and head[1:].isdigit() and rest else line)
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        head, _, rest = line.partition(" ")
+        names.append(rest if head[:1] == "n" and head[1:].isdigit() and rest else line)
     return names
 
 
@@ -178,7 +184,7 @@ def find_class_names(weights_path: str | None) -> list[str] | None:
         if os.path.isfile(candidate):
             try:
                 names = load_class_names(candidate)
-            except (OSError, UnicodeDecodeError):
+            except (OSError, ValueError):  # too large, special or not UTF-8: not class names
                 continue
             if len(names) == 1000:
                 return names
