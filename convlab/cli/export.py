@@ -183,6 +183,8 @@ def _network_job(args, parser):
     path = args.image or _default_sample()
     image = imaging.load_image(path)
     result = runner.run(image, settings)
+    if settings.net == "onnx" and result.note:  # e.g. a labels file beside the model was ignored
+        _say(f"note: {result.note}")
     missing = [name for name in chosen if name not in result.outputs]
     if missing:
         why = next((r.error for r in result.rows if r.error), "")

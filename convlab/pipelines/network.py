@@ -306,7 +306,14 @@ def _top5(net: Network, s: NetworkSettings, result: NetworkResult):
         from convlab.models.preprocess import top_k as top_labels
 
         path = s.labels or find_labels(s.model)
-        labels = read_labels(path) if path else None
+        labels = None
+        try:
+            labels = read_labels(path) if path else None
+        except ValueError as exc:
+            if s.labels:        # named by the user: checked before the run, so this is a race
+                raise
+            result.note = (f"{str(exc).rstrip('.')}; it was found beside the model, not named, "
+                           "so it is ignored and the classes are numbered.")
         scores = result.outputs[last]
         if not is_distribution(scores):
             scores = to_numpy(softmax(scores.reshape(1, -1)))[0]

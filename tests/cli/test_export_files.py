@@ -160,6 +160,30 @@ def test_export_a_light_onnx_model_with_a_preset_and_labels(tmp_path, capsys):
     assert pngs(out).items() <= pngs(again).items()
 
 
+@pytest.mark.parametrize("beside", ["binary", "huge"])
+def test_a_labels_file_beside_the_model_that_is_not_usable_is_ignored_with_a_note(tmp_path, capsys,
+                                                                                   beside):
+    """Issue 20, "Also": a large or binary <model>.txt beside an ONNX model made export fail,
+    though the user never named it; it is ignored, with a note, and the classes are numbered."""
+    import shutil
+
+    model = tmp_path / "squeezenet.onnx"
+    shutil.copyfile(light_model("squeezenet"), model)
+    with open(tmp_path / "squeezenet.txt", "wb") as fh:
+        if beside == "binary":
+            fh.write(bytes(range(256)) * 8)
+        else:
+            fh.truncate(1 << 30)                               # sparse: 1 GiB to a reader
+    out = tmp_path / "maps"
+    assert main(["export", "--out", str(out), "--model", str(model), "--layers", "n0",
+                 "--no-maps"]) == 0
+    captured = capsys.readouterr()
+    assert "squeezenet.txt" in captured.err and "it is ignored and the classes are numbered" in captured.err
+    top = [line for line in captured.out.splitlines() if "top-" in line]
+    assert len(top) == 5 and "class " in top[0]
+    assert manifest(out)["settings"]["model"]["labels"] is None
+
+
 def test_an_unusable_model_is_one_sentence_and_nothing_written(tmp_path, capsys):
     pytest.importorskip("onnx")
     junk = tmp_path / "junk.onnx"
