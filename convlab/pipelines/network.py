@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shlex
 from dataclasses import dataclass, field, replace
@@ -144,6 +145,20 @@ class NetworkResult:
         return record
 
 
+def check_activations(rows: list[SummaryRow], shape) -> None:
+    """Refuse a run whose layer outputs (float32, one image, the input included: ``4 *
+    sum(prod(shape))``) would pass the spec's budget at this input size (a spec is judged at its
+    own size when built; ``--input`` or the pane's size can be larger), before any is made."""
+    from convlab.engine.nets.spec import MAX_ACTIVATION_BYTES
+
+    total = 4 * math.prod(shape) + sum(4 * math.prod(r.output_shape) for r in rows
+                                       if r.output_shape)
+    if total > MAX_ACTIVATION_BYTES:
+        raise ValueError(f"At the input size {'x'.join(map(str, shape))} the layer outputs would "
+                         f"take {total / 1e9:,.2f} GB; a run's outputs may take at most "
+                         f"{MAX_ACTIVATION_BYTES / 1e9:.2f} GB (float32, one image).")
+
+
 def has_batch_norm(net: Network) -> bool:
     """True when ``net`` has a BatchNormalization layer (so a BN mode applies to it)."""
     return any(layer.kind == "bn" for layer in net.layers)
@@ -259,6 +274,7 @@ class NetworkRunner:
         net = self.network(s)
         shape = input_shape(net, s)
         rows = net.summary(shape)
+        check_activations(rows, shape)
         prep = netbuild.prepare(image, s, net)
         note = cover_all_note(net, s.insize) if s.net in specs.PRESETS else ""
         result = NetworkResult(s, rows, prep, weights_source=net.weights_source, note=note,

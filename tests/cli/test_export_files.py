@@ -184,6 +184,28 @@ def test_a_labels_file_beside_the_model_that_is_not_usable_is_ignored_with_a_not
     assert manifest(out)["settings"]["model"]["labels"] is None
 
 
+def test_outputs_over_budget_at_the_run_size_are_refused_before_any_is_made(tmp_path):
+    """Issue 20, "Also" (activation budget): a spec fine at its own input size can be asked to
+    run at --input 4096, where its outputs would take 4.5 GB; under a 1.5 GiB address space
+    the refusal must be the budget's sentence and exit 2, not "out of memory"."""
+    import os
+    import subprocess
+    import sys
+
+    spec = write_spec(tmp_path, {"input_shape": [3, 64, 64], "layers": [
+        {"name": "c", "kind": "conv", "out_channels": 64, "ksize": 1}]})
+    limit = ("import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29)); "
+             "sys.argv = ['convlab'] + sys.argv[1:]; runpy.run_module('convlab', run_name='__main__')")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", limit, "export", "--out", str(tmp_path / "maps"),
+                           "--spec", str(spec), "--input", "4096"], capture_output=True, text=True,
+                          timeout=300, cwd=root)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "At the input size 3x4096x4096 the layer outputs would take 4.50 GB; a run's outputs " \
+           "may take at most 2.15 GB" in done.stderr
+    assert not (tmp_path / "maps").exists()
+
+
 def test_an_unusable_model_is_one_sentence_and_nothing_written(tmp_path, capsys):
     pytest.importorskip("onnx")
     junk = tmp_path / "junk.onnx"
