@@ -17,6 +17,7 @@ bytes and then an array of them).
 from __future__ import annotations
 
 import os
+import stat
 
 import numpy as np
 
@@ -53,17 +54,25 @@ def read_model(path):
     from google.protobuf.message import DecodeError
 
     name = os.path.basename(os.fspath(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        size = os.path.getsize(path)
-        if size == 0:
-            raise ValueError(f"{name} is empty, not an ONNX model.")
-        if size > MAX_FILE_BYTES:
-            raise ValueError(f"{name} is {size / 2**30:.1f} GiB, larger than an ONNX file can "
-                             "be (2 GiB); big models keep their weights as external data.")
-        with open(path, "rb") as fh:
-            data = fh.read()
+        with os.fdopen(os.open(path, flags), "rb") as fh:   # O_NONBLOCK: a pipe cannot hold it
+            info = os.fstat(fh.fileno())                    # judged on what was opened
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError(f"{name} is not a regular file, so not an ONNX model.")
+            if info.st_size == 0:
+                raise ValueError(f"{name} is empty, not an ONNX model.")
+            if info.st_size > MAX_FILE_BYTES:
+                raise ValueError(f"{name} is {info.st_size / 2**30:.1f} GiB, larger than an ONNX "
+                                 "file can be (2 GiB); big models keep their weights as external "
+                                 "data.")
+            os.set_blocking(fh.fileno(), True)
+            data = fh.read(info.st_size + 1)                # never more, even if it grows
     except OSError as exc:
         raise ValueError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+    if len(data) != info.st_size:
+        raise ValueError(f"{name} changed size while it was read; try again once it is "
+                         "written.")
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)

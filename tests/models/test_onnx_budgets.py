@@ -188,3 +188,27 @@ def test_a_float32_initializer_holding_nan_or_infinity_is_refused(tmp_path, bad)
 def test_an_attribute_of_nan_is_refused(tmp_path):
     made = model([node("LeakyRelu", ["x"], ["y"], name="leaky", alpha=float("nan"))])
     refused(save(made, tmp_path / "m.onnx"), "'leaky'", "alpha must be a finite number")
+
+
+def test_a_named_pipe_given_as_the_model_is_refused_without_waiting(tmp_path):
+    """load_onnx itself (not only the command line's guard) judges the opened file."""
+    import threading
+
+    fifo = tmp_path / "m.onnx"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def attempt():
+        try:
+            load_onnx(fifo)
+            outcome.append("loaded")
+        except ValueError as exc:
+            outcome.append(str(exc))
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("load_onnx waited on a named pipe")
+    assert "not a regular file" in outcome[0]
