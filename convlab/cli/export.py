@@ -205,7 +205,12 @@ def _network_job(args, parser):
     chosen = _choose(net.layer_names, args.layers, parser)
     path = args.image or _default_sample()
     image = imaging.load_image(path)
-    result = runner.run(image, settings)
+    try:
+        result = runner.run(image, settings)
+    except ValueError as exc:  # outputs over budget at this input size: nothing was written
+        raise BadFile(str(exc)) from None
+    if settings.net == "onnx" and result.note:  # e.g. a labels file beside the model was ignored
+        _say(f"note: {result.note}")
     missing = [name for name in chosen if name not in result.outputs]
     if missing:
         why = next((r.error for r in result.rows if r.error), "")
