@@ -111,7 +111,7 @@ def test_running_averages_are_not_touched():
 
 def test_a_layer_whose_updates_are_disabled_keeps_its_weights():
     net = small_net()
-    net["conv1"].update_enabled = False
+    net["conv1"].disable_update()
     W, b = net["conv1"].params["W"], net["conv1"].params["b"]
     run(MomentumSGD, {"lr": 0.1}, net=net)           # conv1's gradients are given, and ignored
     assert net["conv1"].params["W"] is W and net["conv1"].params["b"] is b
@@ -122,10 +122,10 @@ def test_adam_counts_steps_per_parameter_as_chainer():
     """A parameter frozen for the first two steps starts its bias correction at t=1."""
     net = small_net()
     opt = Adam(alpha=0.01).setup(net)
-    net["fc2"].update_enabled = False
+    net["fc2"].disable_update()
     for t in (1, 2):
         opt.update(fake_grads(net, t))
-    net["fc2"].update_enabled = True
+    net["fc2"].enable_update()
     start = np.array(net["fc2"].params["W"])
     g = fake_grads(net, 3)["fc2/W"]
     opt.update(fake_grads(net, 3))
