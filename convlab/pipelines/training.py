@@ -170,6 +170,7 @@ class Trainer:
         self.should_stop = should_stop or (lambda: False)
         self.log: list[dict] = []
         self.at = _Position()
+        self.run_info: dict = {}     # what the caller wants kept with a snapshot (its flags)
         c, h, _ = data.input_shape
         self._normalize = input_normalization(c)
         self._augment = dict(augment=True, pad=h // 8, flip=c == 3) if config.augment else {}
@@ -294,7 +295,8 @@ class Trainer:
                             "test": len(self.test), "classes": list(self.data.classes)},
                 "epoch": at.epoch, "batch": at.batch, "iteration": at.iteration,
                 "sums": list(at.sums), "elapsed": at.elapsed, "log": self.log,
-                "rng": {"seed": self.config.seed, "streams": "default_rng([seed, epoch, batch])"}}
+                "rng": {"seed": self.config.seed, "streams": "default_rng([seed, epoch, batch])"},
+                "run": self.run_info}
 
     def save(self, path) -> None:
         """The snapshot, atomically: weights, optimizer state, position, log, RNG state."""
