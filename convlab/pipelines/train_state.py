@@ -130,3 +130,21 @@ def read_optimizer_state(path, shapes: dict[str, tuple]) -> dict[str, np.ndarray
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise SnapshotError(f"{name}'s optimizer state cannot be read ({exc}).") from None
     return out
+
+
+def check_same(meta: dict, ours: dict, mine: dict) -> None:
+    """SnapshotError unless the snapshot (``meta``) is of the run whose meta is ``ours`` and
+    whose configuration is ``mine`` (``epochs`` may differ: a run may be made longer)."""
+    if meta.get("spec") != ours["spec"]:
+        raise SnapshotError(f"the snapshot is of the network {meta.get('net')!r}, "
+                            f"not of this {ours['net']!r} as it is now.")
+    if meta.get("dataset") != ours["dataset"]:
+        raise SnapshotError("the snapshot was trained on other data "
+                            f"({meta.get('dataset', {}).get('name')!r} with "
+                            f"{meta.get('dataset', {}).get('train')} training images).")
+    theirs = dict(meta.get("config", {}))
+    theirs["freeze"] = tuple(theirs.get("freeze", ()))
+    for key in mine:
+        if key != "epochs" and theirs.get(key) != mine[key]:
+            raise SnapshotError(f"the snapshot's run has {key} {theirs.get(key)!r}, "
+                                f"not {mine[key]!r}; resume it with its own settings.")

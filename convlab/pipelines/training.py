@@ -35,63 +35,13 @@ import numpy as np
 
 from convlab.engine.grad import loss_and_grads
 from convlab.engine.ops import softmax_cross_entropy
-from convlab.engine.optim import OPTIMIZERS, WeightDecay
-from convlab.engine.wording import shape_text
 from convlab.pipelines import train_state
 from convlab.pipelines.datasets import Dataset, Split
-from convlab.pipelines.images import IMAGENET_MEAN
+from convlab.pipelines.train_config import (DEFAULT_LR, RANGES, TrainConfig, TrainingError,
+                                            check_fit, input_normalization)
 
-# (low, high) of every number a run takes; None: no bound on that side
-RANGES = {"epochs": (1, 10_000), "batch_size": (1, 4096), "lr": (1e-8, 10.0),
-          "weight_decay": (0.0, 0.1), "seed": (0, 2**32 - 1), "limit": (1, 10_000_000)}
-DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}   # Chainer's defaults
-
-
-class TrainingError(ValueError):
-    """A run that cannot start as asked; ``str(exc)`` is one sentence."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. ``lr`` None: the optimizer's Chainer default (Adam's ``alpha`` 0.001,
-    SGD's and MomentumSGD's ``lr`` 0.01). ``freeze``: layers whose updates are disabled.
-    ``limit``: use at most this many images of each split (quick runs and tests)."""
-
-    epochs: int = 5
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float | None = None
-    weight_decay: float = 0.0
-    seed: int = 0
-    augment: bool = True
-    freeze: tuple[str, ...] = ()
-    limit: int | None = None
-
-    def checked(self) -> "TrainConfig":
-        """This configuration, or TrainingError naming the first value out of range."""
-        if self.optimizer not in OPTIMIZERS:
-            raise TrainingError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not "
-                                f"{self.optimizer!r}.")
-        for name, (low, high) in RANGES.items():
-            value = getattr(self, name)
-            if value is None and name in ("lr", "limit"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    low <= value <= high) or (name != "lr" and name != "weight_decay"
-                                              and int(value) != value):
-                raise TrainingError(f"{name} must be from {low:g} to {high:g}, not {value!r}.")
-        return self
-
-    @property
-    def rate(self) -> float:
-        return DEFAULT_LR[self.optimizer] if self.lr is None else float(self.lr)
-
-    def make_optimizer(self):
-        cls = OPTIMIZERS[self.optimizer]
-        opt = cls(alpha=self.rate) if self.optimizer == "adam" else cls(lr=self.rate)
-        if self.weight_decay:
-            opt.add_hook(WeightDecay(self.weight_decay))
-        return opt
+__all__ = ["DEFAULT_LR", "RANGES", "Progress", "TrainConfig", "Trainer", "TrainingError",
+           "check_fit", "input_normalization"]
 
 
 @dataclass
@@ -108,37 +58,6 @@ class Progress:
     accuracy: float = float("nan")
     images_per_second: float = 0.0
     phase: str = "train"       # "train" or "test"
-
-
-def input_normalization(channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(mean, std)`` on the [0, 1] scale: ImageNet's mean (its luma for grey), std 1."""
-    mean = np.asarray(IMAGENET_MEAN) / 255.0
-    if channels == 1:
-        mean = np.asarray([0.299 * mean[0] + 0.587 * mean[1] + 0.114 * mean[2]])
-    return mean, np.ones(channels)
-
-
-def check_fit(net, data: Dataset) -> None:
-    """TrainingError (one sentence naming the layer and the fix) unless ``net`` reads
-    ``data``'s images and gives one score per class."""
-    shape = data.input_shape
-    rows = net.summary(shape)
-    bad = next((r for r in rows if r.error), None)
-    if bad is not None:
-        raise TrainingError(f"{bad.error.rstrip('.').split('. Square')[0]} with {data.name}'s "
-                            f"{shape_text(shape)} images; open the data at the network's input "
-                            f"{shape_text(tuple(net.input_shape))} (convlab train does).")
-    last, out = rows[-1].name, rows[-1].output_shape
-    classes = len(data.classes)
-    if len(out) != 1:
-        raise TrainingError(f"the last layer {last} gives {shape_text(out)}, not one score per "
-                            f"class; end the network with an fc layer of {classes} outputs.")
-    if out[0] != classes:
-        raise TrainingError(f"{last} gives {out[0]} scores but {data.name} has {classes} "
-                            f"classes; set {last}'s out_size to {classes} (convlab train --net "
-                            "does this for a built-in network).")
-    if len(data.train) == 0:
-        raise TrainingError(f"{data.name} has no training images.")
 
 
 @dataclass
@@ -306,7 +225,7 @@ class Trainer:
         """Continue from the snapshot at ``path``: the same network, data and configuration
         (``epochs`` may grow); SnapshotError (one sentence) and nothing changed otherwise."""
         meta = train_state.read_meta(path)
-        _check_same(meta, self)
+        train_state.check_same(meta, self.meta(), asdict(self.config))
         shapes = {k: tuple(layer.params[s].shape) for k, (layer, s) in _params(self.net).items()}
         state = train_state.read_optimizer_state(path, shapes)
         try:
@@ -324,25 +243,6 @@ def _params(net):
     from convlab.engine.optim import trainable
 
     return trainable(net)
-
-
-def _check_same(meta: dict, trainer: Trainer) -> None:
-    """SnapshotError unless the snapshot is of this network, data and configuration."""
-    ours = trainer.meta()
-    if meta.get("spec") != ours["spec"]:
-        raise train_state.SnapshotError(f"the snapshot is of the network {meta.get('net')!r}, "
-                                        f"not of this {ours['net']!r} as it is now.")
-    if meta.get("dataset") != ours["dataset"]:
-        raise train_state.SnapshotError("the snapshot was trained on other data "
-                                        f"({meta.get('dataset', {}).get('name')!r} with "
-                                        f"{meta.get('dataset', {}).get('train')} training images).")
-    theirs = dict(meta.get("config", {}))
-    mine = asdict(trainer.config)
-    theirs["freeze"] = tuple(theirs.get("freeze", ()))
-    for key in mine:
-        if key != "epochs" and theirs.get(key) != mine[key]:
-            raise train_state.SnapshotError(f"the snapshot's run has {key} {theirs.get(key)!r}, "
-                                            f"not {mine[key]!r}; resume it with its own settings.")
 
 
 def _limited(split: Split, limit: int | None) -> Split:
