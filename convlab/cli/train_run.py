@@ -117,7 +117,8 @@ class Reporter:
             self.phase = p.phase
             what = "train" if p.phase == "train" else "test"
             self.bar = tqdm(total=p.batches, initial=p.batch - 1, unit="batch", leave=False,
-                            desc=f"epoch {p.epoch}/{p.epochs} {what}", file=sys.stderr)
+                            desc=f"epoch {p.epoch}/{p.epochs} {what}", file=sys.stderr,
+                            disable=None)   # None: only on a terminal
         self.bar.update(1)
         self.bar.set_postfix(loss=f"{p.loss:.3f}", acc=f"{p.accuracy:.0%}", refresh=False)
 

@@ -33,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from convlab.engine.backend import to_numpy
 from convlab.engine.grad import loss_and_grads
 from convlab.engine.ops import softmax_cross_entropy
 from convlab.pipelines import train_state
@@ -159,10 +160,10 @@ class Trainer:
     def step(self, x, labels, epoch: int, batch: int) -> tuple[float, float]:
         """One update on a batch: ``(loss, accuracy)`` before the update (as Chainer reports)."""
         rng = np.random.default_rng([self.config.seed, epoch, batch, 1])
-        loss, grads = loss_and_grads(self.net, x, labels, mode="train", rng=rng,
-                                     input_grad=False)
-        logits = grads.forward[self.net.layers[-1].name]
-        accuracy = float((np.asarray(logits).argmax(axis=1) == labels).mean())
+        loss, grads = loss_and_grads(self.net, x, self.net.xp.asarray(labels), mode="train",
+                                     rng=rng, input_grad=False)
+        logits = to_numpy(grads.forward[self.net.layers[-1].name])
+        accuracy = float((logits.argmax(axis=1) == labels).mean())
         self.optimizer.update(grads)
         return float(loss), accuracy
 
@@ -179,9 +180,9 @@ class Trainer:
             if self.should_stop():
                 return None
             logits = self.net.forward(b.x)[last]
-            loss, _ = softmax_cross_entropy(logits, b.labels)
+            loss, _ = softmax_cross_entropy(logits, self.net.xp.asarray(b.labels))
             losses.append(float(loss))
-            accuracies.append(float((np.asarray(logits).argmax(axis=1) == b.labels).mean()))
+            accuracies.append(float((to_numpy(logits).argmax(axis=1) == b.labels).mean()))
             if self.on_batch is not None:
                 total = -(-len(self.test) // self.config.batch_size)
                 self.on_batch(Progress(self.at.epoch + 1, self.config.epochs, i + 1, total,

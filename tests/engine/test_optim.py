@@ -236,3 +236,36 @@ def test_adam_adds_eps_to_sqrt_v_as_chainer_not_as_pytorch():
     got = net["fc2"].params["b"]
     np.testing.assert_allclose(got, chainer, rtol=0, atol=1e-7)
     assert np.abs(got - pytorch).min() > 1e-4
+
+
+@pytest.mark.parametrize("kind, cls, hp", CASES, ids=[c[0] for c in CASES])
+def test_updates_stay_on_the_device_with_the_cupy_double(kind, cls, hp):
+    from convlab.engine.backend import array_module, to_numpy
+
+    from . import fakecupy
+    from .optim_helpers import SPEC
+
+    host, _ = run(cls, hp, steps=2)
+    with fakecupy.installed() as cp:
+        net = Network.from_spec(SPEC, seed=0, xp=cp)
+        start = small_net()
+        for layer in net.layers:
+            for key in layer.learned:
+                layer.params[key] = cp.asarray(start[layer.name].params[key])
+        opt = cls(**hp).setup(net)
+        opt.add_hook(WeightDecay(RATE))
+        for t in (1, 2):
+            for layer in start.layers:       # the host copy follows, for the next gradients
+                for key in layer.learned:
+                    layer.params[key] = to_numpy(net[layer.name].params[key])
+            grads = {k: cp.asarray(v) for k, v in fake_grads(start, t).items()}
+            fakecupy.reset_pulls()
+            opt.update(grads)
+            assert fakecupy.pulls == 0
+        for layer in net.layers:
+            for key in layer.learned:
+                value = layer.params[key]
+                assert array_module(value) is cp
+                np.testing.assert_allclose(to_numpy(value), host[layer.name].params[key],
+                                           rtol=1e-6, atol=1e-7)
+        assert all(array_module(v) is np for v in opt.state_dict().values())

@@ -193,3 +193,27 @@ def test_bad_settings_are_one_sentence(data, config, words):
     with pytest.raises(TrainingError) as info:
         Trainer(small_net(), data, config)
     assert words in _sentence(info)
+
+
+def test_training_runs_on_the_cupy_double(data):
+    """Weights, BN averages and optimizer state stay on the device; the log matches NumPy's."""
+    from convlab.engine.backend import array_module, to_numpy
+    from tests.engine import fakecupy
+
+    # MomentumSGD: Adam would turn the float noise of conv1/b's zero gradient (BN follows)
+    # into full steps of either sign
+    config = TrainConfig(epochs=1, batch_size=32, optimizer="momentum", seed=3, limit=64)
+    host = small_net()
+    host_trainer = Trainer(host, data, config)
+    host_trainer.run()
+    with fakecupy.installed() as cp:
+        net = Network.from_spec(SMALL, seed=0, xp=cp)
+        trainer = Trainer(net, data, config)
+        assert trainer.run()
+        for layer in net.layers:
+            for key, value in layer.params.items():
+                assert array_module(value) is cp, f"{layer.name}/{key} left the device"
+                np.testing.assert_allclose(to_numpy(value), host[layer.name].params[key],
+                                           rtol=1e-3, atol=1e-4)
+        assert trainer.log[0]["main/loss"] == pytest.approx(host_trainer.log[0]["main/loss"],
+                                                            rel=1e-4)
