@@ -167,3 +167,21 @@ def test_shapes_lists_the_trainable_presets_at_their_own_size(capsys):
     assert "lenet at 28x28" in out and "1x28x28" in out and "431,080" in out
     assert main(["shapes", "--net", "cifar-small"]) == 0
     assert "114,186" in capsys.readouterr().out
+
+
+def test_a_folder_of_photos_trains_end_to_end(tmp_path, capsys):
+    """Class folders of real photos, resized to the colour preset's 32 x 32 input."""
+    import shutil
+
+    samples = os.path.dirname(SAMPLE)
+    for cls, names in (("animal", ["chelsea.jpg", "coffee.jpg"]),
+                       ("thing", ["rocket.jpg", "astronaut.jpg"])):
+        (tmp_path / "photos" / cls).mkdir(parents=True)
+        for i in range(3):
+            for name in names:
+                shutil.copy(os.path.join(samples, name), tmp_path / "photos" / cls / f"{i}{name}")
+    code = main(["train", "--net", "cifar-small", "--data", str(tmp_path / "photos"),
+                 "--epochs", "1", "--batch", "4", "--quiet", "--out", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 0 and "3 x 32 x 32, 2 classes" in out and "fc4 gives 2 scores" in out
+    assert json.loads((tmp_path / "r" / "log.json").read_text())[0]["epoch"] == 1
