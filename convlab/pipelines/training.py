@@ -37,7 +37,7 @@ from convlab.engine.backend import to_numpy
 from convlab.engine.grad import loss_and_grads
 from convlab.engine.ops import softmax_cross_entropy
 from convlab.pipelines import train_state
-from convlab.pipelines.datasets import Dataset, Split
+from convlab.pipelines.datasets import Dataset, Split, iterate_batches
 from convlab.pipelines.train_config import (DEFAULT_LR, RANGES, TrainConfig, TrainingError,
                                             check_fit, input_normalization)
 
@@ -96,14 +96,17 @@ class Trainer:
         self._augment = dict(augment=True, pad=h // 8, flip=c == 3) if config.augment else {}
 
     def _apply_freeze(self) -> None:
-        names = self.net.layer_names
-        for name in self.config.freeze:
-            if name not in names:
-                raise TrainingError(f"there is no layer {name!r} to freeze; the layers are "
-                                    f"{', '.join(names)}.")
-            self.net[name].disable_update()
-        if not any(layer.trained() for layer in self.net.layers):
+        """Disable the updates of ``config.freeze``'s layers, after checking them all (a refusal
+        leaves the network as it was)."""
+        names, frozen = self.net.layer_names, set(self.config.freeze)
+        unknown = [n for n in self.config.freeze if n not in names]
+        if unknown:
+            raise TrainingError(f"there is no layer {unknown[0]!r} to freeze; the layers are "
+                                f"{', '.join(names)}.")
+        if not any(layer.trained() for layer in self.net.layers if layer.name not in frozen):
             raise TrainingError("every layer with weights is frozen, so there is nothing to train.")
+        for name in self.config.freeze:
+            self.net[name].disable_update()
 
     @property
     def batches(self) -> int:
@@ -151,8 +154,6 @@ class Trainer:
         return True
 
     def _batch_iter(self, epoch: int, start: int):
-        from convlab.pipelines.datasets import iterate_batches
-
         return iterate_batches(self.train, self.config.batch_size, seed=self.config.seed,
                                epoch=epoch, start=start, normalize=self._normalize,
                                **self._augment)
@@ -170,8 +171,6 @@ class Trainer:
     def evaluate(self) -> tuple[float, float] | None:
         """``(loss, accuracy)`` on the test split in mode "test" (None if stopped; NaN for an
         empty split): the mean over its batches, as Chainer's ``Evaluator``."""
-        from convlab.pipelines.datasets import iterate_batches
-
         losses, accuracies = [], []
         last = self.net.layers[-1].name
         batches = iterate_batches(self.test, self.config.batch_size, shuffle=False,
