@@ -24,6 +24,7 @@ from convlab.pipelines.explorer import CostModel, ExplorerOutput, first_error
 from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes.explorer_explain import ExplainSide
+from convlab.ui.panes.explorer_undo import SettingsHistory
 from convlab.ui.panes.explorer_layout import STAGES, build_layout
 from convlab.ui.panes.explorer_results import PAINT_FALLBACK_MS, WorkerTraffic
 from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
@@ -86,6 +87,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         for slider in self.controls.sliders.values():
             slider.sliderReleased.connect(self._released)
         self.controls.resetRequested.connect(self.reset)
+        self.history = SettingsHistory(self.controls, self)  # undo/redo of every setting
         self.refresh()
 
     # -- state -----------------------------------------------------------------------------------
@@ -99,9 +101,14 @@ class ExplorerPane(WorkerTraffic, QWidget):
         """Every explorer control back to its default: settings, "Explore at", colormap, scaling."""
         self.stage = None
         self.view.restore({"colormap": "viridis", "scaling": "scale per map"})  # as at start
-        if self.controls.longest.value() != DEFAULT_LONGEST:
-            self.controls.longest.setValue(DEFAULT_LONGEST)  # the photo is read again at 512
-        self.controls.set_settings(ExplorerSettings())
+        with self.history.one_step("reset to defaults"):  # one undo step
+            if self.controls.longest.value() != DEFAULT_LONGEST:
+                self.controls.longest.setValue(DEFAULT_LONGEST)  # the photo is read again at 512
+            self.controls.set_settings(ExplorerSettings())
+
+    def undo_stack(self):
+        """The settings' QUndoStack (the window's Edit > Undo acts on it while this pane is in front)."""
+        return self.history.stack
 
     def set_image(self, loaded: LoadedImage) -> int:
         """Explore ``loaded`` from now on; returns the request id of its first result."""
@@ -215,11 +222,13 @@ class ExplorerPane(WorkerTraffic, QWidget):
                 "view": self.view.state()}
 
     def restore(self, state: dict) -> None:
-        try:
-            self.set_settings(ExplorerSettings(**state.get("settings", {})).validate())
-        except (TypeError, ValueError, AttributeError):
-            pass
-        self.controls.set_longest(state.get("longest", DEFAULT_LONGEST))
+        with self.history.quietly():  # the remembered settings are where the history starts
+            try:
+                self.set_settings(ExplorerSettings(**state.get("settings", {})).validate())
+            except (TypeError, ValueError, AttributeError):
+                pass
+            self.controls.set_longest(state.get("longest", DEFAULT_LONGEST))
+        self.history.stack.clear()
         self.view.restore(state.get("view", {}))
 
     # -- housekeeping ----------------------------------------------------------------------------
