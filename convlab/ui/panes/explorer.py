@@ -23,6 +23,7 @@ from convlab.pipelines import records
 from convlab.pipelines.explorer import CostModel, ExplorerOutput, first_error
 from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
 from convlab.ui.panes.base import ExportSource
+from convlab.ui.panes.explorer_compare import CompareSide
 from convlab.ui.panes.explorer_explain import ExplainSide
 from convlab.ui.panes.explorer_undo import SettingsHistory
 from convlab.ui.panes.explorer_layout import STAGES, build_layout
@@ -72,6 +73,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         self.stage_group = QButtonGroup(self)
         self._code_shown = False  # the code tabs have been filled once
         self.explain = ExplainSide(self, self.view)  # the input, hover/pin and the detail panel
+        self.compare = CompareSide(self)  # "Pin as A": A's readout and maps beside the live ones
         build_layout(self)
         self.stage_group.idClicked.connect(self._stage_clicked)
         self.bottom.currentChanged.connect(lambda _: self._show_code())
@@ -134,6 +136,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         self._say_if_learning(s)
         self._sync_stage_buttons(names, shown)
         self.explain.settings_changed(self.loaded, self._image_key, s, names, shown)
+        self.compare.live(plan, s)
         error = self.no_output = first_error(plan)
         if error:
             self.worker.cancel()
@@ -164,6 +167,17 @@ class ExplorerPane(WorkerTraffic, QWidget):
             self.chainer_view.set_code(chainer_code(s))
             self.pytorch_view.set_code(pytorch_code(s))
             self._code_shown = True
+
+    def not_pinnable(self) -> str:
+        """Why there is no result to pin as A now ("" when there is)."""
+        out = self.output
+        if out is None or self.loaded is None:
+            return "Nothing to pin as A yet: no maps have been computed."
+        if self.no_output:
+            return f"Nothing to pin as A: these settings give no output ({self.no_output})."
+        if out.image_key != self._image_key or out.result.settings != self.settings():
+            return "Nothing to pin as A yet: the maps of these settings are still being computed."
+        return ""
 
     def _image_note(self, s: ExplorerSettings) -> str:
         img = self.loaded
