@@ -25,6 +25,8 @@ from convlab.ui.window_undo import install_undo
 from convlab.ui.panes.base import Pane
 from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.panes.network import NetworkPane
+from convlab.ui.help_menu import HelpMenu
+from convlab.ui.widgets.elided_label import ElidedLabel
 from convlab.ui.widgets.message_area import MessageArea
 from convlab.ui.worker import LatestWorker, stop_workers
 
@@ -75,6 +77,7 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
         self.undo_group = install_undo(self)  # Edit > Undo/Redo act on the pane in front
+        self.help_menu = HelpMenu(self)  # last in the menu bar, after the Network menu
         self.tabs.currentChanged.connect(self._pane_shown)
         self.setAcceptDrops(True)
         self._install_drop_filters()
@@ -149,8 +152,8 @@ class MainWindow(FileDropMixin, QMainWindow):
 
     def _status_widgets(self) -> None:
         bar = self.statusBar()
-        self.backend_label = QLabel(objectName="backendLabel")
-        self.compute_label = QLabel(objectName="computeLabel")
+        self.backend_label = ElidedLabel(objectName="backendLabel")  # elided in a narrow window
+        self.compute_label = ElidedLabel(objectName="computeLabel")
         self.size_label = QLabel(objectName="imageSizeLabel")
         bar.addWidget(self.compute_label, 1)
         bar.addPermanentWidget(self.size_label)

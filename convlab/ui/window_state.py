@@ -61,6 +61,7 @@ def build_menus(window) -> None:
     _action(window, samples, "&Previous sample", partial(window.next_sample, -1), "Alt+Left",
             "actionPreviousSample")
     view = bar.addMenu("&View")
+    view.addActions(window.explorer.history.actions())  # the explorer's settings, undoable
     _action(window, view, "&Reset to defaults", window.explorer.reset, "Ctrl+Shift+R",
             "actionReset")
     _action(window, view, "&Fit the maps", lambda: fit_maps(window), "Ctrl+0")

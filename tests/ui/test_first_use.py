@@ -179,3 +179,16 @@ def test_256_kernels_of_15_are_laid_out_to_be_seen(qtbot, window):
     old = build_kernel_strip(strip.kernels)[1]  # the 3-row strip, fitted to the same view
     old_px = min(view.viewport().width() / old.width, view.viewport().height() / old.height)
     assert shown >= 1.4 * old_px * old.tile_w and shown >= 8, (shown, old_px * old.tile_w)
+
+
+def test_the_pause_button_draws_a_glyph_the_font_has(qtbot, window):
+    """Issue 24: "⏸ Pause" (U+23F8) rendered as an empty box."""
+    from tests.ui.text_fit import glyph_problem
+
+    panel = show_diagram(qtbot, window)
+    qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
+    assert panel.is_playing() and "Pause" in panel.play_button.text()
+    assert glyph_problem(panel.play_button, panel.play_button.text()) is None
+    qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
+    assert not panel.is_playing()
+    assert glyph_problem(panel.play_button, panel.play_button.text()) is None

@@ -98,8 +98,7 @@ class ExplainSide(QObject):
         self._last_request = None  # (generation, stage, c, i, j) last asked for
         self._shown = None  # the same key of the explanation on screen
         self.view.open_on_click = False  # a click pins; "Open map" opens it large
-        self.view.hint = ("Hover a map to see how a value is made; click to pin it (arrow keys "
-                          "move it); Open map shows it large.")
+        self.view.hint = "Hover: how a value is made · click: pin it"
         self.view.info.setText(self.view.hint)
         self.view.mapHovered.connect(self._hovered)
         self.view.positionClicked.connect(self._clicked)

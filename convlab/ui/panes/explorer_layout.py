@@ -39,6 +39,7 @@ def build_layout(pane) -> None:
     pane.map_tabs = QTabWidget(objectName="mapTabs")  # the maps, and the diagram beside them
     pane.compare.split = pane.view.add_beside_canvas(pane.compare.maps_box)  # A's maps, when pinned
     pane.map_tabs.addTab(pane.view, "Feature maps")
+    pane.view.title.hide()  # the tab says it: its room goes to the scaling menu (issue 24)
     pane.map_tabs.addTab(pane.diagram, "Arithmetic diagram")
     pane.map_tabs.setTabToolTip(1, DIAGRAM_TIP)
     split.addWidget(pane.map_tabs)

@@ -18,10 +18,12 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
-from PySide6.QtCore import QObject
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QAbstractSpinBox
 
 from convlab.engine.explorer import ExplorerSettings
+from convlab.ui.widgets.undo_keys import UndoKeysToTheStack
 
 MERGE_S = 0.8  # keyboard steps of one setting closer than this are one undo step
 LABELS = {"kernel": "kernel size", "pool": "pooling window", "pool_stride": "pooling stride",
@@ -83,7 +85,11 @@ class SettingsStep(QUndoCommand):
 
 
 class SettingsHistory(QObject):
-    """The explorer's undo stack; see the module docstring. ``controls`` is its ControlPanel."""
+    """The explorer's undo stack; see the module docstring. ``controls`` is its ControlPanel.
+
+    ``undo_action`` / ``redo_action`` act on this stack alone (the View menu's "Undo setting");
+    their keys work inside ``parent`` (the pane) when it stands alone. In the window, Edit >
+    Undo / Redo (:mod:`convlab.ui.window_undo`) own the keys and act on the pane in front."""
 
     def __init__(self, controls, parent=None):
         super().__init__(parent)
@@ -96,6 +102,22 @@ class SettingsHistory(QObject):
         controls.longestChanged.connect(self._changed)
         for slider in controls.sliders.values():
             slider.sliderReleased.connect(self.close_step)
+        self.undo_action = self.stack.createUndoAction(self, "&Undo setting")
+        self.undo_action.setObjectName("actionUndoSetting")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.stack.createRedoAction(self, "&Redo setting")
+        self.redo_action.setObjectName("actionRedoSetting")
+        self.redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        for action in self.actions():
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            if parent is not None:
+                parent.addAction(action)
+        keys = UndoKeysToTheStack(self)  # Ctrl+Z in a committed number box undoes the setting
+        for spin in controls.findChildren(QAbstractSpinBox):
+            keys.watch(spin)
+
+    def actions(self) -> list:
+        return [self.undo_action, self.redo_action]
 
     def current(self) -> PanelState:
         return PanelState(self.controls.settings(), int(self.controls.longest.value()))

@@ -18,7 +18,6 @@ from convlab.engine.arithmetic import effective_kernel
 from convlab.engine.explorer import LIMITS, ExplorerSettings
 from convlab.engine.explorer.kernels import BANK_LABELS, BANKS, IMAGE_BANKS, LEARNED_TOOLTIP
 from convlab.ui.widgets.labelled_slider import LabelledSlider, signals_blocked
-from convlab.ui.widgets.spec_editor import UndoKeysToTheStack
 
 TIPS = {
     "kernel": "Kernel size k: every output pixel is a weighted sum over a k×k patch. "
@@ -136,10 +135,6 @@ class ControlPanel(QWidget):
         layout.addWidget(reset)
         layout.addStretch(1)
         self._wire()
-        self._undo_keys = UndoKeysToTheStack(self)  # Ctrl+Z in a number box undoes the setting
-        for spin in [s.box for s in self.sliders.values()] + [self.seed, self.groups, self.longest]:
-            spin.installEventFilter(self._undo_keys)
-            spin.lineEdit().installEventFilter(self._undo_keys)
         self.set_settings(ExplorerSettings())
 
     # -- building ------------------------------------------------------------------------------

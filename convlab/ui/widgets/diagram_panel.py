@@ -64,6 +64,8 @@ class DiagramPanel(QWidget):
         self.on_photo.setToolTip("Play the walk over the real input while the output map fills in.")
         self.counts = QLabel("", objectName="diagramCounts", wordWrap=True)
         self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # its three lines (four where the first wraps) are never cut: the picture gives way
+        self.counts.setMinimumHeight(4 * self.counts.fontMetrics().lineSpacing() + 2)
         self.timer = QTimer(self, interval=TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._credit = 0.0
@@ -214,7 +216,7 @@ class DiagramPanel(QWidget):
     def play(self) -> None:
         self._credit = 0.0
         self.timer.start()
-        self.play_button.setText("⏸ Pause")
+        self.play_button.setText("❚❚ Pause")  # U+23F8 is missing from common fonts: a box
 
     def pause(self) -> None:
         self.timer.stop()

@@ -11,14 +11,14 @@ pane turns that into an undoable spec edit.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Signal
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout,
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QMenu, QSpinBox, QToolButton, QVBoxLayout,
                                QWidget)
 
 from convlab.engine import layers as L
 from convlab.engine.explorer import LIMITS
+from convlab.ui.widgets.undo_keys import UndoKeysToTheStack
 
 RANGES = {"ksize": LIMITS["kernel"], "stride": LIMITS["stride"], "pad": LIMITS["padding"],
           "dilation": LIMITS["dilation"], "out_channels": (1, 4096), "in_channels": (0, 4096),
@@ -45,24 +45,6 @@ def _square(value):
             return t if t == b == l == r else None
         return value[0] if value[0] == value[1] else None
     return value
-
-
-class UndoKeysToTheStack(QObject):
-    """Lets Ctrl+Z / Ctrl+Shift+Z (and Ctrl+Y) reach the window's undo actions from a spin box
-    whose value is committed: its QLineEdit would take them for its own text undo (a
-    ShortcutOverride it accepts), so the edit just made could not be undone from the keyboard.
-    Text typed but not yet committed is still undone by the box itself."""
-
-    def eventFilter(self, watched, event) -> bool:
-        if event.type() != QEvent.Type.ShortcutOverride:
-            return False
-        if not any(event.matches(key) for key in (QKeySequence.StandardKey.Undo,
-                                                  QKeySequence.StandardKey.Redo)):
-            return False
-        spin = watched if isinstance(watched, QAbstractSpinBox) else watched.parentWidget()
-        committed = not isinstance(spin, QAbstractSpinBox) or spin.text() == \
-            spin.textFromValue(spin.value()) or spin.text() == spin.specialValueText()
-        return committed  # True: not accepted, so the shortcut goes to the undo stack
 
 
 class SpecEditor(QWidget):
@@ -197,7 +179,7 @@ class SpecEditor(QWidget):
             spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1e4, singleStep=0.1,
                                   keyboardTracking=False)
             spin.setValue(float(value))
-            self._catch_undo_keys(spin)
+            self._undo_keys.watch(spin)
             spin.valueChanged.connect(lambda v: self.argChanged.emit(arg, v))
             return spin
         return self._int_control(arg, base, optional, value)
@@ -216,15 +198,10 @@ class SpecEditor(QWidget):
             spin.setValue(spin.minimum())
             return spin
         spin.setValue(0 if shown is None else int(shown))
-        self._catch_undo_keys(spin)
+        self._undo_keys.watch(spin)
         spin.valueChanged.connect(
             lambda v: self.argChanged.emit(arg, None if optional and v == 0 else v))
         return spin
-
-    def _catch_undo_keys(self, spin) -> None:
-        """The box (the focus widget, which hands keys to its line edit) and the line edit."""
-        spin.installEventFilter(self._undo_keys)
-        spin.lineEdit().installEventFilter(self._undo_keys)
 
     def _renamed(self) -> None:
         text = self.name.text().strip()

@@ -89,3 +89,20 @@ def test_differences_and_the_table_without_a_window():
     html = compare_html(pinned, plan_explorer(now.replace(pool=1), 227, 227), now.replace(pool=1))
     assert "96 × 27 × 27" in html and "—" in html  # now has no pooling
     assert "<b>BN</b>" in html and "BN + ReLU: " in html  # A's own label where the row's differs
+
+
+def test_with_a_pinned_every_text_fits_at_1280x800_and_the_minimum_size(qtbot, window):
+    from tests.ui.text_fit import text_problems
+
+    click(qtbot, window, "pinA")
+    change_and_wait(qtbot, window, "poolSize", 2)
+    for size in ("1280x800", "minimum"):
+        if size == "minimum":
+            window.resize(window.minimumSizeHint().expandedTo(window.minimumSize()))
+        else:
+            window.resize(1280, 800)
+        qtbot.wait(50)
+        qtbot.waitUntil(window.explorer.settled, timeout=RESULT_MS)
+        problems = text_problems(window, scrolling=size == "minimum")
+        assert not problems, (size, problems)
+    assert window.explorer.compare.caption.isVisible()
