@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from convlab.engine.explorer import ExplorerSettings
@@ -156,14 +156,17 @@ class CompareSide(QObject):
         super().__init__(pane)
         self.pane = pane
         self.pinned: PinnedA | None = None
+        self.pin_action = QAction("Pin as A", self, objectName="actionPinA")
+        self.pin_action.setShortcut(QKeySequence(PIN_KEY))  # while the explorer is shown
+        self.pin_action.triggered.connect(lambda checked=False: self.pin())
+        pane.addAction(self.pin_action)
         self.pin_button = QPushButton("Pin as A", objectName="pinA")
-        self.pin_button.setShortcut(QKeySequence(PIN_KEY))
         self.pin_button.setToolTip(
             f"Keep these settings and their maps as A ({PIN_KEY}), shown beside the live "
             "ones: change one setting and compare what it did.")
         self.clear_button = QPushButton("Clear A", objectName="clearA", enabled=False)
         self.clear_button.setToolTip("Remove A: only the live settings and maps are shown.")
-        self.pin_button.clicked.connect(lambda: self.pin())
+        self.pin_button.clicked.connect(self.pin_action.trigger)
         self.clear_button.clicked.connect(lambda: self.clear())
         self.readout = ShapeReadout()  # A's readout beside the live one, while A is pinned
         self.readout.setObjectName("shapeReadoutA")
