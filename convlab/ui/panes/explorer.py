@@ -171,11 +171,12 @@ class ExplorerPane(WorkerTraffic, QWidget):
     def not_pinnable(self) -> str:
         """Why there is no result to pin as A now ("" when there is)."""
         out = self.output
-        if out is None or self.loaded is None:
-            return "Nothing to pin as A yet: no maps have been computed."
+        if self.loaded is None:
+            return "Nothing to pin as A yet: no photo is open."
         if self.no_output:
             return f"Nothing to pin as A: these settings give no output ({self.no_output})."
-        if out.image_key != self._image_key or out.result.settings != self.settings():
+        if (out is None or out.image_key != self._image_key
+                or out.result.settings != self.settings()):
             return "Nothing to pin as A yet: the maps of these settings are still being computed."
         return ""
 

@@ -78,6 +78,13 @@ def test_pinning_without_a_result_says_why(qtbot, window):
                             "being computed.")
     assert explorer.compare.pinned is None
     qtbot.waitUntil(explorer.settled, timeout=RESULT_MS)
+    window.findChild(QWidget, "dilation").setValue(4)
+    window.findChild(QWidget, "kernelSize").setValue(15)
+    window.findChild(QWidget, "longestSide").setValue(32)  # the kernel spans 57 pixels
+    qtbot.waitUntil(lambda: explorer.no_output != "", timeout=RESULT_MS)
+    with qtbot.waitSignal(explorer.failed, timeout=RESULT_MS) as said:
+        click(qtbot, window, "pinA")
+    assert said.args[0].startswith("Nothing to pin as A: these settings give no output (")
 
 
 def test_differences_and_the_table_without_a_window():
