@@ -90,12 +90,12 @@ def _cell(stages, s: ExplorerSettings, label: str, row_label: str, differs: bool
     if st.error:
         return (f"<td style='padding:2px 10px 2px 0;{bg}color:{ERROR}'>{own}no output: "
                 f"{escape(st.error)}</td>")
-    formula = (short_formula(st.formula) if st.formula else
-               "shape unchanged" if st.name in ("bn", "relu") else st.note)
+    formula = short_formula(st.formula) if st.formula else ""  # BN, ReLU: shape unchanged
+    line = (f"<br><span style='font-family:monospace; font-size:11px; color:{ACCENT}'>"
+            f"{escape(formula)}</span>") if formula else ""
     return (f"<td style='padding:2px 10px 2px 0;{bg}'>{own}<span style='font-family:monospace;"
             f" font-size:14px; white-space:nowrap'><b>{shape_text(st.shape, TIMES)}</b></span>"
-            f"<br><span style='font-family:monospace; font-size:11px; color:{ACCENT}'>"
-            f"{escape(formula)}</span></td>")
+            f"{line}</td>")
 
 
 def short_formula(formula: str) -> str:
@@ -111,12 +111,20 @@ def compare_html(a: PinnedA, plan, s: ExplorerSettings) -> str:
     """A's readout beside the live one: per stage, each side's shape and formula; a cell whose
     shape differs from the other side's is tinted."""
     side_a, side_now = _by_kind(a.plan), _by_kind(plan)
+    inputs = [side.get("input", [None])[0] for side in (side_a, side_now)]
+    same_input = inputs[0] is not None and inputs[1] is not None and \
+        (inputs[0].shape, inputs[0].note) == (inputs[1].shape, inputs[1].note)
     rows = [f"<tr><td></td><td style='color:{A_COLOUR}'><b>A (pinned)</b></td>"
             f"<td><b>Now</b></td></tr>"]
+    if same_input:  # one line for both
+        rows.append(f"<tr><td style='padding:2px 10px 2px 4px'><b>{LABELS_READOUT['input']}</b>"
+                    f"</td><td colspan='2' style='font-family:monospace; font-size:14px'><b>"
+                    f"{shape_text(inputs[1].shape, TIMES)}</b> <span style='font-family:sans-serif;"
+                    f" font-size:12px; color:{MUTED}'>{escape(inputs[1].note)}, both</span></td></tr>")
     for kind in ("input", "conv", "point", "pool"):
         mine, now = side_a.get(kind, []), side_now.get(kind, [])
-        if not mine and not now:
-            continue
+        if (not mine and not now) or (kind == "input" and same_input):
+            continue  # the same input for both: said once, in the header
         label_a = _label(kind, mine, a.settings) if mine else ""
         label_now = _label(kind, now, s) if now else ""
         row_label = label_now or label_a

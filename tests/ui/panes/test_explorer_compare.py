@@ -41,6 +41,7 @@ def test_pin_as_a_shows_as_readout_and_maps_beside_the_live_ones(qtbot, window):
     assert "⌊(512 + 2×0 − 11) / 4⌋ + 1 = 126" in table
     assert "⌊(512 + 2×0 − 11) / 2⌋ + 1 = 251" in table
     assert "96 × 63 × 63" in table and "96 × 125 × 125" in table
+    assert table.count("3 × 512 × 512") == 1 and "RGB, both" in table  # one input line
     assert window.findChild(QWidget, "compareDiff").text() == "A → now: stride 4 → 2"
     assert "96 × 125 × 125" in explorer.readout.text()  # the live readout keeps following
     assert explorer.output.montage.image.shape != picture.shape  # the live maps moved on
