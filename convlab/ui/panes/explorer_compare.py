@@ -19,7 +19,8 @@ import re
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 from convlab.engine.explorer import ExplorerSettings
 from convlab.engine.wording import shape_text
@@ -204,13 +205,13 @@ class CompareSide(QObject):
         self.split = None  # the splitter of A's maps and the live ones (the layout sets it)
 
     def buttons(self) -> QWidget:
-        """The Pin as A and Clear A buttons, one above the other."""
-        holder = QWidget()
-        column = QVBoxLayout(holder)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.pin_button)
-        column.addWidget(self.clear_button)
-        column.addStretch(1)
+        """The Pin as A and Clear A buttons, side by side."""
+        holder = QWidget(objectName="compareButtons")
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 2, 2)
+        row.setSpacing(4)
+        row.addWidget(self.pin_button)
+        row.addWidget(self.clear_button)
         return holder
 
     # -- pinning -------------------------------------------------------------------------------

@@ -50,10 +50,11 @@ def build_layout(pane) -> None:
     pane.readout_frame = QFrame(objectName="readoutFrame")
     pane.readout_frame.setStyleSheet("#readoutFrame { background: palette(alternate-base);"
                                      " border-radius: 6px; }")
-    readouts = QHBoxLayout(pane.readout_frame)  # A's readout (when pinned), the live one, buttons
+    readouts = QHBoxLayout(pane.readout_frame)  # the live readout, or (A pinned) A's beside it
     readouts.addWidget(pane.compare.readout_box, 1)  # A's and the live shapes in one table
     readouts.addWidget(pane.readout, 1)
-    readouts.addWidget(pane.compare.buttons(), 0, Qt.AlignmentFlag.AlignTop)
+    # Pin as A / Clear A beside the map tabs, in room the tab bar leaves (not the readout's width)
+    pane.map_tabs.setCornerWidget(pane.compare.buttons(), Qt.Corner.TopRightCorner)
     right = QVBoxLayout()
     right.setContentsMargins(0, 0, 0, 0)
     right.addWidget(pane.readout_frame)
