@@ -63,8 +63,17 @@ class FieldMixin:
         self.pin(name, index, r, c)
 
     def open_clicked_map(self) -> None:
-        """"Open map": the map last clicked (else the first) large, beside the crop."""
-        self.view.open_map(getattr(self, "_clicked_map", 0))
+        """"Open map": the map last clicked (else the first) large, right of the crop, so the
+        receptive field its clicks draw stays in sight."""
+        dialog = self.view.open_map(getattr(self, "_clicked_map", 0))
+        if dialog is None:
+            return
+        crop = self.crop_view.mapToGlobal(self.crop_view.rect().topRight())
+        window = self.window().frameGeometry()
+        left = crop.x() + 8
+        width = max(window.right() - left, 420)
+        dialog.setGeometry(left, window.top() + 40, min(width, 840),
+                           min(dialog.height(), max(window.height() - 60, 400)))
 
     def _on_field(self, request_id: int, payload) -> None:
         if not self.field_worker.is_current(request_id):

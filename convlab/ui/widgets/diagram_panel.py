@@ -64,8 +64,8 @@ class DiagramPanel(QWidget):
         self.on_photo.setToolTip("Play the walk over the real input while the output map fills in.")
         self.counts = QLabel("", objectName="diagramCounts", wordWrap=True)
         self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # its three lines (four where the first wraps) are never cut: the picture gives way
-        self.counts.setMinimumHeight(4 * self.counts.fontMetrics().lineSpacing() + 2)
+        # its three lines are never cut (issue 24): the picture gives way, not the words
+        self.counts.setMinimumHeight(3 * self.counts.fontMetrics().lineSpacing() + 2)
         self.timer = QTimer(self, interval=TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._credit = 0.0

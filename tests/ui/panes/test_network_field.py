@@ -92,6 +92,9 @@ def test_a_real_click_draws_the_field_with_no_dialog_over_it_and_the_dialog_move
     qtbot.mouseClick(pane.open_map_button, Qt.MouseButton.LeftButton)
     dialog = pane.view.dialog
     assert dialog is not None and dialog.isVisible() and dialog.index == 7
+    crop = pane.crop_view
+    crop_rect = crop.rect().translated(crop.mapToGlobal(crop.rect().topLeft()))
+    assert not dialog.frameGeometry().intersects(crop_rect), "the box stays in sight"
     with qtbot.waitSignal(pane.fieldShown, timeout=NET_MS):
         qtbot.mouseClick(dialog.canvas.viewport(), Qt.MouseButton.LeftButton,
                          pos=canvas_point(dialog.canvas, 5.5, 4.5))
