@@ -259,3 +259,4 @@ class ExplorerPane(WorkerTraffic, QWidget):
     def shutdown(self) -> None:
         self.worker.shutdown()
         self.explain.shutdown()
+        self.compare.shutdown()

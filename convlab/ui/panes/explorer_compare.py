@@ -17,7 +17,7 @@ from html import escape
 import re
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                                QWidget)
@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QV
 from convlab.engine.explorer import ExplorerSettings
 from convlab.engine.wording import shape_text
 from convlab.render import colour
+from convlab.render.montage import Layout, layout_gutters, retile
 from convlab.ui.panes.explorer_undo import LABELS
 from convlab.ui.widgets.canvas import ImageCanvas
+from convlab.ui.worker import LatestWorker
 from convlab.ui.widgets.readout import ACCENT, ERROR, MUTED, SHOWN, TIMES, ShapeReadout
 from convlab.ui.widgets.readout import LABELS as LABELS_READOUT
 
@@ -42,9 +44,14 @@ class PinnedA:
     plan: tuple  # its StagePlans (shapes and formulas: integers and text)
     stage: str
     image: np.ndarray  # (H, W) uint8 colour indices, a copy of the montage's picture
-    gutters: tuple
+    layout: Layout  # its grid
+    count: int  # its maps
     lut: np.ndarray  # (256, 3) uint8
     photo: str
+
+    @property
+    def gutters(self) -> list:
+        return layout_gutters(self.layout, self.count)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -59,7 +66,7 @@ def pinned_from(output, lut: np.ndarray, photo: str) -> PinnedA:
     """A from the output on screen (:class:`~convlab.pipelines.explorer.ExplorerOutput`)."""
     montage = output.montage
     return PinnedA(output.result.settings, tuple(output.result.plan), output.stage,
-                   np.array(montage.image, copy=True), tuple(montage.gutters()),
+                   np.array(montage.image, copy=True), montage.layout, montage.count,
                    np.array(lut, copy=True), photo)
 
 
@@ -202,6 +209,12 @@ class CompareSide(QObject):
         self.readout_box.hide()
         self.maps_box.hide()
         self._live = None  # (plan, settings) of the live readout
+        self.shown_layout: Layout | None = None  # A's grid on screen
+        self.worker = LatestWorker("compare", self)  # A's picture re-tiled for its view
+        self.worker.finished.connect(self._retiled)
+        self._retile_timer = QTimer(self, singleShot=True, interval=150)
+        self._retile_timer.timeout.connect(self._retile)
+        self.canvas.installEventFilter(self)  # a resized view: A's tiles laid out again
         self.split = None  # the splitter of A's maps and the live ones (the layout sets it)
 
     def buttons(self) -> QWidget:
@@ -226,6 +239,8 @@ class CompareSide(QObject):
         lut = colour.lut(pane.view.look()[0])  # the view's colour map, as the picture shows it
         self.pinned = pinned_from(pane.output, lut, pane.loaded.name)
         self.canvas.show_image(self.pinned.image, lut=self.pinned.lut, gutters=self.pinned.gutters)
+        self.shown_layout = self.pinned.layout
+        self._retile_timer.start()  # laid out for the whole view: now it has half
         self.caption.setText(f"A: {self._stage_words()} · {shape_text(self.pinned.shape, ' × ')}")
         self.caption.setToolTip(f"A, pinned on {self.pinned.photo}: its maps as they were shown.")
         self._showing(True)
@@ -239,6 +254,26 @@ class CompareSide(QObject):
 
         return stage_title(self.pinned.stage, self.pinned.settings)
 
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.canvas and event.type() == QEvent.Type.Resize and self.pinned:
+            self._retile_timer.start()
+        return False
+
+    def _retile(self) -> None:
+        """A's tiles in the grid that shows them largest in A's view (moved in the worker)."""
+        a, aspect = self.pinned, self.canvas.aspect()
+        if a is not None:
+            self.worker.submit(lambda job: (a, *retile(a.image, a.layout, a.count, aspect)))
+
+    def _retiled(self, request_id: int, payload) -> None:
+        a, image, layout = payload
+        if a is self.pinned and self.worker.is_current(request_id):
+            self.shown_layout = layout
+            self.canvas.show_image(image, lut=a.lut, gutters=layout_gutters(layout, a.count))
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
+
     def _showing(self, on: bool) -> None:
         self.readout_box.setVisible(on)
         self.pane.readout.setVisible(not on)  # the table holds the live readout beside A's
@@ -251,7 +286,7 @@ class CompareSide(QObject):
 
     def clear(self) -> None:
         """Remove A (its picture is let go)."""
-        self.pinned = None
+        self.pinned = self.shown_layout = None
         self.canvas.clear_image()
         self.readout.setText("")
         self._showing(False)

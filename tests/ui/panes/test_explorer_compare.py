@@ -45,7 +45,14 @@ def test_pin_as_a_shows_as_readout_and_maps_beside_the_live_ones(qtbot, window):
     assert window.findChild(QWidget, "compareDiff").text() == "A → now: stride 4 → 2"
     assert "96 × 125 × 125" in explorer.readout.text()  # the live readout keeps following
     assert explorer.output.montage.image.shape != picture.shape  # the live maps moved on
-    np.testing.assert_array_equal(compare.canvas.item.image, picture)  # A's did not
+    qtbot.waitUntil(lambda: compare.shown_layout != compare.pinned.layout, timeout=RESULT_MS)
+    lay, old, shown = compare.shown_layout, compare.pinned.layout, compare.canvas.item.image
+    assert lay.cols < old.cols  # A's tiles laid out again for its half of the view ...
+    for i in (0, 5, 95):  # ... each tile the picture A was pinned with (A's maps did not move)
+        (r, c), (rr, cc) = divmod(i, old.cols), divmod(i, lay.cols)
+        np.testing.assert_array_equal(
+            shown[rr * (lay.tile_h + lay.gap):][:lay.tile_h, cc * (lay.tile_w + lay.gap):][:, :lay.tile_w],
+            picture[r * (old.tile_h + old.gap):][:old.tile_h, c * (old.tile_w + old.gap):][:, :old.tile_w])
     assert "A: max pooling · 96 × 63 × 63" == compare.caption.text()
     click(qtbot, window, "clearA")
     assert compare.pinned is None and not compare.maps_box.isVisible()
@@ -97,8 +104,10 @@ def test_differences_and_the_table_without_a_window():
     from convlab.engine.explorer import plan_explorer
     from convlab.ui.panes.explorer_compare import PinnedA
 
+    from convlab.render.montage import Layout
+
     pinned = PinnedA(a, tuple(plan_explorer(a, 227, 227)), "pool", np.zeros((2, 2), np.uint8),
-                     (), np.zeros((256, 3), np.uint8), "photo")
+                     Layout(1, 1, 2, 2, 1, 1), 1, np.zeros((256, 3), np.uint8), "photo")
     html = compare_html(pinned, plan_explorer(now.replace(pool=1), 227, 227), now.replace(pool=1))
     assert "96 × 27 × 27" in html and "—" in html  # now has no pooling
     assert "<b>BN</b>" in html and "BN + ReLU: " in html  # A's own label where the row's differs
