@@ -3,7 +3,8 @@
 :func:`explanation_html` turns a :class:`~convlab.pipelines.explaining.Explanation` into the
 detail panel's text: conv (window, per-channel sums, bias, result; every number when the
 kernel is small), BN (mean, variance, gamma, beta, result), ReLU (input, output), pooling (the
-window, and for max pooling the winner's convolution, BN and ReLU; for average pooling the mean). The map's value is written with :data:`VALUE_DIGITS` significant digits.
+window, and for max pooling the winner's convolution, BN and ReLU; for average pooling the
+mean). The map's value is written with :data:`VALUE_DIGITS` significant digits.
 """
 
 from __future__ import annotations
