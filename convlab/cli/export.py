@@ -22,7 +22,7 @@ import time
 from convlab.engine.wording import count_noun
 from convlab.pipelines import images as imaging
 from convlab.render import colour
-from convlab.engine.explorer import LIMITS, ExplorerSettings
+from convlab.engine.explorer import LIMITS, POOL_MODES, ExplorerSettings
 from convlab.engine.explorer.kernels import BANKS, IMAGE_BANKS
 from convlab.export.maps import ExportError, export_maps
 from convlab.export.options import check_options, select_layers
@@ -92,6 +92,9 @@ def _add_explorer_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-bn", action="store_true", help="no BatchNormalization")
     g.add_argument("--no-relu", action="store_true", help="no ReLU")
     g.add_argument("--no-cover-all", action="store_true", help="floor pooling (PyTorch's default)")
+    g.add_argument("--pool-mode", choices=POOL_MODES, default=None,
+                   help="max (default) or avg: average pooling, Chainer's F.average_pooling_2d "
+                        "(no cover_all: floor size)")
     g.add_argument("--grayscale", action="store_true", help="convolve the grey image (1 channel)")
     g.add_argument("--same", action="store_true",
                    help='"same" padding (PyTorch\'s padding="same"; replaces --padding)')
@@ -109,7 +112,7 @@ def _check_flags(args, parser) -> None:
     if chosen is not None:
         given = [k for k in INT_FLAGS if getattr(args, k) is not None] + \
                 [k for k in (*SWITCHES, "grayscale", "same", "transposed") if getattr(args, k)] + \
-                [k for k in ("bank", "longest", "groups") if getattr(args, k) is not None]
+                [k for k in ("bank", "longest", "groups", "pool_mode") if getattr(args, k) is not None]
         if given:
             flag = "--" + given[0].replace("_", "-")
             parser.error(f"{flag} sets the explorer pipeline; it does not apply with {chosen}")
@@ -155,7 +158,8 @@ def _explorer_job(args, parser):
     values = {k: getattr(args, k) for k in INT_FLAGS if getattr(args, k) is not None}
     values.update({key: False for flag, key in SWITCHES.items() if getattr(args, flag)})
     values.update(grayscale=args.grayscale, bank=args.bank or DEFAULTS.bank, seed=args.seed or 0,
-                  same=args.same, transposed=args.transposed, groups=args.groups or 1)
+                  same=args.same, transposed=args.transposed, groups=args.groups or 1,
+                  pool_mode=args.pool_mode or DEFAULTS.pool_mode)
     if args.same and args.transposed:
         parser.error("--same does not apply with --transposed (a transposed convolution "
                      "pads by --padding)")

@@ -29,6 +29,13 @@ STAGE_TITLES = {"conv": "convolution", "bn": "BatchNormalization", "relu": "ReLU
                 "pool": "max pooling"}
 
 
+def stage_title(stage: str, settings: ExplorerSettings) -> str:
+    """"convolution", ..., "max pooling" or "average pooling" (the settings' pooling kind)."""
+    if stage == "pool" and settings.pool_mode == "avg":
+        return "average pooling"
+    return STAGE_TITLES[stage]
+
+
 class CostModel:
     """Work units per millisecond, learnt from finished runs (the worker writes, the GUI reads).
 
@@ -172,7 +179,7 @@ def _montage(req: ExplorerRequest, result: ExplorerResult, stage: str, *, cols=N
              display_size=None, preview=False) -> Montage:
     m = build_montage(result.maps[stage], names=result.kernel_names, kernels=result.kernels,
                       mode=req.mode, aspect=req.aspect, cols=cols,
-                      title=f"{STAGE_TITLES[stage]} output")
+                      title=f"{stage_title(stage, result.settings)} output")
     m.preview, m.display_size = preview, display_size
     return m
 

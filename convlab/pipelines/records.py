@@ -23,8 +23,8 @@ from convlab.pipelines.images import IMAGENET_MEAN
 DEFAULTS = ExplorerSettings()
 # ``convlab export`` flags of the explorer pipeline: integer settings, and switches that turn one off
 INT_FLAGS = {"kernel": "kernel size", "stride": "convolution stride", "padding": "zero padding",
-             "dilation": "dilation", "filters": "number of filters", "pool": "max-pooling window (1 = none)",
-             "pool_stride": "max-pooling stride"}
+             "dilation": "dilation", "filters": "number of filters", "pool": "pooling window (1 = none)",
+             "pool_stride": "pooling stride"}
 SWITCHES = {"no_bn": "batch_norm", "no_relu": "relu", "no_cover_all": "cover_all"}
 IMAGE_PLACEHOLDER = "IMAGE"  # in the command of a photo that is not a file (pasted, dropped pixels)
 
@@ -74,6 +74,7 @@ def explorer_settings_record(settings: ExplorerSettings, image: dict, *, longest
     flags += ["--grayscale"] * s.grayscale + [f"--bank {s.bank}"] * (s.bank != DEFAULTS.bank)
     flags += ["--same"] * s.same + ["--transposed"] * s.transposed
     flags += [f"--groups {s.groups}"] * (s.groups != 1)
+    flags += [f"--pool-mode {s.pool_mode}"] * (s.pool_mode != DEFAULTS.pool_mode)
     flags += [f"--seed {s.seed}"] * (s.seed != 0) + [f"--longest {longest}"] * (longest != 512)
     return {"pipeline": "explorer", "image": image, "explorer": s.as_dict(), "seed": s.seed,
             "weights": f"kernel bank {s.bank!r}, seed {s.seed}",

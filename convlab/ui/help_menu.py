@@ -41,7 +41,10 @@ with max pooling's <code>cover_all</code> (Chainer's default) a last partial win
 x[c, s&middot;i + d&middot;u &minus; p, s&middot;j + d&middot;v &minus; p]</code>.
 BatchNormalization: <code>y = &gamma;(x &minus; &mu;)/&radic;(&sigma;&sup2; + &epsilon;) + &beta;</code>
 with this map's mean and variance; ReLU: <code>max(x, 0)</code>; max pooling: the largest value
-in each window.</p>
+in each window; average pooling (Pooling &gt; Kind): its mean, <code>&Sigma; / k&sup2;</code>, with
+no <code>cover_all</code> (the size rounds down).</p>
+<p><b>Pin as A</b> (Ctrl+Shift+A): keeps the shapes and maps on screen as A, beside the live
+ones, so you see what one change did; Clear A removes it. Ctrl+Z undoes any setting.</p>
 <p><b>Input and "One value"</b> (right): hover or click a map position; its input window is drawn
 on the photo and the panel shows the arithmetic with the real numbers, down to the pooled
 value through the winner's convolution, BN and ReLU.</p>

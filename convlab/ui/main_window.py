@@ -21,6 +21,7 @@ from convlab.pipelines.sources import LoadedImage
 from convlab.ui import window_state
 from convlab.ui.export_actions import ExportController
 from convlab.ui.window_drops import FileDropMixin
+from convlab.ui.window_undo import install_undo
 from convlab.ui.panes.base import Pane
 from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.panes.network import NetworkPane
@@ -75,6 +76,7 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
+        self.undo_group = install_undo(self)  # Edit > Undo/Redo act on the pane in front
         self.help_menu = HelpMenu(self)  # last in the menu bar, after the Network menu
         self.tabs.currentChanged.connect(self._pane_shown)
         self.setAcceptDrops(True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import Qt as QtGuiQt  # its mightBeRichText (QtCore's Qt lacks it)
 from PySide6.QtWidgets import (QAbstractButton, QCheckBox, QComboBox, QLabel, QPushButton,
                                QStyle, QStyleOptionButton, QStyleOptionComboBox, QTableView,
                                QToolButton, QWidget)
@@ -31,7 +32,7 @@ def label_problem(label: QLabel) -> str | None:
                                          -label.margin())
     indent = max(label.indent(), 0)
     rich = label.textFormat() == Qt.TextFormat.RichText or (
-        label.textFormat() == Qt.TextFormat.AutoText and Qt.mightBeRichText(text))
+        label.textFormat() == Qt.TextFormat.AutoText and QtGuiQt.mightBeRichText(text))
     if rich:
         doc = QTextDocument()
         doc.setDefaultFont(label.font())

@@ -273,6 +273,10 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         return (self.result is not None and self._shown_id == self.worker.latest_id
                 and not self.worker.busy())
 
+    def undo_stack(self):
+        """The layer edits' QUndoStack (the window's Edit > Undo while this pane is in front)."""
+        return self.edits.stack
+
     def export_source(self) -> ExportSource:
         result, loaded = self.result, self.loaded
         if result is None or loaded is None:

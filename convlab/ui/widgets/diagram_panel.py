@@ -119,6 +119,7 @@ class DiagramPanel(QWidget):
         self._stale = False
         settings = self._settings
         self.stage.setItemText(0, "Transposed conv" if settings.transposed else "Convolution")
+        self.stage.setItemText(1, "Avg pooling" if settings.pool_mode == "avg" else "Max pooling")
         pool = self.stage.model().item(1)
         pool.setEnabled(settings.pool > 1)
         if settings.pool <= 1 and self.stage.currentIndex() == 1:

@@ -163,6 +163,18 @@ class FeatureView(QWidget):
         """Put an owner's widget (e.g. a note on the scaling) in a row under the bar."""
         self.layout().insertWidget(1, widget)
 
+    def add_beside_canvas(self, widget: QWidget):
+        """Put an owner's widget left of the montage, under the bar (the explorer's pinned A),
+        in a splitter (returned): the two share the montage's width."""
+        from PySide6.QtWidgets import QSplitter
+
+        layout = self.layout()
+        split = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        layout.insertWidget(layout.indexOf(self.canvas), split, 1)
+        split.addWidget(widget)
+        split.addWidget(self.canvas)
+        return split
+
     def mark_position(self, index: int | None, r: int = 0, c: int = 0) -> None:
         """Outline pixel ``(r, c)`` of map ``index`` (a pinned value); ``None`` hides it."""
         m = self.montage
