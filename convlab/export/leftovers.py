@@ -33,6 +33,7 @@ REPLACED = ".convlab-replaced"
 UNFINISHED = ".convlab-unfinished"
 STAGING_RE = re.compile(r"\.convlab-export-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})")
 REPLACED_RE = re.compile(r"\.convlab-replaced-(\d+)-([0-9a-f]{8})")
+OLD_STAGING_RE = re.compile(r"\.convlab-export-(?:(\d+)-)?[A-Za-z0-9_]+")  # older ConvLabs'
 
 
 def tag(name) -> str:
@@ -162,6 +163,24 @@ def sweep_inside(target_fd: int) -> list[str]:
         match = REPLACED_RE.fullmatch(name)
         info = _lstat(name, target_fd) if match else None
         if info is not None and stat.S_ISDIR(info.st_mode):  # under the lock: none is in use
+            if clear(target_fd, name, target_fd):
+                removed.append(name)
+    return removed
+
+
+def sweep_old(target_fd: int) -> list[str]:
+    """Clear the staging folders that older ConvLabs left inside the target (``<STAGING>-<pid>-
+    <token>`` or ``<STAGING>-<token>``) once stale, entry by entry like any leftover: the name
+    alone proves nothing (a user's ``.convlab-export-notes`` is theirs), so only files their
+    own ConvLab manifest proves, or second names of the target's files, go."""
+    removed = []
+    for name in sorted(os.listdir(target_fd)):
+        match = OLD_STAGING_RE.fullmatch(name)
+        info = _lstat(name, target_fd) if match else None
+        if info is None or not stat.S_ISDIR(info.st_mode):
+            continue
+        pid = int(match[1]) if match[1] is not None else 0
+        if (pid == 0 and time.time() - info.st_mtime > STALE_AFTER_S) or (pid and _stale(pid, info)):
             if clear(target_fd, name, target_fd):
                 removed.append(name)
     return removed

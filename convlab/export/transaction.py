@@ -166,7 +166,7 @@ class Transaction:
                                 "builds an export beside its folder and swaps the two, which "
                                 "cannot cross file systems; export into a folder inside it.")
         self.swept += leftovers.sweep_inside(fd)
-        self.swept += guard.sweep_stale_staging(self.out, STAGING)  # older ConvLabs' staging
+        self.swept += leftovers.sweep_old(fd)  # older ConvLabs' staging, as far as provable
         removed, live = leftovers.sweep(fd, None)
         self.swept += removed
         if live:
