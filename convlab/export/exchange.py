@@ -42,17 +42,18 @@ def _libc():
 _LIBC = _libc()
 
 
-def exchange(a, b) -> None:
-    """Swap the folders (or files) named ``a`` and ``b`` atomically; both must exist.
+def exchange(a, b, dir_fd: int = AT_FDCWD) -> None:
+    """Swap the folders (or files) named ``a`` and ``b`` (relative to the folder ``dir_fd``, so
+    a path that changed since it was checked cannot lead elsewhere) atomically; both must exist.
 
     Raises :class:`Unsupported` when neither system call exists or the file system refuses
     the flag (``EINVAL``, ``ENOSYS``, ``ENOTSUP``), ``OSError`` for anything else.
     """
     a, b = os.fsencode(a), os.fsencode(b)
     if _LIBC is not None and sys.platform.startswith("linux") and hasattr(_LIBC, "renameat2"):
-        result = _LIBC.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
-    elif _LIBC is not None and sys.platform == "darwin" and hasattr(_LIBC, "renamex_np"):
-        result = _LIBC.renamex_np(a, b, RENAME_SWAP)
+        result = _LIBC.renameat2(dir_fd, a, dir_fd, b, RENAME_EXCHANGE)
+    elif _LIBC is not None and sys.platform == "darwin" and hasattr(_LIBC, "renameatx_np"):
+        result = _LIBC.renameatx_np(dir_fd, a, dir_fd, b, RENAME_SWAP)
     else:
         raise Unsupported(errno.ENOSYS, "no atomic exchange on this system")
     if result != 0:

@@ -175,13 +175,16 @@ class Transaction:
         return fd
 
     def _swap(self, fresh: bool, parent: int, stage: int):
-        """The one step that changes ``out``; returns ``(folder fd, name)`` of the old folder."""
+        """The one step that changes ``out``; returns ``(folder fd, name)`` of the old folder.
+        Every name is taken relative to the parent folder's descriptor, never its path: a
+        parent swapped for a link after the checks cannot move the swap elsewhere."""
+        names = {"src_dir_fd": parent, "dst_dir_fd": parent}
         if fresh:
-            os.replace(self.staging, self.out)
+            os.replace(self.staging.name, self.out.name, **names)  # a new out since: kept
             self.committed = True
             return None
         try:
-            exchange.exchange(self.staging, self.out)
+            exchange.exchange(self.staging.name, self.out.name, parent)
             self.committed = True
             return parent, self.staging.name  # the old folder now has the staging folder's name
         except exchange.Unsupported:
@@ -190,7 +193,7 @@ class Transaction:
         os.rename(self.out.name, aside, src_dir_fd=parent, dst_dir_fd=stage)
         self._aside = aside
         checkpoint("set-aside")
-        os.replace(self.staging, self.out)
+        os.replace(self.staging.name, self.out.name, **names)
         self._aside = None
         self.committed = True
         return stage, aside  # the old folder is inside the new one until it is cleared

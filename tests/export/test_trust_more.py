@@ -31,3 +31,37 @@ def test_a_users_folder_named_like_old_staging_is_kept(tmp_path):
     export_maps(out, layers(), settings={})
     for name in (".convlab-export-notes", ".convlab-export-999999999-backup"):
         assert (out / name / "thesis.txt").read_text() == "three years of work"
+
+
+def _swap_parent_for_link_at(point, parent, decoy, monkeypatch):
+    """At the final step's ``point``, move ``parent`` away and leave a symbolic link to
+    ``decoy`` in its place; the decoy holds folders with the export's own names."""
+    from convlab.export import transaction
+
+    moved = parent.with_name(parent.name + "-real")
+
+    def checkpoint(name):
+        if name == point:
+            for entry in os.listdir(parent):
+                (decoy / entry).mkdir(exist_ok=True)
+                (decoy / entry / "decoy.txt").write_text(entry)
+            os.rename(parent, moved)
+            os.symlink(decoy, parent)
+    monkeypatch.setattr(transaction, "checkpoint", checkpoint)
+    return moved
+
+
+def test_the_swap_uses_the_folder_it_checked_not_its_path(tmp_path, monkeypatch):
+    """The final step renames by the parent's descriptor: a parent folder swapped for a link
+    after the checks never leads the swap (or the clean-up after it) into another folder."""
+    parent, decoy = tmp_path / "p", tmp_path / "decoy"
+    parent.mkdir()
+    decoy.mkdir()
+    export_maps(parent / "out", layers(), settings={})
+    moved = _swap_parent_for_link_at("sealed", parent, decoy, monkeypatch)
+    export_maps(parent / "out", layers(), settings={"second": True})
+    for entry in os.listdir(decoy):  # the decoy as it was made
+        assert os.listdir(decoy / entry) == ["decoy.txt"], entry
+        assert (decoy / entry / "decoy.txt").read_text() == entry  # not swapped
+    assert "second" in (moved / "out" / "manifest.json").read_text()
+    assert (moved / "out" / "conv_grid.png").is_file()
