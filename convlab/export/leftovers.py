@@ -179,8 +179,8 @@ def sweep_old(target_fd: int) -> list[str]:
         info = _lstat(name, target_fd) if match else None
         if info is None or not stat.S_ISDIR(info.st_mode):
             continue
-        pid = int(match[1]) if match[1] is not None else 0
-        if (pid == 0 and time.time() - info.st_mtime > STALE_AFTER_S) or (pid and _stale(pid, info)):
+        pid = int(match[1]) if match[1] is not None else 0  # no pid: judged by age alone
+        if _stale(pid, info) if pid else time.time() - info.st_mtime > STALE_AFTER_S:
             if clear(target_fd, name, target_fd):
                 removed.append(name)
     return removed

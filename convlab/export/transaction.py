@@ -180,7 +180,7 @@ class Transaction:
         parent swapped for a link after the checks cannot move the swap elsewhere."""
         names = {"src_dir_fd": parent, "dst_dir_fd": parent}
         if fresh:
-            os.replace(self.staging.name, self.out.name, **names)  # a new out since: kept
+            os.replace(self.staging.name, self.out.name, **names)  # an out made since must be empty
             self.committed = True
             return None
         try:
