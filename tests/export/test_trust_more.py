@@ -65,3 +65,27 @@ def test_the_swap_uses_the_folder_it_checked_not_its_path(tmp_path, monkeypatch)
         assert (decoy / entry / "decoy.txt").read_text() == entry  # not swapped
     assert "second" in (moved / "out" / "manifest.json").read_text()
     assert (moved / "out" / "conv_grid.png").is_file()
+
+
+def test_a_manifest_small_on_disk_but_huge_parsed_is_never_parsed(tmp_path):
+    """Bounded in bytes is not bounded in memory: 8 MB of ``{},`` parse to 200 MB of Python
+    objects. Such a manifest is judged (not ConvLab's) without being parsed."""
+    import tracemalloc
+
+    from convlab.export.owned import MANIFEST, read_manifest
+
+    out = tmp_path / "out"
+    out.mkdir()
+    body = (b'{"format": "convlab-export/1", "generator": "convlab", "checksums": {}, "x": ['
+            + b"{}," * (8 * 2**20 // 3) + b"{}]}")
+    (out / MANIFEST).write_bytes(body)
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        tracemalloc.start()
+        manifest = read_manifest(fd, os.lstat(out / MANIFEST))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        os.close(fd)
+    assert manifest.state == "foreign" and "more entries" in manifest.what
+    assert peak < 4 * len(body), f"{peak / 2**20:.0f} MB to judge an {len(body) / 2**20:.0f} MB file"
