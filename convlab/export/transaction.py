@@ -134,7 +134,7 @@ class Transaction:
         stage = self._fds["staging"] = tree.open_dir(self.staging.name, parent)
         if out_fd is not None:
             carry(plan, self.out, out_fd, stage)
-        os.fchmod(stage, stat.S_IMODE(plan.mode) if not plan.fresh else 0o777 & ~_umask())
+        tree.set_owner_mode(stage, plan.mode if not plan.fresh else 0o777 & ~_umask(), plan.owner)
         checkpoint("carried")
         os.unlink(leftovers.marker_of(self.staging.name), dir_fd=stage)
         checkpoint("sealed")

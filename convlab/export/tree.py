@@ -132,14 +132,30 @@ def make_dir(root_fd: int, rel: str) -> None:
         os.close(fd)
 
 
-def set_mode(root_fd: int, rel: str, mode: int) -> None:
-    """Give the folder ``rel`` under ``root_fd`` the permission bits of ``mode`` (a link put
-    there meanwhile is refused, never followed)."""
+def set_mode(root_fd: int, rel: str, mode: int, owner: tuple | None = None) -> None:
+    """Give the folder ``rel`` under ``root_fd`` the permission bits of ``mode`` and, where
+    this process may, the ``(uid, gid)`` of ``owner`` (a link put there meanwhile is refused,
+    never followed)."""
     fd = open_rel(root_fd, rel)
     try:
-        os.fchmod(fd, stat.S_IMODE(mode))
+        set_owner_mode(fd, mode, owner)
     finally:
         os.close(fd)
+
+
+def set_owner_mode(fd: int, mode: int, owner: tuple | None) -> None:
+    """``fchown`` to ``owner`` when it differs and this process may (root, or a group of its
+    own), then ``fchmod`` (a change of owner clears set-id bits)."""
+    info = os.fstat(fd)
+    if owner is not None and owner != (info.st_uid, info.st_gid):
+        uid, gid = owner
+        for change in ((uid, gid), (-1, gid)):  # as a plain user: at least the group
+            try:
+                os.fchown(fd, *change)
+                break
+            except PermissionError:
+                continue
+    os.fchmod(fd, stat.S_IMODE(mode))
 
 
 def remove_tree(root_fd: int, may_go: Callable[[str, os.stat_result], bool],

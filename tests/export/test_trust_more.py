@@ -8,6 +8,7 @@ import os
 import time
 
 import numpy as np
+import pytest
 
 from convlab.export.maps import export_maps
 
@@ -89,3 +90,21 @@ def test_a_manifest_small_on_disk_but_huge_parsed_is_never_parsed(tmp_path):
         os.close(fd)
     assert manifest.state == "foreign" and "more entries" in manifest.what
     assert peak < 4 * len(body), f"{peak / 2**20:.0f} MB to judge an {len(body) / 2**20:.0f} MB file"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="giving a folder to another user takes root")
+def test_the_target_and_the_users_folders_keep_their_owners(tmp_path):
+    """``sudo convlab export --out /home/bob/maps``: the folders made again in the new export
+    (the target itself and bob's own subfolders) stay bob's, or bob could no longer write in
+    his own folders."""
+    out = tmp_path / "out"
+    export_maps(out, layers(), settings={})
+    (out / "mine" / "deeper").mkdir(parents=True)
+    (out / "mine" / "deeper" / "notes.txt").write_text("bob's")
+    for folder in (out, out / "mine", out / "mine" / "deeper"):
+        os.chown(folder, 4321, 4322)
+    export_maps(out, layers(), settings={})
+    for folder in (out, out / "mine", out / "mine" / "deeper"):
+        info = os.lstat(folder)
+        assert (info.st_uid, info.st_gid) == (4321, 4322), folder
