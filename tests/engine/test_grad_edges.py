@@ -33,3 +33,12 @@ def test_an_empty_batch_is_refused_before_bn_averages_move(mode):
         backprop(net, x, {"bn": np.zeros((0, 4, 6, 5), np.float32)}, mode=mode)
     for key, value in before.items():
         np.testing.assert_array_equal(net["bn"].params[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 1.5, -0.1, float("nan")])
+def test_a_dropout_ratio_outside_0_1_is_refused(ratio):
+    """Chainer: ``ratio must be >= 0 and < 1``; 1.0 zeroed every value (and gradient) and a
+    negative ratio scaled the whole layer down silently in "train" mode."""
+    layers = [*LAYERS, {"name": "dr", "kind": "dropout", "ratio": ratio}]
+    with pytest.raises(ValueError, match=r"ratio must be in \[0, 1\)"):
+        _net(layers)
