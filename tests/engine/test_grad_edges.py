@@ -42,3 +42,17 @@ def test_a_dropout_ratio_outside_0_1_is_refused(ratio):
     layers = [*LAYERS, {"name": "dr", "kind": "dropout", "ratio": ratio}]
     with pytest.raises(ValueError, match=r"ratio must be in \[0, 1\)"):
         _net(layers)
+
+
+def test_add_broadcasts_when_a_later_input_is_the_largest():
+    """``add`` of (4, 1, 1), (4, 1, 1) and (4, 5, 5): the shapes say (4, 5, 5), but the forward
+    added the third input in place into the first two's (N, 4, 1, 1) sum and failed."""
+    from .gradcheck import check, make_net
+
+    layers = [{"name": "c1", "kind": "conv", "out_channels": 4, "ksize": 1},
+              {"name": "gp", "kind": "pool", "mode": "avg", "ksize": 5},
+              {"name": "a", "kind": "add", "inputs": ["gp", "gp", "c1"]}]
+    net = make_net(layers, (3, 5, 5), seed=2)
+    x = np.random.default_rng(2).standard_normal((2, 3, 5, 5))
+    grads = check(net, x, seed=1)
+    assert grads.forward["a"].shape == (2, 4, 5, 5)
