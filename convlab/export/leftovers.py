@@ -25,7 +25,8 @@ import stat
 import time
 
 from convlab.export.owned import MANIFEST, Manifest, identity, proves, read_manifest
-from convlab.export.tree import lstat_rel, open_dir, remove_tree
+from convlab.export.tree import (MAX_ENTRIES, TreeRefused, lstat_rel, open_dir, open_rel,
+                                 remove_tree, scan, split)
 from convlab.pipelines.guard import STALE_AFTER_S
 
 STAGING = ".convlab-export"
@@ -184,3 +185,38 @@ def sweep_old(target_fd: int) -> list[str]:
             if clear(target_fd, name, target_fd):
                 removed.append(name)
     return removed
+
+
+def move_late(folder_fd: int, name: str, target_fd: int) -> list[str]:
+    """Move into the target what is left in the old target ``name`` (after :func:`clear`) at
+    a path the target does not have: files the user saved there after the export made its
+    plan, which the new folder would otherwise hide. Renames only (no file is opened, so it
+    may run while signals are held); a folder that is new as a whole moves in one rename.
+    Returns the paths moved."""
+    try:
+        old = open_dir(name, folder_fd)
+    except OSError:
+        return []
+    moved: list[str] = []
+    try:
+        for rel in scan(old, max_entries=10 * MAX_ENTRIES):
+            if any(rel.startswith(m + "/") for m in moved) or lstat_rel(target_fd, rel):
+                continue
+            parent, base = split(rel)
+            try:
+                src, dst = open_rel(old, parent), None
+                try:
+                    dst = open_rel(target_fd, parent)
+                    os.rename(base, base, src_dir_fd=src, dst_dir_fd=dst)
+                    moved.append(rel)
+                finally:
+                    os.close(src)
+                    if dst is not None:
+                        os.close(dst)
+            except OSError:
+                continue  # kept where it is: nothing is lost
+    except (OSError, TreeRefused):
+        pass
+    finally:
+        os.close(old)
+    return moved

@@ -147,7 +147,10 @@ class Transaction:
             def after_each():
                 if not first:
                     first.append(checkpoint("cleaning"))
-            leftovers.clear(*old, stage, known=plan.proven, read=False, after_each=after_each)
+            if not leftovers.clear(*old, stage, known=plan.proven, read=False,
+                                   after_each=after_each):
+                if leftovers.move_late(*old, stage):  # saved into out after the plan was made
+                    leftovers.clear(*old, stage, known=plan.proven, read=False)
         checkpoint("clean")
 
     def _open_target(self, parent: int) -> int | None:

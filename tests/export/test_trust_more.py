@@ -108,3 +108,31 @@ def test_the_target_and_the_users_folders_keep_their_owners(tmp_path):
     for folder in (out, out / "mine", out / "mine" / "deeper"):
         info = os.lstat(folder)
         assert (info.st_uid, info.st_gid) == (4321, 4322), folder
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["exchange", "fallback"])
+@pytest.mark.parametrize("point", ["planned", "carried", "sealed"])
+def test_a_file_saved_into_the_target_during_the_final_step_stays_in_it(tmp_path, monkeypatch,
+                                                                        point, fallback):
+    """A file the user saves into the target after the plan was made (their editor, a download)
+    is in neither the plan nor the new folder; it must not vanish into a hidden leftover."""
+    from convlab.export import transaction
+
+    out = tmp_path / "out"
+    export_maps(out, layers(), settings={})
+    (out / "mine").mkdir()
+
+    def checkpoint(name):
+        if name == point:
+            (out / "late.txt").write_text("saved meanwhile")
+            (out / "mine" / "later.txt").write_text("saved meanwhile too")
+    monkeypatch.setattr(transaction, "checkpoint", checkpoint)
+    if fallback:  # a file system without an atomic exchange: the old folder ends inside out
+        def unsupported(*_names):
+            raise transaction.exchange.Unsupported(22, "no exchange here")
+        monkeypatch.setattr(transaction.exchange, "exchange", unsupported)
+    export_maps(out, layers(), settings={})
+    assert (out / "late.txt").read_text() == "saved meanwhile"
+    assert (out / "mine" / "later.txt").read_text() == "saved meanwhile too"
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+    assert not [n for n in os.listdir(out) if n.startswith(".")]
