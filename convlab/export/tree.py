@@ -85,8 +85,7 @@ def scan(root_fd: int, *, max_entries: int = MAX_ENTRIES) -> dict[str, os.stat_r
         folder, depth = stack.pop()
         fd = open_rel(root_fd, folder)
         try:
-            with os.scandir(fd) as it:
-                names = sorted(entry.name for entry in it)
+            names = _names(fd, max_entries - len(found), max_entries)
             for name in names:
                 rel = f"{folder}/{name}" if folder else name
                 try:
@@ -103,6 +102,19 @@ def scan(root_fd: int, *, max_entries: int = MAX_ENTRIES) -> dict[str, os.stat_r
         finally:
             os.close(fd)
     return dict(sorted(found.items(), key=lambda item: (item[0].count("/"), item[0])))
+
+
+def _names(fd: int, room: int, limit: int) -> list[str]:
+    """The sorted names in the folder ``fd``; :class:`TreeRefused` (the tree holds more than
+    ``limit`` entries) as soon as there are more than ``room``, so a huge folder is never read
+    whole before the count is compared."""
+    names = []
+    with os.scandir(fd) as it:
+        for entry in it:
+            names.append(entry.name)
+            if len(names) > room:
+                raise TreeRefused(f"it holds more than {limit:,} files and folders")
+    return sorted(names)
 
 
 def link_into(src_root: int, dst_root: int, rel: str) -> None:

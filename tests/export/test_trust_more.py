@@ -136,3 +136,38 @@ def test_a_file_saved_into_the_target_during_the_final_step_stays_in_it(tmp_path
     assert (out / "mine" / "later.txt").read_text() == "saved meanwhile too"
     assert sorted(os.listdir(tmp_path)) == ["out"]
     assert not [n for n in os.listdir(out) if n.startswith(".")]
+
+
+def test_a_folder_of_many_entries_is_refused_before_it_is_listed_whole(tmp_path, monkeypatch):
+    """The entry budget is checked while a folder is listed, not after: one folder of millions
+    of entries must not be read (and sorted) whole before the count is compared."""
+    from convlab.export import tree
+    from convlab.export.maps import ExportError
+
+    out = tmp_path / "out"
+    (out / "many").mkdir(parents=True)
+    for i in range(400):
+        (out / "many" / f"f{i}").touch()
+    monkeypatch.setattr(tree, "MAX_ENTRIES", 50)
+    real_scandir, listed = os.scandir, []
+
+    class Counting:
+        def __init__(self, it):
+            self.it = it
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.it.__exit__(*exc)
+
+        def __iter__(self):
+            for entry in self.it:
+                if entry.name[1:].isdigit():  # os is shared: count only the folder's own
+                    listed.append(entry.name)
+                yield entry
+
+    monkeypatch.setattr(tree.os, "scandir", lambda path: Counting(real_scandir(path)))
+    with pytest.raises(ExportError, match="more than 50 files and folders"):
+        export_maps(out, layers(), settings={})
+    assert len(listed) <= 52, f"{len(listed)} entries listed to refuse at 50"
