@@ -108,6 +108,15 @@ class Transaction:
                                 "ConvLab never follows or replaces; give the folder it points to.")
         if not stat.S_ISDIR(info.st_mode):
             raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(self.out))
+        try:
+            cwd, real = os.getcwd(), os.path.realpath(self.out)
+        except OSError:
+            return
+        if os.path.commonpath([cwd, real]) == real:
+            raise ExportRefused(f"Cannot export to {self.out}: it is the current folder or holds "
+                                "it, and ConvLab replaces an export folder as a whole, which would "
+                                "leave you in the old, removed one; export into a new folder "
+                                "inside it instead.")
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         held = self._held if self._held is not None else SignalHold().hold()

@@ -171,3 +171,22 @@ def test_a_folder_of_many_entries_is_refused_before_it_is_listed_whole(tmp_path,
     with pytest.raises(ExportError, match="more than 50 files and folders"):
         export_maps(out, layers(), settings={})
     assert len(listed) <= 52, f"{len(listed)} entries listed to refuse at 50"
+
+
+@pytest.mark.parametrize("inside", ["", "mine"])
+def test_the_current_folder_or_one_around_it_is_refused(tmp_path, monkeypatch, inside):
+    """``--out .``: the swap would leave the process (and the user's shell) in the old folder,
+    removed, where ``ls`` shows nothing and the user's files seem gone; refused in one
+    sentence, nothing changed."""
+    from convlab.export.maps import ExportError
+
+    out = tmp_path / "out"
+    export_maps(out, layers(), settings={})
+    (out / "mine").mkdir()
+    (out / "mine" / "notes.txt").write_text("mine")
+    monkeypatch.chdir(out / inside)
+    before = sorted(os.listdir(out))
+    with pytest.raises(ExportError, match="current folder") as info:
+        export_maps("." if not inside else "..", layers(), settings={})
+    assert "\n" not in str(info.value)
+    assert os.getcwd() == str(out / inside) and sorted(os.listdir(".." if inside else ".")) == before
