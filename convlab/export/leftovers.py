@@ -112,7 +112,9 @@ def _open_target(folder_fd: int, name: str | None):
 
 
 def _target_of(folder_fd: int, leftover_tag: str, names: list[str]) -> str | None:
-    return next((n for n in names if not n.startswith(".") and tag(n) == leftover_tag), None)
+    """The target (any name, hidden ones too, but never a leftover itself) whose tag it has."""
+    return next((n for n in names if tag(n) == leftover_tag and not STAGING_RE.fullmatch(n)
+                 and not REPLACED_RE.fullmatch(n)), None)
 
 
 def _put_back(folder_fd: int, leftover: str, target: str) -> None:

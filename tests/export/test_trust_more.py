@@ -190,3 +190,36 @@ def test_the_current_folder_or_one_around_it_is_refused(tmp_path, monkeypatch, i
         export_maps("." if not inside else "..", layers(), settings={})
     assert "\n" not in str(info.value)
     assert os.getcwd() == str(out / inside) and sorted(os.listdir(".." if inside else ".")) == before
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("name", ["maps", ".maps"])
+def test_a_killed_exports_old_folder_is_swept_for_a_hidden_target_too(tmp_path, monkeypatch,
+                                                                      name):
+    """The old folder left by an export stopped right after the swap holds second names of the
+    user's files; the next export matches it to its target by the name's hash, which skipped
+    every hidden name, so a ``.maps`` target's leftovers were kept for ever."""
+    import re
+
+    from convlab.export import transaction
+
+    out = tmp_path / name
+    export_maps(out, layers(), settings={})
+    (out / "notes.txt").write_text("mine")
+
+    def checkpoint(point):
+        if point == "exchanged":
+            raise _Killed  # as if killed here: the old folder stays beside the new one
+    monkeypatch.setattr(transaction, "checkpoint", checkpoint)
+    with pytest.raises(Exception, match="_Killed"):
+        export_maps(out, layers(), settings={})
+    monkeypatch.undo()
+    [left] = [n for n in os.listdir(tmp_path) if n.startswith(".convlab-export-")]
+    dead = re.sub(r"-\d+-([0-9a-f]{8})$", r"-999999999-\1", left)  # its process is gone
+    os.rename(tmp_path / left, tmp_path / dead)
+    export_maps(out, layers(), settings={})
+    assert sorted(os.listdir(tmp_path)) == [name]
+    assert (out / "notes.txt").read_text() == "mine"
