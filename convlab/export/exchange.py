@@ -71,21 +71,27 @@ class FolderLock:
     """
 
     def __init__(self, folder, wait=None, step_s: float = 0.05):
-        self.folder, self.wait, self.step_s = os.fspath(folder), wait, step_s
+        """``folder``: a path, or the descriptor of an open folder (locked as it is, whatever
+        its path names by now)."""
+        self.folder, self.wait, self.step_s = folder, wait, step_s
         self.fd: int | None = None
 
     def __enter__(self) -> "FolderLock":
         cloexec = getattr(os, "O_CLOEXEC", 0)
+        folder = self.folder
         try:
-            self.fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | cloexec)
+            self.fd = (os.dup(folder) if isinstance(folder, int) else
+                       os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | cloexec))
             try:
                 self._lock()
             except OSError as exc:
                 if exc.errno not in (errno.EBADF, errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                     raise
                 self.__exit__()  # this file system cannot lock a folder: a lock file instead
-                self.fd = os.open(os.path.join(self.folder, LOCK_FILE), os.O_RDWR | os.O_CREAT
-                                  | getattr(os, "O_NOFOLLOW", 0) | cloexec, 0o600)
+                dir_fd = folder if isinstance(folder, int) else None
+                name = LOCK_FILE if dir_fd is not None else os.path.join(folder, LOCK_FILE)
+                self.fd = os.open(name, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                                  | cloexec, 0o600, dir_fd=dir_fd)
                 self._lock()
         except BaseException:
             self.__exit__()

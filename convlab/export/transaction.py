@@ -70,6 +70,7 @@ class Transaction:
         self._lock: exchange.FolderLock | None = None
         self._fds: dict[str, int] = {}
         self._aside: str | None = None  # the fallback's old target while inside the staging folder
+        self._stage_id: tuple | None = None
 
     def __enter__(self) -> "Transaction":
         try:
@@ -90,6 +91,8 @@ class Transaction:
                                     "swaps them).") from None
             marker = self.staging / leftovers.marker_of(self.staging.name)
             os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            info = os.lstat(self.staging)
+            self._stage_id = (info.st_dev, info.st_ino)  # the commit works beside this folder
         except BaseException:
             self._discard(failed=True)
             raise
@@ -132,9 +135,10 @@ class Transaction:
 
     def commit(self, paths: list[str]) -> None:
         """Put the staged ``paths`` in place as the module docstring says (steps 1 to 5)."""
-        self._lock = exchange.FolderLock(self.parent, self.wait).__enter__()
-        checkpoint("locked")
         parent = self._fds["parent"] = os.open(self.parent, _DIR)
+        self._lock = exchange.FolderLock(parent, self.wait).__enter__()  # this very folder's
+        checkpoint("locked")
+        self._check_staging(parent)
         self.swept, _ = leftovers.sweep(parent, self.out.name, own=self.staging.name)
         out_fd = self._open_target(parent)
         checkpoint("swept")
@@ -161,6 +165,18 @@ class Transaction:
                 if leftovers.move_late(*old, stage):  # saved into out after the plan was made
                     leftovers.clear(*old, stage, known=plan.proven, read=False)
         checkpoint("clean")
+
+    def _check_staging(self, parent: int) -> None:
+        """Refuse when the parent folder opened now is not the one the staging folder was made
+        in (its path was moved or replaced by a link since): nothing there is touched."""
+        try:
+            info = os.stat(self.staging.name, dir_fd=parent, follow_symlinks=False)
+            same = (info.st_dev, info.st_ino) == self._stage_id
+        except OSError:
+            same = False
+        if not same:
+            raise ExportRefused(f"Cannot export to {self.out}: its folder {self.parent} was moved "
+                                "or replaced while the export was made; nothing was changed there.")
 
     def _open_target(self, parent: int) -> int | None:
         """``out`` opened without following a link (None: it does not exist); what killed

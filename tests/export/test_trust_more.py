@@ -223,3 +223,27 @@ def test_a_killed_exports_old_folder_is_swept_for_a_hidden_target_too(tmp_path, 
     export_maps(out, layers(), settings={})
     assert sorted(os.listdir(tmp_path)) == [name]
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_parent_swapped_while_the_export_is_built_is_refused(tmp_path):
+    """The parent folder replaced by a link to another folder (holding folders of the export's
+    own names) between building and committing: the commit works only in the folder whose
+    staging folder it made, so it refuses; the other folder is left as it was."""
+    from convlab.export.plan import ExportRefused
+    from convlab.export.transaction import Transaction
+
+    parent, decoy = tmp_path / "p", tmp_path / "decoy"
+    (parent / "out").mkdir(parents=True)
+    decoy.mkdir()
+    with pytest.raises(ExportRefused, match="moved"):
+        with Transaction(parent / "out") as tx:
+            (tx.staging / "a.png").write_bytes(b"new")
+            for i, entry in enumerate(os.listdir(parent)):
+                (decoy / entry).mkdir()
+                (decoy / entry / f"decoy{i}.txt").write_text(entry)
+            os.rename(parent, tmp_path / "p-real")
+            os.symlink(decoy, parent)
+            tx.commit(["a.png"])
+    for entry in os.listdir(decoy):
+        [only] = os.listdir(decoy / entry)
+        assert (decoy / entry / only).read_text() == entry
