@@ -1,7 +1,8 @@
 """All-or-nothing folder output for :mod:`convlab.export.maps`: build beside, then swap.
 
 ``with Transaction(out) as tx:`` makes a hidden staging folder beside ``out`` (in its parent,
-created if missing; ``out`` must be a real folder or not exist, never a symbolic link); write
+created if missing; ``out`` must be a real folder or not exist, never a symbolic link, and
+not the current folder or one holding it, which the swap would leave removed); write
 into ``tx.staging``, then call ``tx.commit(paths)`` (relative POSIX paths, ``manifest.json``
 last). The commit:
 
