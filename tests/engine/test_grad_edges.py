@@ -40,7 +40,7 @@ def test_a_dropout_ratio_outside_0_1_is_refused(ratio):
     """Chainer: ``ratio must be >= 0 and < 1``; 1.0 zeroed every value (and gradient) and a
     negative ratio scaled the whole layer down silently in "train" mode."""
     layers = [*LAYERS, {"name": "dr", "kind": "dropout", "ratio": ratio}]
-    with pytest.raises(ValueError, match=r"ratio must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"dropout ratio must be in \[0, 1\)"):
         _net(layers)
 
 
