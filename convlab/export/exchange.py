@@ -42,17 +42,18 @@ def _libc():
 _LIBC = _libc()
 
 
-def exchange(a, b) -> None:
-    """Swap the folders (or files) named ``a`` and ``b`` atomically; both must exist.
+def exchange(a, b, dir_fd: int = AT_FDCWD) -> None:
+    """Swap the folders (or files) named ``a`` and ``b`` (relative to the folder ``dir_fd``, so
+    a path that changed since it was checked cannot lead elsewhere) atomically; both must exist.
 
     Raises :class:`Unsupported` when neither system call exists or the file system refuses
     the flag (``EINVAL``, ``ENOSYS``, ``ENOTSUP``), ``OSError`` for anything else.
     """
     a, b = os.fsencode(a), os.fsencode(b)
     if _LIBC is not None and sys.platform.startswith("linux") and hasattr(_LIBC, "renameat2"):
-        result = _LIBC.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
-    elif _LIBC is not None and sys.platform == "darwin" and hasattr(_LIBC, "renamex_np"):
-        result = _LIBC.renamex_np(a, b, RENAME_SWAP)
+        result = _LIBC.renameat2(dir_fd, a, dir_fd, b, RENAME_EXCHANGE)
+    elif _LIBC is not None and sys.platform == "darwin" and hasattr(_LIBC, "renameatx_np"):
+        result = _LIBC.renameatx_np(dir_fd, a, dir_fd, b, RENAME_SWAP)
     else:
         raise Unsupported(errno.ENOSYS, "no atomic exchange on this system")
     if result != 0:
@@ -70,21 +71,27 @@ class FolderLock:
     """
 
     def __init__(self, folder, wait=None, step_s: float = 0.05):
-        self.folder, self.wait, self.step_s = os.fspath(folder), wait, step_s
+        """``folder``: a path, or the descriptor of an open folder (locked as it is, whatever
+        its path names by now)."""
+        self.folder, self.wait, self.step_s = folder, wait, step_s
         self.fd: int | None = None
 
     def __enter__(self) -> "FolderLock":
         cloexec = getattr(os, "O_CLOEXEC", 0)
+        folder = self.folder
         try:
-            self.fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | cloexec)
+            self.fd = (os.dup(folder) if isinstance(folder, int) else
+                       os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | cloexec))
             try:
                 self._lock()
             except OSError as exc:
                 if exc.errno not in (errno.EBADF, errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                     raise
                 self.__exit__()  # this file system cannot lock a folder: a lock file instead
-                self.fd = os.open(os.path.join(self.folder, LOCK_FILE), os.O_RDWR | os.O_CREAT
-                                  | getattr(os, "O_NOFOLLOW", 0) | cloexec, 0o600)
+                dir_fd = folder if isinstance(folder, int) else None
+                name = LOCK_FILE if dir_fd is not None else os.path.join(folder, LOCK_FILE)
+                self.fd = os.open(name, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                                  | cloexec, 0o600, dir_fd=dir_fd)
                 self._lock()
         except BaseException:
             self.__exit__()

@@ -25,7 +25,8 @@ import stat
 import time
 
 from convlab.export.owned import MANIFEST, Manifest, identity, proves, read_manifest
-from convlab.export.tree import lstat_rel, open_dir, remove_tree
+from convlab.export.tree import (MAX_ENTRIES, TreeRefused, lstat_rel, open_dir, open_rel,
+                                 remove_tree, scan, split)
 from convlab.pipelines.guard import STALE_AFTER_S
 
 STAGING = ".convlab-export"
@@ -33,6 +34,7 @@ REPLACED = ".convlab-replaced"
 UNFINISHED = ".convlab-unfinished"
 STAGING_RE = re.compile(r"\.convlab-export-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})")
 REPLACED_RE = re.compile(r"\.convlab-replaced-(\d+)-([0-9a-f]{8})")
+OLD_STAGING_RE = re.compile(r"\.convlab-export-(?:(\d+)-)?[A-Za-z0-9_]+")  # older ConvLabs'
 
 
 def tag(name) -> str:
@@ -110,7 +112,9 @@ def _open_target(folder_fd: int, name: str | None):
 
 
 def _target_of(folder_fd: int, leftover_tag: str, names: list[str]) -> str | None:
-    return next((n for n in names if not n.startswith(".") and tag(n) == leftover_tag), None)
+    """The target (any name, hidden ones too, but never a leftover itself) whose tag it has."""
+    return next((n for n in names if tag(n) == leftover_tag and not STAGING_RE.fullmatch(n)
+                 and not REPLACED_RE.fullmatch(n)), None)
 
 
 def _put_back(folder_fd: int, leftover: str, target: str) -> None:
@@ -165,3 +169,56 @@ def sweep_inside(target_fd: int) -> list[str]:
             if clear(target_fd, name, target_fd):
                 removed.append(name)
     return removed
+
+
+def sweep_old(target_fd: int) -> list[str]:
+    """Clear the staging folders that older ConvLabs left inside the target (``<STAGING>-<pid>-
+    <token>`` or ``<STAGING>-<token>``) once stale, entry by entry like any leftover: the name
+    alone proves nothing (a user's ``.convlab-export-notes`` is theirs), so only files their
+    own ConvLab manifest proves, or second names of the target's files, go."""
+    removed = []
+    for name in sorted(os.listdir(target_fd)):
+        match = OLD_STAGING_RE.fullmatch(name)
+        info = _lstat(name, target_fd) if match else None
+        if info is None or not stat.S_ISDIR(info.st_mode):
+            continue
+        pid = int(match[1]) if match[1] is not None else 0  # no pid: judged by age alone
+        if _stale(pid, info) if pid else time.time() - info.st_mtime > STALE_AFTER_S:
+            if clear(target_fd, name, target_fd):
+                removed.append(name)
+    return removed
+
+
+def move_late(folder_fd: int, name: str, target_fd: int) -> list[str]:
+    """Move into the target what is left in the old target ``name`` (after :func:`clear`) at
+    a path the target does not have: files the user saved there after the export made its
+    plan, which the new folder would otherwise hide. Renames only (no file is opened, so it
+    may run while signals are held); a folder that is new as a whole moves in one rename.
+    Returns the paths moved."""
+    try:
+        old = open_dir(name, folder_fd)
+    except OSError:
+        return []
+    moved: list[str] = []
+    try:
+        for rel in scan(old, max_entries=10 * MAX_ENTRIES):
+            if any(rel.startswith(m + "/") for m in moved) or lstat_rel(target_fd, rel):
+                continue
+            parent, base = split(rel)
+            try:
+                src, dst = open_rel(old, parent), None
+                try:
+                    dst = open_rel(target_fd, parent)
+                    os.rename(base, base, src_dir_fd=src, dst_dir_fd=dst)
+                    moved.append(rel)
+                finally:
+                    os.close(src)
+                    if dst is not None:
+                        os.close(dst)
+            except OSError:
+                continue  # kept where it is: nothing is lost
+    except (OSError, TreeRefused):
+        pass
+    finally:
+        os.close(old)
+    return moved

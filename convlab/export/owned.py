@@ -26,6 +26,10 @@ GENERATOR = "convlab"
 FORMAT_PREFIX = "convlab-export"
 MANIFEST = "manifest.json"
 MANIFEST_LIMIT = 64 * 2**20  # an AlexNet export of every map's manifest is about 5 MB
+# JSON values (counted as ``,`` ``:`` ``[`` ``{`` bytes, an over-count) a manifest may hold:
+# ConvLab writes about one per 11 bytes, while ``[{},{},...]`` makes one per 3 bytes, each
+# a 64-byte Python object (64 MB of it: 1.4 GB parsed); 4 M values parse to at most ~300 MB.
+MAX_MANIFEST_VALUES = 4_000_000
 _CHUNK = 1 << 20
 _HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -102,8 +106,12 @@ def read_manifest(root_fd: int, info: os.stat_result | None, rel: str = MANIFEST
     parts: list[bytes] = []
     if _read_at(root_fd, rel, info.st_size, parts.append) is None:
         return Manifest("foreign", "a file that changed while it was read", info=info)
+    raw = b"".join(parts)
+    if sum(raw.count(c) for c in (b",", b":", b"[", b"{")) > MAX_MANIFEST_VALUES:
+        return Manifest("foreign", "a file with more entries than ConvLab's manifest may hold "
+                        f"({MAX_MANIFEST_VALUES:,})", info=info)
     try:
-        data = json.loads(b"".join(parts).decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         data = None
     convlab_format = isinstance(data, dict) and str(data.get("format", "")).startswith(FORMAT_PREFIX)

@@ -34,7 +34,8 @@ class ExportRefused(ValueError):
 class Plan:
     fresh: bool = True  # no target yet: one rename puts the new folder in place
     mode: int = 0o777
-    dirs: list = field(default_factory=list)   # [(rel, st_mode)] the user's folders to make again
+    owner: tuple | None = None  # the target's (uid, gid), which the new folder gets too
+    dirs: list = field(default_factory=list)   # [(rel, lstat)] the user's folders to make again
     files: list = field(default_factory=list)  # the user's entries to give a second name
     proven: set = field(default_factory=set)   # identities of the earlier export's files
 
@@ -70,7 +71,8 @@ def make_plan(out, out_fd: int | None, new_paths: list[str]) -> Plan:
     manifest = read_manifest(out_fd, entries.get(MANIFEST))
     new, new_dirs = set(new_paths), _ancestors(new_paths)
     device = os.fstat(out_fd).st_dev
-    plan = Plan(fresh=False, mode=os.fstat(out_fd).st_mode)
+    top = os.fstat(out_fd)
+    plan = Plan(fresh=False, mode=top.st_mode, owner=(top.st_uid, top.st_gid))
     if manifest.state == "ours":
         plan.proven.add(identity(manifest.info))
     for rel, info in entries.items():
@@ -87,20 +89,20 @@ def make_plan(out, out_fd: int | None, new_paths: list[str]) -> Plan:
                                 "file system), which ConvLab cannot keep in a new folder; "
                                 "export into another folder.")
         elif folder:
-            plan.dirs.append((rel, info.st_mode))
+            plan.dirs.append((rel, info))
         else:
             plan.files.append(rel)
     nonempty = _ancestors(entries)
     empty = {rel for rel, _ in plan.dirs if rel not in nonempty}  # a user's empty folder stays
     kept = _ancestors([*plan.files, *empty]) | empty
-    plan.dirs = [(rel, mode) for rel, mode in plan.dirs if rel in kept]  # emptied by stale files
+    plan.dirs = [(rel, info) for rel, info in plan.dirs if rel in kept]  # emptied by stale files
     return plan
 
 
 def carry(plan: Plan, out, out_fd: int, stage_fd: int) -> None:
     """Make the user's folders again in the staging folder and give each of their entries a
     second name there (a hard link); :class:`ExportRefused` when one cannot have one. The
-    folders get their modes last, so that a read-only one can be filled first."""
+    folders get their owners and modes last, so that a read-only one can be filled first."""
     for rel, _ in plan.dirs:
         tree.make_dir(stage_fd, rel)
     for rel in plan.files:
@@ -112,5 +114,5 @@ def carry(plan: Plan, out, out_fd: int, stage_fd: int) -> None:
             raise ExportRefused(f"Cannot export to {out}: ConvLab could not keep {rel} in the "
                                 f"new folder ({(exc.strerror or str(exc)).lower()}); move it "
                                 "away or export into another folder.") from None
-    for rel, mode in reversed(plan.dirs):  # deepest first
-        tree.set_mode(stage_fd, rel, mode)
+    for rel, info in reversed(plan.dirs):  # deepest first
+        tree.set_mode(stage_fd, rel, info.st_mode, (info.st_uid, info.st_gid))

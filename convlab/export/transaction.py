@@ -1,7 +1,8 @@
 """All-or-nothing folder output for :mod:`convlab.export.maps`: build beside, then swap.
 
 ``with Transaction(out) as tx:`` makes a hidden staging folder beside ``out`` (in its parent,
-created if missing; ``out`` must be a real folder or not exist, never a symbolic link); write
+created if missing; ``out`` must be a real folder or not exist, never a symbolic link, and
+not the current folder or one holding it, which the swap would leave removed); write
 into ``tx.staging``, then call ``tx.commit(paths)`` (relative POSIX paths, ``manifest.json``
 last). The commit:
 
@@ -70,6 +71,7 @@ class Transaction:
         self._lock: exchange.FolderLock | None = None
         self._fds: dict[str, int] = {}
         self._aside: str | None = None  # the fallback's old target while inside the staging folder
+        self._stage_id: tuple | None = None
 
     def __enter__(self) -> "Transaction":
         try:
@@ -90,6 +92,8 @@ class Transaction:
                                     "swaps them).") from None
             marker = self.staging / leftovers.marker_of(self.staging.name)
             os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            info = os.lstat(self.staging)
+            self._stage_id = (info.st_dev, info.st_ino)  # the commit works beside this folder
         except BaseException:
             self._discard(failed=True)
             raise
@@ -108,6 +112,15 @@ class Transaction:
                                 "ConvLab never follows or replaces; give the folder it points to.")
         if not stat.S_ISDIR(info.st_mode):
             raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(self.out))
+        try:
+            cwd, real = os.getcwd(), os.path.realpath(self.out)
+        except OSError:
+            return
+        if os.path.commonpath([cwd, real]) == real:
+            raise ExportRefused(f"Cannot export to {self.out}: it is the current folder or holds "
+                                "it, and ConvLab replaces an export folder as a whole, which would "
+                                "leave you in the old, removed one; export into a new folder "
+                                "inside it instead.")
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         held = self._held if self._held is not None else SignalHold().hold()
@@ -123,9 +136,10 @@ class Transaction:
 
     def commit(self, paths: list[str]) -> None:
         """Put the staged ``paths`` in place as the module docstring says (steps 1 to 5)."""
-        self._lock = exchange.FolderLock(self.parent, self.wait).__enter__()
-        checkpoint("locked")
         parent = self._fds["parent"] = os.open(self.parent, _DIR)
+        self._lock = exchange.FolderLock(parent, self.wait).__enter__()  # this very folder's
+        checkpoint("locked")
+        self._check_staging(parent)
         self.swept, _ = leftovers.sweep(parent, self.out.name, own=self.staging.name)
         out_fd = self._open_target(parent)
         checkpoint("swept")
@@ -134,7 +148,7 @@ class Transaction:
         stage = self._fds["staging"] = tree.open_dir(self.staging.name, parent)
         if out_fd is not None:
             carry(plan, self.out, out_fd, stage)
-        os.fchmod(stage, stat.S_IMODE(plan.mode) if not plan.fresh else 0o777 & ~_umask())
+        tree.set_owner_mode(stage, plan.mode if not plan.fresh else 0o777 & ~_umask(), plan.owner)
         checkpoint("carried")
         os.unlink(leftovers.marker_of(self.staging.name), dir_fd=stage)
         checkpoint("sealed")
@@ -147,8 +161,23 @@ class Transaction:
             def after_each():
                 if not first:
                     first.append(checkpoint("cleaning"))
-            leftovers.clear(*old, stage, known=plan.proven, read=False, after_each=after_each)
+            if not leftovers.clear(*old, stage, known=plan.proven, read=False,
+                                   after_each=after_each):
+                if leftovers.move_late(*old, stage):  # saved into out after the plan was made
+                    leftovers.clear(*old, stage, known=plan.proven, read=False)
         checkpoint("clean")
+
+    def _check_staging(self, parent: int) -> None:
+        """Refuse when the parent folder opened now is not the one the staging folder was made
+        in (its path was moved or replaced by a link since): nothing there is touched."""
+        try:
+            info = os.stat(self.staging.name, dir_fd=parent, follow_symlinks=False)
+            same = (info.st_dev, info.st_ino) == self._stage_id
+        except OSError:
+            same = False
+        if not same:
+            raise ExportRefused(f"Cannot export to {self.out}: its folder {self.parent} was moved "
+                                "or replaced while the export was made; nothing was changed there.")
 
     def _open_target(self, parent: int) -> int | None:
         """``out`` opened without following a link (None: it does not exist); what killed
@@ -166,7 +195,7 @@ class Transaction:
                                 "builds an export beside its folder and swaps the two, which "
                                 "cannot cross file systems; export into a folder inside it.")
         self.swept += leftovers.sweep_inside(fd)
-        self.swept += guard.sweep_stale_staging(self.out, STAGING)  # older ConvLabs' staging
+        self.swept += leftovers.sweep_old(fd)  # older ConvLabs' staging, as far as provable
         removed, live = leftovers.sweep(fd, None)
         self.swept += removed
         if live:
@@ -175,13 +204,16 @@ class Transaction:
         return fd
 
     def _swap(self, fresh: bool, parent: int, stage: int):
-        """The one step that changes ``out``; returns ``(folder fd, name)`` of the old folder."""
+        """The one step that changes ``out``; returns ``(folder fd, name)`` of the old folder.
+        Every name is taken relative to the parent folder's descriptor, never its path: a
+        parent swapped for a link after the checks cannot move the swap elsewhere."""
+        names = {"src_dir_fd": parent, "dst_dir_fd": parent}
         if fresh:
-            os.replace(self.staging, self.out)
+            os.replace(self.staging.name, self.out.name, **names)  # an out made since must be empty
             self.committed = True
             return None
         try:
-            exchange.exchange(self.staging, self.out)
+            exchange.exchange(self.staging.name, self.out.name, parent)
             self.committed = True
             return parent, self.staging.name  # the old folder now has the staging folder's name
         except exchange.Unsupported:
@@ -190,7 +222,7 @@ class Transaction:
         os.rename(self.out.name, aside, src_dir_fd=parent, dst_dir_fd=stage)
         self._aside = aside
         checkpoint("set-aside")
-        os.replace(self.staging, self.out)
+        os.replace(self.staging.name, self.out.name, **names)
         self._aside = None
         self.committed = True
         return stage, aside  # the old folder is inside the new one until it is cleared

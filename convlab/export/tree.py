@@ -85,8 +85,7 @@ def scan(root_fd: int, *, max_entries: int = MAX_ENTRIES) -> dict[str, os.stat_r
         folder, depth = stack.pop()
         fd = open_rel(root_fd, folder)
         try:
-            with os.scandir(fd) as it:
-                names = sorted(entry.name for entry in it)
+            names = _names(fd, max_entries - len(found), max_entries)
             for name in names:
                 rel = f"{folder}/{name}" if folder else name
                 try:
@@ -103,6 +102,19 @@ def scan(root_fd: int, *, max_entries: int = MAX_ENTRIES) -> dict[str, os.stat_r
         finally:
             os.close(fd)
     return dict(sorted(found.items(), key=lambda item: (item[0].count("/"), item[0])))
+
+
+def _names(fd: int, room: int, limit: int) -> list[str]:
+    """The sorted names in the folder ``fd``; :class:`TreeRefused` (the tree holds more than
+    ``limit`` entries) as soon as there are more than ``room``, so a huge folder is never read
+    whole before the count is compared."""
+    names = []
+    with os.scandir(fd) as it:
+        for entry in it:
+            names.append(entry.name)
+            if len(names) > room:
+                raise TreeRefused(f"it holds more than {limit:,} files and folders")
+    return sorted(names)
 
 
 def link_into(src_root: int, dst_root: int, rel: str) -> None:
@@ -132,14 +144,30 @@ def make_dir(root_fd: int, rel: str) -> None:
         os.close(fd)
 
 
-def set_mode(root_fd: int, rel: str, mode: int) -> None:
-    """Give the folder ``rel`` under ``root_fd`` the permission bits of ``mode`` (a link put
-    there meanwhile is refused, never followed)."""
+def set_mode(root_fd: int, rel: str, mode: int, owner: tuple | None = None) -> None:
+    """Give the folder ``rel`` under ``root_fd`` the permission bits of ``mode`` and, where
+    this process may, the ``(uid, gid)`` of ``owner`` (a link put there meanwhile is refused,
+    never followed)."""
     fd = open_rel(root_fd, rel)
     try:
-        os.fchmod(fd, stat.S_IMODE(mode))
+        set_owner_mode(fd, mode, owner)
     finally:
         os.close(fd)
+
+
+def set_owner_mode(fd: int, mode: int, owner: tuple | None) -> None:
+    """``fchown`` to ``owner`` when it differs and this process may (root, or a group of its
+    own), then ``fchmod`` (a change of owner clears set-id bits)."""
+    info = os.fstat(fd)
+    if owner is not None and owner != (info.st_uid, info.st_gid):
+        uid, gid = owner
+        for change in ((uid, gid), (-1, gid)):  # as a plain user: at least the group
+            try:
+                os.fchown(fd, *change)
+                break
+            except PermissionError:
+                continue
+    os.fchmod(fd, stat.S_IMODE(mode))
 
 
 def remove_tree(root_fd: int, may_go: Callable[[str, os.stat_result], bool],

@@ -49,7 +49,7 @@ CHILD = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
     transaction.checkpoint = checkpoint
     if mode == "fallback":  # a file system without an atomic exchange of folders
-        def unsupported(a, b):
+        def unsupported(*_names):
             raise transaction.exchange.Unsupported(22, "no exchange here")
         transaction.exchange.exchange = unsupported
     rng = np.random.default_rng(run)

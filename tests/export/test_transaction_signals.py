@@ -31,8 +31,8 @@ SCRIPT = textwrap.dedent("""
     threading.Thread(target=time.sleep, args=(30,), daemon=True).start()  # a thread to take it
 
     real_replace, sent = os.replace, []
-    def replace_and_signal(src, dst):
-        real_replace(src, dst)
+    def replace_and_signal(src, dst, **dir_fds):
+        real_replace(src, dst, **dir_fds)
         if not sent:
             sent.append(1)
             os.kill(os.getpid(), signum)

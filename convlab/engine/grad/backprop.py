@@ -71,6 +71,9 @@ def _as_input(net: Network, x):
         h = h[None]
     if h.ndim != 4:
         raise ValueError(f"the input must be (N, C, H, W) or (C, H, W), got shape {tuple(h.shape)}")
+    if h.shape[0] == 0:  # BN's statistics of no values are NaN, and "train" would store them
+        raise ValueError(f"the batch is empty: the input has shape {tuple(h.shape)}, with no "
+                         "sample to compute a gradient from")
     return h
 
 

@@ -29,8 +29,9 @@ class Add(Layer):
 
     def __call__(self, *xs, use_batch_stats=False):
         out = xs[0] + xs[1]
-        for x in xs[2:]:
-            out += x
+        for x in xs[2:]:  # in place only where x does not widen the sum by broadcasting
+            out = out.__iadd__(x) if x.ndim <= out.ndim and all(
+                a == b or b == 1 for a, b in zip(out.shape[::-1], x.shape[::-1])) else out + x
         return out
 
     def backward(self, inputs, output, gy, cache, *, need_inputs=None):

@@ -258,6 +258,9 @@ class Dropout(Layer):
 
     def __init__(self, name, ratio=0.5, *, inputs=None):
         super().__init__(name, inputs=inputs)
+        if not 0.0 <= ratio < 1.0:  # as Chainer's F.dropout; NaN fails too
+            raise ValueError(f"the dropout ratio must be in [0, 1) (the share of values "
+                             f"dropped, as Chainer's F.dropout), got {ratio}")
         self.ratio = ratio
 
     def describe(self):
