@@ -87,6 +87,10 @@ def check_fit(net, data: Dataset) -> None:
                             f"{shape_text(tuple(net.input_shape))} (convlab train does).")
     last, out = rows[-1].name, rows[-1].output_shape
     classes = len(data.classes)
+    if rows[-1].kind == "softmax":
+        raise TrainingError(f"the last layer {last} is a softmax, and the loss (softmax cross "
+                            f"entropy) applies its own; remove {last} so that the network ends "
+                            "in the class scores.")
     if len(out) != 1:
         raise TrainingError(f"the last layer {last} gives {shape_text(out)}, not one score per "
                             f"class; end the network with an fc layer of {classes} outputs.")
