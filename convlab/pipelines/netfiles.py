@@ -70,6 +70,8 @@ def spec_network(spec, name: str = "the spec"):
         raise ValueError(f"{name} nests too deeply to be a network spec.") from None
     except (TypeError, KeyError, AttributeError) as exc:  # a shape the checks did not foresee
         raise ValueError(f"{name} is not a network spec ConvLab can read ({exc}).") from None
+    if not net.layers:
+        raise ValueError(f"{name}: a spec needs at least one layer; its layer list is empty.")
     too_big = next((layer for layer in net.layers if layer.param_count() > MAX_PARAMS), None)
     if too_big is not None:
         index = net.layers.index(too_big) + 1

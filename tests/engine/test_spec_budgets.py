@@ -73,8 +73,13 @@ def test_the_spec_input_shape_is_bounded_as_the_input_flag_is():
 
 
 @pytest.mark.parametrize("spec", [{"layers": []}, []])
-def test_an_empty_layer_list_is_refused(spec):
-    assert "at least one layer" in refusal(spec)
+def test_an_empty_layer_list_is_refused_as_a_file_but_builds_the_editors_empty_stack(spec):
+    from convlab.pipelines.netfiles import spec_network
+
+    with pytest.raises(ValueError, match="at least one layer") as info:
+        spec_network(spec, "net.json")
+    assert "\n" not in str(info.value)
+    assert Network.from_spec(spec, init=False).summary() == []  # the Network pane's "Empty stack"
 
 
 @pytest.mark.parametrize("layer,arg", [

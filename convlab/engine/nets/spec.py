@@ -76,9 +76,9 @@ def parse(spec) -> tuple[str, tuple[int, int, int], list]:
 
 
 def _counted(layers) -> list:
-    """``layers`` as a list, refused when empty or over :data:`MAX_LAYERS` (before any is read)."""
-    if len(layers) == 0:
-        raise ValueError("A spec needs at least one layer; its layer list is empty.")
+    """``layers`` as a list, refused over :data:`MAX_LAYERS` (before any is read). An empty list
+    builds an empty network (the Network pane's "Empty stack" that a user builds on); a spec
+    *file* with no layers is refused where files are read (``pipelines.netfiles``)."""
     if len(layers) > MAX_LAYERS:
         raise ValueError(f"A spec may have at most {MAX_LAYERS:,} layers; this one has "
                          f"{len(layers):,}.")

@@ -20,29 +20,21 @@ from PySide6.QtWidgets import QFileDialog
 from convlab.engine.nets import presets as specs
 from convlab.engine.nets.code import chainer_chain, pytorch_module
 from convlab.engine.nets import Network
+from convlab.pipelines import netfiles
 from convlab.ui.panes import spec_edits as E
 
-MAX_SPEC_BYTES = 4 * 2 ** 20
 
 
 def read_spec_file(path) -> dict:
-    """A spec from a ``.json`` file; ``ValueError`` with one sentence if it is not a valid spec."""
-    name = os.path.basename(os.fspath(path))
-    try:
-        if os.path.getsize(path) > MAX_SPEC_BYTES:
-            raise ValueError(f"{name} is over 4 MiB, too large for a network spec.")
-        with open(path, encoding="utf-8") as fh:
-            spec = json.load(fh)
-    except OSError as exc:
-        raise ValueError(f"{name} cannot be read: {exc.strerror or exc}.") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{name} is not a JSON network spec ({exc}).") from None
+    """A spec from a ``.json`` file; ``ValueError`` with one sentence if it is not a valid spec.
+
+    Read as ``convlab shapes --spec`` reads it (``pipelines.netfiles``): a regular file only (a
+    named pipe would block the window), at most 4 MiB, UTF-8 JSON without NaN or Infinity, every
+    budget of the spec checked, at least one layer."""
+    spec = netfiles.read_spec(path)
     if isinstance(spec, list):
         spec = {"name": "custom", "input_shape": list(E.EMPTY["input_shape"]), "layers": spec}
-    try:
-        Network.from_spec(spec, init=False)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
+    netfiles.spec_network(spec, path)
     return spec
 
 

@@ -177,3 +177,22 @@ def test_ctrl_z_in_the_argument_box_undoes_the_edit(pane, qtbot):
     qtbot.keyClick(pane.editor.controls["stride"], "z",
                    modifier=Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert _column(pane, "output")["conv1"] == "96 × 109 × 109"
+
+
+def test_a_spec_file_the_window_opens_is_read_as_convlab_shapes_reads_it(pane, tmp_path):
+    """A named pipe, NaN and an empty layer list: one sentence each and the network stays (the
+    window read specs with a plain open(), which blocks on a pipe and takes NaN)."""
+    import os
+
+    messages = []
+    pane.message.connect(lambda text, level: messages.append(text))
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    nan = tmp_path / "nan.json"
+    nan.write_text('{"layers": [{"name": "b", "kind": "bn", "eps": NaN}]}')
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"layers": []}')
+    for path, words in ((fifo, "pipe.json"), (nan, "NaN"), (empty, "at least one layer")):
+        assert not pane.edits.open_spec(path)
+        assert words in messages[-1] and "\n" not in messages[-1], messages[-1]
+    assert _column(pane, "output")["conv1"] == "96 × 55 × 55"
