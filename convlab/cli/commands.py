@@ -4,6 +4,7 @@
 ``convlab export``    feature maps as PNG files with a manifest (:mod:`.export`)
 ``convlab snapshot``  the real window rendered offscreen to a PNG (:mod:`.snapshot`)
 ``convlab bench``     the engine benchmark (:mod:`.bench`)
+``convlab data``      download or list training datasets (:mod:`.data`)
 ``convlab [IMAGE]``   the window (:mod:`.window`)
 
 Only the chosen command's module is imported (``convlab bench`` must set the BLAS thread
@@ -25,6 +26,7 @@ COMMANDS = {  # name: (module, one line of help)
     "export": ("convlab.cli.export", "feature maps as PNG files with a manifest"),
     "snapshot": ("convlab.cli.snapshot", "the window rendered offscreen to a PNG"),
     "bench": ("convlab.cli.bench", "the engine benchmark against this machine's ceilings"),
+    "data": ("convlab.cli.data", "download MNIST, Fashion-MNIST or CIFAR-10; list datasets"),
 }
 
 
