@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from convlab.cli.interrupt import raise_on_interrupt, restore, say_interrupted
+from convlab.cli.interrupt import EXIT_INTERRUPTED, raise_on_interrupt, restore
 from convlab.pipelines.datasets import catalogue as _catalogue
 
 EXIT_REFUSED = 2
@@ -51,9 +51,9 @@ def run_get(args) -> int:
         print(f"convlab data get: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
-        print("convlab data get: interrupted; run the same command again to resume.",
+        print("convlab: interrupted; run the same command again to resume the download.",
               file=sys.stderr)
-        return say_interrupted()
+        return EXIT_INTERRUPTED
     finally:
         restore(previous)
     print(f"{entry.title} is in {folder}")

@@ -70,3 +70,24 @@ def test_an_unknown_dataset_is_a_usage_error_in_a_fresh_process(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "invalid choice: 'svhn'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_keeps_the_partial_file_and_says_how_to_resume(server, tmp_path, capsys,
+                                                                 monkeypatch):
+    from convlab.pipelines.datasets import download
+
+    real_copy = download._copy
+
+    def interrupted_copy(response, out, have, remote, progress):
+        out.write(response.read(64))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download, "_copy", interrupted_copy)
+    assert main(["data", "get", "mnist", "--mirror", server.url]) == 130
+    assert capsys.readouterr().err.strip() == ("convlab: interrupted; run the same command again "
+                                               "to resume the download.")
+    part = tmp_path / "data" / "mnist" / "train-images-idx3-ubyte.gz.part"
+    assert part.stat().st_size == 64
+    monkeypatch.setattr(download, "_copy", real_copy)
+    assert main(["data", "get", "mnist", "--mirror", server.url]) == 0
+    assert ("/train-images-idx3-ubyte.gz", "bytes=64-") in server.requests

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convlab.pipelines.datasets import Dataset, Split, epoch_order
+from convlab.pipelines.datasets.core import seeded_split
 
 
 def _dataset(n=50, h=8, w=6, c=3, seed=0):
@@ -69,7 +72,7 @@ def test_a_smaller_crop_is_random_for_training_and_central_otherwise():
     np.testing.assert_array_equal(test.x, centre)
     assert not np.array_equal(train.x, centre[train.indices])
     with pytest.raises(ValueError, match="does not fit"):
-        next(ds.batches("train", 4, crop=9))
+        ds.batches("train", 4, crop=9)  # refused before the first batch
 
 
 def test_a_run_resumed_mid_epoch_sees_the_same_batches():
@@ -91,7 +94,7 @@ def test_normalisation_with_the_training_statistics():
     np.testing.assert_allclose(x.mean(axis=(0, 2, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(x.std(axis=(0, 2, 3)), 1, atol=1e-4)
     with pytest.raises(ValueError, match="positive deviations"):
-        next(ds.batches("train", 4, normalize=(mean, np.zeros(3))))
+        ds.batches("train", 4, normalize=(mean, np.zeros(3)))
 
 
 def test_batches_leave_the_uint8_images_untouched():
@@ -107,4 +110,31 @@ def test_a_bad_split_or_batch_size_is_a_sentence():
     with pytest.raises(ValueError, match="'train' or 'test'"):
         ds.batches("valid")
     with pytest.raises(ValueError, match="at least 1"):
-        next(ds.batches("train", 0))
+        ds.batches("train", 0)
+    with pytest.raises(ValueError, match="start must lie in 0 .. 2"):
+        ds.batches("train", 32, start=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 60), batch_size=st.integers(1, 70), seed=st.integers(0, 2**31),
+       epoch=st.integers(0, 5), drop_last=st.booleans())
+def test_an_epoch_visits_each_image_at_most_once_and_all_unless_dropped(n, batch_size, seed,
+                                                                        epoch, drop_last):
+    ds = _dataset(n, h=2, w=2)
+    seen = [b.indices for b in ds.batches("train", batch_size, seed=seed, epoch=epoch,
+                                          drop_last=drop_last)]
+    flat = np.concatenate(seen) if seen else np.zeros(0, np.int64)
+    assert len(set(flat.tolist())) == len(flat)
+    assert len(flat) == (n // batch_size * batch_size if drop_last else n)
+    assert all(len(s) == batch_size for s in seen[:-1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts=st.lists(st.integers(1, 30), min_size=1, max_size=6), seed=st.integers(0, 2**31))
+def test_the_seeded_split_is_stratified_and_disjoint(counts, seed):
+    labels = np.repeat(np.arange(len(counts)), counts)
+    train, test = seeded_split(labels, seed)
+    assert np.intersect1d(train, test).size == 0 and train.size + test.size == labels.size
+    for c, n in enumerate(counts):
+        expected = round(0.2 * n) if n > 1 else 0
+        assert (labels[test] == c).sum() == expected

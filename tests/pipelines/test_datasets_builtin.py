@@ -70,3 +70,12 @@ def test_a_downloaded_name_opens_its_folder(tmp_path, monkeypatch):
     write_mnist(tmp_path / "data" / "mnist", 20, 10)
     ds = open_dataset("mnist")
     assert ds.name == "mnist" and (len(ds.train), len(ds.test)) == (20, 10)
+
+
+def test_a_name_means_the_dataset_and_a_path_the_folder(tmp_path, monkeypatch):
+    from tests.pipelines.datasets_helpers import write_mnist
+
+    write_mnist(tmp_path / "shapes", 20, 10)
+    monkeypatch.chdir(tmp_path)
+    assert len(open_dataset("shapes").train) == 6000
+    assert len(open_dataset("./shapes").train) == 20

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convlab.pipelines.datasets import DatasetError, open_dataset
-from convlab.pipelines.datasets.cifar import CLASSES, RECORD
-from tests.pipelines.datasets_helpers import write_cifar
+from convlab.pipelines.datasets.cifar import CLASSES, RECORD, read_batches
+from tests.pipelines.datasets_helpers import cifar_bytes, write_cifar
 
 
 def test_records_become_uint8_images_in_hwc_order(tmp_path):
@@ -93,3 +95,16 @@ def test_a_fifo_batch_is_refused_without_blocking(tmp_path):
 
     os.mkfifo(tmp_path / "c" / "data_batch_1.bin")
     _refused(tmp_path / "c", "named pipe")
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 12), seed=st.integers(0, 2**31))
+def test_any_records_round_trip(tmp_path_factory, n, seed):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, n)
+    folder = tmp_path_factory.mktemp("c")
+    (folder / "test_batch.bin").write_bytes(cifar_bytes(images, labels))
+    split = read_batches([str(folder / "test_batch.bin")], 10)
+    np.testing.assert_array_equal(split.images, images)
+    np.testing.assert_array_equal(split.labels, labels)

@@ -12,7 +12,8 @@
 - a folder with one sub-folder per class, or ``train/`` and ``test/`` each holding them
   (:mod:`.folder`).
 
-A source with no test split of its own is split 80/20 per class with ``default_rng(split_seed)``.
+A name always means the dataset (a folder called ``shapes`` is ``./shapes``). A source with no
+test split of its own is split 80/20 per class with ``default_rng(split_seed)``.
 ``Dataset.train`` / ``.test`` are :class:`Split` s (``images`` uint8 ``(N, H, W, C)``, ``labels``
 int64, ``len()``); ``classes``, ``name``, ``input_shape`` ``(C, H, W)``, ``skipped`` /
 ``problems`` (files not used), and ``batches(...)`` yields float32 NCHW mini-batches in [0, 1]
@@ -54,7 +55,7 @@ def open_dataset(source, *, input_shape=None, split_seed: int = 0) -> Dataset:
 
 
 def _read(source, shape, split_seed: int):
-    if isinstance(source, str) and source in BUILTIN and not os.path.exists(source):
+    if isinstance(source, str) and source in BUILTIN:
         from convlab.pipelines.datasets import builtin
 
         train, test = builtin.splits(source)
@@ -80,7 +81,7 @@ def _resolve(source) -> str:
         path = os.fsdecode(source)
     except TypeError:
         raise DatasetError(f"a dataset source is a folder or a name, not {type(source).__name__}.") from None
-    if not os.path.exists(path) and path in CATALOGUE:
+    if isinstance(source, str) and path in CATALOGUE:
         folder = dataset_dir(path)
         if not folder.is_dir():
             raise DatasetError(f"{path} is not downloaded yet ({folder} does not exist); "

@@ -62,7 +62,8 @@ def iterate_batches(split: Split, batch_size: int = 64, *, seed: int = 0, epoch:
                     shuffle: bool = True, augment: bool = False, pad: int = 0, crop=None,
                     flip: bool = True, normalize=None, start: int = 0, drop_last: bool = False
                     ) -> Iterator[Batch]:
-    """Yield :class:`Batch` es of ``split`` for one epoch (see the module's docstring)."""
+    """The :class:`Batch` es of ``split`` for one epoch (see the module's docstring); bad
+    options raise ``ValueError`` here, before the first batch."""
     n, h, w, c = split.images.shape
     total = count_batches(n, batch_size, drop_last=drop_last)
     ch, cw = _window((h, w), crop)
@@ -72,13 +73,19 @@ def iterate_batches(split: Split, batch_size: int = 64, *, seed: int = 0, epoch:
         raise ValueError(f"start must lie in 0 .. {total}, not {start}.")
     scale = _scale(normalize, c)
     order = epoch_order(n, seed=seed, epoch=epoch, shuffle=shuffle)
-    for b in range(start, total):
+    return _generate(split, order, range(start, total), batch_size, (ch, cw), pad,
+                     (seed, epoch) if augment else None, flip, scale)
+
+
+def _generate(split, order, batch_numbers, batch_size, window, pad, aug_seed, flip, scale):
+    """One :class:`Batch` per number in ``batch_numbers``; ``aug_seed`` None: no augmentation."""
+    for b in batch_numbers:
         idx = order[b * batch_size:(b + 1) * batch_size]
         images = split.images[idx]                                    # (B, H, W, C) uint8
         if pad:
             images = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-        rng = np.random.default_rng([seed, epoch, b]) if augment else None
-        images = _crop_flip(images, ch, cw, rng, flip)                # (B, ch, cw, C) uint8
+        rng = np.random.default_rng([*aug_seed, b]) if aug_seed is not None else None
+        images = _crop_flip(images, *window, rng, flip)               # (B, ch, cw, C) uint8
         yield Batch(_to_float(images, scale), split.labels[idx].copy(), idx.copy())
 
 

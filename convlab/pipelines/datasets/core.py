@@ -75,11 +75,21 @@ class Dataset:
         _, h, w, c = self.train.images.shape
         return (int(c), int(h), int(w))
 
-    def batches(self, split: str = "train", batch_size: int = 64, **options):
-        """Float32 NCHW mini-batches of one split; see :func:`.batches.iterate_batches`."""
+    def batches(self, split: str = "train", batch_size: int = 64, *, seed: int = 0,
+                epoch: int = 0, shuffle: bool = True, augment: bool = False, pad: int = 0,
+                crop=None, flip: bool = True, normalize=None, start: int = 0,
+                drop_last: bool = False):
+        """One epoch of ``split`` as :class:`.batches.Batch` es ``(x, labels, indices)``: ``x``
+        float32 ``(B, C, h, w)`` = pixel / 255, or ``(pixel / 255 - mean) / std`` with
+        ``normalize=(mean, std)``; order ``default_rng([seed, epoch]).permutation``; with
+        ``augment``, pad by ``pad``, a random ``crop`` window (default the image size) and a
+        random left-right flip (``flip``), else the centre window; ``start`` skips that many
+        batches (resuming). See :func:`.batches.iterate_batches`."""
         from convlab.pipelines.datasets.batches import iterate_batches
 
-        return iterate_batches(self._split(split), batch_size, **options)
+        return iterate_batches(self._split(split), batch_size, seed=seed, epoch=epoch,
+                               shuffle=shuffle, augment=augment, pad=pad, crop=crop, flip=flip,
+                               normalize=normalize, start=start, drop_last=drop_last)
 
     def num_batches(self, split: str = "train", batch_size: int = 64, *,
                     drop_last: bool = False) -> int:

@@ -17,7 +17,6 @@ import http.client
 import json
 import os
 import posixpath
-import socket
 import sys
 import tarfile
 import urllib.error
