@@ -73,6 +73,7 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
+        self.train = self._train_pane()
         self.tabs.currentChanged.connect(self._pane_shown)
         self.setAcceptDrops(True)
         self._install_drop_filters()
@@ -123,6 +124,16 @@ class MainWindow(FileDropMixin, QMainWindow):
         menu = self.menuBar().addMenu("Net&work")  # spec edits, files and models of the pane
         for action in pane.menu_actions():
             menu.addAction(action)
+        return pane
+
+    def _train_pane(self):
+        from convlab.ui.panes.train_handover import TrainPane, hand_to_network, spec_of
+
+        pane = TrainPane(self, spec_source=lambda: spec_of(self.network))
+        pane.message.connect(self.show_message)
+        pane.trainedWeights.connect(lambda spec, path: hand_to_network(self.network, spec, path))
+        self._follow_status(pane)
+        self.add_pane(pane, pane.title)
         return pane
 
     def _follow_status(self, pane) -> None:

@@ -1,0 +1,172 @@
+"""The Train pane's loop, Qt-free: batches until done, paused or stopped, views at most 5 times a second.
+
+``train(run, control, report)`` walks the epochs of a :class:`~convlab.pipelines.trainrun.TrainRun`.
+Between two batches (never inside one) it asks ``control``: a stop ends the run there; a pause
+waits there until resumed or stopped. After each batch it tells ``report.step(iteration, loss,
+accuracy)``; at most every ``VIEW_INTERVAL_S`` it sends ``report.views(Views)``, copies made in
+this thread (the points logged since the last views, conv1's filters as one RGB picture, the
+chosen test image's maps at the chosen layer), so the GUI thread only paints. After each epoch
+it evaluates the test split and sends ``report.epoch(EpochReport)``.
+
+``turn`` is a context manager taken around each batch and each evaluation: the window passes
+one that takes the heavy-work lock (``convlab.ui.worker.HEAVY``) and yields False when
+stopped while waiting for it, so the explorer's and the
+Network pane's computations take turns with training instead of running beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from convlab.render import kernels as kernel_pictures
+from convlab.render import tiles
+
+VIEW_INTERVAL_S = 0.2  # views (curves' new points, filters, maps) at most this often
+
+
+class Control:
+    """Pause, resume and stop, asked between batches (thread-safe). ``maps_at`` is the test image
+    and layer whose maps the views show (set from any thread)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self.paused = False
+        self.stopped = False
+        self.maps_at: tuple[int, str] = (0, "conv1")
+        self.stop_at = 0  # > 0: stop once this many iterations are done (snapshots)
+
+    def pause(self) -> None:
+        with self._cond:
+            self.paused = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self.paused = False
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.stopped = True
+            self._cond.notify_all()
+
+    def should_stop(self) -> bool:
+        return self.stopped
+
+    def gate(self, on_pause=lambda: None) -> bool:
+        """Wait while paused; True when the run must stop."""
+        with self._cond:
+            if self.paused and not self.stopped:
+                on_pause()
+                self._cond.wait_for(lambda: not self.paused or self.stopped)
+            return self.stopped
+
+
+@dataclass
+class Views:
+    """What the pane paints: new curve points ``(iteration, loss, accuracy)`` rows, the epoch and
+    iteration, images per second, seconds left, conv1's filter picture and the maps picture."""
+
+    points: np.ndarray
+    epoch: int
+    iteration: int
+    total: int
+    images_per_s: float
+    seconds_left: float | None
+    filters: np.ndarray | None = None  # (h, w, 3) uint8
+    maps: np.ndarray | None = None     # (h, w, 3) uint8
+    maps_title: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def filters_picture(run) -> np.ndarray | None:
+    """The first convolution's kernels as one RGB strip (:func:`render.kernels.build_kernel_strip`)."""
+    conv = next((layer for layer in run.net.layers if layer.kind == "conv"), None)
+    if conv is None:
+        return None
+    weights = np.asarray(conv.params["W"], dtype=np.float32)
+    rows = max(1, int(np.ceil(np.sqrt(weights.shape[0] / 2))))
+    return kernel_pictures.build_kernel_strip(weights, max_rows=rows)[0]
+
+
+def maps_picture(run, index: int, layer: str) -> tuple[np.ndarray | None, str]:
+    """``layer``'s maps of test image ``index`` coloured by the one renderer, and a title."""
+    if layer not in run.net.layer_names or not 0 <= index < len(run.dataset.test):
+        return None, ""
+    maps = run.maps(index, layer)
+    shape = "x".join(map(str, maps.shape))
+    scale = max(1, 96 // max(maps.shape[-1], 1)) if maps.ndim == 3 else 6
+    picture = tiles.picture(maps, "viridis", "map", scale=min(scale, 8))
+    return picture, f"{layer} of test image {index} ({shape})"
+
+
+class _Meter:
+    """Images per second over the last few seconds, and the time left."""
+
+    def __init__(self):
+        self.marks: list[tuple[float, int]] = []
+
+    def add(self, images: int) -> None:
+        now = time.perf_counter()
+        seen = self.marks[-1][1] + images if self.marks else images
+        self.marks.append((now, seen))
+        while len(self.marks) > 2 and now - self.marks[0][0] > 3.0:
+            self.marks.pop(0)
+
+    def rate(self) -> float:
+        if len(self.marks) < 2:
+            return 0.0
+        (t0, n0), (t1, n1) = self.marks[0], self.marks[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+def train(run, control: Control, report, *, turn=contextlib.nullcontext) -> str:
+    """Run ``run`` to its last epoch or until stopped; "finished" or "stopped"."""
+    meter, points, last = _Meter(), [], 0.0
+    settings = run.settings
+    while run.epoch < settings.epochs:
+        for batch in run.batches():
+            if control.gate(lambda: _send(run, control, report, points, meter)) or \
+                    0 < control.stop_at <= run.iteration:
+                return _end(run, control, report, points, meter, "stopped")
+            with turn() as held:
+                if held is False:  # stopped while another pane computed
+                    return _end(run, control, report, points, meter, "stopped")
+                loss, accuracy = run.step(batch)
+            meter.add(len(batch.labels))
+            points.append((run.iteration, loss, accuracy))
+            report.step(run.iteration)
+            if time.perf_counter() - last >= VIEW_INTERVAL_S:
+                _send(run, control, report, points, meter)
+                last = time.perf_counter()
+        if control.should_stop():
+            return _end(run, control, report, points, meter, "stopped")
+        run.end_epoch()
+        _send(run, control, report, points, meter)
+        with turn() as held:
+            result = run.evaluate(control.should_stop) if held is not False else None
+        if result is None:
+            return _end(run, control, report, points, meter, "stopped")
+        report.epoch(result)
+    return _end(run, control, report, points, meter, "finished")
+
+
+def _send(run, control, report, points, meter) -> None:
+    rate = meter.rate()
+    left = run.total_iterations - run.iteration
+    seconds = left * run.settings.batch / rate if rate > 0 else None
+    index, layer = control.maps_at
+    maps, title = maps_picture(run, index, layer)
+    report.views(Views(np.array(points, dtype=np.float64).reshape(-1, 3), run.epoch,
+                       run.iteration, run.total_iterations, rate, seconds,
+                       filters_picture(run), maps, title))
+    points.clear()
+
+
+def _end(run, control, report, points, meter, how: str) -> str:
+    _send(run, control, report, points, meter)
+    return how
