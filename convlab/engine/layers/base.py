@@ -175,6 +175,37 @@ class Layer:
     def __call__(self, *xs, use_batch_stats: bool = False):
         return xs[0]
 
+    # --- learning (Chainer's FunctionNode: forward keeps what backward needs) ---------------
+    update_enabled = True   # False after disable_update(): no parameter gradients
+
+    def disable_update(self) -> None:
+        """Freeze this layer (Chainer's ``Link.disable_update``): its parameters get no
+        gradients, so ``Gradients.params`` leaves them out and an optimizer keeps them."""
+        self.update_enabled = False
+
+    def enable_update(self) -> None:
+        """Undo :meth:`disable_update`."""
+        self.update_enabled = True
+
+    def trained(self) -> tuple[str, ...]:
+        """The learned parameters that get gradients: ``learned``, or none when frozen."""
+        return tuple(k for k in self.learned if k in self.params) if self.update_enabled else ()
+
+    def forward(self, inputs, *, mode: str = "test", rng=None):
+        """``(output, cache)`` for ``mode`` ("test", "batch" or "train"; see ``convlab.engine.grad``):
+        the output as ``__call__`` gives it (batch statistics unless "test") and whatever
+        :meth:`backward` needs besides the inputs and output (None here)."""
+        return self(*inputs, use_batch_stats=mode != "test"), None
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """``(input_grads, param_grads)``: the gradient of ``sum(gy * output)`` for each input (a
+        list in input order; None where ``need_inputs`` says it is not needed) and for each of
+        :meth:`trained`'s parameters (``{name: array}``). The base layer is the identity."""
+        if type(self).__call__ is not Layer.__call__:
+            raise ValueError(f"{self.name}: layer kind {self.kind!r} has no backward, so no "
+                             "gradient can flow through it.")
+        return [gy], {}
+
     def spec_values(self) -> dict:
         """This layer's spec arguments (normalised), by argument name."""
         return {arg: getattr(self, arg) for arg in self.spec_args}

@@ -105,6 +105,19 @@ class Conv2D(Layer):
         return ops.conv2d(x, self.params["W"], self.params.get("b"), stride=self.stride,
                           pad=self.pad, dilation=self.dilation, groups=self.groups)
 
+    _grad_op = staticmethod(ops.conv2d_backward)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """im2col / col2im GEMMs (:mod:`convlab.engine.ops.conv_grad`); ``W`` and ``b`` only when
+        not frozen, the input's gradient only when needed."""
+        trained = self.trained()
+        gx, gW, gb = self._grad_op(
+            inputs[0], self.params["W"], gy, stride=self.stride, pad=self.pad,
+            dilation=self.dilation, groups=self.groups,
+            need_x=need_inputs is None or need_inputs[0], need_W="W" in trained,
+            need_b="b" in trained)
+        return [gx], {k: g for k, g in (("W", gW), ("b", gb)) if k in trained}
+
 
 class Deconv2D(Conv2D):
     """``L.Deconvolution2D(in, out, ksize, stride, pad, nobias, outsize, dilate, groups)``:
@@ -165,3 +178,5 @@ class Deconv2D(Conv2D):
         return ops.deconv2d(x, self.params["W"], self.params.get("b"), stride=self.stride,
                             pad=self.pad, dilation=self.dilation, groups=self.groups,
                             outsize=self.outsize)
+
+    _grad_op = staticmethod(ops.deconv2d_backward)

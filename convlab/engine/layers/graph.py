@@ -6,6 +6,7 @@ import numpy as np
 
 from convlab.engine.backend import array_module
 from convlab.engine.layers.base import Layer
+from convlab.engine.ops.dense_grad import unbroadcast
 from convlab.engine.wording import shape_text
 
 
@@ -31,6 +32,10 @@ class Add(Layer):
         for x in xs[2:]:
             out += x
         return out
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """Each input gets ``gy``, summed over the axes it was broadcast along."""
+        return [unbroadcast(gy, x.shape) for x in inputs], {}
 
 
 class Concat(Layer):
@@ -64,6 +69,11 @@ class Concat(Layer):
     def __call__(self, *xs, use_batch_stats=False):
         return array_module(xs[0]).concatenate(xs, axis=self.axis)
 
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """``gy`` split back along the axis at the inputs' sizes."""
+        edges = np.cumsum([x.shape[self.axis] for x in inputs])[:-1].tolist()
+        return list(array_module(gy).split(gy, edges, axis=self.axis)), {}
+
 
 class Flatten(Layer):
     """``x.reshape(N, ..., -1)``: every axis from ``axis`` on (default 1: all but N) into one."""
@@ -89,3 +99,6 @@ class Flatten(Layer):
 
     def __call__(self, x, *, use_batch_stats=False):
         return x.reshape(x.shape[:self.axis] + (-1,))              # (N, ..., prod of the rest)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        return [gy.reshape(inputs[0].shape)], {}

@@ -15,6 +15,7 @@ from convlab.engine.backend import array_module
 from convlab.engine.layers.graph_shapes import (  # noqa: F401 (importing this module registers them all)
     ChannelShuffle, Identity, MatMul, Reshape, Transpose, _fmt)
 from convlab.engine.layers.base import Layer, placeholder, register_kind
+from convlab.engine.ops import dense_grad as dg
 
 
 def _align(xs):
@@ -40,6 +41,9 @@ class LeakyReLU(Layer):
     def __call__(self, x, *, use_batch_stats=False):
         return array_module(x).where(x >= 0, x, x * np.float32(self.alpha))
 
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        return [dg.leaky_relu_backward(inputs[0], gy, self.alpha)], {}
+
 
 class Clip(Layer):
     """``y = min(max(x, min), max)``; a bound left None does not clip (ONNX Clip, ReLU6)."""
@@ -63,6 +67,12 @@ class Clip(Layer):
             x = xp.minimum(x, np.float32(self.max))
         return x
 
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """``gy`` where ``min <= x <= max`` (bounds included, as PyTorch's clamp), else 0."""
+        lo = None if self.min is None else np.float32(self.min)
+        hi = None if self.max is None else np.float32(self.max)
+        return [dg.clip_backward(inputs[0], gy, lo, hi)], {}
+
 
 class Sigmoid(Layer):
     """``y = 1 / (1 + exp(-x))``, computed as ``(1 + tanh(x / 2)) / 2`` (no overflow)."""
@@ -72,6 +82,9 @@ class Sigmoid(Layer):
     def __call__(self, x, *, use_batch_stats=False):
         xp = array_module(x)
         return (xp.tanh(x * np.float32(0.5)) + np.float32(1)) * np.float32(0.5)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        return [dg.sigmoid_backward(output, gy)], {}
 
 
 class Softmax(Layer):
@@ -101,6 +114,14 @@ class Softmax(Layer):
         h = xp.exp(h - h.max(axis=axis, keepdims=True))
         h /= h.sum(axis=axis, keepdims=True)
         return h.reshape(x.shape)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """``y (gy - sum(gy y))`` along the axis (every axis from it on with ``flat``)."""
+        if not self.flat:
+            return [dg.softmax_backward(output, gy, self.axis)], {}
+        flat = (gy.shape[0],) if self.axis == 0 else gy.shape[:self.axis]
+        g = dg.softmax_backward(output.reshape(flat + (-1,)), gy.reshape(flat + (-1,)), -1)
+        return [g.reshape(gy.shape)], {}
 
 
 class _WithConstant(Layer):
@@ -147,6 +168,20 @@ class _WithConstant(Layer):
             out = op(out, self.params["value"])
         return out
 
+    def _operands(self, inputs, dtype):
+        """The aligned data inputs, then the constant if any (it is not learned: no gradient)."""
+        aligned = _align(list(inputs))
+        if self.shape is not None:
+            aligned.append(array_module(inputs[0]).asarray(self.params["value"], dtype=dtype))
+        return aligned
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """Each data input gets ``gy`` times :meth:`_partial` (the product of the others for
+        mul, 1 for add), summed down to its shape."""
+        operands = self._operands(inputs, gy.dtype)
+        return [dg.unbroadcast(self._partial(gy, operands, i), operands[i].shape).reshape(x.shape)
+                for i, x in enumerate(inputs)], {}
+
 
 class Mul(_WithConstant):
     """The element-wise product of the inputs and of ``value`` (ONNX Mul, e.g. a BN scale)."""
@@ -157,6 +192,13 @@ class Mul(_WithConstant):
     def __call__(self, *xs, use_batch_stats=False):
         return self._combine(xs, lambda a, b: a * b)
 
+    @staticmethod
+    def _partial(gy, operands, i):
+        for j, other in enumerate(operands):
+            if j != i:
+                gy = gy * other
+        return gy
+
 
 class AddConst(_WithConstant):
     """The element-wise sum of the inputs and of ``value`` (ONNX Add with a constant bias)."""
@@ -166,6 +208,10 @@ class AddConst(_WithConstant):
 
     def __call__(self, *xs, use_batch_stats=False):
         return self._combine(xs, lambda a, b: a + b)
+
+    @staticmethod
+    def _partial(gy, operands, i):
+        return gy
 
 
 for _cls in (LeakyReLU, Clip, Sigmoid, Softmax, Mul, AddConst):

@@ -11,6 +11,7 @@ import numpy as np
 from convlab.engine.backend import array_module
 from convlab.engine.wording import shape_text
 from convlab.engine.layers.base import CHECKS, REQUIRED, Layer, placeholder, register_kind
+from convlab.engine.ops.dense_grad import unbroadcast
 
 
 def _int_list(value, name):
@@ -52,6 +53,9 @@ class Reshape(Layer):
     def __call__(self, x, *, use_batch_stats=False):
         return x.reshape((x.shape[0], *self.shape))                 # (N, *shape)
 
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        return [gy.reshape(inputs[0].shape)], {}
+
 
 class Transpose(Layer):
     """``x.transpose(perm)``; ``perm`` counts N as axis 0 and must keep it first."""
@@ -78,6 +82,10 @@ class Transpose(Layer):
 
     def __call__(self, x, *, use_batch_stats=False):
         return x.transpose(self.perm)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """``gy`` transposed by the inverse permutation."""
+        return [gy.transpose([int(a) for a in np.argsort(self.perm)])], {}
 
 
 class MatMul(Layer):
@@ -140,6 +148,21 @@ class MatMul(Layer):
         value = self.params["value"]
         return xp.matmul(value, xs[0]) if self.constant_first else xp.matmul(xs[0], value)
 
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """``ga = gy b^T``, ``gb = a^T gy`` (last two axes), each summed down to its operand's
+        shape; the stored constant is not learned and gets none."""
+        xp = array_module(gy)
+        if self.shape is None:
+            a, b = inputs
+        else:
+            value = xp.asarray(self.params["value"], dtype=gy.dtype)
+            a, b = (value, inputs[0]) if self.constant_first else (inputs[0], value)
+        ga = unbroadcast(xp.matmul(gy, xp.swapaxes(b, -1, -2)), a.shape)
+        gb = unbroadcast(xp.matmul(xp.swapaxes(a, -1, -2), gy), b.shape)
+        if self.shape is None:
+            return [ga, gb], {}
+        return [gb if self.constant_first else ga], {}
+
 
 class ChannelShuffle(Layer):
     """ShuffleNet's channel shuffle (Zhang et al. 2018): ``(N, C, H, W)`` viewed as
@@ -166,6 +189,12 @@ class ChannelShuffle(Layer):
         n, c, h, w = x.shape
         grouped = x.reshape(n, self.groups, c // self.groups, h, w)   # (N, g, C/g, H, W)
         return grouped.transpose(0, 2, 1, 3, 4).reshape(n, c, h, w)  # (N, C, H, W)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """The inverse shuffle: ``(N, C/g, g, H, W)`` with the two channel axes swapped back."""
+        n, c, h, w = gy.shape
+        grouped = gy.reshape(n, c // self.groups, self.groups, h, w)
+        return [grouped.transpose(0, 2, 1, 3, 4).reshape(n, c, h, w)], {}
 
 
 class Identity(Layer):

@@ -6,6 +6,7 @@ import numpy as np
 
 from convlab.engine import arithmetic as ar
 from convlab.engine import ops
+from convlab.engine.ops import dense_grad as dg
 from convlab.engine.backend import array_module
 from convlab.engine.wording import shape_text
 from convlab.engine.layers.base import REQUIRED, Layer, inferred, need_spatial, weights
@@ -51,12 +52,37 @@ class BatchNorm(Layer):
         return ops.batch_norm(x, p["gamma"], p["beta"], mean=p["avg_mean"], var=p["avg_var"],
                               eps=self.eps)
 
+    def forward(self, inputs, *, mode="test", rng=None):
+        """The stored averages ("test") or the batch's statistics; "train" also replaces
+        ``avg_mean`` and ``avg_var`` by Chainer's running averages (decay 0.9, unbiased var)."""
+        x, p = inputs[0], self.params
+        if mode == "test":
+            mean, var = p["avg_mean"], p["avg_var"]
+        else:
+            mean, var = dg.batch_stats(x)
+            if mode == "train":
+                p["avg_mean"], p["avg_var"] = dg.running_averages(
+                    p["avg_mean"], p["avg_var"], mean, var, x.size // x.shape[1])
+        y = ops.batch_norm(x, p["gamma"], p["beta"], mean=mean, var=var, eps=self.eps)
+        return y, (mean, var, mode != "test")
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        mean, var, batch = cache
+        gx, ggamma, gbeta = dg.batch_norm_backward(
+            inputs[0], self.params["gamma"], gy, mean, var, eps=self.eps, batch=batch,
+            need_x=need_inputs is None or need_inputs[0])
+        trained = self.trained()
+        return [gx], {k: g for k, g in (("gamma", ggamma), ("beta", gbeta)) if k in trained}
+
 
 class ReLU(Layer):
     kind = "relu"
 
     def __call__(self, x, *, use_batch_stats=False):
         return ops.relu(x)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        return [dg.relu_backward(output, gy)], {}
 
 
 class LRN(Layer):
@@ -75,6 +101,10 @@ class LRN(Layer):
 
     def __call__(self, x, *, use_batch_stats=False):
         return ops.local_response_norm(x, n=self.n, k=self.k, alpha=self.alpha, beta=self.beta)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        return [dg.local_response_norm_backward(inputs[0], gy, n=self.n, k=self.k,
+                                                alpha=self.alpha, beta=self.beta)], {}
 
 
 class Pool(Layer):
@@ -132,6 +162,14 @@ class Pool(Layer):
         if not self.cover_all and self.count_include_pad:
             return ops.avg_pool2d(x, self.ksize, stride=self.stride, pad=self.pad)
         return _avg_pool_general(x, self)
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        """Max: to each window's argmax (the first in scan order on ties); avg: spread evenly."""
+        x, geometry = inputs[0], dict(stride=self.stride, pad=self.pads, cover_all=self.cover_all)
+        if self.mode == "max":
+            return [ops.max_pool2d_backward(x, gy, self.ksize, **geometry)], {}
+        return [ops.avg_pool2d_backward(x.shape, gy, self.ksize, **geometry,
+                                        count_include_pad=self.count_include_pad)], {}
 
 
 def _avg_pool_general(x, layer: Pool):
@@ -203,9 +241,17 @@ class Linear(Layer):
     def __call__(self, x, *, use_batch_stats=False):
         return ops.linear(x, self.params["W"], self.params.get("b"))
 
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        trained = self.trained()
+        gx, gW, gb = dg.linear_backward(inputs[0], self.params["W"], gy,
+                                        need_x=need_inputs is None or need_inputs[0],
+                                        need_W="W" in trained, need_b="b" in trained)
+        return [gx], {k: g for k, g in (("W", gW), ("b", gb)) if k in trained}
+
 
 class Dropout(Layer):
-    """``F.dropout``: the identity at inference."""
+    """``F.dropout``: the identity at inference and in "batch" mode; in "train" mode
+    ``x * mask``, ``mask = (u >= ratio) / (1 - ratio)`` with ``u`` from the seeded generator."""
 
     kind = "dropout"
     spec_args = {"ratio": ("float", 0.5)}
@@ -219,3 +265,12 @@ class Dropout(Layer):
 
     def __call__(self, x, *, use_batch_stats=False):
         return x
+
+    def forward(self, inputs, *, mode="test", rng=None):
+        if mode != "train" or self.ratio == 0:
+            return inputs[0], None
+        mask = dg.dropout_mask(inputs[0], self.ratio, rng)
+        return inputs[0] * mask, mask
+
+    def backward(self, inputs, output, gy, cache, *, need_inputs=None):
+        return [gy if cache is None else gy * cache], {}

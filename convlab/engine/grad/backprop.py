@@ -1,0 +1,170 @@
+"""Backpropagation through a network's graph: a mode-aware forward, then the layers in reverse.
+
+Modes (as Chainer's ``chainer.config.train`` and BN's ``use_batch_stats``):
+
+- ``"test"``: BN normalises with its stored averages, dropout is the identity;
+- ``"batch"``: BN normalises with the batch's statistics and leaves its averages untouched,
+  dropout is the identity;
+- ``"train"``: batch statistics, and BN's averages replaced by Chainer's running averages
+  (decay 0.9, unbiased variance ``m / (m - 1)``); dropout keeps each value with probability
+  ``1 - ratio`` and scales it by ``1 / (1 - ratio)``, masks drawn from ``rng`` in layer order.
+
+The gradient computed is that of ``sum_l sum(seeds[l] * output_l)``; an output read by several
+layers gets the sum of their gradients (residual adds, concats, branches).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from convlab.engine.nets.network import ForwardResult, Network
+from convlab.engine.ops.loss import softmax_cross_entropy
+
+MODES = ("test", "batch", "train")
+
+
+@dataclass
+class Gradients:
+    """What :func:`backprop` found. ``params``: ``{"conv1/W": array, ...}`` for every learned
+    parameter of every layer that is not frozen (zeros where no seed reaches it); ``input``:
+    the gradient for ``x`` (None when not asked for); ``outputs``: ``{layer: gradient of its
+    output}`` for every layer the walk reached; ``forward``: the :class:`ForwardResult` it ran
+    (up to the last seeded layer); ``loss``: the loss where one was computed; ``seconds``:
+    each layer's backward time."""
+
+    params: dict
+    input: object
+    outputs: dict
+    forward: ForwardResult
+    loss: float | None = None
+    seconds: dict = field(default_factory=dict)
+
+
+def _generator(rng):
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be a numpy Generator, a seed or None, got {type(rng).__name__}")
+
+
+def _as_input(net: Network, x):
+    xp = net.xp
+    h = xp.asarray(x)
+    if h.dtype.kind != "f":
+        h = h.astype(np.float32)
+    if h.ndim == 3:
+        h = h[None]
+    if h.ndim != 4:
+        raise ValueError(f"the input must be (N, C, H, W) or (C, H, W), got shape {tuple(h.shape)}")
+    return h
+
+
+def run_forward(net: Network, x, *, mode: str = "test", rng=None, upto: int | None = None):
+    """``(ForwardResult, caches, input)``: every layer (up to index ``upto``) run with
+    ``Layer.forward`` in ``mode``, its cache kept by name. The input keeps a float dtype
+    (float64 stays float64, for finite differences); other dtypes become float32."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+    gen = _generator(rng) if mode == "train" else None
+    h = _as_input(net, x)
+    values, caches, result = {"input": h}, {}, ForwardResult()
+    stop = len(net.layers) if upto is None else upto + 1
+    for layer in net.layers[:stop]:
+        t0 = time.perf_counter()
+        out, caches[layer.name] = layer.forward([values[n] for n in layer.inputs], mode=mode,
+                                                rng=gen)
+        result.seconds[layer.name] = time.perf_counter() - t0
+        values[layer.name] = result[layer.name] = out
+    return result, caches, h
+
+
+def _needed(net: Network, input_grad: bool) -> dict[str, bool]:
+    """Which values need a gradient: the input (if asked), and every output that a trained
+    parameter or a needed value lies upstream of."""
+    need = {"input": bool(input_grad)}
+    for layer in net.layers:
+        need[layer.name] = bool(layer.trained()) or any(need[n] for n in layer.inputs)
+    return need
+
+
+def _checked_seeds(net: Network, result: ForwardResult, seeds) -> dict:
+    out = {}
+    for name, seed in seeds.items():
+        y = result[name]
+        g = net.xp.asarray(seed, dtype=y.dtype)
+        if tuple(g.shape) != tuple(y.shape):
+            raise ValueError(f"the seed for {name} has shape {tuple(g.shape)} but its output "
+                             f"has {tuple(y.shape)}")
+        out[name] = g
+    return out
+
+
+def run_backward(net: Network, result: ForwardResult, caches: dict, x, seeds: dict, *,
+                 input_grad: bool = True) -> Gradients:
+    """Walk the layers run in ``result`` backwards from ``seeds`` (checked cotangents)."""
+    values = dict(result, input=x)
+    need = _needed(net, input_grad)
+    grads = dict(seeds)
+    params, outputs, seconds = {}, {}, {}
+    for layer in reversed(net.layers[:len(result)]):
+        gy = grads.pop(layer.name, None)
+        if gy is None:
+            continue
+        outputs[layer.name] = gy
+        if not need[layer.name]:
+            continue
+        t0 = time.perf_counter()
+        wanted = [need[n] for n in layer.inputs]
+        gxs, gps = layer.backward([values[n] for n in layer.inputs], values[layer.name], gy,
+                                  caches[layer.name], need_inputs=wanted)
+        seconds[layer.name] = time.perf_counter() - t0
+        for name, g, want in zip(layer.inputs, gxs, wanted):
+            if want and g is not None:
+                grads[name] = g if name not in grads else grads[name] + g
+        params.update({f"{layer.name}/{k}": g for k, g in gps.items()})
+    for layer in net.layers:                       # unreached parameters: a zero gradient
+        for k in layer.trained():
+            params.setdefault(f"{layer.name}/{k}", net.xp.zeros(layer.params[k].shape, x.dtype))
+    return Gradients(params, grads.get("input") if input_grad else None, outputs, result,
+                     seconds=seconds)
+
+
+def backprop(net: Network, x, seeds: dict, *, mode: str = "test", rng=None,
+             input_grad: bool = True) -> Gradients:
+    """The gradients of ``sum_l sum(seeds[l] * output_l)`` (``seeds``: ``{layer name:
+    cotangent of its output}``) for ``net``'s trained parameters, its input ``x`` and every
+    output on the way. Runs the layers up to the last seeded one, in ``mode`` ("test",
+    "batch" or "train"; see the module docstring); ``rng`` (a NumPy Generator or a seed; fresh
+    entropy when None) draws "train"'s dropout masks. ``input_grad=False`` skips the input's
+    gradient (the first layer's col2im, in training)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+    if not isinstance(seeds, dict) or not seeds:
+        raise ValueError("seeds must be a non-empty {layer name: array} dict")
+    names = net.layer_names
+    for name in seeds:
+        if name not in names:
+            raise ValueError(f"there is a seed for {name!r}, which is not a layer of {net.name}")
+    upto = max(names.index(n) for n in seeds)
+    result, caches, h = run_forward(net, x, mode=mode, rng=rng, upto=upto)
+    return run_backward(net, result, caches, h, _checked_seeds(net, result, seeds),
+                        input_grad=input_grad)
+
+
+def loss_and_grads(net: Network, x, labels, *, mode: str = "train", rng=None,
+                   input_grad: bool = True) -> tuple[float, Gradients]:
+    """``(loss, Gradients)``: Chainer's mean softmax cross entropy of the last layer's output
+    (``(N, classes)``) against ``labels`` (``(N,)`` integers, ``-1`` ignored), and its
+    gradients as :func:`backprop` gives them (``mode`` "train" by default)."""
+    result, caches, h = run_forward(net, x, mode=mode, rng=rng)
+    last = net.layers[-1].name
+    loss, dlogits = softmax_cross_entropy(result[last], labels)
+    grads = run_backward(net, result, caches, h, {last: dlogits}, input_grad=input_grad)
+    grads.loss = float(loss)
+    return grads.loss, grads

@@ -1,0 +1,105 @@
+"""Gradients of the convolutions, as Chainer's ``Convolution2DGradW`` and ``Deconvolution2D``
+backward: im2col and col2im GEMMs, one per group. NumPy or CuPy, from the input's module.
+
+For ``y = conv2d(x, W, b)`` with ``col = im2col(x)`` laid out ``(N, G, K, P)``
+(``K = C/G * kh * kw``, ``P = OH * OW``) and ``gy`` as ``(N, G, O/G, P)``::
+
+    gW[g] = sum_n gy[n, g] @ col[n, g]^T        gb = sum_{n, i, j} gy
+    gcol[n, g] = W[g]^T @ gy[n, g]              gx = col2im(gcol)
+
+The transposed convolution's input gradient is a convolution of its (uncropped) output
+gradient with the same ``W``; its weight gradient reads the same im2col.
+"""
+
+from __future__ import annotations
+
+from convlab.engine.arithmetic import effective_kernel, pad_pairs, pair
+from convlab.engine.backend import array_module
+from convlab.engine.ops.conv import im2col
+
+
+def col2im(col, x_shape, stride, pads, dilation):
+    """The adjoint of :func:`im2col`: ``col`` ``(N, C, kh, kw, OH, OW)`` summed back into an
+    ``(N, C, H, W)`` array; each tap adds into a strided slice of the padded input, and the
+    padding (and any ``cover_all`` overhang) is cropped."""
+    xp = array_module(col)
+    n, c, kh, kw, oh, ow = col.shape
+    h, w = x_shape[2:]
+    (sh, sw), (dh, dw) = stride, dilation
+    (t, b), (l, r) = pads
+    full_h = max(h + t + b, (oh - 1) * sh + effective_kernel(kh, dh))
+    full_w = max(w + l + r, (ow - 1) * sw + effective_kernel(kw, dw))
+    full = xp.zeros((n, c, full_h, full_w), dtype=col.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            top, left = u * dh, v * dw
+            full[:, :, top:top + sh * (oh - 1) + 1:sh, left:left + sw * (ow - 1) + 1:sw] += \
+                col[:, :, u, v]
+    return full[:, :, t:t + h, l:l + w]
+
+
+def _weight_grad(col, gy, groups):
+    """``sum_n gy[n, g] @ col[n, g]^T`` per group: ``(G, O/G, K)``; col ``(N, G, K, P)``."""
+    xp = array_module(col)
+    return xp.stack([xp.tensordot(gy[:, g], col[:, g], axes=([0, 2], [0, 2]))
+                     for g in range(groups)])
+
+
+def conv2d_backward(x, W, gy, *, stride=1, pad=0, dilation=1, groups=1, need_x=True,
+                    need_W=True, need_b=True):
+    """``(gx, gW, gb)`` of :func:`conv2d` for the output gradient ``gy`` ``(N, out, OH, OW)``;
+    an entry not asked for (``need_*`` False) is None. ``pad`` as conv2d's (asymmetric too)."""
+    xp = array_module(x)
+    n, c = x.shape[:2]
+    c_out, cg, kh, kw = W.shape
+    strides, dilations, pads = pair(stride, "stride"), pair(dilation, "dilation"), pad_pairs(pad)
+    oh, ow = gy.shape[2:]
+    k = cg * kh * kw
+    gy_g = gy.reshape(n, groups, c_out // groups, oh * ow)          # (N, G, O/G, P)
+    gx = gW = gb = None
+    if need_W:
+        col = im2col(x, kh, kw, *strides, *pads, *dilations)        # (N, C, kh, kw, OH, OW)
+        if col.shape[4:] != (oh, ow):                               # never with conv's sizes
+            col = xp.ascontiguousarray(col[..., :oh, :ow])
+        gW = _weight_grad(col.reshape(n, groups, k, oh * ow), gy_g, groups).reshape(W.shape)
+    if need_x:
+        w_t = W.reshape(groups, c_out // groups, k).transpose(0, 2, 1)  # (G, K, O/G)
+        gcol = xp.matmul(w_t, gy_g)                                  # (N, G, K, P)
+        gx = col2im(gcol.reshape(n, c, kh, kw, oh, ow), x.shape, strides, pads, dilations)
+    if need_b:
+        gb = gy.sum(axis=(0, 2, 3))
+    return gx, gW, gb
+
+
+def deconv2d_backward(x, W, gy, *, stride=1, pad=0, dilation=1, groups=1, need_x=True,
+                      need_W=True, need_b=True):
+    """``(gx, gW, gb)`` of :func:`deconv2d` (W ``(in, out/G, kh, kw)``) for ``gy``.
+
+    The forward scatters into an uncropped output ``full`` and crops ``[p, p + OH)``; so
+    ``gfull`` is ``gy`` placed back at ``p``, ``col = im2col(gfull)`` (stride s, dilation d,
+    no padding, the first H x W positions) and ``gx[n, g] = W[g] @ col[n, g]``,
+    ``gW[g] = sum_n x[n, g] @ col[n, g]^T``.
+    """
+    xp = array_module(x)
+    n, c, h, w = x.shape
+    _, og, kh, kw = W.shape
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(pad), pair(dilation)
+    oh, ow = gy.shape[2:]
+    full_h = max(sh * (h - 1) + dh * (kh - 1) + 1, ph + oh)
+    full_w = max(sw * (w - 1) + dw * (kw - 1) + 1, pw + ow)
+    gx = gW = gb = None
+    if need_x or need_W:
+        gfull = xp.zeros((n, gy.shape[1], full_h, full_w), dtype=gy.dtype)
+        gfull[:, :, ph:ph + oh, pw:pw + ow] = gy
+        col = im2col(gfull, kh, kw, sh, sw, 0, 0, dh, dw)[..., :h, :w]  # (N, out, kh, kw, H, W)
+        col = xp.ascontiguousarray(col).reshape(n, groups, og * kh * kw, h * w)
+        cg = c // groups
+        if need_x:
+            w_mat = W.reshape(groups, cg, og * kh * kw)              # (G, C/G, K)
+            gx = xp.matmul(w_mat, col).reshape(n, c, h, w)           # (N, G, C/G, HW)
+        if need_W:
+            x_g = x.reshape(n, groups, cg, h * w)
+            gW = _weight_grad(col, x_g, groups).reshape(W.shape)    # (G, C/G, K)
+    if need_b:
+        gb = gy.sum(axis=(0, 2, 3))
+    return gx, gW, gb
