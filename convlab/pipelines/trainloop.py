@@ -84,13 +84,17 @@ class Views:
 
 
 def filters_picture(run) -> np.ndarray | None:
-    """The first convolution's kernels as one RGB strip (:func:`render.kernels.build_kernel_strip`)."""
+    """The first convolution's kernels as a square-ish RGB grid: each kernel coloured by
+    :func:`render.kernels.kernel_rgb` (mid-grey 0, each to its own largest magnitude), tiled
+    by :func:`render.tiles.tile_rgb` and enlarged to about 24 pixels a kernel."""
     conv = next((layer for layer in run.net.layers if layer.kind == "conv"), None)
     if conv is None:
         return None
-    weights = np.asarray(conv.params["W"], dtype=np.float32)
-    rows = max(1, int(np.ceil(np.sqrt(weights.shape[0] / 2))))
-    return kernel_pictures.build_kernel_strip(weights, max_rows=rows)[0]
+    weights = np.asarray(conv.params["W"], dtype=np.float32)     # (F, C, kh, kw)
+    if weights.shape[1] not in (1, 3):
+        weights = weights[:, :1]  # show the first input channel of a deeper "first" conv
+    scale = max(1, 24 // max(weights.shape[2:]))
+    return tiles.tile_rgb(kernel_pictures.kernel_rgb(weights), scale=scale, sep=2)[0]
 
 
 def maps_picture(run, index: int, layer: str) -> tuple[np.ndarray | None, str]:

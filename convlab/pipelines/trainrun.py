@@ -34,7 +34,7 @@ class TrainSettings:
 
     optimizer: str = "adam"
     lr: float = 0.001
-    batch: int = 32
+    batch: int = 16
     epochs: int = 2
     seed: int = 0
     weight_decay: float = 0.0

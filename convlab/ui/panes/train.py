@@ -52,6 +52,7 @@ class TrainPane(StateMixin, QWidget):
         self.thread: TrainWorker | None = None
         self.control: Control | None = None
         self.fix = False
+        self.failure = ""  # why the last run could not train ("" when it did)
         self.problems: list = []
         self._folder = tempfile.mkdtemp(prefix="convlab-train-")
         self.weights_path = ""
@@ -108,6 +109,20 @@ class TrainPane(StateMixin, QWidget):
             self.dataset.addItem(f"Folder: {os.path.basename(path.rstrip(os.sep)) or path}", path)
             index = self.dataset.count() - 1
         self.dataset.setCurrentIndex(index)
+
+    def use_source(self, source: str) -> None:
+        """Train on ``source``: a built-in or downloadable name, or a folder."""
+        named = [k for k, v in DATASETS.items() if v == source]
+        if named:
+            self.dataset.setCurrentText(named[0])
+        else:
+            self.add_folder(source)
+
+    def train_steps(self, steps: int) -> None:
+        """Start, and stop once ``steps`` iterations are done (``convlab snapshot``)."""
+        self.start()
+        if self.control is not None:
+            self.control.stop_at = int(steps)
 
     def network_choice(self) -> str:
         return NETWORKS[self.network_box.currentText()]
@@ -301,6 +316,7 @@ class TrainPane(StateMixin, QWidget):
         if thread is not None:
             thread.wait()
             thread.deleteLater()
+        self.failure = text if how == "failed" else ""
         if how == "failed":
             self._say(text)
             self._show_status(f"Not trained: {text}")

@@ -47,7 +47,7 @@ def build_controls(pane) -> QWidget:
     pane.data_info = QLabel("", objectName="trainDataInfo", wordWrap=True)
     pane.samples = Picture("trainSamples", "")
     pane.samples.setMinimumSize(120, 40)
-    pane.samples.setMaximumHeight(60)
+    pane.samples.setMaximumHeight(44)
     pane.network_box = QComboBox(objectName="trainNetwork")
     pane.network_box.addItems(list(NETWORKS))
     pane.fit_label = QLabel("", objectName="trainFit", wordWrap=True)
@@ -60,7 +60,7 @@ def build_controls(pane) -> QWidget:
     pane.lr = _spin("trainLearningRate", 1e-5, 1.0, 0.001, "Learning rate (Adam's alpha)",
                     decimals=5)
     pane.lr.setSingleStep(0.0005)
-    pane.batch = _spin("trainBatch", 1, 1024, 32, "Images per mini-batch")
+    pane.batch = _spin("trainBatch", 1, 1024, 16, "Images per mini-batch")
     pane.epochs = _spin("trainEpochs", 1, 100, 2, "Passes over the training split")
     pane.seed = _spin("trainSeed", 0, 2**31 - 1, 0, "Seeds the weights, the shuffle and the "
                       "augmentation: the same seed trains the same network")
@@ -71,7 +71,7 @@ def build_controls(pane) -> QWidget:
     pane.layers = QListWidget(objectName="trainLayers")
     pane.layers.setToolTip("Ticked layers learn; unticked ones keep their weights "
                            "(Chainer's disable_update)")
-    pane.layers.setMaximumHeight(90)
+    pane.layers.setMaximumHeight(72)
     for name, text, tip in (("trainStart", "Start", "Train (goes on from where it stopped "
                              "unless the data, network or settings changed)"),
                             ("trainPause", "Pause", "Pause between two batches"),
@@ -168,7 +168,7 @@ def build_views(pane) -> QSplitter:
     strips.addWidget(pane.cell_images)
     row.addLayout(strips, 1)
     split = QSplitter(Qt.Orientation.Vertical)
-    for part, stretch in ((top, 3), (middle, 3), (bottom, 3)):
+    for part in (top, middle, bottom):
         split.addWidget(part)
-        split.setStretchFactor(split.count() - 1, stretch)
+    split.setSizes([300, 200, 260])
     return split
