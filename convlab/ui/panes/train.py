@@ -162,8 +162,9 @@ class TrainPane(StateMixin, QWidget):
             self.fit_label.setText(f"{text} {fix_text(problems)}" if problems else
                                    f"{spec.get('name', 'The network')} fits the data.")
             self.fit_label.setStyleSheet("color: #e07050;" if problems else "")
+            self.fix_button.setVisible(bool(problems))
             self.fix_button.setEnabled(bool(problems))
-            self.preset_button.setEnabled(self.network_choice() != "preset")
+            self.preset_button.setVisible(self.network_choice() != "preset")
             self._fill_layers(spec)
         elif kind == "saved":
             self._say(f"Weights saved to {payload[2]} (Chainer .npz).", "info")

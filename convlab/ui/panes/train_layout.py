@@ -83,6 +83,8 @@ def build_controls(pane) -> QWidget:
                             ("trainExport", "Export curves…", "PNG and CSV")):
         setattr(pane, name.removeprefix("train").lower() + "_button", _button(name, text, tip))
     pane.status = QLabel("Ready.", objectName="trainStatus", wordWrap=True)
+    pane.fix_button.setVisible(False)
+    pane.preset_button.setVisible(False)
     return _controls_column(pane)
 
 
@@ -91,6 +93,7 @@ def _controls_column(pane) -> QWidget:
     column.setMaximumWidth(330)
     layout = QVBoxLayout(column)
     layout.setContentsMargins(4, 4, 4, 4)
+    layout.setSpacing(4)
     data = QGroupBox("Data")
     box = QVBoxLayout(data)
     row = QHBoxLayout()
@@ -111,6 +114,7 @@ def _controls_column(pane) -> QWidget:
     layout.addWidget(net)
     settings = QGroupBox("Settings")
     form = QFormLayout(settings)
+    form.setVerticalSpacing(2)
     for label, widget in (("Optimizer", pane.optimizer), ("Learning rate", pane.lr),
                           ("Batch", pane.batch), ("Epochs", pane.epochs), ("Seed", pane.seed),
                           ("Weight decay", pane.decay), ("", pane.augment),
@@ -133,6 +137,7 @@ def build_views(pane) -> QSplitter:
     pane.lossPlot = CurvePlot("lossPlot", "Loss", "softmax cross entropy")
     pane.accuracyPlot = CurvePlot("accuracyPlot", "Accuracy", "share right")
     pane.accuracyPlot.setYRange(0, 1)
+    pane.accuracyPlot.plotItem.legend.setOffset((-10, -40))  # bottom right: the curve rises
     pane.trainFilters = Picture("trainFilters", "conv1's filters appear here")
     pane.maps_view = Picture("trainMaps", "maps of a test image")
     pane.maps_layer = QComboBox(objectName="trainMapsLayer")
@@ -170,5 +175,5 @@ def build_views(pane) -> QSplitter:
     split = QSplitter(Qt.Orientation.Vertical)
     for part in (top, middle, bottom):
         split.addWidget(part)
-    split.setSizes([300, 200, 260])
+    split.setSizes([250, 170, 320])
     return split

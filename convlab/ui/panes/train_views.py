@@ -127,10 +127,13 @@ class ConfusionMatrix(QTableWidget):
         self.setObjectName("confusionMatrix")
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setStyleSheet("QTableWidget, QHeaderView { font-size: 9px; }")
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.horizontalHeader().setMinimumSectionSize(16)
-        self.verticalHeader().setMinimumSectionSize(12)
+        self.verticalHeader().setMinimumSectionSize(14)
+        self.verticalHeader().setDefaultSectionSize(16)
+        self.setMinimumHeight(170)
         self.setToolTip("Rows: the true class; columns: the predicted one. Click a cell to see "
                         "those test images.")
         self.cellClicked.connect(lambda r, c: self.cellChosen.emit(r, c))
@@ -141,8 +144,9 @@ class ConfusionMatrix(QTableWidget):
         self.counts = counts.copy()
         self.setRowCount(k)
         self.setColumnCount(k)
-        short = [c[:5] for c in classes]
-        self.setHorizontalHeaderLabels(short)
+        self.setHorizontalHeaderLabels([c[:3] for c in classes])
+        for c, name in enumerate(classes):
+            self.horizontalHeaderItem(c).setToolTip(f"predicted {name}")
         self.setVerticalHeaderLabels(list(classes))
         peak = max(1, int(counts.max()))
         for r in range(k):
@@ -185,11 +189,13 @@ class ImageStrip(QWidget):
             cell = QLabel()
             cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
             pixmap = QPixmap.fromImage(rgb_qimage(rgb)).scaled(
-                56, 56, Qt.AspectRatioMode.KeepAspectRatio,
+                44, 44, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.FastTransformation)
             cell.setPixmap(pixmap)
             cell.setToolTip(caption)
             box = QVBoxLayout()
+            box.setContentsMargins(0, 0, 0, 0)
+            box.setSpacing(1)
             box.addWidget(cell)
             text = QLabel(caption.replace(" / ", "\n"))
             text.setStyleSheet("font-size: 9px;")
