@@ -314,6 +314,8 @@ def cover_all_note(net: Network, insize: int) -> str:
     """Say what Chainer's ``cover_all`` pooling does for this input size, next to floor pooling."""
     from convlab.engine.layers import MaxPool
 
+    if "pool5" not in net.layer_names:  # the note is about AlexNet's pool5 and fc6
+        return ""
     shape, floor_shape = (3, insize, insize), (3, insize, insize)
     try:
         for layer in net.layers:

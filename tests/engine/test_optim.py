@@ -111,7 +111,7 @@ def test_running_averages_are_not_touched():
 
 def test_a_layer_whose_updates_are_disabled_keeps_its_weights():
     net = small_net()
-    net["conv1"].update_enabled = False
+    net["conv1"].disable_update()
     W, b = net["conv1"].params["W"], net["conv1"].params["b"]
     run(MomentumSGD, {"lr": 0.1}, net=net)           # conv1's gradients are given, and ignored
     assert net["conv1"].params["W"] is W and net["conv1"].params["b"] is b
@@ -122,10 +122,10 @@ def test_adam_counts_steps_per_parameter_as_chainer():
     """A parameter frozen for the first two steps starts its bias correction at t=1."""
     net = small_net()
     opt = Adam(alpha=0.01).setup(net)
-    net["fc2"].update_enabled = False
+    net["fc2"].disable_update()
     for t in (1, 2):
         opt.update(fake_grads(net, t))
-    net["fc2"].update_enabled = True
+    net["fc2"].enable_update()
     start = np.array(net["fc2"].params["W"])
     g = fake_grads(net, 3)["fc2/W"]
     opt.update(fake_grads(net, 3))
@@ -236,3 +236,36 @@ def test_adam_adds_eps_to_sqrt_v_as_chainer_not_as_pytorch():
     got = net["fc2"].params["b"]
     np.testing.assert_allclose(got, chainer, rtol=0, atol=1e-7)
     assert np.abs(got - pytorch).min() > 1e-4
+
+
+@pytest.mark.parametrize("kind, cls, hp", CASES, ids=[c[0] for c in CASES])
+def test_updates_stay_on_the_device_with_the_cupy_double(kind, cls, hp):
+    from convlab.engine.backend import array_module, to_numpy
+
+    from . import fakecupy
+    from .optim_helpers import SPEC
+
+    host, _ = run(cls, hp, steps=2)
+    with fakecupy.installed() as cp:
+        net = Network.from_spec(SPEC, seed=0, xp=cp)
+        start = small_net()
+        for layer in net.layers:
+            for key in layer.learned:
+                layer.params[key] = cp.asarray(start[layer.name].params[key])
+        opt = cls(**hp).setup(net)
+        opt.add_hook(WeightDecay(RATE))
+        for t in (1, 2):
+            for layer in start.layers:       # the host copy follows, for the next gradients
+                for key in layer.learned:
+                    layer.params[key] = to_numpy(net[layer.name].params[key])
+            grads = {k: cp.asarray(v) for k, v in fake_grads(start, t).items()}
+            fakecupy.reset_pulls()
+            opt.update(grads)
+            assert fakecupy.pulls == 0
+        for layer in net.layers:
+            for key in layer.learned:
+                value = layer.params[key]
+                assert array_module(value) is cp
+                np.testing.assert_allclose(to_numpy(value), host[layer.name].params[key],
+                                           rtol=1e-6, atol=1e-7)
+        assert all(array_module(v) is np for v in opt.state_dict().values())

@@ -42,7 +42,7 @@ class LeakyReLU(Layer):
         return array_module(x).where(x >= 0, x, x * np.float32(self.alpha))
 
     def backward(self, inputs, output, gy, cache, *, need_inputs=None):
-        return [dg.leaky_relu_backward(inputs[0], gy, self.alpha)], {}
+        return [dg.leaky_relu_backward(inputs[0], gy, np.float32(self.alpha))], {}
 
 
 class Clip(Layer):

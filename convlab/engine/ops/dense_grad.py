@@ -111,9 +111,9 @@ def dropout_mask(x, ratio: float, rng):
     return xp.asarray((keep * scale).astype(x.dtype))
 
 
-def leaky_relu_backward(x, gy, alpha: float):
-    """``gx = gy`` where ``x >= 0``, else ``alpha gy``."""
-    return array_module(x).where(x >= 0, gy, gy * gy.dtype.type(alpha))
+def leaky_relu_backward(x, gy, alpha):
+    """``gx = gy`` where ``x >= 0``, else ``alpha gy`` (``alpha`` as the forward used it)."""
+    return array_module(x).where(x >= 0, gy, gy * alpha)
 
 
 def clip_backward(x, gy, lo, hi):

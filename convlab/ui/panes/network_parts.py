@@ -12,7 +12,8 @@ from convlab.pipelines.network import NetworkResult, NetworkSettings
 from convlab.render.tiles import build_montage, vector_grid
 
 MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex",
-          "AlexNet, 2 groups": "alex2g", "Empty stack": "empty", "Your network (edited)": "custom",
+          "AlexNet, 2 groups": "alex2g", "LeNet (28x28 grey)": "lenet",
+          "Small CIFAR net (32x32 colour)": "cifar-small", "Empty stack": "empty", "Your network (edited)": "custom",
           "ONNX model": "onnx"}
 BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
 MODEL_CAPTIONS = ("centre crop at the model's input size", "the crop, padding hatched",
