@@ -42,7 +42,7 @@ def _small_net(name: str, channels: int, side: int, widths=(16, 32), hidden: int
 
 
 FALLBACK = {"lenet": _small_net("lenet", 1, 28), "colournet": _small_net("colournet", 3, 32)}
-COLOUR_NAMES = ("cifarnet", "smallcolour", "colournet", "convnet32", "cifar")
+COLOUR_NAMES = ("cifar-small",)
 
 
 @dataclass(frozen=True)

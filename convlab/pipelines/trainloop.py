@@ -1,22 +1,22 @@
 """The Train pane's loop, Qt-free: batches until done, paused or stopped, views at most 5 times a second.
 
-``train(run, control, report)`` walks the epochs of a :class:`~convlab.pipelines.trainrun.TrainRun`.
-Between two batches (never inside one) it asks ``control``: a stop ends the run there; a pause
-waits there until resumed or stopped. After each batch it tells ``report.step(iteration, loss,
+``train(run, control, report)`` runs the training loop's Trainer
+(:mod:`convlab.pipelines.training`) of a :class:`~convlab.pipelines.trainrun.TrainRun` with its
+callbacks. Between two batches (never inside one) it asks ``control``: a stop ends the run
+there; a pause waits there until resumed or stopped. After each batch it tells ``report.step(iteration, loss,
 accuracy)``; at most every ``VIEW_INTERVAL_S`` it sends ``report.views(Views)``, copies made in
 this thread (the points logged since the last views, conv1's filters as one RGB picture, the
 chosen test image's maps at the chosen layer), so the GUI thread only paints. After each epoch
 it evaluates the test split and sends ``report.epoch(EpochReport)``.
 
-``turn`` is a context manager taken around each batch and each evaluation: the window passes
-one that takes the heavy-work lock (``convlab.ui.worker.HEAVY``) and yields False when
-stopped while waiting for it, so the explorer's and the
+``turn`` (``acquire(should_stop) -> bool`` / ``release()``) is taken for each batch, training
+or test: the window passes one that takes the heavy-work lock (``convlab.ui.worker.HEAVY``) and
+gives up when stopped while waiting for it, so the explorer's and the
 Network pane's computations take turns with training instead of running beside it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,12 +58,14 @@ class Control:
         return self.stopped
 
     def gate(self, on_pause=lambda: None) -> bool:
-        """Wait while paused; True when the run must stop."""
+        """Wait while paused (``on_pause()`` first, outside the lock); True when the run must stop."""
         with self._cond:
-            if self.paused and not self.stopped:
-                on_pause()
+            paused = self.paused and not self.stopped
+        if paused:
+            on_pause()
+            with self._cond:
                 self._cond.wait_for(lambda: not self.paused or self.stopped)
-            return self.stopped
+        return self.stopped
 
 
 @dataclass
@@ -128,35 +130,64 @@ class _Meter:
         return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
 
-def train(run, control: Control, report, *, turn=contextlib.nullcontext) -> str:
-    """Run ``run`` to its last epoch or until stopped; "finished" or "stopped"."""
-    meter, points, last = _Meter(), [], 0.0
-    settings = run.settings
-    while run.epoch < settings.epochs:
-        for batch in run.batches():
-            if control.gate(lambda: _send(run, control, report, points, meter)) or \
-                    0 < control.stop_at <= run.iteration:
-                return _end(run, control, report, points, meter, "stopped")
-            with turn() as held:
-                if held is False:  # stopped while another pane computed
-                    return _end(run, control, report, points, meter, "stopped")
-                loss, accuracy = run.step(batch)
-            meter.add(len(batch.labels))
-            points.append((run.iteration, loss, accuracy))
-            report.step(run.iteration)
-            if time.perf_counter() - last >= VIEW_INTERVAL_S:
-                _send(run, control, report, points, meter)
-                last = time.perf_counter()
-        if control.should_stop():
-            return _end(run, control, report, points, meter, "stopped")
-        run.end_epoch()
+class NoTurn:
+    """The turn-taking of :func:`train` when nothing else computes: always granted."""
+
+    def acquire(self, should_stop) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def train(run, control: Control, report, *, turn=None) -> str:
+    """Run ``run``'s Trainer to its last epoch or until stopped; "finished" or "stopped".
+
+    The Trainer asks ``should_stop`` before each batch (training and test): here the turn of
+    the previous batch is given back, a pause waits (holding nothing), a stop or ``stop_at``
+    ends the run, and the next turn is taken. ``on_batch`` logs the point and sends views;
+    ``on_epoch`` adds the confusion matrix and the mistakes (still in the test split's turn).
+    """
+    turn, meter, points = turn or NoTurn(), _Meter(), []
+    held, last = [False], [0.0]
+    pause_views = lambda: _send(run, control, report, points, meter)  # noqa: E731
+
+    def should_stop() -> bool:
+        if held[0]:
+            turn.release()
+            held[0] = False
+        if control.gate(pause_views) or (
+                0 < control.stop_at <= run.iteration and run.in_training_batches):
+            return True
+        held[0] = turn.acquire(control.should_stop)
+        return not held[0]
+
+    def on_batch(progress) -> None:
+        if progress.phase != "train":
+            return
+        meter.add(run.settings.batch)
+        points.append((progress.iteration, progress.loss, progress.accuracy))
+        report.step(progress.iteration)
+        if time.perf_counter() - last[0] >= VIEW_INTERVAL_S:
+            _send(run, control, report, points, meter)
+            last[0] = time.perf_counter()
+
+    def on_epoch(entry, progress) -> None:
         _send(run, control, report, points, meter)
-        with turn() as held:
-            result = run.evaluate(control.should_stop) if held is not False else None
-        if result is None:
-            return _end(run, control, report, points, meter, "stopped")
-        report.epoch(result)
-    return _end(run, control, report, points, meter, "finished")
+        result = run.evaluate(entry, control.should_stop)
+        if result is not None:
+            report.epoch(result)
+
+    trainer = run.trainer
+    trainer.should_stop, trainer.on_batch, trainer.on_epoch = should_stop, on_batch, on_epoch
+    try:
+        finished = trainer.run()
+    finally:
+        if held[0]:
+            turn.release()
+        trainer.should_stop = trainer.on_batch = trainer.on_epoch = None
+    _send(run, control, report, points, meter)
+    return "finished" if finished else "stopped"
 
 
 def _send(run, control, report, points, meter) -> None:
@@ -169,8 +200,3 @@ def _send(run, control, report, points, meter) -> None:
                        run.iteration, run.total_iterations, rate, seconds,
                        filters_picture(run), maps, title))
     points.clear()
-
-
-def _end(run, control, report, points, meter, how: str) -> str:
-    _send(run, control, report, points, meter)
-    return how

@@ -1,12 +1,11 @@
-"""One training run for the Train pane, Qt-free: a network, an optimizer, a dataset, step by step.
+"""One training run for the Train pane, Qt-free: a network, its Trainer, and what the pane shows.
 
-:class:`TrainRun` owns the network being trained and its optimizer. ``step(batch)`` is one
-mini-batch: ``loss_and_grads`` (:mod:`convlab.engine.grad`, mean softmax cross entropy, BN with
-the batch's statistics and Chainer's running averages) then ``opt.update`` (Chainer's rules,
-:mod:`convlab.engine.optim`). ``evaluate()`` runs the test split in chunks (BN's stored
-averages) and gives the loss, the accuracy, the confusion matrix and the most confidently wrong
-images. The loop that calls these (pause, stop between batches, throttled views) is
-:mod:`convlab.pipelines.trainloop`.
+:class:`TrainRun` owns the network being trained and the training loop's
+:class:`~convlab.pipelines.training.Trainer` (batches, ``loss_and_grads``, Chainer's optimizer
+rules, the test split's loss and accuracy after each epoch). Beside it, ``evaluate(entry)``
+predicts every test image once more for the confusion matrix and the most confidently wrong
+images, and ``maps`` gives one test image's maps at a layer, both with the input normalisation
+the training used. The pause, stop and throttled views are :mod:`convlab.pipelines.trainloop`.
 
 Memory bound: the dataset (uint8; the built-in one 4.7 MB), two copies of the weights (the
 network's and the optimizer's state: Adam keeps two more), one mini-batch's activations and
@@ -22,6 +21,7 @@ import numpy as np
 
 from convlab.engine.backend import to_numpy
 from convlab.engine.nets import Network
+from convlab.pipelines.train_config import input_normalization
 
 EVAL_CHUNK = 256  # test images per forward pass in evaluate()
 WRONG_SHOWN = 8   # the most confidently wrong test images kept per epoch
@@ -73,20 +73,6 @@ class EpochReport:
     wrong: list[tuple[int, int, int, float]] = field(default_factory=list)
 
 
-def make_optimizer(settings: TrainSettings):
-    """Chainer's optimizer for ``settings`` (Adam's ``alpha`` is the learning rate)."""
-    from convlab.engine import optim
-
-    name = settings.optimizer
-    if name == "adam":
-        opt = optim.Adam(alpha=settings.lr)
-    elif name == "momentum":
-        opt = optim.MomentumSGD(lr=settings.lr)
-    else:
-        opt = optim.SGD(lr=settings.lr)
-    return opt
-
-
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """``x - max - log(sum(exp(x - max)))`` along axis 1 (float64 for the sums)."""
     shifted = logits - logits.max(axis=1, keepdims=True)
@@ -94,94 +80,88 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class TrainRun:
-    """A network learning from ``dataset`` with ``settings``; see the module docstring."""
+    """A network learning from ``dataset`` with ``settings``, through the training loop's
+    :class:`~convlab.pipelines.training.Trainer` (the one ``convlab train`` runs: its batches,
+    augmentation, input normalisation, dropout seeds and ``LogReport`` entries); see the module
+    docstring."""
 
     def __init__(self, spec: dict, dataset, settings: TrainSettings):
+        from convlab.pipelines.training import Trainer
+
         self.settings = settings.check()
         self.spec, self.dataset = spec, dataset
         self.net = Network.from_spec(spec, seed=settings.seed)
-        names = set(self.net.layer_names)
-        for name in settings.frozen:
-            if name in names:
-                self.net[name].disable_update()
         self.output = self.net.layers[-1].name
-        self.opt = make_optimizer(settings)
-        self.opt.setup(self.net)
-        if settings.weight_decay > 0:
-            from convlab.engine.optim import WeightDecay
+        self.normalize = input_normalization(dataset.input_shape[0])
+        self.trainer = Trainer(self.net, dataset, self._config(settings))
 
-            self.opt.add_hook(WeightDecay(settings.weight_decay))
-        self.iteration = 0
-        self.epoch = 0  # epochs completed
-        self.batch_in_epoch = 0
+    @staticmethod
+    def _config(s: TrainSettings):
+        from convlab.pipelines.training import TrainConfig
+
+        return TrainConfig(epochs=s.epochs, batch_size=s.batch, optimizer=s.optimizer, lr=s.lr,
+                           weight_decay=s.weight_decay, seed=s.seed, augment=s.augment,
+                           freeze=tuple(s.frozen))
+
+    @property
+    def iteration(self) -> int:
+        return self.trainer.at.iteration
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed."""
+        return self.trainer.at.epoch
 
     @property
     def batches_per_epoch(self) -> int:
-        return self.dataset.num_batches("train", self.settings.batch)
+        return self.trainer.batches
 
     @property
     def total_iterations(self) -> int:
         return self.batches_per_epoch * self.settings.epochs
 
-    def batches(self):
-        """The rest of the current epoch's mini-batches (seeded: a paused run goes on exactly)."""
-        s = self.settings
-        side = self.dataset.input_shape[1]
-        pad = max(1, side // 8) if s.augment else 0
-        return self.dataset.batches("train", s.batch, seed=s.seed, epoch=self.epoch,
-                                    augment=s.augment, pad=pad, flip=False,
-                                    start=self.batch_in_epoch)
+    @property
+    def in_training_batches(self) -> bool:
+        """False between an epoch's last batch and its end (while the test split runs)."""
+        return self.trainer.at.batch < self.trainer.batches
 
-    def step(self, batch) -> tuple[float, float]:
-        """One update on ``batch``; ``(loss, accuracy)`` of the batch before the update."""
-        from convlab.engine.grad import loss_and_grads
+    def more_epochs(self, epochs: int) -> None:
+        """A finished run trains ``epochs`` more when started again."""
+        self.settings = self.settings.replace(epochs=self.epoch + epochs)
+        self.trainer.config = replace(self.trainer.config, epochs=self.settings.epochs)
 
-        loss, grads = loss_and_grads(self.net, batch.x, batch.labels, mode="train")
-        logits = to_numpy(grads.forward[self.output]).reshape(len(batch.labels), -1)
-        accuracy = float((logits.argmax(axis=1) == batch.labels).mean())
-        self.opt.update(grads)
-        self.iteration += 1
-        self.batch_in_epoch += 1
-        return float(loss), accuracy
+    def inputs(self, images: np.ndarray) -> np.ndarray:
+        """uint8 ``(N, H, W, C)`` -> the float32 NCHW input the training saw."""
+        mean, std = self.normalize
+        x = images.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)
+        return (x - mean.astype(np.float32)[None, :, None, None]) / std.astype(np.float32)[None, :, None, None]
 
-    def end_epoch(self) -> None:
-        self.epoch += 1
-        self.batch_in_epoch = 0
-
-    def evaluate(self, should_stop=lambda: False) -> EpochReport | None:
-        """The test split through the network (stored BN averages); None if stopped."""
+    def evaluate(self, entry: dict, should_stop=lambda: False) -> EpochReport | None:
+        """The epoch's report: ``entry``'s test loss and accuracy (the loop's ``LogReport``
+        entry), and each test image's prediction for the confusion matrix and the mistakes;
+        None if stopped."""
         test = self.dataset.test
         n, k = len(test), len(self.dataset.classes)
         predicted = np.zeros(n, np.int64)
         confidence = np.zeros(n, np.float32)
-        total = 0.0
         for start in range(0, n, EVAL_CHUNK):
             if should_stop():
                 return None
-            chunk = next(self.dataset.batches("test", EVAL_CHUNK, shuffle=False,
-                                              start=start // EVAL_CHUNK))
-            out = self.net.forward(chunk.x)[self.output]
-            logp = log_softmax(to_numpy(out).reshape(len(chunk.labels), -1))
-            total -= float(logp[np.arange(len(chunk.labels)), chunk.labels].sum())
-            predicted[chunk.indices] = logp.argmax(axis=1)
-            confidence[chunk.indices] = np.exp(logp.max(axis=1))
+            x = self.inputs(test.images[start:start + EVAL_CHUNK])
+            logp = log_softmax(to_numpy(self.net.forward(x)[self.output]).reshape(len(x), -1))
+            predicted[start:start + len(x)] = logp.argmax(axis=1)
+            confidence[start:start + len(x)] = np.exp(logp.max(axis=1))
         confusion = np.zeros((k, k), np.int64)
         np.add.at(confusion, (test.labels, predicted), 1)
         wrong = np.flatnonzero(predicted != test.labels)
         wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:WRONG_SHOWN]
-        return EpochReport(self.epoch, self.iteration, total / max(n, 1),
-                           float((predicted == test.labels).mean()) if n else 0.0, confusion,
-                           predicted, [(int(i), int(predicted[i]), int(test.labels[i]),
-                                        float(confidence[i])) for i in wrong])
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """Every parameter and BN average, by Chainer's ``.npz`` key (NumPy copies)."""
-        return {f"{layer.name}/{key}": np.array(to_numpy(value))
-                for layer in self.net.layers for key, value in layer.params.items()}
+        return EpochReport(int(entry["epoch"]), int(entry["iteration"]),
+                           float(entry["validation/main/loss"]),
+                           float(entry["validation/main/accuracy"]), confusion, predicted,
+                           [(int(i), int(predicted[i]), int(test.labels[i]), float(confidence[i]))
+                            for i in wrong])
 
     def maps(self, index: int, layer: str) -> np.ndarray:
         """``layer``'s output for test image ``index``: ``(C, h, w)`` or ``(F,)``."""
-        x = self.dataset.test.images[index:index + 1].transpose(0, 3, 1, 2)
-        x = x.astype(np.float32) / np.float32(255)
-        out = self.net.forward(x)[layer]
-        return to_numpy(out)[0]
+        x = self.inputs(self.dataset.test.images[index:index + 1])
+        return to_numpy(self.net.forward(x)[layer])[0]

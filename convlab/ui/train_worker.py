@@ -14,7 +14,6 @@ Network pane to load.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import traceback
 
@@ -64,7 +63,7 @@ class TrainWorker(QThread):
                 self.ended.emit("stopped", "", "")
                 return
             self.prepared.emit(run)
-            how = trainloop.train(run, self.control, self.report, turn=self._turn)
+            how = trainloop.train(run, self.control, self.report, turn=self._HeavyTurn())
             path = self.weights_path
             run.net.save_npz(path)
         except ValueError as exc:  # data or a network that cannot train: one sentence
@@ -76,16 +75,16 @@ class TrainWorker(QThread):
             return
         self.ended.emit(how, "", path)
 
-    @contextlib.contextmanager
-    def _turn(self):
-        """Hold ``HEAVY`` for one batch; yields False (not held) when stopped while waiting."""
-        while not workers.HEAVY.acquire(timeout=workers.HEAVY_POLL_S):
-            if self.control.should_stop():
-                yield False
-                return
-        try:
-            yield True
-        finally:
+    class _HeavyTurn:
+        """Each batch holds ``HEAVY``; waiting for it gives up when the run is stopped."""
+
+        def acquire(self, should_stop) -> bool:
+            while not workers.HEAVY.acquire(timeout=workers.HEAVY_POLL_S):
+                if should_stop():
+                    return False
+            return True
+
+        def release(self) -> None:
             workers.HEAVY.release()
 
     def shutdown(self, timeout_ms: int = workers.STOP_WAIT_MS) -> None:

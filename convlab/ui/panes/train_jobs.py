@@ -66,7 +66,7 @@ def prepare_run(source, dataset, choice, pane_spec, fix, settings, previous, sho
                      sort_keys=True, default=list)
     if previous is not None and getattr(previous, "key", None) == key:
         if previous.epoch >= previous.settings.epochs:  # it had finished: train more epochs
-            previous.settings = previous.settings.replace(epochs=previous.epoch + settings.epochs)
+            previous.more_epochs(settings.epochs)
         return previous
     if should_stop():
         return None

@@ -18,7 +18,7 @@ DATASETS = {  # shown text -> open_dataset source
 }
 NETWORKS = {"A preset that fits the data": "preset", "The Network pane's network": "pane"}
 OPTIMIZERS = {"Adam": "adam", "MomentumSGD": "momentum", "SGD": "sgd"}
-DEFAULT_LR = {"adam": 0.001, "momentum": 0.01, "sgd": 0.05}
+from convlab.pipelines.train_config import DEFAULT_LR  # noqa: E402  Chainer's defaults
 
 
 def _button(name: str, text: str, tip: str) -> QPushButton:

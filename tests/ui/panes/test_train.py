@@ -56,10 +56,12 @@ def test_fresh_start_trains_the_preset_that_fits_and_stops_between_batches(qtbot
     pane.stepDone.connect(steps.append)
     click(qtbot, pane.start_button)
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=RUN_MS)
-    at_click = steps[-1]
+    at_stop = []  # the thread's iteration just after the click set the stop flag
+    stop = pane.control.stop
+    pane.control.stop = lambda: (stop(), at_stop.append(pane.run.iteration))
     click(qtbot, pane.stop_button)
     wait_ended(qtbot, pane)
-    assert pane.run.iteration <= at_click + 1  # only the batch in flight finished
+    assert pane.run.iteration <= at_stop[0] + 1  # only the batch in flight finished
     assert pane.run.spec["name"] == "lenet"
     assert trainfit.output_layer(pane.run.spec)["out_size"] == 8  # the built-in's classes
     assert "stopped" in pane.findChild(QLabel, "trainStatus").text()
