@@ -15,10 +15,8 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QListWidgetItem, QWidget
-from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QWidget
 
 from convlab.pipelines.trainloop import Control
 from convlab.pipelines.trainrun import TrainSettings
@@ -26,13 +24,13 @@ from convlab.ui.panes import train_jobs
 from convlab.ui.panes.base import ExportSource
 from convlab.ui.panes.train_layout import (DATASETS, DEFAULT_LR, NETWORKS, OPTIMIZERS,
                                            build_controls, build_views)
+from convlab.ui.panes.train_results import ResultsMixin
 from convlab.ui.panes.train_state import StateMixin
-from convlab.ui.panes.train_views import as_rgb
 from convlab.ui.train_worker import TrainWorker
 from convlab.ui.worker import LatestWorker
 
 
-class TrainPane(StateMixin, QWidget):
+class TrainPane(ResultsMixin, StateMixin, QWidget):
     """See the module docstring."""
 
     title = "Train"
@@ -173,29 +171,6 @@ class TrainPane(StateMixin, QWidget):
             self.maps_view.set_rgb(picture)
             self.maps_title.setText(title)
 
-    def _fill_layers(self, spec: dict) -> None:
-        frozen = set(self.frozen()) if self.layers.count() else \
-            getattr(self, "_remembered_frozen", set())
-        self.layers.clear()
-        for layer in spec["layers"]:
-            if layer.get("kind") in ("conv", "fc", "bn", "deconv"):
-                item = QListWidgetItem(layer["name"])
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Unchecked if layer["name"] in frozen
-                                   else Qt.CheckState.Checked)
-                self.layers.addItem(item)
-        names = [layer["name"] for layer in spec["layers"]]
-        current = self.maps_layer.currentText()
-        self.maps_layer.blockSignals(True)
-        self.maps_layer.clear()
-        self.maps_layer.addItems(names)
-        self.maps_layer.setCurrentText(current if current in names else names[0])
-        self.maps_layer.blockSignals(False)
-
-    def frozen(self) -> tuple[str, ...]:
-        items = (self.layers.item(i) for i in range(self.layers.count()))
-        return tuple(i.text() for i in items if i.checkState() != Qt.CheckState.Checked)
-
     def settings(self) -> TrainSettings:
         return TrainSettings(optimizer=OPTIMIZERS[self.optimizer.currentText()],
                              lr=self.lr.value(), batch=self.batch.value(),
@@ -273,45 +248,6 @@ class TrainPane(StateMixin, QWidget):
                   self.network_box):
             w.setEnabled(not running and (w is not self.save_button or self.run is not None))
 
-    # -- what the thread sends ------------------------------------------------------------------
-    def _on_prepared(self, run) -> None:
-        if run is not self.run:
-            for plot in (self.lossPlot, self.accuracyPlot):
-                plot.clear_points()
-            self.confusionMatrix.setRowCount(0)
-        self.run = run
-        self._fill_layers(run.spec)
-        self.maps_image.setMaximum(max(0, len(run.dataset.test) - 1))
-
-    def _on_views(self, views) -> None:
-        points = views.points
-        self.lossPlot.add_points(points[:, 0], points[:, 1])
-        self.accuracyPlot.add_points(points[:, 0], points[:, 2])
-        if views.filters is not None:
-            self.trainFilters.set_rgb(views.filters)
-        if views.maps is not None:
-            self.maps_view.set_rgb(views.maps)
-            self.maps_title.setText(views.maps_title)
-        rate = f"{views.images_per_s:,.0f} images/s" if views.images_per_s else "… images/s"
-        left = f"{views.seconds_left:,.0f} s left" if views.seconds_left is not None else ""
-        total_epochs = self.run.settings.epochs if self.run is not None else 0
-        self._show_status(" · ".join(t for t in (
-            f"epoch {min(views.epoch + 1, total_epochs)}/{total_epochs}",
-            f"iteration {views.iteration:,}/{views.total:,}", rate, left) if t))
-
-    def _on_epoch(self, report) -> None:
-        for plot, value in ((self.lossPlot, report.loss), (self.accuracyPlot, report.accuracy)):
-            plot.add_epoch(report.iteration, value)
-        self.confusionMatrix.show_counts(report.confusion, self.run.dataset.classes)
-        self._report = report
-        classes, test = self.run.dataset.classes, self.run.dataset.test
-        self.wrong.show_images(
-            [as_rgb(test.images[i]) for i, *_ in report.wrong],
-            [f"{classes[p]} {prob:.0%} / true: {classes[t]}" for _, p, t, prob in report.wrong],
-            f"Most confidently wrong after epoch {report.epoch} (test accuracy "
-            f"{report.accuracy:.1%})")
-        self.epochDone.emit(report.epoch)
-
     def _on_ended(self, how: str, text: str, path: str) -> None:
         thread, self.thread = self.thread, None
         if thread is not None:
@@ -328,28 +264,6 @@ class TrainPane(StateMixin, QWidget):
             self.trainedWeights.emit(self.run.spec, path)
         self._sync_buttons()
         self.resultReady.emit(self.run.iteration if self.run is not None else 0)
-
-    def show_cell(self, true: int, predicted: int) -> None:
-        """The test images of one confusion-matrix cell (up to 12)."""
-        report, run = getattr(self, "_report", None), self.run
-        if report is None or run is None:
-            return
-        test, classes = run.dataset.test, run.dataset.classes
-        where = np.flatnonzero((test.labels == true) & (report.predicted == predicted))[:12]
-        self.cell_images.show_images(
-            [as_rgb(test.images[i]) for i in where], [f"#{i}" for i in where],
-            f"{len(where)} shown: true {classes[true]}, predicted {classes[predicted]}")
-
-    def _maps_changed(self) -> None:
-        index, layer = self.maps_image.value(), self.maps_layer.currentText()
-        if self.control is not None:
-            self.control.maps_at = (index, layer)
-        run = self.run
-        if run is not None and not self.training() and layer:
-            from convlab.pipelines.trainloop import maps_picture
-
-            source = self.source()
-            self.data_worker.submit(lambda j: ("maps", source, *maps_picture(run, index, layer)))
 
     # -- messages -------------------------------------------------------------------------------
     def _say(self, text: str, level: str = "error") -> None:

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton,
                                QSizePolicy, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
+from convlab.pipelines.train_config import DEFAULT_LR  # noqa: F401  (Chainer's rates, for the pane)
 from convlab.ui.panes.train_views import ConfusionMatrix, CurvePlot, ImageStrip, Picture
 
 DATASETS = {  # shown text -> open_dataset source
@@ -18,7 +19,6 @@ DATASETS = {  # shown text -> open_dataset source
 }
 NETWORKS = {"A preset that fits the data": "preset", "The Network pane's network": "pane"}
 OPTIMIZERS = {"Adam": "adam", "MomentumSGD": "momentum", "SGD": "sgd"}
-from convlab.pipelines.train_config import DEFAULT_LR  # noqa: E402  Chainer's defaults
 
 
 def _button(name: str, text: str, tip: str) -> QPushButton:
