@@ -27,6 +27,7 @@ from convlab.render import kernels as kernel_pictures
 from convlab.render import tiles
 
 VIEW_INTERVAL_S = 0.2  # views (curves' new points, filters, maps) at most this often
+GAP_RGB = (32, 34, 38)  # between the filters: the window's dark background
 
 
 class Control:
@@ -39,6 +40,7 @@ class Control:
         self.stopped = False
         self.maps_at: tuple[int, str] = (0, "conv1")
         self.stop_at = 0  # > 0: stop once this many iterations are done (snapshots)
+        self.waiting = False  # True while the run waits, paused, between two batches
 
     def pause(self) -> None:
         with self._cond:
@@ -64,7 +66,9 @@ class Control:
         if paused:
             on_pause()
             with self._cond:
+                self.waiting = True
                 self._cond.wait_for(lambda: not self.paused or self.stopped)
+                self.waiting = False
         return self.stopped
 
 
@@ -96,7 +100,14 @@ def filters_picture(run) -> np.ndarray | None:
     if weights.shape[1] not in (1, 3):
         weights = weights[:, :1]  # show the first input channel of a deeper "first" conv
     scale = max(1, 24 // max(weights.shape[2:]))
-    return tiles.tile_rgb(kernel_pictures.kernel_rgb(weights), scale=scale, sep=2)[0]
+    rgb, (rows, cols) = tiles.tile_rgb(kernel_pictures.kernel_rgb(weights), scale=scale, sep=2)
+    th, tw = weights.shape[2] * scale, weights.shape[3] * scale
+    gaps = np.ones(rgb.shape[:2], bool)                          # the separators: dark, not white
+    for i in range(weights.shape[0]):
+        r, c = divmod(i, cols)
+        gaps[r * (th + 2):r * (th + 2) + th, c * (tw + 2):c * (tw + 2) + tw] = False
+    rgb[gaps] = GAP_RGB
+    return rgb
 
 
 def maps_picture(run, index: int, layer: str) -> tuple[np.ndarray | None, str]:

@@ -97,7 +97,7 @@ def test_pause_waits_between_batches_until_resumed():
     thread.start()
     assert paused_at.wait(60)
     thread.join(0.5)  # it waits: no batch may run while paused
-    assert thread.is_alive() and run.iteration == 3
+    assert thread.is_alive() and control.waiting and run.iteration == 3
     control.resume()
     thread.join(60)
     assert done == ["finished"] and run.iteration == 12
@@ -108,3 +108,22 @@ def test_bad_settings_are_one_sentence():
         TrainSettings(lr=0).check()
     with pytest.raises(ValueError, match="optimizer must be one of"):
         TrainSettings(optimizer="rmsprop").check()
+
+
+def test_try_image_answers_for_a_drawing_and_a_photo():
+    from convlab.pipelines.traintry import try_image
+
+    data = tiny_data()
+    run = TrainRun(TINY, data, TrainSettings(batch=8, epochs=1))
+    drawing = np.zeros((140, 140), np.uint8)
+    drawing[50:60] = 255
+    photo = np.random.default_rng(1).random((200, 300, 3)).astype(np.float32)
+    for picture in (drawing, photo):
+        tried = try_image(run, picture)
+        assert [name for name, _ in tried.top5] != [] and len(tried.top5) == 3  # 3 classes
+        probs = [p for _, p in tried.top5]
+        assert probs == sorted(probs, reverse=True) and abs(sum(probs) - 1) < 1e-5
+        assert tried.layers == run.net.layer_names
+        assert tried.picture.dtype == np.uint8 and tried.picture.shape[2] == 3
+    with pytest.raises(ValueError, match="a picture to try is"):
+        try_image(run, np.zeros((4, 4, 2)))

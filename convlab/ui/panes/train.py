@@ -26,11 +26,12 @@ from convlab.ui.panes.train_layout import (DATASETS, DEFAULT_LR, NETWORKS, OPTIM
                                            build_controls, build_views)
 from convlab.ui.panes.train_results import ResultsMixin
 from convlab.ui.panes.train_state import StateMixin
+from convlab.ui.panes.train_try import TryMixin
 from convlab.ui.train_worker import TrainWorker
 from convlab.ui.worker import LatestWorker
 
 
-class TrainPane(ResultsMixin, StateMixin, QWidget):
+class TrainPane(ResultsMixin, StateMixin, TryMixin, QWidget):
     """See the module docstring."""
 
     title = "Train"
@@ -49,18 +50,19 @@ class TrainPane(ResultsMixin, StateMixin, QWidget):
         self.run = None   # the TrainRun shown (kept between runs: Start goes on)
         self.thread: TrainWorker | None = None
         self.control: Control | None = None
-        self.fix = False
+        self.fix, self._checked_spec = False, None
         self.failure = ""  # why the last run could not train ("" when it did)
         self.problems: list = []
         self._folder = tempfile.mkdtemp(prefix="convlab-train-")
         self.weights_path = ""
         self.data_worker = LatestWorker("train-data", self)
         self.data_worker.finished.connect(self._on_data_job)
-        self.data_worker.failed.connect(lambda _id, text: self._say(text))
+        self.data_worker.failed.connect(self._data_failed)
         row = QHBoxLayout(self)
         row.addWidget(build_controls(self))
         row.addWidget(build_views(self), 1)
         self._connect()
+        self.connect_try()
         self._sync_buttons()
         self.load_data()
 
@@ -122,6 +124,22 @@ class TrainPane(ResultsMixin, StateMixin, QWidget):
         if self.control is not None:
             self.control.stop_at = int(steps)
 
+    def _data_failed(self, _id: int, text: str) -> None:
+        self.data_info.setText(text)
+        self._say(text)
+
+    def heightForWidth(self, width: int) -> int:
+        """The window's scroll area asks this (word-wrapped labels make the layout height-for-
+        width): the least height, not the preferred one, so the pane fits the window."""
+        return self.minimumSizeHint().height()
+
+    def showEvent(self, event) -> None:
+        """Shown again: the Network pane's network may have changed meanwhile."""
+        super().showEvent(event)
+        if self.network_choice() == "pane" and not self.training() and \
+                self.spec_source() != self._checked_spec:
+            self.check_fit()
+
     def network_choice(self) -> str:
         return NETWORKS[self.network_box.currentText()]
 
@@ -131,7 +149,7 @@ class TrainPane(ResultsMixin, StateMixin, QWidget):
             return
         source, dataset = self.data
         choice, pane_spec = self.network_choice(), self.spec_source()
-        self.fix = False
+        self.fix, self._checked_spec = False, pane_spec
         self.data_worker.submit(lambda j: ("fit", source, *train_jobs.choose_spec(
             choice, pane_spec, dataset)))
 
@@ -164,6 +182,8 @@ class TrainPane(ResultsMixin, StateMixin, QWidget):
             self.fix_button.setEnabled(bool(problems))
             self.preset_button.setVisible(self.network_choice() != "preset")
             self._fill_layers(spec)
+        elif kind == "try":
+            self.show_tried(payload[2], payload[3])
         elif kind == "saved":
             self._say(f"Weights saved to {payload[2]} (Chainer .npz).", "info")
         elif kind == "maps":

@@ -5,9 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout,
                                QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton,
-                               QSizePolicy, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+                               QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from convlab.pipelines.train_config import DEFAULT_LR  # noqa: F401  (Chainer's rates, for the pane)
+from convlab.ui.panes.train_try import build_try
 from convlab.ui.panes.train_views import ConfusionMatrix, CurvePlot, ImageStrip, Picture
 
 DATASETS = {  # shown text -> open_dataset source
@@ -168,10 +170,15 @@ def build_views(pane) -> QSplitter:
     row.setContentsMargins(0, 0, 0, 0)
     pane.confusionMatrix.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
     row.addWidget(pane.confusionMatrix, 1)
-    strips = QVBoxLayout()
+    mistakes = QWidget()
+    strips = QVBoxLayout(mistakes)
+    strips.setContentsMargins(2, 2, 2, 2)
     strips.addWidget(pane.wrong)
     strips.addWidget(pane.cell_images)
-    row.addLayout(strips, 1)
+    pane.bottom_tabs = QTabWidget(objectName="trainBottomTabs", documentMode=True)
+    pane.bottom_tabs.addTab(mistakes, "Mistakes")
+    pane.bottom_tabs.addTab(build_try(pane), "Try it")
+    row.addWidget(pane.bottom_tabs, 1)
     split = QSplitter(Qt.Orientation.Vertical)
     for part in (top, middle, bottom):
         split.addWidget(part)

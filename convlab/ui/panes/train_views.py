@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSizePolicy,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -103,6 +103,12 @@ class Picture(QLabel):
 
     def image(self) -> QImage | None:
         return self._image
+
+    def minimumSizeHint(self) -> QSize:  # the pixmap (scaled to the label) never props it up
+        return QSize(self.minimumWidth(), self.minimumHeight())
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.minimumWidth(), self.minimumHeight())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

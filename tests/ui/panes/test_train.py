@@ -77,8 +77,7 @@ def test_pause_holds_between_batches_and_resume_goes_on(qtbot, window):
     click(qtbot, pane.start_button)
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=RUN_MS)
     click(qtbot, pane.pause_button)
-    qtbot.waitUntil(lambda: pane.run is not None and pane.run.iteration == steps[-1],
-                    timeout=RUN_MS)
+    qtbot.waitUntil(lambda: pane.control.waiting, timeout=RUN_MS)  # the batch in flight ended
     held = pane.run.iteration
     qtbot.wait(400)  # several batches' time: none may run while paused
     assert pane.run.iteration == held and pane.training()
@@ -171,3 +170,26 @@ def test_settings_are_remembered(qtbot, window):
     assert pane.seed.value() == 7 and pane.augment.isChecked()
     pane.restore({"lr": "damaged", "batch": 10**9, "dataset": 5})  # ignored
     assert pane.lr.value() == pytest.approx(0.02) and pane.batch.value() == 16
+
+
+def test_try_it_draws_and_answers_with_the_trained_network(qtbot, window):
+    from PySide6.QtCore import QPoint
+
+    pane = show_train(window)
+    use_tiny_network(qtbot, window, pane, batch=32)
+    pane.train_steps(20)
+    wait_ended(qtbot, pane)
+    pane.bottom_tabs.setCurrentIndex(1)  # "Try it"
+    canvas = pane.draw
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(30, 70))
+    for x in range(30, 111, 10):  # a horizontal stroke
+        qtbot.mouseMove(canvas, QPoint(x, 70))
+    with qtbot.waitSignal(pane.data_worker.finished, timeout=RUN_MS):
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(110, 70))
+    drawn = canvas.array()
+    assert drawn[70, 70] > 200 and drawn[20, 20] == 0
+    text = pane.top5.text()
+    assert text.count("%") == 5 and "maps, top to bottom: conv1" in text
+    assert pane.try_maps.image() is not None
+    click(qtbot, pane.draw_clear)
+    assert canvas.array().max() == 0
