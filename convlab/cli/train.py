@@ -84,7 +84,8 @@ def check_numbers(args) -> str | None:
 
 def given_settings(args) -> dict:
     """The settings given on the command line (None: not given)."""
-    freeze = None if args.freeze is None else tuple(n for n in args.freeze.split(",") if n.strip())
+    freeze = None if args.freeze is None else tuple(n.strip() for n in args.freeze.split(",")
+                                                    if n.strip())
     return {"epochs": args.epochs, "batch": args.batch, "optimizer": args.optimizer,
             "lr": args.lr, "weight_decay": args.weight_decay, "seed": args.seed,
             "limit": args.limit, "freeze": freeze, "augment": args.augment}
