@@ -51,6 +51,7 @@ class TrainPane(ResultsMixin, StateMixin, TryMixin, QWidget):
         self.thread: TrainWorker | None = None
         self.control: Control | None = None
         self.fix, self._checked_spec = False, None
+        self._shown = False  # the data is opened when the pane is first shown
         self.failure = ""  # why the last run could not train ("" when it did)
         self.problems: list = []
         self._folder = tempfile.mkdtemp(prefix="convlab-train-")
@@ -91,8 +92,11 @@ class TrainPane(ResultsMixin, StateMixin, TryMixin, QWidget):
         return data if data else DATASETS.get(self.dataset.currentText(), "shapes")
 
     def load_data(self) -> int:
+        """Open the chosen data in the worker (once the pane has been shown: not at launch)."""
         source = self.source()
         self.data = None
+        if not self._shown:
+            return 0
         self.data_info.setText("Opening the data …")
         return self.data_worker.submit(lambda j: ("data", source, *train_jobs.open_data(source)))
 
@@ -110,20 +114,6 @@ class TrainPane(ResultsMixin, StateMixin, TryMixin, QWidget):
             index = self.dataset.count() - 1
         self.dataset.setCurrentIndex(index)
 
-    def use_source(self, source: str) -> None:
-        """Train on ``source``: a built-in or downloadable name, or a folder."""
-        named = [k for k, v in DATASETS.items() if v == source]
-        if named:
-            self.dataset.setCurrentText(named[0])
-        else:
-            self.add_folder(source)
-
-    def train_steps(self, steps: int) -> None:
-        """Start, and stop once ``steps`` iterations are done (``convlab snapshot``)."""
-        self.start()
-        if self.control is not None:
-            self.control.stop_at = int(steps)
-
     def _data_failed(self, _id: int, text: str) -> None:
         self.data_info.setText(text)
         self._say(text)
@@ -136,7 +126,10 @@ class TrainPane(ResultsMixin, StateMixin, TryMixin, QWidget):
     def showEvent(self, event) -> None:
         """Shown again: the Network pane's network may have changed meanwhile."""
         super().showEvent(event)
-        if self.network_choice() == "pane" and not self.training() and \
+        if not self._shown:
+            self._shown = True
+            self.load_data()
+        elif self.network_choice() == "pane" and not self.training() and \
                 self.spec_source() != self._checked_spec:
             self.check_fit()
 

@@ -139,7 +139,7 @@ def build_views(pane) -> QSplitter:
     pane.lossPlot = CurvePlot("lossPlot", "Loss", "softmax cross entropy")
     pane.accuracyPlot = CurvePlot("accuracyPlot", "Accuracy", "share right")
     pane.accuracyPlot.setYRange(0, 1)
-    pane.accuracyPlot.plotItem.legend.setOffset((-10, -40))  # bottom right: the curve rises
+    pane.accuracyPlot.plotItem.legend.setOffset((-10, -5))  # bottom right: the curve rises
     pane.trainFilters = Picture("trainFilters", "conv1's filters appear here")
     pane.maps_view = Picture("trainMaps", "maps of a test image")
     pane.maps_layer = QComboBox(objectName="trainMapsLayer")

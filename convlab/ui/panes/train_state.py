@@ -49,6 +49,20 @@ class StateMixin:
         if isinstance(frozen, list):
             self._remembered_frozen = {str(n) for n in frozen}
 
+    def use_source(self, source: str) -> None:
+        """Train on ``source``: a built-in or downloadable name, or a folder."""
+        named = [k for k, v in DATASETS.items() if v == source]
+        if named:
+            self.dataset.setCurrentText(named[0])
+        else:
+            self.add_folder(source)
+
+    def train_steps(self, steps: int) -> None:
+        """Start, and stop once ``steps`` iterations are done (``convlab snapshot``)."""
+        self.start()
+        if self.control is not None:
+            self.control.stop_at = int(steps)
+
     # -- files ----------------------------------------------------------------------------------
     def save_weights_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the trained weights", "weights.npz",
