@@ -193,3 +193,23 @@ def test_try_it_draws_and_answers_with_the_trained_network(qtbot, window):
     assert pane.try_maps.image() is not None
     click(qtbot, pane.draw_clear)
     assert canvas.array().max() == 0
+
+
+def test_export_curves_writes_every_point_as_csv_and_the_plots_as_png(qtbot, window, tmp_path,
+                                                                      monkeypatch):
+    import csv
+
+    pane = show_train(window)
+    use_tiny_network(qtbot, window, pane, batch=32)
+    pane.train_steps(12)
+    wait_ended(qtbot, pane)
+    target = tmp_path / "curves.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    click(qtbot, pane.export_button)
+    with open(target, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["split", "iteration", "loss", "accuracy"]
+    assert [int(r[1]) for r in rows[1:]] == list(range(1, pane.run.iteration + 1))
+    assert (tmp_path / "curves-loss.png").stat().st_size > 0
+    assert (tmp_path / "curves-accuracy.png").stat().st_size > 0
+    assert "Curves written" in window.messageArea.text()
