@@ -137,8 +137,7 @@ def _controls_column(pane) -> QWidget:
 def build_views(pane) -> QSplitter:
     """The right side: curves on top, filters and maps, then the confusion matrix and images."""
     pane.lossPlot = CurvePlot("lossPlot", "Loss", "softmax cross entropy")
-    pane.accuracyPlot = CurvePlot("accuracyPlot", "Accuracy", "share right")
-    pane.accuracyPlot.setYRange(0, 1)
+    pane.accuracyPlot = CurvePlot("accuracyPlot", "Accuracy", "share right", y_max=1.0)
     pane.accuracyPlot.plotItem.legend.setOffset((-10, -5))  # bottom right: the curve rises
     pane.trainFilters = Picture("trainFilters", "conv1's filters appear here")
     pane.maps_view = Picture("trainMaps", "maps of a test image")

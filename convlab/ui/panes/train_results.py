@@ -20,6 +20,8 @@ class ResultsMixin:
                 plot.clear_points()
             self.confusionMatrix.setRowCount(0)
         self.run = run
+        for plot in (self.lossPlot, self.accuracyPlot):
+            plot.set_iterations(run.total_iterations)
         self._fill_layers(run.spec)
         self.maps_image.setMaximum(max(0, len(run.dataset.test) - 1))
 

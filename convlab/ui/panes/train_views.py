@@ -30,7 +30,8 @@ class CurvePlot(pg.PlotWidget):
     """One quantity over iterations: every logged step (train), a running mean, one point per
     epoch (test), and a dashed line at each epoch's end."""
 
-    def __init__(self, name: str, title: str, ylabel: str, parent=None):
+    def __init__(self, name: str, title: str, ylabel: str, parent=None, *,
+                 y_max: float | None = None):
         super().__init__(parent)
         self.setObjectName(name)
         self.setTitle(title)
@@ -44,12 +45,33 @@ class CurvePlot(pg.PlotWidget):
                                     symbolBrush="#f0a030", name="test (each epoch)")
         self.train_curve.setDownsampling(auto=True, method="peak")
         self.setMinimumHeight(150)
+        # ranges set by hand, not auto-ranged at each new point: the axes then keep their ticks
+        # and are not painted again (each axis repaint costs the GUI thread ~15 ms of text)
+        self.disableAutoRange()
+        self.span = (0, 1)  # x: the run's iterations; y: 0 to the highest value so far
+        self.y_max = y_max  # a fixed top (accuracy: 1)
+        self.setYRange(0, y_max or 1, padding=0.02)
         self.x = np.zeros(0)
         self.y = np.zeros(0)
         self.test = np.zeros((0, 2))
         self.epoch_lines: list[pg.InfiniteLine] = []
 
+    def set_iterations(self, total: int) -> None:
+        """The x axis spans the whole run (set at its start: it does not move as points come)."""
+        self.setXRange(0, max(1, total), padding=0.02)
+
+    def _fit_y(self) -> None:
+        if self.y_max is not None:
+            return
+        top = float(np.nanmax(np.concatenate([self.y, self.test[:, 1]]))) if len(self.y) else 1.0
+        if not np.isfinite(top) or top <= 0:
+            top = 1.0
+        if top > self.span[1] or top < 0.5 * self.span[1]:  # grows, or shrank a lot: refit
+            self.span = (0, top * 1.08)
+            self.setYRange(*self.span, padding=0)
+
     def clear_points(self) -> None:
+        self.span = (0, 1)
         self.x, self.y, self.test = np.zeros(0), np.zeros(0), np.zeros((0, 2))
         for line in self.epoch_lines:
             self.removeItem(line)
@@ -70,6 +92,7 @@ class CurvePlot(pg.PlotWidget):
         self._paint()
 
     def _paint(self) -> None:
+        self._fit_y()
         self.train_curve.setData(self.x, self.y)
         n = min(20, len(self.y))
         if n:
