@@ -50,7 +50,8 @@ class CurvePlot(pg.PlotWidget):
         self.disableAutoRange()
         self.span = (0, 1)  # x: the run's iterations; y: 0 to the highest value so far
         self.y_max = y_max  # a fixed top (accuracy: 1)
-        self.setYRange(0, y_max or 1, padding=0.02)
+        top = y_max or 1.0
+        self.setYRange(-0.02 * top, 1.05 * top, padding=0)  # 0 and the top drawn, not on the edge
         self.x = np.zeros(0)
         self.y = np.zeros(0)
         self.test = np.zeros((0, 2))
@@ -68,7 +69,7 @@ class CurvePlot(pg.PlotWidget):
             top = 1.0
         if top > self.span[1] or top < 0.5 * self.span[1]:  # grows, or shrank a lot: refit
             self.span = (0, top * 1.08)
-            self.setYRange(*self.span, padding=0)
+            self.setYRange(-0.02 * top, self.span[1], padding=0)
 
     def clear_points(self) -> None:
         self.span = (0, 1)
