@@ -240,7 +240,8 @@ def report(net_name, args, k, times, ratios, ends) -> None:
     c, t = (statistics.median(times[s]) * 1e3 for s in ("convlab", "torch"))
     q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
     print(f"\n{net_name} batch {batch}: one step (forward, backward, MomentumSGD update), float32, "
-          f"{args.threads} threads, {args.rounds} alternating rounds of {k} steps")
+          f"{args.threads} thread{'s' if args.threads != 1 else ''}, {args.rounds} alternating rounds "
+          f"of {k} steps")
     for side, label, ms in (("convlab", "ConvLab", c), ("torch", "PyTorch", t)):
         e = ends[side]
         print(f"  {label:8} median {ms:8.1f} ms (min {min(times[side]) * 1e3:.1f})   "
