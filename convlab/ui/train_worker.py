@@ -14,6 +14,7 @@ Network pane to load.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -66,6 +67,9 @@ class TrainWorker(QThread):
             how = trainloop.train(run, self.control, self.report, turn=self._HeavyTurn())
             path = self.weights_path
             run.net.save_npz(path)
+            labels = os.path.join(os.path.dirname(path), "labels.txt")  # the classes, beside
+            with open(labels, "w", encoding="utf-8") as fh:  # (for a Network pane that reads them)
+                fh.write("\n".join(run.dataset.classes) + "\n")
         except ValueError as exc:  # data or a network that cannot train: one sentence
             self.ended.emit("failed", str(exc), "")
             return
