@@ -213,3 +213,26 @@ def test_export_curves_writes_every_point_as_csv_and_the_plots_as_png(qtbot, win
     assert (tmp_path / "curves-loss.png").stat().st_size > 0
     assert (tmp_path / "curves-accuracy.png").stat().st_size > 0
     assert "Curves written" in window.messageArea.text()
+
+
+def test_train_settings_survive_a_restart_through_qsettings(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from convlab.ui.main_window import MainWindow
+
+    path = str(tmp_path / "convlab.ini")
+    first = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    qtbot.addWidget(first)
+    pane = first.train
+    pane.optimizer.setCurrentText("MomentumSGD")
+    pane.epochs.setValue(7)
+    pane.seed.setValue(42)
+    pane.network_box.setCurrentIndex(1)
+    first.close()
+    second = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    qtbot.addWidget(second)
+    pane = second.train
+    assert pane.optimizer.currentText() == "MomentumSGD"
+    assert (pane.epochs.value(), pane.seed.value()) == (7, 42)
+    assert pane.network_choice() == "pane"
+    second.close()
