@@ -8,7 +8,8 @@ Starts the Train pane's default run (LeNet on the built-in shapes), then prints:
   the Train pane is in front painting its curves, filters and maps for ``--watch`` seconds,
   and how many views it painted (goal: stall <= 50 ms, views >= 2 a second);
 - explorer: one stride step in the explorer -> full result painted, p50 / max over
-  ``--repeats`` steps, and the longest stall during them (goal: stall <= 50 ms). Training
+  ``--repeats`` steps, and the longest stall during them (goal: stall <= 50 ms), first with
+  nothing training (the baseline, same machine, same run), then while training. Training
   takes turns with the explorer under the heavy-work lock, so a step waits for at most the
   batch under way;
 - stop: Stop clicked -> the training thread ended (the batch under way finishes first).
@@ -47,6 +48,21 @@ def until(app, ready, timeout: float = 120.0) -> float:
     return time.perf_counter() - t0
 
 
+def explorer_steps(app, win, repeats: int) -> tuple[list[float], float]:
+    """``repeats`` stride steps (4 <-> 3), each until its full result is painted: the step
+    times in ms and the longest stall during them."""
+    stride = win.explorer.controls.sliders["stride"]
+    meter, times = StallMeter(), []
+    meter.start()
+    for _ in range(repeats):
+        done = []
+        win.explorer.resultReady.connect(done.append)
+        stride.setValue(3 if stride.value() == 4 else 4)
+        times.append(until(app, lambda: bool(done) and win.explorer.settled()) * 1e3)
+        win.explorer.resultReady.disconnect(done.append)
+    return times, meter.stop()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=10)
@@ -60,6 +76,9 @@ def main() -> None:
     win.resize(1280, 800)
     win.show()
     until(app, win.explorer.settled)
+    steps_ms, stall = explorer_steps(app, win, args.repeats)
+    print(f"explorer, nothing training: step p50 {statistics.median(steps_ms):.0f} ms, max "
+          f"{max(steps_ms):.0f} ms over {len(steps_ms)} steps; longest stall {stall:.1f} ms")
     pane = win.train
     win.show_pane(pane)
     until(app, lambda: pane.data is not None)
@@ -76,18 +95,9 @@ def main() -> None:
     print(f"watch: longest stall {stall:.1f} ms over {args.watch:g} s; {len(views)} views "
           f"painted ({len(views) / args.watch:.1f}/s); {len(steps)} steps so far")
     win.show_pane(win.explorer)
-    stride = win.explorer.controls.sliders["stride"]
-    times = []
-    meter.start()
-    for i in range(args.repeats):
-        done = []
-        win.explorer.resultReady.connect(done.append)
-        stride.setValue(3 if stride.value() == 4 else 4)
-        times.append(until(app, lambda: bool(done) and win.explorer.settled()) * 1e3)
-        win.explorer.resultReady.disconnect(done.append)
-    stall = meter.stop()
-    print(f"explorer while training: step p50 {statistics.median(times):.0f} ms, max "
-          f"{max(times):.0f} ms over {len(times)} steps; longest stall {stall:.1f} ms")
+    steps_ms, stall = explorer_steps(app, win, args.repeats)
+    print(f"explorer while training: step p50 {statistics.median(steps_ms):.0f} ms, max "
+          f"{max(steps_ms):.0f} ms over {len(steps_ms)} steps; longest stall {stall:.1f} ms")
     win.show_pane(pane)
     t0 = time.perf_counter()
     pane.stop_button.click()
