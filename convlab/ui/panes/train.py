@@ -18,11 +18,13 @@ import tempfile
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QWidget
 
+from convlab.pipelines.train_config import DEFAULT_LR  # Chainer's rates
 from convlab.pipelines.trainloop import Control
 from convlab.pipelines.trainrun import TrainSettings
 from convlab.ui.panes import train_jobs
 from convlab.ui.panes.base import ExportSource
-from convlab.ui.panes.train_layout import (DATASETS, DEFAULT_LR, NETWORKS, OPTIMIZERS,
+from convlab.ui.panes.train_download import DownloadMixin
+from convlab.ui.panes.train_layout import (DATASETS, NETWORKS, OPTIMIZERS,
                                            build_controls, build_views)
 from convlab.ui.panes.train_results import ResultsMixin
 from convlab.ui.panes.train_state import StateMixin
@@ -31,7 +33,7 @@ from convlab.ui.train_worker import TrainWorker
 from convlab.ui.worker import LatestWorker
 
 
-class TrainPane(ResultsMixin, StateMixin, TryMixin, QWidget):
+class TrainPane(ResultsMixin, StateMixin, TryMixin, DownloadMixin, QWidget):
     """See the module docstring."""
 
     title = "Train"
@@ -62,6 +64,7 @@ class TrainPane(ResultsMixin, StateMixin, TryMixin, QWidget):
         row = QHBoxLayout(self)
         row.addWidget(build_controls(self))
         row.addWidget(build_views(self), 1)
+        self.build_download(self.download_row)
         self._connect()
         self.connect_try()
         self._sync_buttons()
@@ -95,6 +98,7 @@ class TrainPane(ResultsMixin, StateMixin, TryMixin, QWidget):
         """Open the chosen data in the worker (once the pane has been shown: not at launch)."""
         source = self.source()
         self.data = None
+        self.sync_download()
         if not self._shown:
             return 0
         self.data_info.setText("Opening the data …")

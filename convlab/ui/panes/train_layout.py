@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QSizePolicy, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from convlab.pipelines.train_config import DEFAULT_LR  # noqa: F401  (Chainer's rates, for the pane)
 from convlab.ui.panes.train_try import build_try
 from convlab.ui.panes.train_views import ConfusionMatrix, CurvePlot, ImageStrip, Picture
 
@@ -102,6 +101,8 @@ def _controls_column(pane) -> QWidget:
     row.addWidget(pane.dataset, 1)
     row.addWidget(pane.folder_button)
     box.addLayout(row)
+    pane.download_row = QHBoxLayout()  # Download…, its progress and Cancel (train_download)
+    box.addLayout(pane.download_row)
     box.addWidget(pane.data_info)
     box.addWidget(pane.samples)
     layout.addWidget(data)
