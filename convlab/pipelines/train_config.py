@@ -78,15 +78,21 @@ def input_normalization(channels: int) -> tuple[np.ndarray, np.ndarray]:
 def check_fit(net, data: Dataset) -> None:
     """TrainingError (one sentence naming the layer and the fix) unless ``net`` reads
     ``data``'s images and gives one score per class."""
+    from convlab.pipelines.network import quick_summary   # no search for sizes that pass
+
     shape = data.input_shape
-    rows = net.summary(shape)
+    rows = quick_summary(net, shape)
     bad = next((r for r in rows if r.error), None)
     if bad is not None:
-        raise TrainingError(f"{bad.error.rstrip('.').split('. Square')[0]} with {data.name}'s "
-                            f"{shape_text(shape)} images; open the data at the network's input "
+        raise TrainingError(f"{bad.error.rstrip('.')}, with the {shape_text(shape)} images of "
+                            f"{data.name}; open the data at the network's input "
                             f"{shape_text(tuple(net.input_shape))} (convlab train does).")
     last, out = rows[-1].name, rows[-1].output_shape
     classes = len(data.classes)
+    if rows[-1].kind == "softmax":
+        raise TrainingError(f"the last layer {last} is a softmax, and the loss (softmax cross "
+                            f"entropy) applies its own; remove {last} so that the network ends "
+                            "in the class scores.")
     if len(out) != 1:
         raise TrainingError(f"the last layer {last} gives {shape_text(out)}, not one score per "
                             f"class; end the network with an fc layer of {classes} outputs.")

@@ -99,7 +99,9 @@ def _run(argv, at, tmp_path):
         from convlab.cli import main
         sys.exit(main({argv!r}))
         """)
-    env = dict(os.environ, HOME=str(tmp_path))
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    env = dict(os.environ, HOME=str(tmp_path),   # this checkout's convlab, whatever is installed
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, env=env, cwd=tmp_path)
 

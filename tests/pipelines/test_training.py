@@ -178,6 +178,10 @@ def test_networks_that_do_not_fit_the_data_are_refused(data):
     with pytest.raises(TrainingError) as info:
         Trainer(Network.from_spec(maps), data)
     assert "relu1 gives" in _sentence(info) and "fc layer of 8 outputs" in _sentence(info)
+    probabilities = dict(SMALL, layers=SMALL["layers"] + [{"name": "prob", "kind": "softmax"}])
+    with pytest.raises(TrainingError) as info:
+        Trainer(Network.from_spec(probabilities), data)
+    assert "prob is a softmax" in _sentence(info) and "remove prob" in _sentence(info)
 
 
 @pytest.mark.parametrize("config, words", [

@@ -51,3 +51,26 @@ def test_a_trainable_preset_runs_at_its_own_size(pane, qtbot, title, insize, fir
         pane.model_box.setCurrentText("AlexBN (BatchNormalization)")
     assert pane.insize.value() == 227 and pane.result.settings.insize == 227
 
+
+
+def test_a_trained_run_opens_in_the_pane(pane, qtbot, tmp_path):
+    """What `convlab train` writes (network.json and weights.npz) opens in the Network pane:
+    the spec at its own 28-pixel input with 8 classes, then the trained weights."""
+    from convlab.engine.nets import Network, presets
+    from convlab.pipelines import train_state
+    from convlab.pipelines.datasets import open_dataset
+    from convlab.pipelines.training import TrainConfig, Trainer
+
+    net = Network.from_spec(presets.with_classes(presets.preset("lenet"), 8), seed=1)
+    Trainer(net, open_dataset("shapes"), TrainConfig(epochs=1, limit=64, batch_size=32)).run()
+    train_state.write_json(tmp_path / "network.json", net.to_spec())
+    net.save_npz(tmp_path / "weights.npz")
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        assert pane.edits.open_spec(tmp_path / "network.json")
+    qtbot.waitUntil(lambda: pane.result.settings.insize == 28, timeout=NET_MS)
+    assert pane.result.settings.net == "custom" and pane.insize.value() == 28
+    with qtbot.waitSignal(pane.resultReady, timeout=NET_MS):
+        pane.load_weights(str(tmp_path / "weights.npz"))
+    assert "weights.npz" in pane.weights_label.text()
+    assert pane.result.outputs["fc4"].shape[-1] == 8
+    assert pane.result.outputs["conv1"].shape[-3:] == (20, 24, 24)
