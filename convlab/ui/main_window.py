@@ -73,10 +73,10 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
-        self.train = self._train_pane()
         self.tabs.currentChanged.connect(self._pane_shown)
         self.setAcceptDrops(True)
         self._install_drop_filters()
+        self.train = self._train_pane()  # the third tab (Ctrl+3)
         self.resize(1280, 800)
         if self.store is not None:
             window_state.restore(self, self.store)
