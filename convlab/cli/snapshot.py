@@ -23,7 +23,7 @@ from convlab.cli.interrupt import (INTERRUPTED, raise_on_interrupt, restore_term
 from convlab.export.atomic import WriteFailed, atomic_path, refuse_link
 from convlab.pipelines import guard
 
-PANES = ("explorer", "network")
+PANES = ("explorer", "network", "train")
 STAGES = ("conv", "bn", "relu", "pool")
 
 
@@ -63,8 +63,14 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--explain", type=parse_explain, metavar="STAGE:C,I,J",
                    help="explorer: pin output (I, J) of map C of STAGE (conv, bn, relu, pool; "
                         "I,J alone: conv, map 0) and show how it is made")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                   help="give up if the results take longer than this (default 60 s)")
+    p.add_argument("--train-steps", type=int, default=400, metavar="N",
+                   help="train: the preset that fits the data trained for N steps before the "
+                        "picture (default 400: one epoch of the built-in data, and a few more)")
+    p.add_argument("--train-data", default="shapes", metavar="NAME|FOLDER",
+                   help="train: the dataset (default: the built-in shapes)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="give up if the results take longer than this (default 60 s; "
+                        "with --pane train, 600 s)")
     return p
 
 
@@ -88,6 +94,24 @@ def _pane_ready(window, pane_name: str):
             window.show_pane(pane)
             return pane.settled
     raise OSError(f"the window has no {pane_name} pane")
+
+
+def _train_first(app, window, args):
+    """Train for ``--train-steps`` steps (the run stops there); ``ready`` once it has."""
+    pane = window.train
+    if args.train_steps < 1:
+        raise ValueError(f"--train-steps must be at least 1, not {args.train_steps}")
+    if args.train_data != "shapes":
+        pane.use_source(args.train_data)
+    if not _wait(app, lambda: pane.data is not None or pane.settled(), args.timeout):
+        raise OSError("the training data was not ready in time")
+    pane.train_steps(args.train_steps)
+
+    def ready() -> bool:
+        if pane.failure:
+            raise ValueError(pane.failure)
+        return pane.settled()
+    return ready
 
 
 def render(window, out: str) -> None:
@@ -133,6 +157,8 @@ def explain_problem(window, stage: str, c: int, i: int, j: int) -> str:
 
 def run(args) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.timeout is None:
+        args.timeout = 600.0 if args.pane == "train" else 60.0
     try:
         refuse_link(args.out)
         out = guard.check_output_path(args.out, "snapshot")
@@ -163,6 +189,8 @@ def run(args) -> int:
         if problem:
             raise ValueError(problem)
         ready = _pane_ready(window, args.pane)
+        if args.pane == "train":
+            ready = _train_first(app, window, args)
         if not _wait(app, ready, args.timeout):
             print(f"convlab snapshot: the {args.pane} pane was not ready after {args.timeout:g} s",
                   file=sys.stderr)

@@ -81,6 +81,7 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.tabs.currentChanged.connect(self._pane_shown)
         self.setAcceptDrops(True)
         self._install_drop_filters()
+        self.train = self._train_pane()  # the third tab (Ctrl+3)
         self.resize(1280, 800)
         if self.store is not None:
             window_state.restore(self, self.store)
@@ -129,6 +130,16 @@ class MainWindow(FileDropMixin, QMainWindow):
         menu = self.menuBar().addMenu("Net&work")  # spec edits, files and models of the pane
         for action in pane.menu_actions():
             menu.addAction(action)
+        return pane
+
+    def _train_pane(self):
+        from convlab.ui.panes.train_handover import TrainPane, hand_to_network, spec_of
+
+        pane = TrainPane(self, spec_source=lambda: spec_of(self.network))
+        pane.message.connect(self.show_message)
+        pane.trainedWeights.connect(lambda spec, path: hand_to_network(self.network, spec, path))
+        self._follow_status(pane)
+        self.add_pane(pane, pane.title)
         return pane
 
     def _follow_status(self, pane) -> None:

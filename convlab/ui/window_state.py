@@ -67,6 +67,8 @@ def build_menus(window) -> None:
     _action(window, view, "&Fit the maps", lambda: fit_maps(window), "Ctrl+0")
     _action(window, view, "E&xplorer", lambda: window.tabs.setCurrentIndex(0), "Ctrl+1")
     _action(window, view, "&Network", lambda: window.tabs.setCurrentIndex(1), "Ctrl+2")
+    _action(window, view, "&Train", lambda: window.tabs.setCurrentIndex(2), "Ctrl+3",
+            "actionTrainPane")
 
 
 def fit_maps(window) -> None:

@@ -243,9 +243,10 @@ def test_export_writes_the_maps(qtbot, window, tmp_path):
 
 def test_the_second_tab_is_the_network_pane_and_panes_can_be_added(window):
     assert window.tabs.tabText(0) == "Explorer" and window.tabs.tabText(1) == "Network"
+    assert window.tabs.tabText(2) == "Train"
     pane = QLabel("another pane")
     index = window.add_pane(pane, "Another")
-    assert window.pane(index) is pane and window.tabs.count() == 3
+    assert window.pane(index) is pane and window.tabs.count() == 4
     assert window.pane(0) is window.explorer
 
 

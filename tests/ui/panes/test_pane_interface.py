@@ -12,7 +12,7 @@ NET_MS = 4 * RESULT_MS  # AlexBN end to end on a slow machine
 
 def test_both_panes_offer_the_pane_interface(window):
     panes = window.panes()
-    assert [p.title for p in panes] == ["Explorer", "Network"]
+    assert [p.title for p in panes] == ["Explorer", "Network", "Train"]
     assert all(isinstance(p, Pane) for p in panes)
     assert window.current_pane() is window.explorer
 
