@@ -89,6 +89,8 @@ def _wait(app, ready, timeout: float) -> bool:
 
 def _pane_ready(window, pane_name: str):
     """Bring the chosen pane to the front (it computes when first shown); its ``settled``."""
+    if pane_name == "train":
+        window.train  # noqa: B018 - the Train pane is built when first wanted
     for pane in window.panes():
         if pane.title.lower() == pane_name:
             window.show_pane(pane)

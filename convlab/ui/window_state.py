@@ -110,11 +110,7 @@ def restore(window, store: QSettings) -> None:
     if geometry is not None:
         window.restoreGeometry(geometry)
     for pane in window.panes():
-        group = pane.objectName()
-        state = {key.split("/", 1)[1]: value for key in store.allKeys()
-                 if key.startswith(group + "/")
-                 and (value := _load_json(store, key, _MISSING)) is not _MISSING}
-        pane.restore(state)
+        restore_pane(pane, store)
     recent = _load_json(store, "files/recent", [])
     window.recent = [p for p in recent if isinstance(p, str)][:MAX_RECENT] if isinstance(recent, list) else []
     folder = str(store.value("files/lastFolder", ""))
@@ -129,6 +125,16 @@ def restore(window, store: QSettings) -> None:
     tab = _load_json(store, "window/tab", 0)
     if isinstance(tab, int) and 0 <= tab < window.tabs.count():
         window.tabs.setCurrentIndex(tab)
+
+
+def restore_pane(pane, store: QSettings) -> None:
+    """Give ``pane`` its remembered state (the keys under its object name); a pane built after
+    the window (the Train pane, on first show) calls this itself."""
+    group = pane.objectName()
+    state = {key.split("/", 1)[1]: value for key in store.allKeys()
+             if key.startswith(group + "/")
+             and (value := _load_json(store, key, _MISSING)) is not _MISSING}
+    pane.restore(state)
 
 
 def remembered_photo(store: QSettings | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtGui import QAction
 
 from convlab.ui.panes.base import ExportSource, Pane
 from tests.ui.helpers import RESULT_MS
@@ -10,11 +11,16 @@ from tests.ui.helpers import RESULT_MS
 NET_MS = 4 * RESULT_MS  # AlexBN end to end on a slow machine
 
 
-def test_both_panes_offer_the_pane_interface(window):
+def test_every_pane_offers_the_pane_interface(window):
+    assert [p.title for p in window.panes()] == ["Explorer", "Network"]  # Train: built when wanted
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Explorer", "Network", "Train"]
+    assert window.current_pane() is window.explorer
+    window.findChild(QAction, "actionTrainPane").trigger()  # Ctrl+3 builds and shows it
     panes = window.panes()
     assert [p.title for p in panes] == ["Explorer", "Network", "Train"]
     assert all(isinstance(p, Pane) for p in panes)
-    assert window.current_pane() is window.explorer
+    assert window.current_pane() is window.train
 
 
 def test_explorer_export_source_matches_the_view(window):

@@ -283,3 +283,24 @@ def test_download_fetches_a_dataset_with_a_progress_bar(qtbot, window, tmp_path,
         assert not pane.download_button.isVisible() and "downloaded" in window.messageArea.text()
     finally:
         server.shutdown()
+
+
+def test_a_window_closed_on_the_train_tab_opens_on_it_with_its_settings(qtbot, tmp_path):
+    """The Train pane is built when first wanted; a restart on its tab builds it at once and
+    gives it its remembered settings."""
+    from PySide6.QtCore import QSettings
+
+    from convlab.ui.main_window import MainWindow
+
+    path = str(tmp_path / "convlab.ini")
+    first = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    qtbot.addWidget(first)
+    assert first._train is None  # not built at start-up
+    pane = show_train(first)
+    pane.epochs.setValue(9)
+    first.close()
+    second = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    qtbot.addWidget(second)
+    assert second._train is not None and second.current_pane() is second._train
+    assert second.train.epochs.value() == 9
+    second.close()
