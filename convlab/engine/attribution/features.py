@@ -156,6 +156,9 @@ def feature_visualization(net, target, *, size=None, steps: int = 128, seed: int
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise AttributionError(f"steps must be a whole number >= 0, got {steps!r}.")
     h, w = _size(net, size)
+    if net.input_shape[0] not in (1, 3):
+        raise AttributionError(f"a picture is RGB or grey, but {net.name} takes "
+                               f"{net.input_shape[0]} input channels.")
     checked = check_target(net, target, (net.input_shape[0], h, w))
     layer = checked[0]
     rng = np.random.default_rng(seed)
