@@ -27,6 +27,7 @@ COMMANDS = {  # name: (module, one line of help)
     "snapshot": ("convlab.cli.snapshot", "the window rendered offscreen to a PNG"),
     "bench": ("convlab.cli.bench", "the engine benchmark against this machine's ceilings"),
     "data": ("convlab.cli.data", "download MNIST, Fashion-MNIST or CIFAR-10; list datasets"),
+    "visualize": ("convlab.cli.visualize", "saliency, Grad-CAM, unit pictures, top patches as PNGs"),
 }
 
 
