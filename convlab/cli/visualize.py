@@ -53,6 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     v.add_argument("--limit", type=int, default=500, help="--top-patches: images looked at (500)")
     v.add_argument("--channels", type=int, default=16, help="--features: the first N units (16)")
     v.add_argument("--steps", type=int, default=128, help="--features: ascent steps (128)")
+    v.add_argument("--scale", type=int, default=1, metavar="N",
+                   help="enlarge every pixel of the PNG to N x N (1-16; default 1)")
     v.add_argument("--size", type=int, default=None,
                    help="--features: picture side (default the network's input size)")
     p.set_defaults(run=run, _parser=p)
@@ -75,6 +77,8 @@ def _check(args, parser) -> None:
         parser.error("--top-patches needs --data SOURCE (a dataset name or folder)")
     if args.image is not None and args.method is None:
         parser.error("IMAGE applies to --method only (--features and --top-patches need none)")
+    if not 1 <= args.scale <= 16:
+        parser.error(f"--scale must be from 1 to 16, got {args.scale}")
     for key, low in (("k", 1), ("limit", 1), ("channels", 1), ("steps", 0), ("size", 8)):
         value = getattr(args, key)
         if value is not None and value < low:

@@ -56,9 +56,9 @@ def _record(args, settings, net, image, box, extra: list[str]) -> dict:
     return record
 
 
-def _write(path, rgb, text) -> None:
+def _write(path, rgb, text, scale: int = 1) -> None:
     with atomic_path(path) as tmp:
-        write_png(tmp, rgb, text)
+        write_png(tmp, rgb, text, scale=scale)
 
 
 def method_job(args, say):
@@ -76,6 +76,7 @@ def method_job(args, say):
     extra += [f"--unit {args.unit}"] if unit else [f"--class {found.target[1]}"]
     extra += [f"--layer {found.cam_layer}"] * bool(args.layer)
     extra += [f"--seed {args.seed}"] * (args.method == "smoothgrad" and bool(args.seed))
+    extra += [f"--scale {args.scale}"] * (args.scale != 1)
     record = _record(args, settings, net, records.image_record(path, image.shape), prep["box"],
                      extra + ["--out FILE.png"])
     top = views.display_top(found)
@@ -85,7 +86,7 @@ def method_job(args, say):
     where = f" at {found.cam_layer}" if found.cam_layer else ""
     line = f"{views.METHODS[args.method]} of {found.what}{where}; colour bar 0 to {top:.4g}"
     _write(args.out, views.overlay(prep["crop"], found.heat, top=top),
-           text_chunks(f"{views.METHODS[args.method]}, {found.what}", line, record))
+           text_chunks(f"{views.METHODS[args.method]}, {found.what}", line, record), args.scale)
     return args.out, line
 
 
@@ -106,12 +107,13 @@ def features_job(args, say):
         net, layer, channels, size=size, steps=args.steps, seed=args.seed or 0, mean=mean,
         std=std, mode=mode, on_picture=lambda i, p: say(f"{layer}: unit {i + 1}/{len(channels)}"))
     extra = [f"--features {layer}", f"--channels {len(channels)}", f"--steps {args.steps}"]
-    extra += [f"--size {args.size}"] * bool(args.size) + ["--out DIR"]
+    extra += [f"--size {args.size}"] * bool(args.size) + [f"--scale {args.scale}"] * (
+        args.scale != 1) + ["--out DIR"]
     record = _record(args, settings, net, {"path": None, "name": None}, None, extra)
     record["view"] = {"features": layer, "channels": list(channels), "steps": args.steps}
     out = os.path.join(folder, f"features_{layer}.png")
     line = f"what {layer}'s units 0-{len(channels) - 1} want ({args.steps} steps)"
-    grid = views.picture_grid(pictures, scale=max(1, 96 // size[0]))   # small pictures enlarged
+    grid = views.picture_grid(pictures, scale=args.scale)             # gutters stay 2 pixels
     _write(out, grid, text_chunks(f"{layer} feature visualisation", line, record))
     return out, line
 
@@ -125,7 +127,8 @@ def patches_job(args, say):
     found = A.top_patches(net, (layer, channel), inputs, k=args.k, mode=mode)
     folder = out_folder(args.out)
     extra = [f"--top-patches {layer}:{channel}", f"--data {args.data}", f"--k {args.k}"]
-    extra += [f"--limit {args.limit}"] * (args.limit != 500) + ["--out DIR"]
+    extra += [f"--limit {args.limit}"] * (args.limit != 500) + [f"--scale {args.scale}"] * (
+        args.scale != 1) + ["--out DIR"]
     record = _record(args, settings, net, {"path": None, "name": None}, None, extra)
     record["view"] = {"top_patches": [layer, channel], "data": str(args.data),
                       "patches": [{"image": n, "box": list(box), "value": v}
@@ -133,7 +136,7 @@ def patches_job(args, say):
     out = os.path.join(folder, f"top_patches_{layer}_{channel}.png")
     line = (f"the {len(found)} patches of {len(inputs)} images that excite {layer} channel "
             f"{channel} most (best {found[0][2]:.4g})")
-    _write(out, views.patch_grid(pictures, found),
+    _write(out, views.patch_grid(pictures, found, scale=args.scale),
            text_chunks(f"{layer}:{channel} top patches", line, record))
     with atomic_path(os.path.join(folder, f"top_patches_{layer}_{channel}.json")) as tmp:
         tmp.write_text(json.dumps(record["view"], indent=1))

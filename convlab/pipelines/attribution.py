@@ -179,7 +179,7 @@ def dataset_inputs(source, in_shape, mean, std, *, limit: int = 500):
     return inputs, pictures
 
 
-def patch_grid(pictures, patches, *, scale: int = 4) -> np.ndarray:
+def patch_grid(pictures, patches, *, scale: int = 1) -> np.ndarray:
     """The top patches cut from ``pictures`` ``(N, H, W, 3)``, each on a tile of the largest
     patch's size (grey beyond a patch clipped at the border), enlarged ``scale`` times."""
     h = max(b - t for _, (t, l, b, r), _ in patches)

@@ -59,11 +59,13 @@ def test_the_recorded_command_makes_the_same_bytes(tmp_path, spec):
     assert first.read_bytes() == again.read_bytes()
 
 
-def test_unit_and_class_targets(tmp_path, spec):
+def test_unit_target_and_scale(tmp_path, spec):
     out = tmp_path / "u.png"
     assert main(["visualize", "--spec", spec, "--method", "saliency", "--unit", "relu2:5",
-                 "--out", str(out)]) == 0
+                 "--scale", "3", "--out", str(out)]) == 0
     assert settings_of(out)["view"]["target"] == ["relu2", 5]
+    assert "--scale 3" in settings_of(out)["command"]
+    assert Image.open(out).size == (3 * (32 + 4 + views.BAR), 3 * 32)
 
 
 def test_features_grid(tmp_path, spec):
@@ -97,6 +99,7 @@ def test_top_patches_of_a_builtin_dataset(tmp_path, spec):
     (["--spec", "S", "--features", "nope"], "not a layer"),
     (["--spec", "S", "--top-patches", "fc:0", "--data", "no-such-data"], ""),
     (["--spec", "S", "--method", "saliency", "--features", "conv1"], "not allowed with"),
+    (["--spec", "S", "--method", "saliency", "--scale", "0"], "--scale must be"),
 ])
 def test_refusals_are_one_line_exit_2(tmp_path, spec, capsys, argv, words):
     argv = [spec if w == "S" else w for w in argv]

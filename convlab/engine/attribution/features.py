@@ -6,7 +6,8 @@ The picture is ``sigmoid(M z)``, ``z = irfft2(scale * spectrum) / 4`` per channe
 equally likely to change, so high frequencies do not take over), and ``M`` Lucid's square root
 of ImageNet's colour correlation, normalised by its largest column norm (decorrelated colour).
 Each step shows the network the picture through a random affine transform (shift of up to
-``JITTER`` pixels, scale from ``SCALES``, rotation from ``ANGLES`` degrees, mid-grey outside:
+``JITTER`` pixels at 224 pixels, in proportion at other sizes, scale from ``SCALES``, rotation
+from ``ANGLES`` degrees, mid-grey outside:
 Lucid's pad / jitter / scale / rotate robustness), and Adam (lr 0.05) climbs the target's
 value: a channel's mean, or one value. Everything is drawn from ``seed``: a seed gives the
 same picture. NumPy only; every adjoint is written out (``_spectrum_adjoint``,
@@ -66,10 +67,12 @@ class Spectrum:
 
 def random_affine(rng, height, width):
     """``(A 2x2, t 2)``: output pixel ``p`` (row, col) samples the picture at ``A p + t``:
-    a rotation and scale about the centre and a shift of up to ``JITTER`` pixels."""
+    a rotation and scale about the centre and a shift of up to ``JITTER * side / 224`` pixels
+    (at least 1)."""
     angle = np.deg2rad(ANGLES[rng.integers(len(ANGLES))])
     scale = SCALES[rng.integers(len(SCALES))]
-    shift = rng.integers(-JITTER, JITTER + 1, size=2)
+    jitter = max(1, round(JITTER * min(height, width) / 224))
+    shift = rng.integers(-jitter, jitter + 1, size=2)
     c, s = np.cos(angle), np.sin(angle)
     A = np.array([[c, -s], [s, c]]) / scale
     centre = np.array([(height - 1) / 2, (width - 1) / 2])
