@@ -129,6 +129,18 @@ def test_grad_cam_is_its_formula_on_backprops_outputs(layer):
     assert A.default_cam_layer(net) == "c2"                 # c2 is read by the add, not a ReLU
 
 
+def test_default_cam_layer_takes_the_rectified_maps():
+    """conv -> bn -> relu: the ReLU (after a batch-statistics BN the alphas would all be 0);
+    conv -> relu: the ReLU; AlexBN: relu5."""
+    net = tiny()
+    assert A.default_cam_layer(make_net(TINY[:3] + TINY[-2:], (2, 6, 6))) == "r1"
+    without_bn = [layer for layer in TINY[:3] if layer["kind"] != "bn"] + TINY[-2:]
+    assert A.default_cam_layer(make_net(without_bn, (2, 6, 6))) == "r1"
+    x = np.random.default_rng(2).standard_normal((2, 6, 6))
+    zero = A.grad_cam(make_net(TINY[:3] + TINY[-2:], (2, 6, 6)), x, "c1", 1, mode="batch")
+    assert np.abs(zero).max() < 1e-9 * max(1.0, np.abs(net["c1"].params["W"]).max())
+
+
 def test_guided_grad_cam_is_guided_backprop_times_upsampled_cam():
     net = tiny(6)
     x = np.random.default_rng(7).standard_normal((2, 6, 6))

@@ -31,16 +31,21 @@ def score_layer(net) -> str:
 
 
 def default_cam_layer(net, in_shape=None) -> str:
-    """The last convolution with spatial maps, or the ReLU that reads it alone (the rectified
-    maps Selvaraju et al. use); a sentence if the network has no convolution."""
+    """The rectified maps of the last convolution (Selvaraju et al.'s choice): the convolution,
+    followed through a BN and a ReLU that read it alone. (A BN with the image's own statistics
+    removes each map's mean, so right after it Grad-CAM's alpha would be 0.) A sentence if the
+    network has no convolution with spatial maps."""
     shapes = output_shapes(net, in_shape or net.input_shape, score_layer(net))
     convs = [layer for layer in net.layers if layer.kind == "conv" and len(shapes[layer.name]) == 3]
     if not convs:
         raise AttributionError(f"{net.name} has no convolution with spatial maps for Grad-CAM.")
     name = convs[-1].name
-    readers = [layer for layer in net.layers if name in layer.inputs]
-    if len(readers) == 1 and readers[0].kind == "relu":
-        return readers[0].name
+    for kind in ("bn", "relu"):
+        readers = [layer for layer in net.layers if name in layer.inputs]
+        if len(readers) == 1 and readers[0].kind == kind:
+            name = readers[0].name
+        elif kind == "bn":
+            continue
     return name
 
 
