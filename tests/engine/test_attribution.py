@@ -189,3 +189,26 @@ def test_bad_arguments_are_one_sentence(call, words):
     with pytest.raises(A.AttributionError, match=words) as info:
         call(tiny(), np.zeros((2, 6, 6)))
     assert "\n" not in str(info.value) and str(info.value).endswith(".")
+
+
+def test_views_through_the_cupy_double_equal_numpy():
+    """A network on the (strict) CuPy double: the views keep its arrays on the device and bring
+    back only their answers; each equals the NumPy network's."""
+    from . import fakecupy
+
+    x = np.random.default_rng(21).standard_normal((2, 6, 6)).astype(np.float32)
+    host = Network.from_spec({"name": "t", "input_shape": [2, 6, 6], "layers": TINY}, seed=5)
+    want = [A.saliency(host, x, ("fc", 1)), A.guided_backprop(host, x, ("r2", 0, 2, 2)),
+            A.deconvnet(host, x, ("fc", 2)), A.grad_cam(host, x, "r2", 3)]
+    with fakecupy.installed() as cp:
+        dev = Network.from_spec({"name": "t", "input_shape": [2, 6, 6], "layers": TINY}, seed=5,
+                                xp=cp)
+        got = [A.saliency(dev, x, ("fc", 1)), A.guided_backprop(dev, x, ("r2", 0, 2, 2)),
+               A.deconvnet(dev, x, ("fc", 2)), A.grad_cam(dev, x, "r2", 3)]
+        patches = A.top_patches(dev, ("r2", 1), np.stack([x, -x]), k=2)
+    for g, w in zip(got, want):
+        assert isinstance(g, np.ndarray)
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-6 * max(1.0, np.abs(w).max()))
+    on_host = A.top_patches(host, ("r2", 1), np.stack([x, -x]), k=2)
+    assert [p[:2] for p in patches] == [p[:2] for p in on_host]
+    assert [p[2] for p in patches] == pytest.approx([p[2] for p in on_host], rel=1e-5)
