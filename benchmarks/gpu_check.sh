@@ -3,7 +3,8 @@
 #   1. a virtual environment with the `gpu` and `test` extras (CuPy);
 #   2. tests/engine/test_gpu.py with CuPy (they skip without a device: counted as a failure here);
 #   3. the window's offscreen tests (tests/ui) with CuPy as the backend;
-#   4. benchmarks/device_bench.py on the device: AlexBN batch 1 and 64 with synchronisation, the
+#   4. a training step (AlexBN batch 8: forward, backward, SGD update) with its time;
+#   5. benchmarks/device_bench.py on the device: AlexBN batch 1 and 64 with synchronisation, the
 #      explorer's heavy setting and how fast it stops.
 # Writes $OUT/gpu_check_summary.txt (or ./gpu_check_out/ when OUT is unset) with each step's
 # status and time, the figures, and each step's log beside it. Exit status 0 only if every
@@ -81,6 +82,27 @@ if grep -q "skipped" "$out/test_gpu.log" && ! grep -q " passed" "$out/test_gpu.l
     note "FAIL  test_gpu: every test skipped (no CUDA device for CuPy)"
     failures=$((failures + 1))
 fi
+# a training step on the device: AlexBN batch 8, forward + backward (convlab.engine.grad) and a
+# plain SGD update by hand (weights replaced, never written); the loss must fall on a fixed batch
+step train_step 90 "$py" -c "
+import time, numpy as np, cupy as cp
+from convlab.engine.nets import build_network
+from convlab.engine.grad import loss_and_grads
+net = build_network('alexbn', seed=0, xp=cp)
+x = cp.asarray(np.random.default_rng(0).standard_normal((8, 3, 227, 227), dtype=np.float32))
+t, losses, times = np.arange(8) * 100, [], []
+for i in range(6):
+    t0 = time.perf_counter()
+    loss, g = loss_and_grads(net, x, t, mode='train', rng=i, input_grad=False)
+    for key, grad in g.params.items():
+        name, p = key.split('/')
+        net[name].params[p] = net[name].params[p] - 0.01 * grad
+    cp.cuda.Device().synchronize()
+    times.append(time.perf_counter() - t0); losses.append(loss)
+print('train step AlexBN batch 8: %.1f ms (median of 5 after the first), loss %.3f -> %.3f'
+      % (1000 * np.median(times[1:]), losses[0], losses[-1]))
+raise SystemExit(0 if np.isfinite(losses).all() and losses[-1] < losses[0] else 'the loss did not fall')"
+note "train: $(tail -n 1 "$out/train_step.log")"
 step window 120 "$py" -m pytest -q -x -p no:cacheprovider tests/ui
 step bench 120 "$py" benchmarks/device_bench.py --repeats 20 --batches 1 64 --json "$out/bench.json"
 sed -n '1,20p' "$out/bench.log" >>"$summary"

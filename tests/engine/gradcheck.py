@@ -116,3 +116,38 @@ def _check_output(net, layer, grads, f, rng, scale):
                  _numeric(f, delta, _positions(shape, rng)), scale)
     finally:
         del layer.forward
+
+
+def random_net(rng, act="relu"):
+    """Conv (random stride, asymmetric pad, dilation, groups) -> BN -> ReLU -> LRN -> pool (max
+    or avg, random geometry) -> deconv (random) -> conv -> dropout -> fc; resampled until every
+    shape is valid. ``act``: "leaky_relu" for finite differences (ReLU's zeros tie in max
+    pooling, where the function has a kink)."""
+    while True:
+        c_in, g = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+        c1 = 2 * int(rng.integers(1, 3))
+        k1 = rng.integers(1, 4, 2).tolist()
+        # padding below the kernel: an output whose window is all padding equals the bias, and
+        # such equal values tie in max pooling (a kink finite differences cannot follow)
+        pads = [[int(v) for v in rng.integers(0, k, 2)] for k in k1]
+        layers = [
+            {"name": "c1", "kind": "conv", "out_channels": c1 * g, "ksize": k1,
+             "stride": rng.integers(1, 3, 2).tolist(), "pad": pads,
+             "dilation": rng.integers(1, 3, 2).tolist()},
+            {"name": "bn", "kind": "bn"}, {"name": "r", "kind": act},
+            {"name": "n", "kind": "lrn", "alpha": 0.3, "n": int(rng.choice([3, 5]))},
+            {"name": "p", "kind": "pool", "mode": str(rng.choice(["max", "avg"])),
+             "ksize": rng.integers(2, 4, 2).tolist(), "stride": rng.integers(1, 3, 2).tolist(),
+             "pad": int(rng.integers(0, 2)), "cover_all": bool(rng.integers(0, 2))},
+            {"name": "d", "kind": "deconv", "out_channels": 2 * g, "groups": g,
+             "ksize": rng.integers(1, 4, 2).tolist(), "stride": rng.integers(1, 3, 2).tolist(),
+             "pad": int(rng.integers(0, 2)), "dilation": int(rng.integers(1, 3))},
+            {"name": "c2", "kind": "conv", "out_channels": 2 * g, "ksize": 2, "groups": g},
+            {"name": "drop", "kind": "dropout", "ratio": float(rng.uniform(0.1, 0.6))},
+            {"name": "fc", "kind": "fc", "out_size": int(rng.integers(2, 5))}]
+        shape = (c_in * g, int(rng.integers(6, 12)), int(rng.integers(6, 12)))
+        try:
+            net = make_net(layers, shape, seed=int(rng.integers(1000)))
+        except ValueError:
+            continue
+        return net, shape

@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from convlab.engine.grad import backprop
 from convlab.engine.layers import KINDS
 
-from .gradcheck import check, make_net
+from .gradcheck import check, make_net, random_net
 
 
 def conv(name, c_out, k, **kw):
@@ -25,6 +26,7 @@ CASES = {
     "conv_asym_dilate": ([conv("c", 5, 3, pad=[[0, 1], [2, 0]], dilation=[2, 1])], (3, 7, 6), 2),
     "conv_groups": ([conv("c", 4, [2, 3], groups=2, stride=[1, 2], nobias=True)], (4, 5, 7), 2),
     "conv_depthwise": ([conv("c", 4, 3, groups=4, pad=[1, 0], stride=3, dilation=2)], (4, 8, 9), 1),
+    "conv_pad_past_kernel": ([conv("c", 3, [1, 2], pad=[[2, 1], [0, 3]])], (2, 4, 5), 2),
     "conv_chain": ([C1, conv("c2", 3, 2, stride=2)], (2, 6, 6), 2),
     # transposed convolution
     "deconv": ([{"name": "d", "kind": "deconv", "out_channels": 3, "ksize": 3, "stride": 2,
@@ -111,6 +113,39 @@ def test_bn_in_every_mode(mode):
     assert set(grads.params) == {"c1/W", "c1/b", "bn/gamma", "bn/beta", "c2/W", "c2/b"}
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_random_networks_match_finite_differences(seed):
+    """Seeded random geometry: strides, asymmetric paddings, dilations, groups, batch sizes."""
+    rng = np.random.default_rng(seed)
+    net, shape = random_net(rng, act="leaky_relu")
+    x = rng.standard_normal((int(rng.integers(2, 4)), *shape))
+    for mode in ("test", "batch", "train"):
+        check(net, x, mode=mode, seed=seed)
+
+
 def test_every_registered_kind_is_covered():
     covered = {layer["kind"] for layers, _, _ in CASES.values() for layer in layers}
     assert set(KINDS) <= covered, f"kinds without a gradient check: {set(KINDS) - covered}"
+
+
+def test_max_pooling_ties_go_to_the_first_in_scan_order():
+    """Chainer's CPU argmax: row by row, left to right, within each window."""
+    net = make_net([{"name": "p", "kind": "pool", "ksize": 2, "stride": 1, "cover_all": False}],
+                   (1, 3, 3))
+    x = np.array([[[[5.0, 5.0, 5.0], [5.0, 5.0, 3.0], [2.0, 5.0, 5.0]]]])   # every window ties
+    grads = backprop(net, x, {"p": np.array([[[[1.0, 10.0], [100.0, 1000.0]]]])})
+    np.testing.assert_array_equal(grads.input[0, 0], [[1, 10, 0], [100, 1000, 0], [0, 0, 0]])
+
+
+def test_conv_backward_in_batch_chunks_is_the_same(monkeypatch):
+    """A budget of one sample per chunk gives the same gradients as the whole batch at once."""
+    from convlab.engine.ops import conv_grad
+
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal((5, 4, 7, 6)), rng.standard_normal((6, 2, 3, 2))
+    gy = rng.standard_normal((5, 6, 3, 5))                  # OH = (7 + 1 - 3) // 2 + 1, OW 5
+    kw = dict(stride=(2, 1), pad=((1, 0), (0, 1)), dilation=(1, 2), groups=2)
+    whole = conv_grad.conv2d_backward(x, W, gy, **kw)
+    monkeypatch.setattr(conv_grad, "GRAD_COL_BUDGET", 1)
+    for a, b in zip(whole, conv_grad.conv2d_backward(x, W, gy, **kw)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -58,82 +58,27 @@ def test_several_seeds_add_up():
     np.testing.assert_array_equal(one.params["side/W"], 0)              # not upstream of r1
 
 
-def test_forward_matches_network_forward_in_float32():
-    net = build_network("alexbn", seed=0)
-    x = np.random.default_rng(0).standard_normal((2, 3, 227, 227)).astype(np.float32)
-    for mode, batch_stats in (("test", False), ("batch", True)):
-        mine, _, _ = run_forward(net, x, mode=mode)
-        ref = net.forward(x, use_batch_stats=batch_stats)
-        for name in ("conv1", "bn1", "pool2", "fc8"):
-            np.testing.assert_array_equal(mine[name], ref[name])
-
-
-def test_bn_running_averages_only_in_train_mode():
-    net = make_net(RESIDUAL[:2], (3, 4, 4), seed=5)
-    bn = net["bn1"]
-    x = np.random.default_rng(5).standard_normal((3, 3, 4, 4))
-    before = {k: bn.params[k] for k in ("avg_mean", "avg_var")}
-    copies = {k: v.copy() for k, v in before.items()}
-    for mode in ("test", "batch"):
-        backprop(net, x, {"bn1": np.ones((3, 4, 4, 4))}, mode=mode)
-        assert all(bn.params[k] is before[k] for k in before)
-    backprop(net, x, {"bn1": np.ones((3, 4, 4, 4))}, mode="train")
-    h = run_forward(net, x, mode="test")[0]["c1"]
-    m = h.size // h.shape[1]
-    mean, var = h.mean(axis=(0, 2, 3)), h.var(axis=(0, 2, 3)) * m / (m - 1)
-    np.testing.assert_allclose(bn.params["avg_mean"], 0.9 * copies["avg_mean"] + 0.1 * mean)
-    np.testing.assert_allclose(bn.params["avg_var"], 0.9 * copies["avg_var"] + 0.1 * var)
-    for k in before:                                 # replaced, never written into
-        np.testing.assert_array_equal(before[k], copies[k])
-
-
-def test_dropout_masks_are_seeded_and_scaled():
-    net = make_net([{"name": "d", "kind": "dropout", "ratio": 0.4}], (2, 6, 6))
-    x = np.random.default_rng(0).uniform(1, 2, (4, 2, 6, 6))
-    ones = {"d": np.ones_like(x)}
-    a, b = backprop(net, x, ones, mode="train", rng=7), backprop(net, x, ones, mode="train", rng=7)
-    c = backprop(net, x, ones, mode="train", rng=np.random.default_rng(8))
-    np.testing.assert_array_equal(a.forward["d"], b.forward["d"])
-    assert not np.array_equal(a.forward["d"], c.forward["d"])
-    kept = a.forward["d"] != 0
-    np.testing.assert_allclose(a.forward["d"][kept], x[kept] / 0.6)
-    np.testing.assert_allclose(a.input, kept / 0.6)                    # the same mask backwards
-    assert 0.45 < kept.mean() < 0.75
-    for mode in ("test", "batch"):
-        g = backprop(net, x, ones, mode=mode)
-        np.testing.assert_array_equal(g.forward["d"], x)
-        np.testing.assert_array_equal(g.input, 1)
-
-
-def test_frozen_layers_get_no_gradients():
-    net = residual_net(6)
-    x = np.random.default_rng(6).standard_normal((2, 3, 5, 5))
-    seed = {"fc": np.ones((2, 3))}
-    full = backprop(net, x, seed, mode="batch")
-    net["c1"].disable_update()
-    net["bn1"].disable_update()
-    part = backprop(net, x, seed, mode="batch", input_grad=False)
-    assert part.input is None
-    assert set(full.params) - set(part.params) == {"c1/W", "c1/b", "bn1/gamma", "bn1/beta"}
-    for key, g in part.params.items():
-        np.testing.assert_allclose(g, full.params[key], rtol=1e-12)
-    net["c1"].enable_update()
-    assert "c1/W" in backprop(net, x, seed, mode="batch").params
-
-
-def test_weights_stay_frozen_and_unchanged_float32():
+def test_alexbn_float32_same_forward_and_weights_untouched():
+    """The mode-aware forward gives Network.forward's bits ("test": stored averages, "batch":
+    batch statistics); the gradients are float32 even for a float64 image; the weights (frozen,
+    Winograd's cache keyed on them) are neither written nor unfrozen."""
     net = build_network("alexbn", seed=1)
-    x = np.random.default_rng(1).standard_normal((2, 3, 227, 227)).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal((1, 3, 227, 227))     # float64: cast to float32
     w = {(layer.name, k): (layer.params[k], layer.params[k].copy()) for layer in net.layers
          if layer.kind == "conv" for k in ("W",)}
-    loss, grads = loss_and_grads(net, x, np.array([3, 999]), rng=0)
-    assert np.isfinite(loss) and loss > 0
+    mine, ref = run_forward(net, x, mode="test")[0], net.forward(x)
+    for name in ("conv1", "bn1", "pool2", "conv4", "fc8"):
+        np.testing.assert_array_equal(mine[name], ref[name])
+    ref = net.forward(x, use_batch_stats=True)
+    loss, grads = loss_and_grads(net, x, np.array([999]), mode="batch")
+    for name in ("conv1", "bn1", "pool2", "conv4", "fc8"):
+        np.testing.assert_array_equal(grads.forward[name], ref[name])
+    assert np.isfinite(loss) and loss > 0 and len(grads.params) == 2 * 8 + 4
     for layer in net.layers:
         for key in layer.learned:
             g = grads.params[f"{layer.name}/{key}"]
             assert g.shape == layer.params[key].shape and g.dtype == np.float32
             assert np.isfinite(g).all()
-    assert len(grads.params) == 2 * 8 + 4
     for arr, copy in w.values():
         assert not arr.flags.writeable
         np.testing.assert_array_equal(arr, copy)
@@ -166,6 +111,16 @@ def test_bad_arguments_get_one_sentence():
             backprop(net, x, **kwargs)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         backprop(net, np.zeros((3, 5)), {"fc": np.ones((1, 3))})
+    averages = dict(net["bn1"].params)
+    with pytest.raises(ValueError, match="seed for fc has shape"):
+        backprop(net, x, {"fc": np.ones((1, 4))}, mode="train")
+    for labels, message in (([5], "every label must be in 0..2"), ([0, 1], "do not match"),
+                            ([0.5], "integers")):
+        with pytest.raises(ValueError, match=message):
+            loss_and_grads(net, x, np.array(labels))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        loss_and_grads(net, x, np.array([0]), mode="training")
+    assert all(net["bn1"].params[k] is v for k, v in averages.items())   # refused before moving
 
 
 def test_a_kind_without_backward_says_so():

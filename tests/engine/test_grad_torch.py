@@ -19,7 +19,7 @@ from convlab.engine.grad import backprop, loss_and_grads  # noqa: E402
 from convlab.engine.grad.backprop import run_forward  # noqa: E402
 from convlab.engine.nets import build_network  # noqa: E402
 
-from .gradcheck import make_net  # noqa: E402
+from .gradcheck import make_net, random_net  # noqa: E402
 from .test_grad_kinds import CASES  # noqa: E402
 from .torch_ref import TorchRun  # noqa: E402
 
@@ -74,41 +74,10 @@ def test_every_kind_matches_torch(case, mode):
     compare(net, x, mode, seed=5)
 
 
-def _random_net(rng):
-    """Conv (random stride, asymmetric pad, dilation, groups) -> BN -> ReLU -> LRN -> pool (max
-    or avg, random geometry) -> deconv (random) -> conv -> dropout -> fc; resampled until every
-    shape is valid."""
-    while True:
-        c_in, g = int(rng.integers(1, 4)), int(rng.integers(1, 3))
-        c1 = 2 * int(rng.integers(1, 3))
-        pads = [[int(v) for v in rng.integers(0, 3, 2)] for _ in range(2)]
-        layers = [
-            {"name": "c1", "kind": "conv", "out_channels": c1 * g, "ksize": rng.integers(1, 4, 2).tolist(),
-             "stride": rng.integers(1, 3, 2).tolist(), "pad": pads,
-             "dilation": rng.integers(1, 3, 2).tolist()},
-            {"name": "bn", "kind": "bn"}, {"name": "r", "kind": "relu"},
-            {"name": "n", "kind": "lrn", "alpha": 0.3, "n": int(rng.choice([3, 5]))},
-            {"name": "p", "kind": "pool", "mode": str(rng.choice(["max", "avg"])),
-             "ksize": rng.integers(2, 4, 2).tolist(), "stride": rng.integers(1, 3, 2).tolist(),
-             "pad": int(rng.integers(0, 2)), "cover_all": bool(rng.integers(0, 2))},
-            {"name": "d", "kind": "deconv", "out_channels": 2 * g, "groups": g,
-             "ksize": rng.integers(1, 4, 2).tolist(), "stride": rng.integers(1, 3, 2).tolist(),
-             "pad": int(rng.integers(0, 2)), "dilation": int(rng.integers(1, 3))},
-            {"name": "c2", "kind": "conv", "out_channels": 2 * g, "ksize": 2, "groups": g},
-            {"name": "drop", "kind": "dropout", "ratio": float(rng.uniform(0.1, 0.6))},
-            {"name": "fc", "kind": "fc", "out_size": int(rng.integers(2, 5))}]
-        shape = (c_in * g, int(rng.integers(6, 12)), int(rng.integers(6, 12)))
-        try:
-            net = make_net(layers, shape, seed=int(rng.integers(1000)))
-        except ValueError:
-            continue
-        return net, shape
-
-
 @pytest.mark.parametrize("seed", range(12))
 def test_random_networks_match_torch(seed):
     rng = np.random.default_rng(seed)
-    net, shape = _random_net(rng)
+    net, shape = random_net(rng)
     x = rng.standard_normal((int(rng.integers(1, 5)), *shape))
     for mode in MODES:
         if mode != "test" and x.shape[0] == 1 and net.shapes()["c1"][1:] == (1, 1):

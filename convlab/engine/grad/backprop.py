@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convlab.engine.nets.network import ForwardResult, Network
-from convlab.engine.ops.loss import softmax_cross_entropy
+from convlab.engine.ops.loss import check_labels, softmax_cross_entropy_checked
 
 MODES = ("test", "batch", "train")
 
@@ -53,11 +53,20 @@ def _generator(rng):
     raise ValueError(f"rng must be a numpy Generator, a seed or None, got {type(rng).__name__}")
 
 
+def _param_dtype(net: Network):
+    """The dtype of the network's first learned parameter (float32 unless a test made it
+    float64); None for a network without any."""
+    for layer in net.layers:
+        for key in layer.learned:
+            if key in layer.params:
+                return layer.params[key].dtype
+    return None
+
+
 def _as_input(net: Network, x):
-    xp = net.xp
-    h = xp.asarray(x)
-    if h.dtype.kind != "f":
-        h = h.astype(np.float32)
+    h = net.xp.asarray(x)
+    dtype = _param_dtype(net) or (h.dtype if h.dtype.kind == "f" else np.dtype(np.float32))
+    h = h.astype(dtype, copy=False)
     if h.ndim == 3:
         h = h[None]
     if h.ndim != 4:
@@ -67,8 +76,9 @@ def _as_input(net: Network, x):
 
 def run_forward(net: Network, x, *, mode: str = "test", rng=None, upto: int | None = None):
     """``(ForwardResult, caches, input)``: every layer (up to index ``upto``) run with
-    ``Layer.forward`` in ``mode``, its cache kept by name. The input keeps a float dtype
-    (float64 stays float64, for finite differences); other dtypes become float32."""
+    ``Layer.forward`` in ``mode``, its cache kept by name. The input is cast to the dtype of
+    the network's parameters (float32 as built; float64 where a test made them so; without
+    parameters a float input keeps its dtype)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
     gen = _generator(rng) if mode == "train" else None
@@ -94,14 +104,27 @@ def _needed(net: Network, input_grad: bool, wanted=()) -> dict[str, bool]:
     return need
 
 
-def _checked_seeds(net: Network, result: ForwardResult, seeds) -> dict:
+def _out_shape(net: Network, h, name: str):
+    """``(N, ...)`` of layer ``name``'s output for input ``h``, or None where a layer fails
+    (the forward then says why)."""
+    shape = net.shapes(tuple(h.shape[1:]))[name]
+    return None if shape is None else (h.shape[0], *shape)
+
+
+def _checked_seeds(net: Network, h, seeds) -> dict:
+    """The seeds as arrays in the input's dtype, their shapes checked before anything runs (a
+    "train" step must not move BN's averages and then refuse)."""
+    if not isinstance(seeds, dict) or not seeds:
+        raise ValueError("seeds must be a non-empty {layer name: array} dict")
     out = {}
     for name, seed in seeds.items():
-        y = result[name]
-        g = net.xp.asarray(seed, dtype=y.dtype)
-        if tuple(g.shape) != tuple(y.shape):
+        if name not in net.layer_names:
+            raise ValueError(f"there is a seed for {name!r}, which is not a layer of {net.name}")
+        g = net.xp.asarray(seed, dtype=h.dtype)
+        want = _out_shape(net, h, name)
+        if want is not None and tuple(g.shape) != want:
             raise ValueError(f"the seed for {name} has shape {tuple(g.shape)} but its output "
-                             f"has {tuple(y.shape)}")
+                             f"has {want}")
         out[name] = g
     return out
 
@@ -138,10 +161,13 @@ def run_backward(net: Network, result: ForwardResult, caches: dict, x, seeds: di
             if want and g is not None:
                 grads[name] = g if name not in grads else grads[name] + g
         params.update({f"{layer.name}/{k}": g for k, g in gps.items()})
-    for layer in net.layers:                       # unreached parameters: a zero gradient
+    ordered = {}                                   # in layer order; unreached ones are zero
+    for layer in net.layers:
         for k in layer.trained():
-            params.setdefault(f"{layer.name}/{k}", net.xp.zeros(layer.params[k].shape, x.dtype))
-    return Gradients(params, grads.get("input") if input_grad else None, outputs, result,
+            key = f"{layer.name}/{k}"
+            ordered[key] = params[key] if key in params else net.xp.zeros(
+                layer.params[k].shape, x.dtype)
+    return Gradients(ordered, grads.get("input") if input_grad else None, outputs, result,
                      seconds=seconds)
 
 
@@ -156,16 +182,12 @@ def backprop(net: Network, x, seeds: dict, *, mode: str = "test", rng=None,
     :func:`run_backward`."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
-    if not isinstance(seeds, dict) or not seeds:
-        raise ValueError("seeds must be a non-empty {layer name: array} dict")
-    names = net.layer_names
-    for name in seeds:
-        if name not in names:
-            raise ValueError(f"there is a seed for {name!r}, which is not a layer of {net.name}")
-    upto = max(names.index(n) for n in seeds)
-    result, caches, h = run_forward(net, x, mode=mode, rng=rng, upto=upto)
-    return run_backward(net, result, caches, h, _checked_seeds(net, result, seeds),
-                        input_grad=input_grad, wanted=wanted, rules=rules)
+    h = _as_input(net, x)
+    seeds = _checked_seeds(net, h, seeds)
+    upto = max(net.layer_names.index(n) for n in seeds)
+    result, caches, h = run_forward(net, h, mode=mode, rng=rng, upto=upto)
+    return run_backward(net, result, caches, h, seeds, input_grad=input_grad, wanted=wanted,
+                        rules=rules)
 
 
 def loss_and_grads(net: Network, x, labels, *, mode: str = "train", rng=None,
@@ -173,9 +195,17 @@ def loss_and_grads(net: Network, x, labels, *, mode: str = "train", rng=None,
     """``(loss, Gradients)``: Chainer's mean softmax cross entropy of the last layer's output
     (``(N, classes)``) against ``labels`` (``(N,)`` integers, ``-1`` ignored), and its
     gradients as :func:`backprop` gives them (``mode`` "train" by default)."""
-    result, caches, h = run_forward(net, x, mode=mode, rng=rng)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+    h = _as_input(net, x)
     last = net.layers[-1].name
-    loss, dlogits = softmax_cross_entropy(result[last], labels)
+    out = _out_shape(net, h, last)
+    if out is not None:                              # labels refused before BN's averages move
+        labels = check_labels(labels, out, net.xp)
+    result, caches, h = run_forward(net, h, mode=mode, rng=rng)
+    if out is None:
+        labels = check_labels(labels, result[last].shape, net.xp)
+    loss, dlogits = softmax_cross_entropy_checked(result[last], labels)
     grads = run_backward(net, result, caches, h, {last: dlogits}, input_grad=input_grad)
     grads.loss = float(loss)
     return grads.loss, grads

@@ -45,30 +45,53 @@ def _weight_grad(col, gy, groups):
                      for g in range(groups)])
 
 
+GRAD_COL_BUDGET = 64 << 20  # bytes of im2col (or col2im) matrix per chunk of the batch
+
+
 def conv2d_backward(x, W, gy, *, stride=1, pad=0, dilation=1, groups=1, need_x=True,
                     need_W=True, need_b=True):
     """``(gx, gW, gb)`` of :func:`conv2d` for the output gradient ``gy`` ``(N, out, OH, OW)``;
-    an entry not asked for (``need_*`` False) is None. ``pad`` as conv2d's (asymmetric too)."""
+    an entry not asked for (``need_*`` False) is None. ``pad`` as conv2d's (asymmetric too).
+    The batch is taken in chunks whose im2col matrix fits ``GRAD_COL_BUDGET`` (AlexBN's conv2
+    at batch 64 would otherwise build 450 MB), ``gW`` summed over them in order."""
     xp = array_module(x)
     n, c = x.shape[:2]
+    kh, kw = W.shape[2:]
+    oh, ow = gy.shape[2:]
+    per_sample = c * kh * kw * oh * ow * gy.dtype.itemsize
+    step = max(1, min(n, GRAD_COL_BUDGET // max(per_sample, 1)))
+    geometry = (pair(stride, "stride"), pad_pairs(pad), pair(dilation, "dilation"), groups)
+    gx = xp.empty(x.shape, dtype=gy.dtype) if need_x else None
+    gW = None
+    for n0 in range(0, n, step):
+        part_x, part_w = _conv_grad_chunk(x[n0:n0 + step], W, gy[n0:n0 + step], geometry,
+                                          need_x, need_W)
+        if need_x:
+            gx[n0:n0 + step] = part_x
+        if need_W:
+            gW = part_w if gW is None else gW + part_w
+    gb = gy.sum(axis=(0, 2, 3)) if need_b else None
+    return gx, gW, gb
+
+
+def _conv_grad_chunk(x, W, gy, geometry, need_x, need_W):
+    """``(gx, gW)`` of one chunk of the batch (see :func:`conv2d_backward`)."""
+    xp = array_module(x)
+    strides, pads, dilations, groups = geometry
+    n, c = x.shape[:2]
     c_out, cg, kh, kw = W.shape
-    strides, dilations, pads = pair(stride, "stride"), pair(dilation, "dilation"), pad_pairs(pad)
     oh, ow = gy.shape[2:]
     k = cg * kh * kw
     gy_g = gy.reshape(n, groups, c_out // groups, oh * ow)          # (N, G, O/G, P)
-    gx = gW = gb = None
+    gx = gW = None
     if need_W:
         col = im2col(x, kh, kw, *strides, *pads, *dilations)        # (N, C, kh, kw, OH, OW)
-        if col.shape[4:] != (oh, ow):                               # never with conv's sizes
-            col = xp.ascontiguousarray(col[..., :oh, :ow])
         gW = _weight_grad(col.reshape(n, groups, k, oh * ow), gy_g, groups).reshape(W.shape)
     if need_x:
         w_t = W.reshape(groups, c_out // groups, k).transpose(0, 2, 1)  # (G, K, O/G)
         gcol = xp.matmul(w_t, gy_g)                                  # (N, G, K, P)
         gx = col2im(gcol.reshape(n, c, kh, kw, oh, ow), x.shape, strides, pads, dilations)
-    if need_b:
-        gb = gy.sum(axis=(0, 2, 3))
-    return gx, gW, gb
+    return gx, gW
 
 
 def deconv2d_backward(x, W, gy, *, stride=1, pad=0, dilation=1, groups=1, need_x=True,

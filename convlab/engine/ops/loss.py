@@ -5,16 +5,26 @@ from __future__ import annotations
 from convlab.engine.backend import array_module
 
 
-def _check(logits, labels):
-    if logits.ndim < 2:
+def check_labels(labels, logits_shape, xp, *, ignore_label: int = -1):
+    """``labels`` as an array of ``xp``, or ``ValueError`` with one sentence: integers of shape
+    ``(N, ...)`` matching logits ``(N, K, ...)``, each in ``0..K-1`` or ``ignore_label`` (one
+    device-to-host pull for the range)."""
+    logits_shape = tuple(logits_shape)
+    if len(logits_shape) < 2:
         raise ValueError(f"softmax_cross_entropy: logits must be (N, classes, ...), got shape "
-                         f"{tuple(logits.shape)}")
-    want = (logits.shape[0],) + tuple(logits.shape[2:])
+                         f"{logits_shape}")
+    labels = xp.asarray(labels)
+    want = (logits_shape[0],) + logits_shape[2:]
     if tuple(labels.shape) != want:
         raise ValueError(f"softmax_cross_entropy: labels of shape {tuple(labels.shape)} do not "
-                         f"match logits {tuple(logits.shape)}; expected {want}")
+                         f"match logits {logits_shape}; expected {want}")
     if labels.dtype.kind not in "iu":
         raise ValueError(f"softmax_cross_entropy: labels must be integers, got {labels.dtype}")
+    n_class = logits_shape[1]
+    if bool((((labels < 0) | (labels >= n_class)) & (labels != ignore_label)).any()):
+        raise ValueError(f"softmax_cross_entropy: every label must be in 0..{n_class - 1} or "
+                         f"equal ignore_label ({ignore_label})")
+    return labels
 
 
 def softmax_cross_entropy(logits, labels, *, ignore_label: int = -1):
@@ -30,13 +40,15 @@ def softmax_cross_entropy(logits, labels, *, ignore_label: int = -1):
     ``ignore_label`` raises ``ValueError``.
     """
     xp = array_module(logits)
-    labels = xp.asarray(labels)
-    _check(logits, labels)
+    labels = check_labels(labels, logits.shape, xp, ignore_label=ignore_label)
+    return softmax_cross_entropy_checked(logits, labels, ignore_label=ignore_label)
+
+
+def softmax_cross_entropy_checked(logits, labels, *, ignore_label: int = -1):
+    """:func:`softmax_cross_entropy` for labels :func:`check_labels` passed (no host pull)."""
+    xp = array_module(logits)
     n_class = logits.shape[1]
     valid = labels != ignore_label
-    if bool(((labels < 0) | (labels >= n_class))[valid].any()):
-        raise ValueError(f"softmax_cross_entropy: every label must be in 0..{n_class - 1} or "
-                         f"equal ignore_label ({ignore_label})")
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
     log_p = shifted - log_sum                                        # (N, K, ...)
