@@ -8,6 +8,7 @@ fc weights at the read rate; the total is reported as a fraction of that floor.
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import statistics
@@ -62,6 +63,9 @@ def measure_ceilings(xp, fc_weights, sync) -> tuple[float, float]:
 
 
 def run_bench(net_name: str = "alexbn", *, repeats: int = 30, threads: int = 2) -> int:
+    for flag, value, (low, high) in (("repeats", repeats, REPEATS), ("threads", threads, THREADS)):
+        if not low <= value <= high:
+            raise ValueError(f"{flag} must be from {low:,} to {high:,}, got {value}")
     warning = _set_threads(threads)
     import numpy as np
 
@@ -121,11 +125,34 @@ def run_bench(net_name: str = "alexbn", *, repeats: int = 30, threads: int = 2) 
     return 0
 
 
+REPEATS = (1, 10_000)   # timed forwards: at least one for a median; 10,000 is hours already
+THREADS = (1, 1024)     # BLAS threads: more than any machine ConvLab runs on
+
+
+def bounded_int(flag: str, low: int, high: int):
+    """An argparse ``type`` accepting the integers ``low..high``; anything else is one sentence
+    naming the flag and its range (argparse then exits 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes a whole number from {low:,} to {high:,}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{flag} must be from {low:,} to {high:,}, got {text}")
+        return value
+    parse.__name__ = "integer"  # argparse names the type in its own errors
+    return parse
+
+
 def add_arguments(p):
     """Give ``p`` (an argparse parser) the bench command's arguments; NumPy is not imported here."""
     p.description = "Benchmark the engine: batch-1 forward per layer, against measured ceilings."
     p.add_argument("--net", choices=("alexbn", "alex"), default="alexbn")
-    p.add_argument("--repeats", type=int, default=30, help="timed forwards (default 30)")
-    p.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2)")
+    p.add_argument("--repeats", type=bounded_int("--repeats", *REPEATS), default=30, metavar="N",
+                   help=f"timed forwards, {REPEATS[0]} to {REPEATS[1]:,} (default 30)")
+    p.add_argument("--threads", type=bounded_int("--threads", *THREADS), default=2, metavar="N",
+                   help=f"BLAS threads, {THREADS[0]} to {THREADS[1]:,} (default 2)")
     p.set_defaults(run=lambda args: run_bench(args.net, repeats=args.repeats, threads=args.threads))
     return p

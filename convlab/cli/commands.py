@@ -5,6 +5,7 @@
 ``convlab snapshot``  the real window rendered offscreen to a PNG (:mod:`.snapshot`)
 ``convlab bench``     the engine benchmark (:mod:`.bench`)
 ``convlab data``      download or list training datasets (:mod:`.data`)
+``convlab train``     train a network on a dataset (:mod:`.train`)
 ``convlab [IMAGE]``   the window (:mod:`.window`)
 
 Only the chosen command's module is imported (``convlab bench`` must set the BLAS thread
@@ -27,6 +28,7 @@ COMMANDS = {  # name: (module, one line of help)
     "snapshot": ("convlab.cli.snapshot", "the window rendered offscreen to a PNG"),
     "bench": ("convlab.cli.bench", "the engine benchmark against this machine's ceilings"),
     "data": ("convlab.cli.data", "download MNIST, Fashion-MNIST or CIFAR-10; list datasets"),
+    "train": ("convlab.cli.train", "train a network on a dataset (Chainer's optimizers)"),
     "visualize": ("convlab.cli.visualize", "saliency, Grad-CAM, unit pictures, top patches as PNGs"),
 }
 

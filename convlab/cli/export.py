@@ -14,6 +14,7 @@ window builds them the same way.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import time
@@ -21,7 +22,7 @@ import time
 from convlab.engine.wording import count_noun
 from convlab.pipelines import images as imaging
 from convlab.render import colour
-from convlab.engine.explorer import LIMITS, ExplorerSettings
+from convlab.engine.explorer import LIMITS, POOL_MODES, ExplorerSettings
 from convlab.engine.explorer.kernels import BANKS, IMAGE_BANKS
 from convlab.export.maps import ExportError, export_maps
 from convlab.export.options import check_options, select_layers
@@ -32,6 +33,8 @@ from convlab.cli.export_network import (BadFile, add_network_arguments, check_ne
 from convlab.export.transaction import describe_error
 from convlab.pipelines.records import (DEFAULTS, INT_FLAGS, SWITCHES, explorer_settings_record,
                                        image_record)
+
+OUTPUT_DEFAULTS = {"cmap": "viridis", "normalize": "map", "scale": 1}  # the output group's
 EXAMPLES = """examples:
   convlab export photo.jpg --out maps                 AlexBN's conv1 block, every stage
   convlab export photo.jpg --out maps --kernel 5 --stride 1 --bank gabor --layers pool
@@ -89,6 +92,9 @@ def _add_explorer_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-bn", action="store_true", help="no BatchNormalization")
     g.add_argument("--no-relu", action="store_true", help="no ReLU")
     g.add_argument("--no-cover-all", action="store_true", help="floor pooling (PyTorch's default)")
+    g.add_argument("--pool-mode", choices=POOL_MODES, default=None,
+                   help="max (default) or avg: average pooling, Chainer's F.average_pooling_2d "
+                        "(no cover_all: floor size)")
     g.add_argument("--grayscale", action="store_true", help="convolve the grey image (1 channel)")
     g.add_argument("--same", action="store_true",
                    help='"same" padding (PyTorch\'s padding="same"; replaces --padding)')
@@ -106,7 +112,7 @@ def _check_flags(args, parser) -> None:
     if chosen is not None:
         given = [k for k in INT_FLAGS if getattr(args, k) is not None] + \
                 [k for k in (*SWITCHES, "grayscale", "same", "transposed") if getattr(args, k)] + \
-                [k for k in ("bank", "longest", "groups") if getattr(args, k) is not None]
+                [k for k in ("bank", "longest", "groups", "pool_mode") if getattr(args, k) is not None]
         if given:
             flag = "--" + given[0].replace("_", "-")
             parser.error(f"{flag} sets the explorer pipeline; it does not apply with {chosen}")
@@ -120,6 +126,7 @@ def _check_flags(args, parser) -> None:
         parser.error(f"--longest must be from 8 to 16384 pixels, got {args.longest}")
     if args.seed is not None and args.seed < 0:
         parser.error(f"--seed must be 0 or more, got {args.seed}")
+    args.given_look = {"cmap": args.cmap, "normalize": args.normalize}  # as typed, for the record
     try:  # the validator export_maps itself uses, so the window and the shell agree
         args.cmap, args.normalize = check_options(
             grid=args.grid, per_map=args.maps, npy=args.npy, cmap=args.cmap,
@@ -128,11 +135,31 @@ def _check_flags(args, parser) -> None:
         parser.error(str(exc))
 
 
+def output_flags(args) -> list[str]:
+    """The output flags of this command line that differ from their defaults, so that the
+    recorded command writes the same files again (``--layers``, ``--no-grid``, ``--no-maps``,
+    ``--npy``, ``--cmap``, ``--normalize``, ``--scale``)."""
+    look = getattr(args, "given_look", {"cmap": args.cmap, "normalize": args.normalize})
+    flags = [f"--layers {shlex.quote(args.layers)}"] * (args.layers is not None)
+    flags += ["--no-grid"] * (not args.grid) + ["--no-maps"] * (not args.maps) + ["--npy"] * args.npy
+    flags += [f"--{key} {shlex.quote(str(value))}" for key, value in look.items()
+              if value != OUTPUT_DEFAULTS[key]]
+    return flags + [f"--scale {args.scale}"] * (args.scale != OUTPUT_DEFAULTS["scale"])
+
+
+def with_output_flags(record: dict, args) -> dict:
+    """``record`` whose command carries :func:`output_flags` too."""
+    if "command" not in record:
+        return record
+    return {**record, "command": " ".join([record["command"], *output_flags(args)])}
+
+
 def _explorer_job(args, parser):
     values = {k: getattr(args, k) for k in INT_FLAGS if getattr(args, k) is not None}
     values.update({key: False for flag, key in SWITCHES.items() if getattr(args, flag)})
     values.update(grayscale=args.grayscale, bank=args.bank or DEFAULTS.bank, seed=args.seed or 0,
-                  same=args.same, transposed=args.transposed, groups=args.groups or 1)
+                  same=args.same, transposed=args.transposed, groups=args.groups or 1,
+                  pool_mode=args.pool_mode or DEFAULTS.pool_mode)
     if args.same and args.transposed:
         parser.error("--same does not apply with --transposed (a transposed convolution "
                      "pads by --padding)")
@@ -182,7 +209,12 @@ def _network_job(args, parser):
     chosen = _choose(net.layer_names, args.layers, parser)
     path = args.image or _default_sample()
     image = imaging.load_image(path)
-    result = runner.run(image, settings)
+    try:
+        result = runner.run(image, settings)
+    except ValueError as exc:  # outputs over budget at this input size: nothing was written
+        raise BadFile(str(exc)) from None
+    if settings.net == "onnx" and result.note:  # e.g. a labels file beside the model was ignored
+        _say(f"note: {result.note}")
     missing = [name for name in chosen if name not in result.outputs]
     if missing:
         why = next((r.error for r in result.rows if r.error), "")
@@ -207,6 +239,12 @@ def _default_sample():
     from convlab.pipelines.samples import default_sample
 
     return default_sample()
+
+
+def _printable(path) -> str:
+    from convlab.export.names import printable
+
+    return printable(str(path))
 
 
 def _say(line: str) -> None:
@@ -239,6 +277,7 @@ class _Progress:
 def run(args) -> int:
     """Run a parsed ``convlab export`` command line; returns the exit status."""
     parser = args._export_parser
+    started = time.perf_counter()  # the summary counts the whole run: learning kernels too
     _check_flags(args, parser)
     progress = _Progress(args.quiet)
     raise_on_interrupt()  # from here Ctrl+C cleans up and says what was left (below)
@@ -246,6 +285,7 @@ def run(args) -> int:
     try:
         job = _network_job if network_flag(args) else _explorer_job
         layers, record, top5 = job(args, parser)
+        record = with_output_flags(record, args)
         result = export_maps(args.out, layers, settings=record, grid=args.grid, per_map=args.maps,
                              npy=args.npy, cmap=args.cmap, normalize=args.normalize,
                              scale=args.scale, progress=progress)
@@ -276,9 +316,11 @@ def run(args) -> int:
     finally:
         restore_terminate(previous)
     progress.finish()
+    result.out_dir = _printable(result.out_dir)  # a name that is not UTF-8: odd bytes as \xff
+
     if not args.quiet:
-        print(f"Wrote {count_noun(len(result.files), 'file')} to {result.out_dir} in {result.seconds:.1f} s "
-              f"(manifest.json lists them).")
+        print(f"Wrote {count_noun(len(result.files), 'file')} to {result.out_dir} in "
+              f"{time.perf_counter() - started:.1f} s (manifest.json lists them).")
         for rank, (index, label, score) in enumerate(top5, start=1):
             name = label if label == f"class {index}" else f"{label} (class {index})"
             print(f"  top-{rank}: {name}  {score:.3f}")

@@ -39,7 +39,7 @@ def add_network_arguments(p: argparse.ArgumentParser) -> None:
                    help="replace the first convolution's kernels: hand-made Gabor and colour "
                         "blobs, or learned from the bundled photos (ICA) (default random)")
     n.add_argument("--input", type=int, default=None, metavar="N",
-                   help="square input size (default 227, or the spec's own); not for --model")
+                   help="square input size (default: the network's own, 227 for AlexNet); not for --model")
     n.add_argument("--preprocess", choices=tuple(PRESETS), default=None,
                    help="--model only: " + "; ".join(f"{k}: {v}" for k, v in PRESETS.items())
                         + " (default imagenet)")
@@ -99,7 +99,9 @@ def network_settings(args):
             return _model_settings(args, common), None
     except ValueError as exc:
         raise BadFile(str(exc)) from None
-    return NetworkSettings(net=args.net, insize=args.input or 227, **common), None
+    from convlab.engine.nets.presets import input_size
+
+    return NetworkSettings(net=args.net, insize=args.input or input_size(args.net), **common), None
 
 
 def _model_settings(args, common):

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from convlab.engine.nets import NETWORKS, build_network
+from convlab.engine.nets.presets import input_size
 from convlab.engine.wording import count_noun, shape_text
 from convlab.pipelines.summary import graph_inputs, summary_table
 
@@ -28,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     which.add_argument("--spec", metavar="FILE.json", help="a network spec file (SPEC_FORMAT)")
     which.add_argument("--model", metavar="FILE.onnx", help="an ONNX model (pip install \"convlab[onnx]\")")
     p.add_argument("--input", type=int, default=None, metavar="N",
-                   help="square input size in pixels (default 227, or the spec's or model's own)")
+                   help="square input size in pixels (default: the network's own, 227 for AlexNet)")
     p.set_defaults(run=run)
     return p
 
@@ -38,7 +39,8 @@ def run(args) -> int:
     if args.input is not None and args.input < 1:
         return _fail(f"--input must be a positive number of pixels, got {args.input}")
     if args.spec is None and args.model is None:
-        return print_shapes(args.net or "alexbn", args.input or 227)
+        name = args.net or "alexbn"
+        return print_shapes(name, args.input or input_size(name))
     try:
         net, title = _open(args)
     except ValueError as exc:
@@ -84,7 +86,7 @@ def _size(shape) -> str:
 
 def print_shapes(net_name: str, size: int) -> int:
     net = build_network(net_name, init=False)  # shapes only: no 250 MB of random weights
-    shape = (3, size, size)
+    shape = (net.input_shape[0], size, size)
     rows = net.summary(shape)
     print(f"{net_name} at {size}x{size}")
     print(summary_table(rows, shape))

@@ -4,7 +4,9 @@
     convlab snapshot photo.jpg --out shot.png --size 1920x1080 --pane network
 
 The window is the one ``convlab`` opens, at its defaults (remembered settings are not used),
-so snapshots are reproducible. Any failure prints one line and exits non-zero.
+so snapshots are reproducible. Any failure prints one line and exits non-zero. ``--out`` may not
+be a symbolic link. Ctrl+C or SIGTERM while the PNG is written removes its temporary file
+(exit 130 or 143); one left by a killed snapshot is removed by the next one to the same path.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 import time
 
-from convlab.cli.interrupt import raise_on_interrupt
-from convlab.export.atomic import WriteFailed, atomic_path
+from convlab.cli.interrupt import (INTERRUPTED, raise_on_interrupt, restore_terminate,
+                                   terminate_as_interrupt)
+from convlab.export.atomic import WriteFailed, atomic_path, refuse_link
 from convlab.pipelines import guard
 
 PANES = ("explorer", "network")
@@ -90,10 +94,14 @@ def render(window, out: str) -> None:
     """Grab the window (menus, panes, status bar) and write it atomically as PNG."""
     pixmap = window.grab()
     raise_on_interrupt()  # Ctrl+C from here removes the temporary file (atomic_path)
-    with atomic_path(out) as tmp:  # refuses folders, devices, pipes; leaves no temporary file
-        if not pixmap.save(str(tmp), "PNG"):
-            raise WriteFailed(f"could not write {out} (Qt's PNG writer failed: is the disk "
-                              "full?); it was left as it was and no temporary file remains.")
+    previous = terminate_as_interrupt()  # and so does SIGTERM
+    try:
+        with atomic_path(out) as tmp:  # refuses folders, devices, pipes, links; no temporary left
+            if not pixmap.save(str(tmp), "PNG"):
+                raise WriteFailed(f"could not write {out} (Qt's PNG writer failed: is the disk "
+                                  "full?); it was left as it was and no temporary file remains.")
+    finally:
+        restore_terminate(previous)
 
 
 def size_problem(window, size: tuple[int, int]) -> str:
@@ -107,9 +115,26 @@ def size_problem(window, size: tuple[int, int]) -> str:
             f"{w}x{h}; use --size {w}x{h} or larger.")
 
 
+def explain_problem(window, stage: str, c: int, i: int, j: int) -> str:
+    """"" when ``stage`` has map ``c`` and position ``(i, j)`` in the explorer's result, else a
+    sentence giving the ranges that it has (from the result's own plan of shapes)."""
+    out = getattr(window.explorer, "output", None)
+    shapes = {st.name: st.shape for st in getattr(getattr(out, "result", None), "plan", ())
+              if st.shape}
+    if stage not in shapes:
+        return ""  # the pane itself says that these settings have no such stage
+    f, h, w = shapes[stage][-3:]
+    if c < f and i < h and j < w:
+        return ""
+    return (f"--explain {stage}:{c},{i},{j} is outside the {stage} stage, which has "
+            f"{f} map{'s' * (f != 1)} of {h}x{w}: use a map from 0 to {f - 1}, a row from 0 to "
+            f"{h - 1} and a column from 0 to {w - 1}.")
+
+
 def run(args) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
+        refuse_link(args.out)
         out = guard.check_output_path(args.out, "snapshot")
     except ValueError as exc:
         print(f"convlab snapshot: {exc}", file=sys.stderr)
@@ -145,6 +170,10 @@ def run(args) -> int:
         if getattr(args, "explain", None) is not None:
             if args.pane != "explorer":
                 raise OSError("--explain needs --pane explorer")
+            problem = explain_problem(window, *args.explain)
+            if problem:
+                print(f"convlab snapshot: {problem}", file=sys.stderr)
+                return 2
             window.explorer.pin(*args.explain)
             if not _wait(app, ready, args.timeout):
                 raise OSError("the explained value was not ready in time")
@@ -152,6 +181,11 @@ def run(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"convlab snapshot: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        if INTERRUPTED.get("signal") != signal.SIGTERM:
+            raise  # Ctrl+C: the one line and 130 of convlab.cli.commands.main
+        print(f"convlab snapshot: terminated; {out} was left as it was", file=sys.stderr)
+        return 128 + signal.SIGTERM
     finally:
         window.close()  # stops its worker threads
     print(out)

@@ -14,9 +14,14 @@ that would make a map larger is refused; a grid is enlarged less (its entry's ``
 
 ``manifest.json`` keys:
 
-- ``format``: ``"convlab-export/1"``; ``convlab_version``; ``created`` (UTC, ISO 8601).
+- ``format``: ``"convlab-export/1"``; ``generator``: ``"convlab"``; ``convlab_version``;
+  ``created`` (UTC, ISO 8601).
+- ``checksums``: ``{path: {bytes, sha256}}`` of every file listed: how a later export proves
+  which files are ConvLab's (:mod:`convlab.export.owned`).
 - ``settings``: what the caller passed (image path and sha256, pipeline, seed, weights, ...),
   plus ``convlab_version``. The same JSON is in every PNG's ``convlab:settings`` text chunk.
+  Text that is not valid UTF-8 (a file name in another encoding, which Python holds as
+  surrogate escapes) is written with each odd byte as ``\\xff``.
 - ``render``: ``colormap``, ``normalize`` (``"map"``, ``"layer"`` or ``{"mode": "fixed", "lo",
   "hi"}``), ``scale``, ``separator`` (pixels), ``separator_color`` (RGB).
 - ``layers``: in order, ``{name, shape, kind ("maps" | "vector"), folder, grid, grid_layout
@@ -29,17 +34,18 @@ that would make a map larger is refused; a grid is enlarged less (its entry's ``
   ``hi`` that map to the colormap's ends (lists, one per map, in a grid's entry under ``"map"``).
   Each PNG's ``convlab:file`` text chunk holds its own entry.
 
-Everything is written into a hidden folder inside the target and then moved into place. Any
-failure (a full disk, no permission, a cancel) removes what this export wrote and restores what
-was there; a later export into the same folder replaces the files of the earlier one
-(found through its manifest) and touches nothing else.
+Everything is written into a hidden folder beside the target and then swapped into place in
+one step (:mod:`convlab.export.transaction`): after any failure, a cancel or a signal (SIGKILL
+too) the folder holds the old files or the new ones. A later export into the same folder
+replaces only the files of an earlier one that its manifest proves (``generator`` and
+``checksums`` below); a file of anyone else where the export would write refuses the export in
+one sentence, and every other file is kept.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,10 +58,11 @@ from convlab.pipelines import images as imaging
 from convlab.engine.wording import count_noun, shape_text
 from convlab.render import colour, png, tiles
 from convlab.export.options import check_options, select_layers
+from convlab.export.names import folder_names, printable
+from convlab.export.owned import GENERATOR, MANIFEST, fingerprint
 from convlab.export.transaction import Transaction, explain_failure
 
 FORMAT = "convlab-export/1"
-MANIFEST = "manifest.json"
 
 
 class ExportError(Exception):
@@ -97,7 +104,8 @@ def _json_default(o):
 
 
 def _json(obj, indent=None) -> str:
-    return json.dumps(obj, default=_json_default, ensure_ascii=False, allow_nan=False, indent=indent)
+    return json.dumps(printable(obj), default=_json_default, ensure_ascii=False,
+                      allow_nan=False, indent=indent)
 
 
 @dataclass
@@ -121,17 +129,6 @@ def _prepare_layer(name: str, folder: str, array) -> _Layer:
     if a.ndim == 1 and a.size:
         return _Layer(name, folder, a[None], tiles.vector_grid(a)[None], "vector")
     raise ExportError(f"layer {name} has shape {a.shape}; expected (F, h, w) maps or a vector.")
-
-
-def _folder_names(names: list[str]) -> list[str]:
-    out: list[str] = []
-    for name in names:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "layer"
-        safe, k = base, 2
-        while safe in out or safe.lower() == "manifest":
-            safe, k = f"{base}_{k}", k + 1
-        out.append(safe)
-    return out
 
 
 def _check_options(layers, what, **options):
@@ -159,7 +156,7 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     t0 = time.perf_counter()
     names, cmap, mode = _check_options(layers, what, grid=grid, per_map=per_map, npy=npy, cmap=cmap,
                                        normalize=normalize, scale=scale, sep=sep)
-    prepared = [_prepare_layer(n, f, layers[n]) for n, f in zip(names, _folder_names(names))]
+    prepared = [_prepare_layer(n, f, layers[n]) for n, f in zip(names, folder_names(names))]
     for L in prepared if per_map else ():  # refuse a scale that makes one map too large to open
         h, w = L.picture.shape[1:]
         if (fits := tiles.fit_scale(1, h, w, scale=scale, max_pixels=imaging.MAX_PIXELS)) < scale:
@@ -176,13 +173,13 @@ def export_maps(out_dir, layers: dict, *, settings: dict, what="all", grid: bool
     tx = None
     try:
         writer = _Writer(settings, look, mode, progress, cancel, total)
-        with Transaction(out) as tx:
+        with Transaction(out, wait=writer.check_cancel) as tx:
             for layer in prepared:
                 writer.layer(tx.staging, layer, grid=grid, per_map=per_map, npy=npy)
-            manifest = {"format": FORMAT, "convlab_version": __version__,
+            manifest = {"format": FORMAT, "generator": GENERATOR, "convlab_version": __version__,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                         "settings": settings, "render": look, "layers": writer.layers,
-                        "files": writer.files}
+                        "files": writer.files, "checksums": writer.checksums}
             (tx.staging / MANIFEST).write_text(_json(manifest, indent=1) + "\n", encoding="utf-8")
             writer.tick()
             tx.commit([f["path"] for f in writer.files] + [MANIFEST])
@@ -206,13 +203,22 @@ class _Writer:
         self.mode_name = mode if isinstance(mode, str) else "fixed"
         self.progress, self.cancel, self.total, self.done = progress, cancel, total, 0
         self.files: list[dict] = []
+        self.checksums: dict[str, dict] = {}  # path -> {bytes, sha256}, for the manifest
         self.layers: list[dict] = []
         self.software = f"ConvLab {__version__}"
 
-    def tick(self) -> None:
+    def tick(self, staging: Path | None = None, path: str | None = None) -> None:
+        """One more file done (``staging / path``, fingerprinted for the manifest)."""
+        if path is not None:
+            self.checksums[path] = fingerprint(staging / path)
         self.done += 1
         if (self.cancel is not None and self.cancel()) or (
                 self.progress is not None and self.progress(self.done, self.total) is False):
+            raise ExportCancelled("Export cancelled; the folder was left as it was.")
+
+    def check_cancel(self) -> None:
+        """Called while another export into the same place finishes: cancel still works."""
+        if self.cancel is not None and self.cancel():
             raise ExportCancelled("Export cancelled; the folder was left as it was.")
 
     def _png(self, staging: Path, entry: dict, rgb: np.ndarray, title: str, description: str, enlarge=1):
@@ -222,7 +228,7 @@ class _Writer:
                 "convlab:settings": self.settings_json, "convlab:file": _json(entry)}
         png.write_png(staging / entry["path"], rgb, text, compress_level=1, scale=enlarge)
         self.files.append(entry)
-        self.tick()
+        self.tick(staging, entry["path"])
 
     def layer(self, staging: Path, L: _Layer, *, grid: bool, per_map: bool, npy: bool) -> None:
         """Write one layer's map PNGs, grid and .npy (as asked) and record them."""
@@ -281,5 +287,5 @@ class _Writer:
         np.save(staging / path, np.ascontiguousarray(raw, dtype=np.float32))
         self.files.append({"path": path, "kind": "npy", "layer": L.name, "index": None,
                            "shape": list(raw.shape), "stats": record["stats"], "normalize": None})
-        self.tick()
+        self.tick(staging, path)
         return path

@@ -1,200 +1,232 @@
-"""All-or-nothing file output for :mod:`convlab.export.maps`: stage in a hidden folder, then move.
+"""All-or-nothing folder output for :mod:`convlab.export.maps`: build beside, then swap.
 
-``with Transaction(out) as tx:`` creates ``out`` (and missing parents) and a hidden staging
-folder inside it; write into ``tx.staging``, then call ``tx.commit(paths)``. Leaving the block
-with an exception (before or during the commit) removes everything this export wrote, puts back
-every file it had set aside, and removes the folders it created. A successful commit deletes
-the set-aside files: those the new files replace, and the stale files of an earlier ConvLab
-export listed in its ``manifest.json`` (nothing else is ever touched).
-:func:`explain_failure` turns whatever stopped an export into one sentence for a person.
+``with Transaction(out) as tx:`` makes a hidden staging folder beside ``out`` (in its parent,
+created if missing; ``out`` must be a real folder or not exist, never a symbolic link); write
+into ``tx.staging``, then call ``tx.commit(paths)`` (relative POSIX paths, ``manifest.json``
+last). The commit:
+
+1. takes the parent folder's lock (:class:`~convlab.export.exchange.FolderLock`), so two
+   exports into one place make their final steps one after the other;
+2. clears what killed exports left there (:mod:`convlab.export.leftovers`);
+3. judges everything already in ``out`` (:mod:`convlab.export.plan`): an earlier export's files
+   that its ConvLab manifest proves are left behind; anything else where the export writes
+   refuses it in one sentence; the user's own files get a second name (a hard link) in the
+   staging folder, so they are in the new folder too;
+4. swaps the staging folder and ``out`` in one system call (``renameat2(RENAME_EXCHANGE)``; a
+   plain rename for a new target; two renames where the file system cannot exchange);
+5. removes the old folder entry by entry, as far as it is provably ConvLab's or a second name.
+
+A SIGKILL at any moment leaves ``out`` as it was or as the new export made it (on a file system
+without an exchange, between its two renames ``out`` is missing, and the next export puts it
+back). SIGINT and SIGTERM are held during steps 4 and 5 only, which open and read nothing.
+Leaving the block with an exception before the swap removes the staging folder and the
+folders made for it: ``out`` was never touched. :func:`explain_failure` turns whatever stopped
+an export into one sentence for a person.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
-import shutil
-import signal
-from pathlib import Path, PurePosixPath
+import secrets
+import stat
+from pathlib import Path
 
+from convlab.export import exchange, leftovers, tree
+from convlab.export.plan import ExportRefused, carry, make_plan
+from convlab.export.signals import HELD_SIGNALS, SignalHold  # noqa: F401 (HELD_SIGNALS: re-exported)
 from convlab.pipelines import guard
 
 MANIFEST = "manifest.json"
-STAGING = ".convlab-export"  # staging folders: <prefix>-<pid>-<hex>, swept when stale
-REPLACED = ".convlab-replaced"  # files set aside during a commit (kept if one cannot go back)
-HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+STAGING = leftovers.STAGING
+REPLACED = leftovers.REPLACED
+_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-class _SignalHold:
-    """SIGINT and SIGTERM deferred from :meth:`hold` until :meth:`release`, then handled.
+def checkpoint(name: str) -> None:
+    """A named point of the final step; does nothing. Tests replace it to kill the process
+    there: "locked", "swept", "planned", "carried", "sealed", "set-aside" (no exchange),
+    "exchanged", "cleaning" (after the first removal), "clean"."""
 
-    In the main thread the Python handlers are swapped for one that only records the signal,
-    and ``release`` puts them back and raises what was recorded. Masking the signal
-    (``pthread_sigmask``) is not enough there: the mask is per thread, and the kernel hands a
-    process-wide signal to any thread that does not block it (OpenBLAS's workers), after which
-    Python runs the handler in the main thread anyway, in the middle of the final step. In
-    other threads (the window's export worker), where handlers cannot be set and Python never
-    runs them, the thread's mask is used."""
 
-    def __init__(self):
-        self.previous: dict[int, object] | None = None
-        self.mask = None
-        self.caught: list[int] = []
-
-    def hold(self) -> "_SignalHold":
-        try:
-            self.previous = {s: signal.signal(s, self._record) for s in HELD_SIGNALS}
-        except ValueError:  # not the main thread
-            self.previous = None
-            if hasattr(signal, "pthread_sigmask"):
-                self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
-        return self
-
-    def _record(self, signum, _frame) -> None:
-        self.caught.append(signum)
-
-    def release(self) -> None:
-        if self.previous is not None:
-            for signum, handler in self.previous.items():  # None: a handler set outside Python
-                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-            self.previous = None
-            for signum in dict.fromkeys(self.caught):  # each once, in order of arrival
-                signal.raise_signal(signum)  # its own handler runs now, after the final step
-        elif self.mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)  # a deferred one runs now
-            self.mask = None
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 0o022
 
 
 class Transaction:
-    def __init__(self, out: Path):
-        self.out = Path(out)
+    def __init__(self, out, *, wait=None):
+        self.out = Path(os.path.abspath(os.fspath(out)))
+        self.parent = self.out.parent
+        self.wait = wait  # called while another export holds the lock; may raise to give up
         self.staging: Path | None = None
-        self.backup: Path | None = None
         self.created: list[Path] = []  # folders made for the target, outermost first
-        self.undo: list[tuple] = []
-        self.stale_dirs: set[Path] = set()
         self.committed = False
-        self.keep_backup = False
-        self.swept: list[str] = []  # stale staging folders of killed exports, removed on entry
-        self._held: _SignalHold | None = None  # interrupts deferred until the final step is over
+        self.swept: list[str] = []  # leftovers of killed exports cleared by this one
+        self._held: SignalHold | None = None
+        self._lock: exchange.FolderLock | None = None
+        self._fds: dict[str, int] = {}
+        self._aside: str | None = None  # the fallback's old target while inside the staging folder
 
     def __enter__(self) -> "Transaction":
         try:
-            if os.path.lexists(self.out) and not self.out.is_dir():
-                raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(self.out))
-            missing, p = [], self.out
+            self._check_target()
+            missing, p = [], self.parent
             while not os.path.lexists(p) and p != p.parent:
                 missing.append(p)
                 p = p.parent
             for folder in reversed(missing):
                 os.mkdir(folder)
                 self.created.append(folder)
-            self.swept = guard.sweep_stale_staging(self.out, STAGING)
-            self.staging = Path(guard.make_staging_dir(self.out, STAGING))
+            prefix = f"{STAGING}-{leftovers.tag(self.out.name)}"
+            try:
+                self.staging = Path(guard.make_staging_dir(self.parent, prefix))
+            except PermissionError:
+                raise ExportRefused(f"Cannot write to {self.parent}: permission denied (ConvLab "
+                                    f"builds the new {self.out.name} beside the old one, then "
+                                    "swaps them).") from None
+            marker = self.staging / leftovers.marker_of(self.staging.name)
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except BaseException:
             self._discard(failed=True)
             raise
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        held = self._held if self._held is not None else _SignalHold().hold()
+    def _check_target(self) -> None:
+        if self.out == self.parent:
+            raise ExportRefused(f"Cannot export into {self.out}: ConvLab builds an export beside "
+                                "its folder, and the root folder has nothing beside it.")
         try:
-            failed = exc_type is not None or not self.committed
+            info = os.lstat(self.out)
+        except FileNotFoundError:
+            return
+        if stat.S_ISLNK(info.st_mode):
+            raise ExportRefused(f"Cannot export to {self.out}: it is a symbolic link, which "
+                                "ConvLab never follows or replaces; give the folder it points to.")
+        if not stat.S_ISDIR(info.st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(self.out))
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        held = self._held if self._held is not None else SignalHold().hold()
+        try:
+            failed = not self.committed  # after the swap nothing is ever rolled back
             if failed:
                 self._rollback()
             self._discard(failed)
         finally:
             self._held = None
-            held.release()  # an interrupt during the final step is handled only now
+            held.release()  # an interrupt during the swap is handled only now
         return False
 
     def commit(self, paths: list[str]) -> None:
-        """Move ``paths`` (relative, POSIX, in order) from the staging folder into the target.
+        """Put the staged ``paths`` in place as the module docstring says (steps 1 to 5)."""
+        self._lock = exchange.FolderLock(self.parent, self.wait).__enter__()
+        checkpoint("locked")
+        parent = self._fds["parent"] = os.open(self.parent, _DIR)
+        self.swept, _ = leftovers.sweep(parent, self.out.name, own=self.staging.name)
+        out_fd = self._open_target(parent)
+        checkpoint("swept")
+        plan = make_plan(self.out, out_fd, paths)
+        checkpoint("planned")
+        stage = self._fds["staging"] = tree.open_dir(self.staging.name, parent)
+        if out_fd is not None:
+            carry(plan, self.out, out_fd, stage)
+        os.fchmod(stage, stat.S_IMODE(plan.mode) if not plan.fresh else 0o777 & ~_umask())
+        checkpoint("carried")
+        os.unlink(leftovers.marker_of(self.staging.name), dir_fd=stage)
+        checkpoint("sealed")
+        self._held = SignalHold().hold()  # from here: renames, lstat, unlink, rmdir only
+        old = self._swap(plan.fresh, parent, stage)
+        checkpoint("exchanged")
+        if old is not None:
+            first = []
 
-        SIGINT and SIGTERM are held from here until the block is left, so the final step is
-        never cut in half: an interrupt that arrives meanwhile is handled after it, with every
-        file in place (``committed``) or, if the commit failed, none."""
-        self._held = _SignalHold().hold()
-        self.backup = Path(guard.make_staging_dir(self.out, REPLACED))
-        for rel in self._stale(set(paths)):
-            self._set_aside(self.out / rel)
-            self.stale_dirs.add((self.out / rel).parent)
-        for rel in paths:
-            target = self.out / rel
-            self._makedirs(target.parent)
-            if os.path.lexists(target):
-                self._set_aside(target)
-            os.replace(self.staging / rel, target)
-            self.undo.append(("remove", target))
-        self.committed = True
+            def after_each():
+                if not first:
+                    first.append(checkpoint("cleaning"))
+            leftovers.clear(*old, stage, known=plan.proven, read=False, after_each=after_each)
+        checkpoint("clean")
 
-    def _stale(self, new: set[str]) -> list[str]:
-        """Files an earlier ConvLab export wrote here (per its manifest) that this one does not."""
+    def _open_target(self, parent: int) -> int | None:
+        """``out`` opened without following a link (None: it does not exist); what killed
+        exports left inside it cleared; refused while another export writes inside it."""
         try:
-            old = json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
-            if not str(old.get("format", "")).startswith("convlab-export"):
-                return []
-            listed = [str(f["path"]) for f in old.get("files", []) if isinstance(f, dict)]
-        except (OSError, ValueError, AttributeError, KeyError, TypeError):
-            return []
-        stale = []
-        for rel in listed:
-            parts = PurePosixPath(rel).parts
-            if (not parts or PurePosixPath(rel).is_absolute() or ".." in parts
-                    or parts[0].startswith(".") or rel in new):
-                continue  # never follow a manifest out of the folder or into our own temp folders
-            if (self.out / rel).is_file() and not (self.out / rel).is_symlink():
-                stale.append(rel)
-        return sorted(set(stale))
+            fd = self._fds["out"] = tree.open_dir(self.out.name, parent)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                self._check_target()
+            raise
+        if os.fstat(fd).st_dev != os.fstat(parent).st_dev:
+            raise ExportRefused(f"Cannot export to {self.out}: it is a mount point, and ConvLab "
+                                "builds an export beside its folder and swaps the two, which "
+                                "cannot cross file systems; export into a folder inside it.")
+        self.swept += leftovers.sweep_inside(fd)
+        self.swept += guard.sweep_stale_staging(self.out, STAGING)  # older ConvLabs' staging
+        removed, live = leftovers.sweep(fd, None)
+        self.swept += removed
+        if live:
+            raise ExportRefused(f"Cannot export to {self.out}: another ConvLab export is writing "
+                                f"inside it ({live[0]}); try again when it has finished.")
+        return fd
 
-    def _set_aside(self, target: Path) -> None:
-        if target.is_dir() and not target.is_symlink():
-            raise IsADirectoryError(errno.EISDIR, "a folder is in the way of a file", str(target))
-        dest = self.backup / f"{len(self.undo):06d}"
-        os.replace(target, dest)
-        self.undo.append(("restore", dest, target))
-
-    def _makedirs(self, folder: Path) -> None:
-        missing, p = [], folder
-        while not os.path.lexists(p):
-            missing.append(p)
-            p = p.parent
-        for m in reversed(missing):
-            os.mkdir(m)
-            self.undo.append(("rmdir", m))
+    def _swap(self, fresh: bool, parent: int, stage: int):
+        """The one step that changes ``out``; returns ``(folder fd, name)`` of the old folder."""
+        if fresh:
+            os.replace(self.staging, self.out)
+            self.committed = True
+            return None
+        try:
+            exchange.exchange(self.staging, self.out)
+            self.committed = True
+            return parent, self.staging.name  # the old folder now has the staging folder's name
+        except exchange.Unsupported:
+            pass
+        aside = f"{REPLACED}-{os.getpid()}-{secrets.token_hex(4)}"
+        os.rename(self.out.name, aside, src_dir_fd=parent, dst_dir_fd=stage)
+        self._aside = aside
+        checkpoint("set-aside")
+        os.replace(self.staging, self.out)
+        self._aside = None
+        self.committed = True
+        return stage, aside  # the old folder is inside the new one until it is cleared
 
     def _rollback(self) -> None:
-        for action in reversed(self.undo):
-            try:
-                if action[0] == "remove":
-                    os.unlink(action[1])
-                elif action[0] == "restore":
-                    os.replace(action[1], action[2])
-                else:
-                    os.rmdir(action[1])
-            except OSError:
-                if action[0] == "restore":
-                    self.keep_backup = True  # never delete a file we could not put back
-        self.undo.clear()
+        """Before the swap: remove the staging folder (new files and second names only)."""
+        if self.staging is None:
+            return
+        parent = self._fds.get("parent")
+        try:
+            if parent is None:
+                parent = self._fds["parent"] = os.open(self.parent, _DIR)
+            stage = self._fds.get("staging")
+            if stage is None:
+                stage = self._fds["staging"] = tree.open_dir(self.staging.name, parent)
+            if self._aside is not None:  # the fallback failed between its renames: put it back
+                os.rename(self._aside, self.out.name, src_dir_fd=stage, dst_dir_fd=parent)
+                self._aside = None
+            if tree.remove_tree(stage, lambda rel, info: True):
+                os.rmdir(self.staging.name, dir_fd=parent)
+        except OSError:
+            pass  # kept: the next export clears it
 
     def _discard(self, failed: bool) -> None:
-        for tmp in (self.staging, None if self.keep_backup else self.backup):
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        if self._lock is not None:
+            self._lock.__exit__()
+            self._lock = None
         if failed:
             for folder in reversed(self.created):
                 try:
                     os.rmdir(folder)
                 except OSError:
                     break
-        else:
-            for folder in sorted(self.stale_dirs, key=lambda p: len(p.parts), reverse=True):
-                if folder != self.out:
-                    try:
-                        os.rmdir(folder)  # only when the stale files left it empty
-                    except OSError:
-                        pass
 
 
 def describe_error(exc: BaseException) -> str:
@@ -216,6 +248,8 @@ def _blocking_file(out_dir: Path, exc: OSError) -> str:
 def explain_failure(exc: BaseException, out_dir: Path) -> str:
     """One sentence saying why an export into ``out_dir`` did not happen."""
     kept = "the folder was left as it was"
+    if isinstance(exc, ExportRefused):
+        return str(exc)
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"Export to {out_dir} failed: the disk is full; {kept}."
     if isinstance(exc, OSError) and exc.errno == errno.EROFS:

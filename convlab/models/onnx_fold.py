@@ -10,9 +10,24 @@ from __future__ import annotations
 import numpy as np
 
 
-def _charge(imp, shape, what: str) -> None:
+def _charge(imp, shape, what: str, itemsize: int = 4) -> None:
+    """Charge ``prod(shape)`` elements of ``itemsize`` bytes (at least float32's 4, what the
+    engine holds) to the model's budget, before the array is made."""
     count = int(np.prod([int(v) for v in shape], dtype=object)) if len(shape) else 1
-    imp.budget.take(count * 4, what)
+    imp.budget.take(count * max(int(itemsize), 4), what)
+
+
+def unsqueeze_axes(axes, rank: int) -> list[int]:
+    """ONNX Unsqueeze's ``axes`` for an output of ``rank`` axes, made non-negative and sorted;
+    ValueError for an axis outside ``-rank .. rank - 1`` or one given twice."""
+    axes = [int(a) for a in np.asarray(axes).reshape(-1)]
+    if any(not -rank <= a < rank for a in axes):
+        raise ValueError(f"the axes {axes} do not lie in -{rank} to {rank - 1} (the output has "
+                         f"{rank} axes)")
+    axes = sorted(a + rank if a < 0 else a for a in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"the axes {axes} name an axis twice")
+    return axes
 
 
 def reshape_target(shape, target, allowzero=0) -> tuple:
@@ -48,7 +63,10 @@ def _constant_of_shape(imp, node, attrs, xs):
         raise ValueError(f"the shape {shape} has a negative size")
     value = attrs.get("value")
     fill = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)[:1]
-    _charge(imp, shape, f"its constant of shape {'x'.join(map(str, shape))}")
+    if fill.size == 0:
+        raise ValueError("its value holds no element to fill with")
+    # charged at the fill's own width (an int64 fill takes 8 bytes an element, not 4)
+    _charge(imp, shape, f"its constant of shape {'x'.join(map(str, shape))}", fill.itemsize)
     return [np.full(shape, fill[0], dtype=fill.dtype)]
 
 
@@ -61,9 +79,8 @@ def _squeeze(imp, node, attrs, xs):
 
 def _unsqueeze(imp, node, attrs, xs):
     axes = attrs["axes"] if imp.opset < 13 else xs[1]
-    axes = [int(a) for a in np.asarray(axes).reshape(-1)]
-    rank = xs[0].ndim + len(axes)
-    return [np.expand_dims(xs[0], tuple(sorted(a + rank if a < 0 else a for a in axes)))]
+    rank = xs[0].ndim + np.asarray(axes).size
+    return [np.expand_dims(xs[0], tuple(unsqueeze_axes(axes, rank)))]
 
 
 def _reshape(imp, node, attrs, xs):
@@ -94,13 +111,20 @@ def _concat(imp, node, attrs, xs):
     return [np.concatenate(arrays, axis=int(attrs["axis"]))]
 
 
+def _two_inputs(xs, what: str = "MatMul") -> None:
+    if len(xs) < 2 or xs[0] is None or xs[1] is None:
+        raise ValueError(f"a {what} needs two inputs, A and B")
+
+
 def _matmul(imp, node, attrs, xs):
+    _two_inputs(xs)
     a, b = (np.asarray(x, dtype=np.float32) for x in xs[:2])
     _charge(imp, (*a.shape[:-1], b.shape[-1]), "its result")
     return [np.matmul(a, b)]
 
 
 def _gemm(imp, node, attrs, xs):
+    _two_inputs(xs, "Gemm")
     a, b = (np.asarray(x, dtype=np.float32) for x in xs[:2])
     a = a.T if attrs.get("transA", 0) else a
     b = b.T if attrs.get("transB", 0) else b

@@ -22,6 +22,7 @@ from convlab.engine.layers import KINDS
 from convlab.models import onnx_file, onnx_fuse, onnx_ops
 
 ONNX_DOMAINS = ("", "ai.onnx")
+MAX_NODES = 10_000   # nodes in one graph, counted before any is read (a spec's layer budget)
 
 
 @dataclass
@@ -144,7 +145,11 @@ class Importer:
                 "layers": self.layers}
 
     def _check_operators(self) -> None:
-        """Refuse an unknown operator or domain before anything is read or computed."""
+        """Refuse more than :data:`MAX_NODES` nodes, and an unknown operator or domain, before
+        anything is read or computed."""
+        if len(self.graph.node) > MAX_NODES:
+            raise ValueError(f"A model may have at most {MAX_NODES:,} nodes; this one has "
+                             f"{len(self.graph.node):,}.")
         for node in self.graph.node:
             if not node.output or not node.output[0]:
                 raise ValueError(f"{self.label(node)} has no output.")
@@ -187,6 +192,11 @@ class Importer:
             except (ValueError, KeyError, IndexError, TypeError, ArithmeticError) as exc:
                 reason = str(exc).strip("'").rstrip(".")
                 raise ValueError(f"{self.label(node)} cannot be folded: {reason}.") from None
+            except MemoryError:
+                raise ValueError(f"{self.label(node)} makes a constant larger than the memory "
+                                 "that is free.") from None
+            for array in outputs:
+                onnx_file.check_finite(np.asarray(array), f"{self.label(node)}'s result")
             for name, array in zip(node.output, outputs):
                 if name:
                     self.values[name] = Value(const=array)
@@ -202,8 +212,10 @@ class Importer:
             if str(exc).startswith(("Node ", "Initializer ")):
                 raise
             raise ValueError(f"{self.label(node)}: {str(exc).rstrip('.')}.") from None
-        except (IndexError, TypeError, ArithmeticError) as exc:
+        except (IndexError, TypeError, ArithmeticError, AttributeError) as exc:
             raise ValueError(f"{self.label(node)} is malformed ({exc}).") from None
+        except MemoryError:
+            raise ValueError(f"{self.label(node)} needs more memory than is free.") from None
 
     def _outputs(self) -> None:
         for out in self.graph.output:

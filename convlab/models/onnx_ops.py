@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convlab.models.onnx_fold import FOLD, reshape_target
+from convlab.models.onnx_fold import FOLD, reshape_target, unsqueeze_axes
 from convlab.models.onnx_pool import CONVERT_SPATIAL
 
 __all__ = ["CONVERT", "FOLD", "SUPPORTED"]
@@ -155,9 +155,8 @@ def _unsqueeze_axes(imp, node, attrs):
 
 def _unsqueeze(imp, node, attrs):
     full = [1, *imp.data(node).shape]
-    axes = [int(a) for a in np.asarray(_unsqueeze_axes(imp, node, attrs)).reshape(-1)]
-    rank = len(full) + len(axes)
-    for axis in sorted(a + rank if a < 0 else a for a in axes):
+    axes = _unsqueeze_axes(imp, node, attrs)
+    for axis in unsqueeze_axes(axes, len(full) + np.asarray(axes).size):
         full.insert(axis, 1)
     _reshape_like(imp, node, tuple(full))
 
@@ -214,6 +213,9 @@ def _gemm(imp, node, attrs):
 
 def _matmul(imp, node, attrs):
     left, right = imp.value(node, 0), imp.value(node, 1)
+    if left is None or right is None:
+        raise ValueError(f"{imp.label(node)} needs two inputs, A and B, and has "
+                         f"{int(left is not None) + int(right is not None)}.")
     if left.const is None and right.const is None:
         imp.emit(node, {"kind": "matmul"}, [left, right])
         return

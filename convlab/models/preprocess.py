@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,15 +102,25 @@ def find_labels(model_path) -> Path | None:
 
 def read_labels(path) -> list[str]:
     """One class per line (UTF-8; trailing blank lines dropped, a leading WordNet id removed);
-    ``ValueError`` with a sentence for a missing, binary or over-large (4 MiB) file."""
+    ``ValueError`` with a sentence for a missing, special (pipe, device), binary or over-large
+    (:data:`MAX_LABEL_BYTES`, 4 MiB) file. The size is judged on the opened file before any
+    read, and at most 4 MiB + 1 bytes are ever read, so a 1 GiB file costs nothing."""
     name = os.path.basename(os.fspath(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        if os.path.getsize(path) > MAX_LABEL_BYTES:
-            raise ValueError(f"{name} is over 4 MiB, too large for a labels file.")
-        with open(path, "rb") as fh:
-            data = fh.read()
+        fd = os.open(path, flags)   # O_NONBLOCK: a named pipe cannot hold the open
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError(f"{name} is not a regular file, so not a labels file.")
+            if info.st_size > MAX_LABEL_BYTES:
+                raise ValueError(f"{name} is over 4 MiB, too large for a labels file.")
+            os.set_blocking(fh.fileno(), True)
+            data = fh.read(MAX_LABEL_BYTES + 1)
     except OSError as exc:
         raise ValueError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+    if len(data) > MAX_LABEL_BYTES:
+        raise ValueError(f"{name} is over 4 MiB, too large for a labels file.")
     if b"\0" in data:
         raise ValueError(f"{name} is not a text file of class names.")
     lines = data.decode("utf-8", errors="replace").splitlines()

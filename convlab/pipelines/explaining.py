@@ -1,6 +1,6 @@
 """One value of the explorer explained: the numbers behind ``maps[stage][c, i, j]`` (no Qt).
 
-The explorer's pipeline is conv -> (BN) -> (ReLU) -> (max pool). :func:`explain_value` answers,
+The explorer's pipeline is conv -> (BN) -> (ReLU) -> (max or average pool). :func:`explain_value` answers,
 for one output position of any stage, with the real numbers, from
 :mod:`convlab.engine.explain` and the maps the run already computed:
 
@@ -11,8 +11,10 @@ for one output position of any stage, with the real numbers, from
   beta`` with ``mean``, ``var`` (biased) of the conv map's channel, ``gamma = 1``, ``beta = 0``,
   ``eps = 2e-5``.
 - ReLU: ``y = max(x, 0)``.
-- pool: the window over the previous stage's map and the winner
-  (:func:`~convlab.engine.explain.pool_terms`).
+- pool: the window over the previous stage's map (:func:`~convlab.engine.explain.pool_terms`);
+  max pooling: the winner, with its whole chain: its convolution, BN and ReLU
+  (``pooled = relu(bn(conv))`` at the argmax); average pooling (Chainer's
+  ``F.average_pooling_2d``): ``value = sum(window) / (k * k)``, no winner.
 
 ``field`` is the input box the position sees (:func:`~convlab.engine.explain.receptive_field`
 through the conv and, for pool, the pooling window). Heavy settings keep only the shown
@@ -67,9 +69,12 @@ class Explanation:
     pool: PoolTerms | None = None  # pool: the window over ``pooled``'s map
     pooled: str = ""  # the stage the pooling reads
     winner: ConvTerms | None = None  # pool: the convolution at the winning position
+    winner_bn: BatchNormTerms | None = None  # pool with BN: BN at the winning position
+    winner_relu: float | None = None  # pool with ReLU: what the ReLU received there
     input_hw: tuple[int, int] = (0, 0)
     padding: int = 0
     pooled_hw: tuple[int, int] = (0, 0)  # pool: the size of the map it pools
+    pool_mode: str = "max"  # pool: "max" (a winner) or "avg" (the window's mean)
 
 
 def transposed(s) -> bool:
@@ -95,8 +100,13 @@ def conv_window(s) -> Window:
 
 
 def pool_window(s) -> Window:
-    """The explorer's max pooling as a receptive-field window."""
-    return Window.of(s.pool, s.pool_stride, 0, 1, s.cover_all)
+    """The explorer's pooling (max or average) as a receptive-field window."""
+    return Window.of(s.pool, s.pool_stride, 0, 1, pool_cover_all(s))
+
+
+def pool_cover_all(s) -> bool:
+    """``cover_all`` as the pooling runs it (average pooling has none)."""
+    return bool(s.cover_all) and getattr(s, "pool_mode", "max") == "max"
 
 
 def _transposed_weights(result: ExplorerResult) -> np.ndarray:
@@ -177,6 +187,20 @@ def _bn(maps: StageMaps, c: int, i: int, j: int) -> BatchNormTerms:
     return BatchNormTerms(x, mean, var, BN_EPS, 1.0, 0.0, float(value))
 
 
+def _winner_chain(x, result, maps: StageMaps, c: int, argmax, names) -> dict:
+    """The pooling winner's convolution, BN and ReLU input: ``winner``, ``winner_bn``,
+    ``winner_relu`` (None where the stage is off or no cell of the window lies in the map)."""
+    if argmax is None:
+        return {}
+    r, col = (int(v) for v in argmax)
+    chain = {"winner": _conv(x, result, c, r, col)}
+    if "bn" in names:
+        chain["winner_bn"] = _bn(maps, c, r, col)
+    if "relu" in names:
+        chain["winner_relu"] = float(maps.channel("bn" if "bn" in names else "conv", c)[r, col])
+    return chain
+
+
 def explain_value(image: np.ndarray, result: ExplorerResult, stage: str, c: int, i: int,
                   j: int) -> Explanation:
     """Explain ``result.maps[stage][c, i, j]``; ``image`` is the ``(H, W, 3)`` photo explored.
@@ -198,11 +222,12 @@ def explain_value(image: np.ndarray, result: ExplorerResult, stage: str, c: int,
         pooled = next(name for name in BEFORE_POOL if name in names)
         plane = maps.channel(pooled, c)  # (h, w)
         terms = pool_terms(plane[None, None], ksize=s.pool, stride=s.pool_stride,
-                           cover_all=s.cover_all, c=0, i=i, j=j)
-        winner = _conv(x, result, c, *terms.argmax) if terms.argmax is not None else None
+                           cover_all=pool_cover_all(s), c=0, i=i, j=j,
+                           mode=getattr(s, "pool_mode", "max"))
+        chain = _winner_chain(x, result, maps, c, terms.argmax, names)
         field = receptive_field([conv_window(s), pool_window(s)], i, j, hw)
-        return Explanation(**common, field=field, pool=terms, pooled=pooled, winner=winner,
-                           pooled_hw=tuple(plane.shape))
+        return Explanation(**common, field=field, pool=terms, pooled=pooled, **chain,
+                           pooled_hw=tuple(plane.shape), pool_mode=getattr(s, "pool_mode", "max"))
     conv = _conv(x, result, c, i, j)
     bn = _bn(maps, c, i, j) if stage != "conv" and s.batch_norm else None
     relu_input = None

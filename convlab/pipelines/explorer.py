@@ -29,6 +29,13 @@ STAGE_TITLES = {"conv": "convolution", "bn": "BatchNormalization", "relu": "ReLU
                 "pool": "max pooling"}
 
 
+def stage_title(stage: str, settings: ExplorerSettings) -> str:
+    """"convolution", ..., "max pooling" or "average pooling" (the settings' pooling kind)."""
+    if stage == "pool" and settings.pool_mode == "avg":
+        return "average pooling"
+    return STAGE_TITLES[stage]
+
+
 class CostModel:
     """Work units per millisecond, learnt from finished runs (the worker writes, the GUI reads).
 
@@ -77,6 +84,7 @@ class ExplorerRequest:
     allow_preview: bool = True
     dragging: bool = False  # a slider is held: after a preview, wait for the next request
     plan: list[StagePlan] | None = None  # plan_explorer(settings, *image.shape[:2]), if made
+    strip_aspect: float | None = None  # the kernel strip's view, width / height
 
     def __post_init__(self):
         cached = self.cached
@@ -171,7 +179,7 @@ def _montage(req: ExplorerRequest, result: ExplorerResult, stage: str, *, cols=N
              display_size=None, preview=False) -> Montage:
     m = build_montage(result.maps[stage], names=result.kernel_names, kernels=result.kernels,
                       mode=req.mode, aspect=req.aspect, cols=cols,
-                      title=f"{STAGE_TITLES[stage]} output")
+                      title=f"{stage_title(stage, result.settings)} output")
     m.preview, m.display_size = preview, display_size
     return m
 
@@ -247,7 +255,7 @@ def explorer_job(req: ExplorerRequest, cost: CostModel, job) -> ExplorerOutput |
     t1 = time.perf_counter()
     stage = _stage(result, req.stage)
     montage = _montage(req, result, stage)
-    strip = (build_kernel_strip(result.kernels)  # None: the strip on screen shows these kernels
+    strip = (build_kernel_strip(result.kernels, aspect=req.strip_aspect)  # None: the strip on screen shows these kernels
              if result.kernels is not None and result.kernels is not shown else None)
     return ExplorerOutput(result, stage, montage, strip, False, 1, compute_ms,
                           (time.perf_counter() - t1) * 1e3, req.image_key)

@@ -3,8 +3,9 @@
 Images inside ConvLab are ``(H, W, 3)`` float32 RGB in ``[0, 1]``, EXIF orientation applied,
 alpha composited on white, grey and palette images expanded to RGB, 16-bit divided by 65535.
 :func:`load_image` turns every bad file into an :class:`ImageLoadError` with one sentence fit
-for a person, and never raises anything else for a bad file. Turning arrays into pictures and
-PNG files is :mod:`convlab.render`'s.
+for a person, and never raises anything else for a bad file. Only :data:`FORMATS` are opened
+(``Image.open(..., formats=FORMATS)``), so no file reaches a plugin that runs a delegate.
+Turning arrays into pictures and PNG files is :mod:`convlab.render`'s.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 IMAGENET_MEAN = (123.68, 116.779, 103.939)  # per-channel R, G, B means of ImageNet, 0-255 scale
 MAX_RESIZED_SIDE = 4096  # center_crop_imagenet's "resized" (a picture to show) is cut to this
 _TO_RGBA = {"LA", "La", "PA", "RGBa", "RGBA"}
+# The formats ConvLab opens (as the Open dialog's filter and samples.IMAGE_SUFFIXES); Pillow is
+# asked for these plugins only, so an EPS, PostScript or PDF file under any name never reaches a
+# plugin that would hand it to Ghostscript (or leave a temporary file behind).
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
+FORMAT_NAMES = "PNG, JPEG, GIF, BMP, TIFF and WebP"
 
 
 class ImageLoadError(ValueError):
@@ -65,7 +71,7 @@ def _decode(data, name: str) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # bomb and palette warnings: handled below
-            with Image.open(data) as im:
+            with Image.open(data, formats=FORMATS) as im:
                 _check_pixels(im.size, name)
                 im.load()
                 try:
@@ -79,7 +85,7 @@ def _decode(data, name: str) -> np.ndarray:
         raise ImageLoadError(f"{name} has too many pixels (over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} "
                              "megapixels), which could be a decompression bomb.") from None
     except UnidentifiedImageError:
-        raise ImageLoadError(f"{name} is not an image (Pillow does not recognise its format).") from None
+        raise ImageLoadError(f"{name} is not an image in a format ConvLab reads ({FORMAT_NAMES}).") from None
     except MemoryError:
         raise ImageLoadError(f"{name} is too large to load into memory.") from None
     except Exception as exc:  # noqa: BLE001 - truncated data streams raise OSError, SyntaxError, ...

@@ -38,7 +38,11 @@ class LayerOutputs(MutableMapping):
         ``source`` is not held here."""
         if source not in self._items:
             return False
-        self._items[name] = ReluOf(source)
+        held = self._items[source]
+        # max(max(x, 0), 0) is max(x, 0), bit for bit: a ReLU of a held ReLU reads that one's
+        # source, so every chain is one step deep (a thousand ReLUs in a row made the lookup
+        # recurse a thousand deep)
+        self._items[name] = held if isinstance(held, ReluOf) else ReluOf(source)
         return True
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -48,7 +52,7 @@ class LayerOutputs(MutableMapping):
         with self._lock:
             if self._last is not None and self._last[0] == name:
                 return self._last[1]
-        out = ops.relu(self[item.source])
+        out = ops.relu(self._items[item.source])  # a source is never a ReluOf (keep_relu)
         with self._lock:
             self._last = (name, out)
         return out
@@ -56,7 +60,7 @@ class LayerOutputs(MutableMapping):
     def shape_of(self, name: str) -> tuple[int, ...]:
         """The shape of ``self[name]`` without making a ReLU's output again (GUI thread)."""
         item = self._items[name]
-        return self.shape_of(item.source) if isinstance(item, ReluOf) else item.shape
+        return self._items[item.source].shape if isinstance(item, ReluOf) else item.shape
 
     def __setitem__(self, name: str, value: np.ndarray) -> None:
         self._items[name] = value

@@ -28,12 +28,17 @@ def read_spec(path):
     """The spec (a dict, or a bare list of layers) in the JSON file ``path``.
 
     ``ValueError`` with one sentence for a file that is not a regular file, is over 4 MiB, is
-    not UTF-8 JSON, or holds something other than an object or a list.
+    not UTF-8 JSON (``NaN`` and ``Infinity`` included), or holds something other than an object
+    or a list.
     """
     name = _name(path)
     data = guard.bounded_read(path, MAX_SPEC_BYTES, "network spec")
+
+    def not_a_number(word):  # Python's json reads NaN, Infinity and -Infinity; JSON has none
+        raise ValueError(f"{word} is not a number a spec may hold (only finite numbers)")
+
     try:
-        spec = json.loads(data.decode("utf-8"))
+        spec = json.loads(data.decode("utf-8"), parse_constant=not_a_number)
     except UnicodeDecodeError:
         raise ValueError(f"{name} is not a text file, so not a network spec (JSON).") from None
     except json.JSONDecodeError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shlex
 from dataclasses import dataclass, field, replace
@@ -24,10 +25,12 @@ from convlab.engine.nets import Network, SummaryRow
 from convlab.engine.ops import softmax
 from convlab.engine.wording import shape_text
 from convlab.pipelines import records
+from convlab.pipelines.guard import bounded_read
 from convlab.pipelines import netbuild
 from convlab.pipelines.layer_outputs import LayerOutputs
 
 CLASS_NAME_FILES = ("synset_words.txt", "labels.txt", "classes.txt", "imagenet_classes.txt")
+MAX_CLASS_NAME_BYTES = 4 * 2 ** 20   # ImageNet's synset_words.txt is 31 kB
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class NetworkResult:
     weights_sha256: str | None = None  # of the weights file as it was loaded (it may be gone since)
     inputs: dict[str, list[str]] = field(default_factory=dict)  # layer -> the layers it reads
     net: Network | None = None  # the network that ran (read its geometry only, never run it)
+    weights_note: str = ""  # a model's constant or degenerate weights, named (weight_check)
 
     def settings_record(self, image: dict, spec_path=None) -> dict:
         """The run's record (:func:`convlab.pipelines.records.network_settings_record`) for the
@@ -142,9 +146,32 @@ class NetworkResult:
         return record
 
 
+def check_activations(rows: list[SummaryRow], shape) -> None:
+    """Refuse a run whose layer outputs (float32, one image, the input included: ``4 *
+    sum(prod(shape))``) would pass the spec's budget at this input size (a spec is judged at its
+    own size when built; ``--input`` or the pane's size can be larger), before any is made."""
+    from convlab.engine.nets.spec import MAX_ACTIVATION_BYTES
+
+    total = 4 * math.prod(shape) + sum(4 * math.prod(r.output_shape) for r in rows
+                                       if r.output_shape)
+    if total > MAX_ACTIVATION_BYTES:
+        raise ValueError(f"At the input size {'x'.join(map(str, shape))} the layer outputs would "
+                         f"take {total / 1e9:,.2f} GB; a run's outputs may take at most "
+                         f"{MAX_ACTIVATION_BYTES / 1e9:.2f} GB (float32, one image).")
+
+
 def has_batch_norm(net: Network) -> bool:
     """True when ``net`` has a BatchNormalization layer (so a BN mode applies to it)."""
     return any(layer.kind == "bn" for layer in net.layers)
+
+
+def weights_note(net: Network) -> str:
+    """:func:`~convlab.pipelines.weight_check.weights_finding`'s sentence, once per network."""
+    if not hasattr(net, "_weights_note"):
+        from convlab.pipelines.weight_check import weights_finding
+
+        net._weights_note = weights_finding(net).sentence()
+    return net._weights_note
 
 
 def _file_stamp(path: str | None) -> tuple | None:
@@ -156,15 +183,19 @@ def _file_stamp(path: str | None) -> tuple | None:
 
 
 def load_class_names(path) -> list[str]:
-    """One class per line; Caffe's ``synset_words.txt`` form (``n01440764 tench, ...``) is tidied."""
+    """One class per line; Caffe's ``synset_words.txt`` form (``n01440764 tench, ...``) is tidied.
+
+    A regular file of at most :data:`MAX_CLASS_NAME_BYTES` only (``ValueError`` otherwise,
+    judged before it is read: a 1 GiB file beside the weights was read whole, 2.4 GB);
+    ``UnicodeDecodeError`` for one that is not UTF-8."""
+    text = bounded_read(path, MAX_CLASS_NAME_BYTES, "class names").decode("utf-8")
     names = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            head, _, rest = line.partition(" ")
-            names.append(rest if head[:1] == "n" and head[1:].isdigit() and rest else line)
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        head, _, rest = line.partition(" ")
+        names.append(rest if head[:1] == "n" and head[1:].isdigit() and rest else line)
     return names
 
 
@@ -178,7 +209,7 @@ def find_class_names(weights_path: str | None) -> list[str] | None:
         if os.path.isfile(candidate):
             try:
                 names = load_class_names(candidate)
-            except (OSError, UnicodeDecodeError):
+            except (OSError, ValueError):  # too large, special or not UTF-8: not class names
                 continue
             if len(names) == 1000:
                 return names
@@ -253,12 +284,15 @@ class NetworkRunner:
         net = self.network(s)
         shape = input_shape(net, s)
         rows = net.summary(shape)
+        check_activations(rows, shape)
         prep = netbuild.prepare(image, s, net)
         note = cover_all_note(net, s.insize) if s.net in specs.PRESETS else ""
         result = NetworkResult(s, rows, prep, weights_source=net.weights_source, note=note,
                                has_batch_norm=has_batch_norm(net),
                                weights_sha256=getattr(net, "weights_sha256", None))
         result.inputs = {layer.name: list(layer.inputs) for layer in net.layers}
+        if s.net == "onnx":
+            result.weights_note = weights_note(net)
         result.net = netbuild.without_weights(net)  # the pane keeps results: never a second 250 MB
         prep["layer_inputs"] = result.inputs  # for on_rows: the table's "inputs" column
         if on_rows is not None:
@@ -300,7 +334,14 @@ def _top5(net: Network, s: NetworkSettings, result: NetworkResult):
         from convlab.models.preprocess import top_k as top_labels
 
         path = s.labels or find_labels(s.model)
-        labels = read_labels(path) if path else None
+        labels = None
+        try:
+            labels = read_labels(path) if path else None
+        except ValueError as exc:
+            if s.labels:        # named by the user: checked before the run, so this is a race
+                raise
+            result.note = (f"{str(exc).rstrip('.')}; it was found beside the model, not named, "
+                           "so it is ignored and the classes are numbered.")
         scores = result.outputs[last]
         if not is_distribution(scores):
             scores = to_numpy(softmax(scores.reshape(1, -1)))[0]
@@ -314,6 +355,8 @@ def cover_all_note(net: Network, insize: int) -> str:
     """Say what Chainer's ``cover_all`` pooling does for this input size, next to floor pooling."""
     from convlab.engine.layers import MaxPool
 
+    if "pool5" not in net.layer_names:  # the note is about AlexNet's pool5 and fc6
+        return ""
     shape, floor_shape = (3, insize, insize), (3, insize, insize)
     try:
         for layer in net.layers:

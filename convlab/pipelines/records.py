@@ -17,13 +17,14 @@ import numpy as np
 
 from convlab.engine.explorer.code import chainer_code, pytorch_code
 from convlab.engine.explorer import ExplorerSettings
+from convlab.pipelines.guard import open_regular
 from convlab.pipelines.images import IMAGENET_MEAN
 
 DEFAULTS = ExplorerSettings()
 # ``convlab export`` flags of the explorer pipeline: integer settings, and switches that turn one off
 INT_FLAGS = {"kernel": "kernel size", "stride": "convolution stride", "padding": "zero padding",
-             "dilation": "dilation", "filters": "number of filters", "pool": "max-pooling window (1 = none)",
-             "pool_stride": "max-pooling stride"}
+             "dilation": "dilation", "filters": "number of filters", "pool": "pooling window (1 = none)",
+             "pool_stride": "pooling stride"}
 SWITCHES = {"no_bn": "batch_norm", "no_relu": "relu", "no_cover_all": "cover_all"}
 IMAGE_PLACEHOLDER = "IMAGE"  # in the command of a photo that is not a file (pasted, dropped pixels)
 
@@ -42,12 +43,14 @@ def image_record(path, shape, pixels=None, name=None) -> dict:
         record["path"] = str(Path(path).absolute()) if local else str(path)
         record["name"] = name or (Path(path).name if local else getattr(path, "name", str(path)))
         try:
-            data = Path(path).read_bytes() if local else path.read_bytes()
+            # a regular file only (OSError for a pipe swapped in since the photo was read)
+            with (open_regular(path, "image", error=OSError) if local else path.open("rb")) as fh:
+                digest, size = _sha256(fh)
         except OSError:
             if pixels is None:
                 raise
         else:
-            record.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+            record.update(sha256=digest, bytes=size)
             return record
     elif pixels is None:
         raise ValueError("image_record needs the image's path or its pixels")
@@ -71,6 +74,7 @@ def explorer_settings_record(settings: ExplorerSettings, image: dict, *, longest
     flags += ["--grayscale"] * s.grayscale + [f"--bank {s.bank}"] * (s.bank != DEFAULTS.bank)
     flags += ["--same"] * s.same + ["--transposed"] * s.transposed
     flags += [f"--groups {s.groups}"] * (s.groups != 1)
+    flags += [f"--pool-mode {s.pool_mode}"] * (s.pool_mode != DEFAULTS.pool_mode)
     flags += [f"--seed {s.seed}"] * (s.seed != 0) + [f"--longest {longest}"] * (longest != 512)
     return {"pipeline": "explorer", "image": image, "explorer": s.as_dict(), "seed": s.seed,
             "weights": f"kernel bank {s.bank!r}, seed {s.seed}",
@@ -78,13 +82,22 @@ def explorer_settings_record(settings: ExplorerSettings, image: dict, *, longest
             "command": _command(image, flags), "chainer": chainer_code(s), "pytorch": pytorch_code(s)}
 
 
+def _sha256(fh) -> tuple[str, int]:
+    """``(hex sha256, bytes)`` of what ``fh`` holds, read 1 MiB at a time: memory stays at one
+    chunk whatever the file's size (a photo with a 1.5 GiB tail after its PNG data was read
+    whole, 1.6 GB resident)."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def file_record(path) -> dict:
     """``{path (absolute), sha256}`` of a file, read in chunks (AlexBN's weights are 250 MB)."""
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return {"path": str(Path(path).absolute()), "sha256": digest.hexdigest()}
+        digest, _ = _sha256(fh)
+    return {"path": str(Path(path).absolute()), "sha256": digest}
 
 
 def network_settings_record(net: str, image: dict, *, weights_source: str = "random",

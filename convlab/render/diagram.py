@@ -210,7 +210,8 @@ def diagram_for(settings, stage: str, height: int, width: int, *,
             raise ValueError("Pooling is off (window 1): no pooling windows to draw.")
         conv = diagram_for(s, "conv", height, width, max_cells=max_cells)
         h, w = conv.rows.out, conv.cols.out
-        rows, cols = (build_axis(n, s.pool, s.pool_stride, (0, 0), 1, s.cover_all,
+        cover_all = s.cover_all and getattr(s, "pool_mode", "max") == "max"  # avg: floor
+        rows, cols = (build_axis(n, s.pool, s.pool_stride, (0, 0), 1, cover_all,
                                  max_cells=max_cells, corner=corner) for n in (h, w))
         return Diagram(rows, cols, "pool")
     (top, bottom), (left, right) = s.conv_pad()

@@ -26,14 +26,30 @@ def kernel_rgb(kernels: np.ndarray) -> np.ndarray:
     return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def build_kernel_strip(kernels: np.ndarray, *, max_rows: int = 3,
+def strip_rows(f: int, tile: int, gap: int, aspect: float) -> int:
+    """The number of rows that shows ``f`` tiles largest in a view ``aspect`` = width / height
+    wide: the rows maximising ``min(aspect / width, 1 / height)`` of the whole strip."""
+    def shown(rows: int) -> float:
+        cols = -(-f // rows)
+        return min(aspect / (cols * (tile + gap)), 1.0 / (rows * (tile + gap)))
+
+    return max(range(1, f + 1), key=shown)
+
+
+def build_kernel_strip(kernels: np.ndarray, *, max_rows: int = 3, aspect: float | None = None,
                        background=(32, 34, 38)) -> tuple[np.ndarray, Layout]:
-    """All kernels as one RGB image, a few rows high, each pixel drawn as a zoom x zoom block."""
+    """All kernels as one RGB image, each pixel drawn as a zoom x zoom block: a few rows high,
+    or, given the view's ``aspect`` (width / height), the rows that show them largest
+    (256 kernels of 15 x 15 in a wide short tab: 6 rows, not 3 rows of 86)."""
     f, _, k, _ = kernels.shape
-    rows = min(max_rows, max(1, math.ceil(f / 32)))
-    cols = -(-f // rows)
     zoom = max(1, 12 // k)
-    layout = Layout(cols, rows, k * zoom, k * zoom, 1, max(1, zoom // 2))
+    gap = max(1, zoom // 2)
+    if aspect is not None and aspect > 0:
+        rows = strip_rows(f, k * zoom, gap, aspect)
+    else:
+        rows = min(max_rows, max(1, math.ceil(f / 32)))
+    cols = -(-f // rows)
+    layout = Layout(cols, rows, k * zoom, k * zoom, 1, gap)
     tiles = kernel_rgb(kernels).repeat(zoom, axis=1).repeat(zoom, axis=2)  # (F, kz, kz, 3)
     image = np.empty((layout.height, layout.width, 3), np.uint8)
     image[:] = background

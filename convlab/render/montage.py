@@ -124,14 +124,36 @@ class Montage:
 
     def gutters(self) -> list[tuple[int, int, int, int]]:
         """``(x, y, w, h)`` rectangles between and after the tiles, in montage pixels."""
-        lay = self.layout
-        step_x, step_y = lay.tile_w + lay.gap, lay.tile_h + lay.gap
-        rects = [(c * step_x - lay.gap, 0, lay.gap, lay.height) for c in range(1, lay.cols)]
-        rects += [(0, r * step_y - lay.gap, lay.width, lay.gap) for r in range(1, lay.rows)]
-        for i in range(self.count, lay.rows * lay.cols):  # the empty cells of the last row
-            r, c = divmod(i, lay.cols)
-            rects.append((c * step_x, r * step_y, lay.tile_w, lay.tile_h))
-        return rects
+        return layout_gutters(self.layout, self.count)
+
+
+def layout_gutters(lay: Layout, count: int) -> list[tuple[int, int, int, int]]:
+    """``(x, y, w, h)`` rectangles between the tiles of ``lay`` and over its empty cells."""
+    step_x, step_y = lay.tile_w + lay.gap, lay.tile_h + lay.gap
+    rects = [(c * step_x - lay.gap, 0, lay.gap, lay.height) for c in range(1, lay.cols)]
+    rects += [(0, r * step_y - lay.gap, lay.width, lay.gap) for r in range(1, lay.rows)]
+    for i in range(count, lay.rows * lay.cols):  # the empty cells of the last row
+        r, c = divmod(i, lay.cols)
+        rects.append((c * step_x, r * step_y, lay.tile_w, lay.tile_h))
+    return rects
+
+
+def retile(image: np.ndarray, layout: Layout, count: int,
+           aspect: float) -> tuple[np.ndarray, Layout]:
+    """The ``count`` tiles of a montage picture ``image`` (laid out by ``layout``) moved into
+    the grid that shows them largest in a view of width / height ``aspect``: the same pixels,
+    no colouring again (a pinned picture whose maps are gone can still fill its view)."""
+    th, tw = layout.tile_h, layout.tile_w
+    new = plan_layout(count, th, tw, aspect, max_pixels=max(MAX_PIXELS, count * th * tw))
+    if new.cols == layout.cols:
+        return image, layout
+    out = np.zeros((new.height, new.width), image.dtype)                  # (H', W') indices
+    sy, sx, dy, dx = th + layout.gap, tw + layout.gap, th + new.gap, tw + new.gap
+    for i in range(count):
+        (r, c), (rr, cc) = divmod(i, layout.cols), divmod(i, new.cols)
+        out[rr * dy:rr * dy + th, cc * dx:cc * dx + tw] = image[r * sy:r * sy + th,
+                                                                 c * sx:c * sx + tw]
+    return out, new
 
 
 def _bounds(maps: np.ndarray, mode, stats: MapStats):

@@ -22,7 +22,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton
 
 from convlab import __version__
-from convlab.engine.wording import count_noun
+from convlab.engine.wording import count_noun, shape_text
 from convlab.export.atomic import atomic_path
 from convlab.pipelines import guard, images as imaging
 from convlab.render import colour, png, tiles
@@ -154,7 +154,12 @@ class ExportController(QObject):
                 lo, hi = colour.normalize_bounds(values, src.mode)
                 values, bounds = values[index], (lo[index:index + 1], hi[index:index + 1])
             rgb = tiles.picture(values, src.cmap, src.mode, bounds=bounds, scale=scale)
-            return _write(path, rgb, record, chunk, f"map {index} of {name}")
+            shape = values.shape if values.ndim == 2 else (values.size,)
+            lo, hi = (float(bounds[0].flat[0]), float(bounds[1].flat[0])) if bounds else \
+                (float(values.min()), float(values.max()))
+            words = (f"{name} map {index}", f"Feature map {index} of layer {name} "
+                     f"({shape_text(shape)}), {src.cmap} colormap from {lo:.6g} to {hi:.6g}.")
+            return _write(path, rgb, record, chunk, f"map {index} of {name}", words)
 
         return self._submit(job, cancellable=False)
 
@@ -171,9 +176,12 @@ class ExportController(QObject):
         scale = grid_scale(arr, self.scale)
         chunk = {"layer": name, "grid": True, "version": __version__, "scale": scale}
         record = lambda: look_record(src.record(), src.cmap, src.mode, self.scale)  # noqa: E731
+        what = (f"All {count_noun(len(arr), 'map')}" if arr.ndim == 3
+                else f"The {count_noun(arr.size, 'value')}")
+        words = (f"{name} grid", f"{what} of layer {name}, {src.cmap} colormap.")
         return self._submit(lambda job: _write(path, tiles.picture(arr, src.cmap, src.mode,
                                                                    scale=scale),
-                                               record, chunk, f"the grid of {name}"),
+                                               record, chunk, f"the grid of {name}", words),
                             cancellable=False)
 
     def export_layer(self, folder: str | None = None) -> int:
@@ -276,9 +284,11 @@ def look_record(record: dict, cmap: str, mode: str, scale: int = 1) -> dict:
     return {**record, "render": look, **({"command": command} if command else {})}
 
 
-def _write(path, rgb, record, chunk, what) -> str:
-    """Worker side: one PNG, placed atomically, with the settings that made it in its text chunks."""
-    text = {"convlab:settings": json.dumps(record()), "convlab:file": json.dumps(chunk)}
+def _write(path, rgb, record, chunk, what, words) -> str:
+    """Worker side: one PNG, placed atomically, with the settings that made it in its text
+    chunks, and ``words`` = (Title, Description) as a folder export's PNGs carry them."""
+    text = {"Software": f"ConvLab {__version__}", "Title": words[0], "Description": words[1],
+            "convlab:settings": json.dumps(record()), "convlab:file": json.dumps(chunk)}
     full = guard.check_output_path(path, "PNG")  # a folder, pipe or device: one sentence
     try:
         os.makedirs(os.path.dirname(full), exist_ok=True)  # a new folder, as convlab export does

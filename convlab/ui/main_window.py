@@ -21,9 +21,12 @@ from convlab.pipelines.sources import LoadedImage
 from convlab.ui import window_state
 from convlab.ui.export_actions import ExportController
 from convlab.ui.window_drops import FileDropMixin
+from convlab.ui.window_undo import install_undo
 from convlab.ui.panes.base import Pane
 from convlab.ui.panes.explorer import ExplorerPane
 from convlab.ui.panes.network import NetworkPane
+from convlab.ui.help_menu import HelpMenu
+from convlab.ui.widgets.elided_label import ElidedLabel
 from convlab.ui.widgets.message_area import MessageArea
 from convlab.ui.worker import LatestWorker, stop_workers
 
@@ -73,13 +76,16 @@ class MainWindow(FileDropMixin, QMainWindow):
         self.explorer.failed.connect(self.show_message)
         self.explorer.controls.longestChanged.connect(self._rescale)
         self.network = self._network_pane()
+        self.undo_group = install_undo(self)  # Edit > Undo/Redo act on the pane in front
+        self.help_menu = HelpMenu(self)  # last in the menu bar, after the Network menu
         self.tabs.currentChanged.connect(self._pane_shown)
         self.setAcceptDrops(True)
         self._install_drop_filters()
         self.resize(1280, 800)
         if self.store is not None:
             window_state.restore(self, self.store)
-        self._open_first(image_path or window_state.remembered_photo(self.store))
+        self._open_first(image_path or window_state.remembered_photo(self.store)
+                         or window_state.remembered_sample(self.store))
 
     # -- panes -----------------------------------------------------------------------------------
     def add_pane(self, widget: QWidget, title: str) -> int:
@@ -146,8 +152,8 @@ class MainWindow(FileDropMixin, QMainWindow):
 
     def _status_widgets(self) -> None:
         bar = self.statusBar()
-        self.backend_label = QLabel(objectName="backendLabel")
-        self.compute_label = QLabel(objectName="computeLabel")
+        self.backend_label = ElidedLabel(objectName="backendLabel")  # elided in a narrow window
+        self.compute_label = ElidedLabel(objectName="computeLabel")
         self.size_label = QLabel(objectName="imageSizeLabel")
         bar.addWidget(self.compute_label, 1)
         bar.addPermanentWidget(self.size_label)
@@ -169,8 +175,12 @@ class MainWindow(FileDropMixin, QMainWindow):
             self._set_loaded(image_path)
             return
         source = image_path or sources.default_sample()
+        samples = sources.list_samples()
+        sample = not image_path or source in samples  # a bundled photo (the Samples menu)
+        if source in samples:
+            self.sample_index = samples.index(source)
         try:
-            loaded = (sources.read_and_prepare(source, self.longest, sample=not image_path)
+            loaded = (sources.read_and_prepare(source, self.longest, sample=sample)
                       if source else None)
         except ValueError as exc:
             self.show_message(f"{exc} Showing a sample photo instead.")

@@ -61,6 +61,7 @@ def build_menus(window) -> None:
     _action(window, samples, "&Previous sample", partial(window.next_sample, -1), "Alt+Left",
             "actionPreviousSample")
     view = bar.addMenu("&View")
+    view.addActions(window.explorer.history.actions())  # the explorer's settings, undoable
     _action(window, view, "&Reset to defaults", window.explorer.reset, "Ctrl+Shift+R",
             "actionReset")
     _action(window, view, "&Fit the maps", lambda: fit_maps(window), "Ctrl+0")
@@ -134,6 +135,13 @@ def remembered_photo(store: QSettings | None) -> str | None:
     return path if isinstance(path, str) and os.path.isfile(path) else None
 
 
+def remembered_sample(store: QSettings | None):
+    """The sample photo (from the Samples menu) explored when the window was last closed."""
+    name = _load_json(store, "files/sample", None) if store is not None else None
+    return next((item for item in sources.list_samples() if item.name == name), None) \
+        if isinstance(name, str) else None
+
+
 def save(window, store: QSettings) -> None:
     store.setValue("window/geometry", window.saveGeometry())
     for pane in window.panes():
@@ -147,6 +155,8 @@ def save(window, store: QSettings) -> None:
     loaded = window.loaded
     photo = loaded.path if loaded is not None and loaded.path and not loaded.sample else None
     store.setValue("files/photo", json.dumps(photo if isinstance(photo, str) else None))
+    sample = loaded.name if loaded is not None and loaded.sample else None
+    store.setValue("files/sample", json.dumps(sample))  # a photo from the Samples menu
     store.sync()
 
 

@@ -45,6 +45,22 @@ def test_explorer_maps_from_the_cli_equal_the_window(qtbot, window, tmp_path):
     assert record["explorer"] == settings.as_dict()
 
 
+def test_average_pooling_from_the_cli_equals_the_window(qtbot, window, tmp_path):
+    settings = ExplorerSettings(kernel=3, stride=2, filters=6, pool=3, pool_stride=2,
+                                pool_mode="avg")
+    with qtbot.waitSignal(window.explorer.resultReady, timeout=RESULT_MS):
+        window.explorer.set_settings(settings)
+    qtbot.waitUntil(window.explorer.settled, timeout=RESULT_MS)
+    shown = window.explorer.output.result
+    assert shown.settings == settings
+    arrays, record = export_npy(tmp_path, "--kernel", "3", "--stride", "2", "--filters", "6",
+                                "--pool", "3", "--pool-stride", "2", "--pool-mode", "avg")
+    assert list(arrays) == list(shown.maps)
+    for name, values in arrays.items():
+        assert np.array_equal(values, shown.maps[name]), name
+    assert record["explorer"] == settings.as_dict() and "--pool-mode avg" in record["command"]
+
+
 def test_network_maps_from_the_cli_equal_the_network_pane(qtbot, window, tmp_path):
     pane = window.network
     window.show_pane(pane)

@@ -160,6 +160,52 @@ def test_export_a_light_onnx_model_with_a_preset_and_labels(tmp_path, capsys):
     assert pngs(out).items() <= pngs(again).items()
 
 
+@pytest.mark.parametrize("beside", ["binary", "huge"])
+def test_a_labels_file_beside_the_model_that_is_not_usable_is_ignored_with_a_note(tmp_path, capsys,
+                                                                                   beside):
+    """Issue 20, "Also": a large or binary <model>.txt beside an ONNX model made export fail,
+    though the user never named it; it is ignored, with a note, and the classes are numbered."""
+    import shutil
+
+    model = tmp_path / "squeezenet.onnx"
+    shutil.copyfile(light_model("squeezenet"), model)
+    with open(tmp_path / "squeezenet.txt", "wb") as fh:
+        if beside == "binary":
+            fh.write(bytes(range(256)) * 8)
+        else:
+            fh.truncate(1 << 30)                               # sparse: 1 GiB to a reader
+    out = tmp_path / "maps"
+    assert main(["export", "--out", str(out), "--model", str(model), "--layers", "n0",
+                 "--no-maps"]) == 0
+    captured = capsys.readouterr()
+    assert "squeezenet.txt" in captured.err and "it is ignored and the classes are numbered" in captured.err
+    top = [line for line in captured.out.splitlines() if "top-" in line]
+    assert len(top) == 5 and "class " in top[0]
+    assert manifest(out)["settings"]["model"]["labels"] is None
+
+
+def test_outputs_over_budget_at_the_run_size_are_refused_before_any_is_made(tmp_path):
+    """Issue 20, "Also" (activation budget): a spec fine at its own input size can be asked to
+    run at --input 4096, where its outputs would take 4.5 GB; under a 1.5 GiB address space
+    the refusal must be the budget's sentence and exit 2, not "out of memory"."""
+    import os
+    import subprocess
+    import sys
+
+    spec = write_spec(tmp_path, {"input_shape": [3, 64, 64], "layers": [
+        {"name": "c", "kind": "conv", "out_channels": 64, "ksize": 1}]})
+    limit = ("import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29)); "
+             "sys.argv = ['convlab'] + sys.argv[1:]; runpy.run_module('convlab', run_name='__main__')")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", limit, "export", "--out", str(tmp_path / "maps"),
+                           "--spec", str(spec), "--input", "4096"], capture_output=True, text=True,
+                          timeout=300, cwd=root)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "At the input size 3x4096x4096 the layer outputs would take 4.50 GB; a run's outputs " \
+           "may take at most 2.15 GB" in done.stderr
+    assert not (tmp_path / "maps").exists()
+
+
 def test_an_unusable_model_is_one_sentence_and_nothing_written(tmp_path, capsys):
     pytest.importorskip("onnx")
     junk = tmp_path / "junk.onnx"

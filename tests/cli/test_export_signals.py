@@ -25,9 +25,9 @@ def _staging(folder):
 
 
 def _wait_for_staging(out, proc) -> None:
-    """Wait until the export is writing (its staging folder exists)."""
+    """Wait until the export is writing (its staging folder exists, beside the target)."""
     deadline = time.monotonic() + 90
-    while not _staging(out) and proc.poll() is None and time.monotonic() < deadline:
+    while not _staging(out.parent) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
@@ -73,9 +73,9 @@ def test_a_killed_exports_staging_is_swept_by_the_next_export(tmp_path):
     time.sleep(0.3)
     proc.kill()  # SIGKILL: no chance to clean up
     proc.communicate(timeout=60)
-    left = _staging(out)
+    left = _staging(out.parent)
     assert left, "the killed export left no staging folder to sweep"
     again = subprocess.run([*COMMAND, str(out), "--longest", "64", "--quiet"], capture_output=True,
                            text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    assert not _staging(out)
+    assert not _staging(out) and not _staging(out.parent)

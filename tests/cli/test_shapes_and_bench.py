@@ -48,6 +48,37 @@ def test_bench_reports_layers_ceilings_and_roofline(capsys):
     assert "of the roofline" in out and "peak resident memory" in out
 
 
+@pytest.mark.parametrize("argv,flag,words", [
+    (["--repeats", "99999999999999999999"], "--repeats", "from 1 to 10,000"),
+    (["--threads", "99999999999999999999"], "--threads", "from 1 to 1,024"),
+    (["--repeats", "0"], "--repeats", "from 1 to 10,000"),       # was a StatisticsError
+    (["--threads", "-3"], "--threads", "from 1 to 1,024"),
+    (["--repeats", "1e3"], "--repeats", "whole number from 1 to 10,000"),
+])
+def test_bench_numbers_out_of_range_are_refused_before_any_run(argv, flag, words, capsys,
+                                                               monkeypatch):
+    """Issue 20, case 15: a huge --repeats/--threads ran until killed, --repeats 0 ended in a
+    StatisticsError; each flag has a range, refused with exit 2 before anything runs."""
+    import convlab.cli.bench as bench
+
+    def never(*args, **kw):
+        raise AssertionError("the benchmark ran with an out-of-range flag")
+
+    monkeypatch.setattr(bench, "run_bench", never)
+    with pytest.raises(SystemExit) as info:
+        main(["bench", *argv])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert flag in err and words in err and "Traceback" not in err
+
+
+def test_bench_help_states_each_numeric_range(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "timed forwards, 1 to 10,000" in out and "BLAS threads, 1 to 1,024" in out
+
+
 # --- the command line as a whole: sub-commands, typos, no display --------------------------------
 
 def test_a_typo_of_a_command_is_a_usage_error_with_a_suggestion(capsys, tmp_path, monkeypatch):

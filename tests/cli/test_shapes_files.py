@@ -118,6 +118,22 @@ def test_a_file_that_is_not_a_spec_is_refused(tmp_path, capsys, content, words):
     assert words in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_literals_in_a_spec_file_are_refused(tmp_path, capsys, literal):
+    """Issue 20, case 12: ``"eps": NaN`` was accepted (Python's json reads it; JSON has none)."""
+    path = tmp_path / "net.json"
+    path.write_text('{"layers": [{"name": "b", "kind": "bn", "eps": %s}]}' % literal)
+    assert main(["shapes", "--spec", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{literal} is not a number a spec may hold" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_spec_of_too_many_layers_is_one_sentence_and_exit_2(tmp_path, capsys):
+    spec = {"layers": [{"name": f"r{i}", "kind": "relu"} for i in range(20_000)]}
+    assert main(["shapes", "--spec", str(write_spec(tmp_path, spec))]) == 2
+    assert "A spec may have at most 10,000 layers; this one has 20,000." in capsys.readouterr().err
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
 def test_a_named_pipe_is_refused_without_waiting(tmp_path, capsys):
     fifo = tmp_path / "spec.json"

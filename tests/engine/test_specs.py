@@ -25,7 +25,7 @@ def summary_tuples(net, shape=None):
             for r in net.summary(shape)]
 
 
-@pytest.mark.parametrize("name", ["alexbn", "alex", "alex2g"])
+@pytest.mark.parametrize("name", ["alexbn", "alex", "alex2g", "lenet", "cifar-small"])
 def test_presets_round_trip_through_json(name):
     net = build_network(name, init=False)
     spec = net.to_spec()

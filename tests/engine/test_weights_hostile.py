@@ -311,3 +311,48 @@ def test_any_damage_to_a_file_is_a_value_error_or_a_correct_load(data, tiny_file
     expected = tiny_arrays()   # a damage the CRC cannot see must still give the true values
     for (layer, param), value in arrays.items():
         assert np.array_equal(value, expected[f"{layer}/{param}"])
+
+
+# ------------------------------------------------- a zip directory that lies (issue 20, case 14)
+def _with_end_record(tmp_path, *, entries=None, this_disk=None, name="lie.npz") -> str:
+    """The tiny network's honest .npz with its end-of-central-directory counts overwritten."""
+    import io
+    import struct
+
+    buf = io.BytesIO()
+    np.savez(buf, **tiny_arrays())
+    raw = bytearray(buf.getvalue())
+    at = raw.rfind(b"PK\x05\x06")
+    _, _, _, disk_count, total, *_ = struct.unpack_from("<4s4H2LH", raw, at)
+    struct.pack_into("<HH", raw, at + 8, disk_count if this_disk is None else this_disk,
+                     total if entries is None else entries)
+    path = tmp_path / name
+    path.write_bytes(bytes(raw))
+    return os.fspath(path)
+
+
+def test_the_honest_end_record_loads(tmp_path):
+    net = tiny_net()
+    net.load_npz(_with_end_record(tmp_path))
+    assert_params_equal(net, tiny_arrays())
+
+
+@pytest.mark.parametrize("entries", [1, 7, 9, 200, 65535])
+def test_an_end_record_that_lies_about_its_member_count_is_refused(entries, tmp_path):
+    path = _with_end_record(tmp_path, entries=entries, this_disk=entries)
+    message = refused(path, naming="lie.npz")
+    assert f"declares {entries:,}" in message and "lists 8 members" in message
+    assert "\n" not in message
+
+
+def test_an_end_record_that_claims_other_disks_is_refused(tmp_path):
+    message = refused(_with_end_record(tmp_path, this_disk=3), naming="lie.npz")
+    assert "several disks" in message
+
+
+def test_the_member_budget_is_checked_from_the_end_record(tmp_path, monkeypatch):
+    from convlab.engine.nets import weights
+
+    monkeypatch.setattr(weights, "MAX_MEMBERS", 5)
+    message = refused(_with_end_record(tmp_path), naming="lie.npz")
+    assert "declares 8 members; a .npz may hold at most 5 arrays" in message

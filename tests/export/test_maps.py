@@ -216,20 +216,29 @@ def test_disk_full_while_writing_keeps_the_folder_as_it_was(earlier, monkeypatch
     assert tree(earlier) == before
 
 
-@pytest.mark.parametrize("fail_at", [0, 7, 15, 24])  # 25 moves: 12 stale set aside, 5 replaced set aside, 8 new
-def test_failure_while_moving_into_place_restores_everything(earlier, monkeypatch, fail_at):
-    before = tree(earlier)
-    real, count = os.replace, iter(range(1000))
+def _fail_at(step):
+    def fail(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    return fail
 
-    def flaky(src, dst):
-        if next(count) == fail_at:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(src, dst)
-    monkeypatch.setattr(export_commit.os, "replace", flaky)
-    with pytest.raises(ExportError):
+
+@pytest.mark.parametrize("step", ["locked", "swept", "planned", "carried", "sealed", "link",
+                                  "exchange"])
+def test_failure_while_moving_into_place_restores_everything(earlier, monkeypatch, step):
+    """A failure at each step of the final step, up to and including the swap itself."""
+    before, parent = tree(earlier), sorted(os.listdir(earlier.parent))
+    if step == "link":       # giving the user's own files a second name in the new folder
+        monkeypatch.setattr(export_commit.tree.os, "link", _fail_at(step))
+    elif step == "exchange":
+        monkeypatch.setattr(export_commit.exchange, "exchange", _fail_at(step))
+    else:
+        monkeypatch.setattr(export_commit, "checkpoint",
+                            lambda name: _fail_at(step)() if name == step else None)
+    with pytest.raises(ExportError, match="disk is full; the folder was left as it was"):
         export_maps(earlier, new_layers(), settings={"run": 2})
     monkeypatch.undo()
     assert tree(earlier) == before
+    assert sorted(os.listdir(earlier.parent)) == parent  # no staging folder left beside it
 
 
 def test_unwritable_target(tmp_path, monkeypatch):

@@ -210,3 +210,15 @@ def test_a_shuffle_whose_middle_is_read_elsewhere_stays_three_layers(tmp_path):
                  outputs=("y", "t"))
     net = check(made, tmp_path)
     assert [layer.kind for layer in net.layers][:3] == ["reshape", "transpose", "reshape"]
+
+
+def test_a_joined_softmax_reads_as_words(tmp_path):
+    """Issue 24: the table read "axis 1 on" for a softmax over axes 1.. joined (opset < 13)."""
+    from convlab.models import load_onnx
+
+    path = tmp_path / "soft.onnx"
+    nodes = [node("Softmax", ["x"], ["y"], axis=1, name="soft")]
+    __import__("onnx").save(model(nodes, {}, opset=11), str(path))
+    net = load_onnx(path)
+    words = next(layer for layer in net.layers if layer.kind == "softmax").describe()
+    assert not words.endswith(" on") and "joined" in words and "1" in words

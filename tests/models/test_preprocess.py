@@ -102,3 +102,32 @@ def test_is_distribution():
     assert pp.is_distribution(np.full(10, 0.1))
     assert not pp.is_distribution(np.array([2.0, -1.0]))
     assert not pp.is_distribution(np.full(10, 0.5))
+
+
+def test_read_labels_refuses_a_pipe_without_waiting_and_a_huge_file_unread(tmp_path):
+    """Issue 20, case 10: labels files are judged on the opened file, before any read."""
+    import os
+    import threading
+
+    fifo = tmp_path / "labels.txt"
+    os.mkfifo(fifo)
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_refusal(fifo)), daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))   # let the thread end, then fail
+        pytest.fail("read_labels waited on a named pipe")
+    assert "not a regular file" in outcome[0]
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as fh:
+        fh.truncate(1 << 30)
+    assert "over 4 MiB" in _refusal(huge)
+
+
+def _refusal(path) -> str:
+    try:
+        pp.read_labels(path)
+    except ValueError as exc:
+        return str(exc)
+    return "accepted"

@@ -180,3 +180,50 @@ def test_groups_same_padding_and_transposed_settings(monkeypatch, changes):
             assert a.pool.value == pytest.approx(float(maps["pool"][c, i, j]))
             rows, cols = input_taps(a, s)
             assert len(rows) and len(cols)
+
+
+@pytest.mark.parametrize("settings", SETTINGS[:4], ids=range(4))
+def test_a_pooled_value_carries_the_winners_bn_and_relu(settings):
+    """conv -> BN -> ReLU -> pool: every step at the winner, so the chain reaches the value."""
+    img = image()
+    result = run_explorer(img, settings)
+    e = explain_value(img, result, "pool", 1, 1, 1)
+    r, col = e.pool.argmax
+    assert e.winner.value == pytest.approx(float(result.maps["conv"][1, r, col]), rel=1e-4, abs=1e-5)
+    if settings.batch_norm:
+        assert e.winner_bn.x == pytest.approx(e.winner.value, rel=1e-4, abs=1e-5)
+        assert e.winner_bn.value == pytest.approx(float(result.maps["bn"][1, r, col]), rel=1e-3, abs=1e-4)
+    else:
+        assert e.winner_bn is None
+    assert e.winner_relu is not None
+    assert max(e.winner_relu, 0.0) == pytest.approx(e.value, rel=1e-3, abs=1e-4)
+
+
+@pytest.mark.parametrize("settings", [
+    ExplorerSettings(kernel=3, stride=1, filters=3, pool=3, pool_stride=2, pool_mode="avg"),
+    ExplorerSettings(kernel=4, stride=2, padding=1, filters=2, batch_norm=False, pool=2,
+                     pool_stride=1, pool_mode="avg", cover_all=True),
+    ExplorerSettings(kernel=3, stride=1, filters=2, relu=False, pool=4, pool_stride=4,
+                     pool_mode="avg", grayscale=True),
+], ids=range(3))
+def test_an_average_pooled_value_is_the_mean_of_its_window(settings):
+    """Average pooling (Chainer's F.average_pooling_2d): sum / (k*k) of the stage before, no
+    winner; the value is ops.avg_pool2d's."""
+    from convlab.engine import ops
+
+    img = image()
+    result = run_explorer(img, settings)
+    pooled = "relu" if settings.relu else ("bn" if settings.batch_norm else "conv")
+    want = ops.avg_pool2d(result.maps[pooled][None], settings.pool, stride=settings.pool_stride)[0]
+    rng = np.random.default_rng(4)
+    for c in range(want.shape[0]):
+        for i, j in positions(want.shape, rng, 3):
+            e = explain_value(img, result, "pool", c, i, j)
+            assert e.pool_mode == "avg" and e.pooled == pooled and e.winner is None
+            assert e.value == float(want[c, i, j])
+            assert e.pool.value == pytest.approx(float(want[c, i, j]), rel=1e-5, abs=1e-6)
+            window = result.maps[pooled][c][np.ix_(e.pool.rows, e.pool.cols)]
+            np.testing.assert_array_equal(e.pool.window, window)  # stride <= window: all inside
+            assert e.pool.value == pytest.approx(float(window.mean()), rel=1e-5, abs=1e-6)
+            rows, cols = input_taps(e, settings)
+            assert len(rows) and len(cols)

@@ -258,3 +258,57 @@ def test_center_crop_of_a_very_wide_strip_never_makes_a_huge_picture(tmp_path, m
     # the crop is the middle of the strip enlarged: its mean is that region's mean
     middle = image[:, 9999:10002].mean(axis=(0, 1))
     assert np.allclose(steps["crop"].mean(axis=(0, 1)), middle, atol=0.15)
+
+
+# --- formats: an explicit list, no delegates (issue 20, "Image formats") -----------------------
+
+def _document(fmt: str) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6), (200, 10, 10)).save(buf, fmt)
+    return buf.getvalue()
+
+
+PS = b"%!PS-Adobe-3.0\n%%BoundingBox: 0 0 8 6\nnewpath 0 0 moveto 8 6 lineto stroke showpage\n"
+
+
+@pytest.mark.parametrize("data,suffix", [(_document("EPS"), ".jpg"), (_document("EPS"), ".eps"),
+                                         (PS, ".png"), (_document("PDF"), ".jpg")])
+def test_eps_ps_and_pdf_never_reach_a_delegate(tmp_path, monkeypatch, data, suffix):
+    """An EPS file renamed .jpg reached Pillow's EPS plugin, which runs Ghostscript on a path
+    (and left an empty temporary file each time). Only the formats ConvLab reads are tried."""
+    import subprocess
+    import tempfile
+
+    from PIL import EpsImagePlugin
+
+    reached = []
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", "gs", raising=False)  # as if installed
+    monkeypatch.setattr(EpsImagePlugin, "has_ghostscript", lambda: True, raising=False)
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: reached.append("gs"))
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open",
+                        lambda self: reached.append("eps plugin") or (_ for _ in ()).throw(SyntaxError))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: reached.append(a))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    path = tmp_path / f"document{suffix}"
+    path.write_bytes(data)
+    with pytest.raises(ImageLoadError) as info:
+        load_image(path)
+    assert reached == [] and list(temp.iterdir()) == []
+    assert "not an image in a format ConvLab reads (PNG, JPEG, GIF, BMP, TIFF and WebP)" in str(info.value)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"])
+def test_every_listed_format_loads(tmp_path, fmt):
+    path = tmp_path / f"photo.{fmt.lower()}"
+    Image.new("RGB", (7, 5), (0, 128, 255)).save(path, fmt)
+    assert load_image(path).shape == (5, 7, 3)
+
+
+@pytest.mark.parametrize("fmt", ["ICO", "TGA", "PPM", "PCX"])
+def test_a_format_outside_the_list_is_refused_saying_which_are_read(tmp_path, fmt):
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (7, 5), (0, 128, 255)).save(path, fmt)
+    with pytest.raises(ImageLoadError, match="PNG, JPEG, GIF, BMP, TIFF and WebP"):
+        load_image(path)

@@ -111,3 +111,38 @@ def test_shape_of_a_relu_needs_no_relu_made():
     outputs["conv1"] = np.ones((4, 5, 6), np.float32)
     assert outputs.keep_relu("relu1", "conv1") and not outputs.keep_relu("relu2", "nowhere")
     assert outputs.shape_of("relu1") == (4, 5, 6) and outputs._last is None
+
+
+def test_a_long_chain_of_relus_is_read_without_recursion():
+    """Issue 20 ("Also"): 1,000+ ReLUs in a row ended in "maximum recursion depth exceeded"
+    when a result's ReLU output was asked for; every ReLU now reads the chain's first source."""
+    from convlab.pipelines.layer_outputs import LayerOutputs
+
+    outputs = LayerOutputs()
+    x = np.linspace(-1, 1, 60, dtype=np.float32).reshape(3, 4, 5)
+    outputs["conv1"] = x
+    previous = "conv1"
+    for i in range(5000):
+        assert outputs.keep_relu(f"r{i}", previous)
+        previous = f"r{i}"
+    assert outputs.shape_of("r4999") == (3, 4, 5)
+    np.testing.assert_array_equal(outputs["r4999"], np.maximum(x, 0))
+    assert outputs.nbytes == x.nbytes
+
+
+def test_export_of_a_spec_with_three_thousand_relus_in_a_row(tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    from convlab.cli import main
+
+    spec = {"input_shape": [3, 8, 8], "layers": [{"name": "c", "kind": "conv", "out_channels": 2,
+                                                   "ksize": 1}]
+            + [{"name": f"r{i}", "kind": "relu"} for i in range(3000)]}
+    (tmp_path / "deep.json").write_text(json.dumps(spec))
+    Image.new("RGB", (12, 12), (200, 30, 90)).save(tmp_path / "p.png")
+    code = main(["export", str(tmp_path / "p.png"), "--out", str(tmp_path / "out"), "--spec",
+                 str(tmp_path / "deep.json"), "--layers", "r2999"])
+    assert code == 0, capsys.readouterr().err
+    assert any("r2999" in p.name for p in (tmp_path / "out").rglob("*.png"))

@@ -67,3 +67,24 @@ def test_learned_conv1_uses_the_seed():
     assert not np.allclose(unit[0], unit[1], atol=1e-3)
     again = NetworkRunner().network(s.replace(seed=1))["conv1"].params["W"]
     np.testing.assert_allclose(again / np.linalg.norm(again), unit[1], atol=1e-6)
+
+
+def test_a_huge_synset_words_beside_the_weights_is_skipped_unread(tmp_path):
+    """Issue 20, case 10 (second half): a 1 GiB synset_words.txt beside the weights was read
+    whole (2.4 GB resident). Under a 1 GiB address-space limit it must be passed over (it is
+    not a class-name file ConvLab would use), and a proper one beside it still found."""
+    import os
+    import subprocess
+    import sys
+
+    with open(tmp_path / "synset_words.txt", "wb") as fh:
+        fh.truncate(1 << 30)                                   # sparse: 1 GiB of NULs to a reader
+    (tmp_path / "labels.txt").write_text("".join(f"n{i:08d} thing {i}\n" for i in range(1000)))
+    script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+              "from convlab.pipelines.network import find_class_names; "
+              "names = find_class_names(sys.argv[1]); print(len(names), names[7])")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "w.npz")],
+                          capture_output=True, text=True, timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1000", "thing", "7"]

@@ -49,3 +49,61 @@ def test_after_a_tab_switch_the_status_bar_shows_that_panes_timing(qtbot, window
     window.explorer.statusChanged.emit("explorer only")
     window.show_pane(window.network)
     assert window.compute_label.text() == network_line
+
+
+def test_a_photo_from_the_samples_menu_survives_a_restart(qtbot, tmp_path):
+    """Issue 24: the Samples menu's photo was forgotten (the astronaut came back)."""
+    from PySide6.QtGui import QAction
+
+    from convlab.pipelines import sources
+    from convlab.ui.main_window import MainWindow
+
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(settings=store)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitUntil(first.explorer.settled, timeout=RESULT_MS)
+    chosen = sources.list_samples()[2].name
+    assert chosen != first.loaded.name
+    action = next(a for a in first.findChildren(QAction) if a.text() == chosen)
+    with qtbot.waitSignal(first.imageLoaded, timeout=RESULT_MS):
+        action.trigger()
+    assert first.loaded.name == chosen
+    first.close()
+
+    second = MainWindow(settings=store)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.loaded.name == chosen and second.loaded.sample
+    assert second.sample_index == 2
+    assert second.recent == []  # a bundled photo is not a recent file
+    second.close()
+
+
+def test_restarting_on_an_onnx_model_says_it_is_loading(qtbot, tmp_path):
+    """Issue 24: a placeholder table and no word for 30-50 s while a large model loaded."""
+    import pytest
+
+    pytest.importorskip("onnx")
+    from convlab.ui.main_window import MainWindow
+    from tests.ui.panes.test_network_model import tiny_residual_model
+
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(settings=store)
+    qtbot.addWidget(first)
+    first.show()
+    first.show_pane(first.network)
+    with qtbot.waitSignal(first.network.resultReady, timeout=max(RESULT_MS, 60_000)):
+        first.network.open_model(tiny_residual_model(tmp_path / "tiny.onnx"))
+    first.close()
+
+    second = MainWindow(settings=store)  # nothing has run yet: the note is there at once
+    qtbot.addWidget(second)
+    net = second.network
+    assert second.current_pane() is net
+    assert "Loading" in net.bn_label.text() and "Loading" in net.view.overlay.text()
+    assert net.model.rowCount() <= 1  # not AlexBN's rows as a placeholder
+    with qtbot.waitSignal(net.resultReady, timeout=max(RESULT_MS, 60_000)):
+        second.show()
+    assert "Loading" not in net.bn_label.text() and net.model.rowCount() > 1
+    second.close()

@@ -82,17 +82,22 @@ def _steps(s: ExplorerSettings, weights: np.ndarray, group: int | None, f0: int,
     if s.relu:
         steps.append(("relu", lambda v, own: relu_in_place(v) if own else ops.relu(v)))
     if s.pool > 1:
-        steps.append(("pool", lambda v, own: max_pool_in_chunks(v, s.pool, s.pool_stride,
-                                                                 s.cover_all)))
+        steps.append(("pool", lambda v, own: max_pool_in_chunks(
+            v, s.pool, s.pool_stride, s.pool_cover_all, mode=s.pool_mode)))
     return steps
 
 
-def max_pool_in_chunks(x, ksize: int, stride: int, cover_all: bool, chunk_bytes: int = 4 << 20):
-    """``ops.max_pool2d`` over ``x`` ``(N, C, H, W)`` a few channels (``chunk_bytes``) at a
-    time, into one output: the same values (a maximum is exact), but its running maxima's
-    temporary is one chunk's, not half of ``x``."""
+def max_pool_in_chunks(x, ksize: int, stride: int, cover_all: bool, chunk_bytes: int = 4 << 20,
+                       *, mode: str = "max"):
+    """``ops.max_pool2d`` (``mode="avg"``: ``ops.avg_pool2d``, which has no ``cover_all``) over
+    ``x`` ``(N, C, H, W)`` a few channels (``chunk_bytes``) at a time, into one output: the same
+    values (each channel is pooled on its own), but the op's temporaries are one chunk's, not
+    half of ``x``."""
     per = max(1, chunk_bytes // max(1, x[:, :1].nbytes))
-    pool = lambda v: ops.max_pool2d(v, ksize, stride=stride, cover_all=cover_all)  # noqa: E731
+    if mode == "avg":
+        pool = lambda v: ops.avg_pool2d(v, ksize, stride=stride)  # noqa: E731
+    else:
+        pool = lambda v: ops.max_pool2d(v, ksize, stride=stride, cover_all=cover_all)  # noqa: E731
     c = x.shape[1]
     if per >= c:
         return pool(x)

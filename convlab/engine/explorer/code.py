@@ -4,7 +4,8 @@ Plain text from :class:`~convlab.engine.explorer.ExplorerSettings`; the window's
 every export record show the same text. Asymmetric "same" padding (an even kernel: the extra
 row and column bottom/right, as PyTorch's ``padding="same"``) has no Chainer argument, so the
 Chainer code pads first with ``F.pad``; PyTorch takes ``padding="same"`` at stride 1 and an
-``nn.ZeroPad2d`` otherwise.
+``nn.ZeroPad2d`` otherwise. Average pooling is ``F.average_pooling_2d`` / ``nn.AvgPool2d``
+(no cover_all / ceil_mode: Chainer's has none).
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def chainer_code(s: ExplorerSettings) -> str:
         body = "h = conv(x)"
     body += "\nh = bn(h)" if s.batch_norm else ""
     body += "\nh = F.relu(h)" if s.relu else ""
-    if s.pool > 1:
+    if s.pool > 1 and s.pool_mode == "avg":  # no cover_all: the floor size
+        body += f"\nh = F.average_pooling_2d(h, {s.pool}, stride={s.pool_stride})"
+    elif s.pool > 1:
         extra = "" if s.cover_all else ", cover_all=False"
         body += f"\nh = F.max_pooling_2d(h, {s.pool}, stride={s.pool_stride}{extra})"
     return "\n".join(lines) + "\n\n" + body
@@ -74,7 +77,9 @@ def pytorch_code(s: ExplorerSettings) -> str:
         layers.append(f"nn.BatchNorm2d({s.filters}, eps=2e-5)")
     if s.relu:
         layers.append("nn.ReLU()")
-    if s.pool > 1:
+    if s.pool > 1 and s.pool_mode == "avg":  # count_include_pad=True (its default), as Chainer
+        layers.append(f"nn.AvgPool2d({s.pool}, stride={s.pool_stride})")
+    elif s.pool > 1:
         ceil = ", ceil_mode=True" if s.cover_all else ""
         layers.append(f"nn.MaxPool2d({s.pool}, stride={s.pool_stride}{ceil})")
     lines = "".join(f"    {x}\n" if x.startswith("#") else f"    {x},\n" for x in layers)

@@ -8,6 +8,7 @@ Integer arithmetic only (no arrays), so the window draws it at once on every sli
     convolution     ⌊(in + before + after − dk) / s⌋ + 1      dk = d(k − 1) + 1
     transposed      s(in − 1) + dk − 2p                        (Chainer's Deconvolution2D)
     pooling         ⌈(in − k) / s⌉ + 1 with cover_all, ⌊(in − k) / s⌋ + 1 without
+                    (average pooling, Chainer's F.average_pooling_2d, has no cover_all: floor)
 """
 
 from __future__ import annotations
@@ -170,6 +171,11 @@ def plan_explorer(settings, height: int, width: int) -> list[StagePlan]:
     if s.relu:
         stages.append(StagePlan("relu", conv.shape, note="shape unchanged; negatives set to 0"))
     if s.pool > 1:
-        stages.append(_stage("pool", conv.shape, s.pool, s.pool_stride, ((0, 0), (0, 0)), 1,
-                             s.cover_all, "pooling"))
+        pool = _stage("pool", conv.shape, s.pool, s.pool_stride, ((0, 0), (0, 0)), 1,
+                      s.pool_cover_all, "pooling")
+        if s.pool_mode == "avg" and pool.shape:
+            mean = (f"Average pooling: each output is the mean of its {s.pool}×{s.pool} window "
+                    f"(sum / {s.pool * s.pool}); no cover_all, so the size rounds down.")
+            pool.note = f"{mean} {pool.note}" if pool.note else mean
+        stages.append(pool)
     return stages

@@ -2,8 +2,8 @@
 computed in blocks of filters.
 
 The pipeline is the seed article's conv1 block: convolution, BatchNormalization (batch
-statistics), ReLU, max pooling. The UI and ``convlab export`` both call :func:`run_explorer`;
-the readout is :func:`plan_explorer`, which needs no arrays.
+statistics), ReLU, max or average pooling. The UI and ``convlab export`` both call
+:func:`run_explorer`; the readout is :func:`plan_explorer`, which needs no arrays.
 """
 
 from __future__ import annotations

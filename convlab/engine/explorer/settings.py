@@ -16,6 +16,9 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pil
 # name: (minimum, maximum) of every integer setting, as the sliders and the CLI enforce them
 LIMITS = {"kernel": (1, 15), "stride": (1, 8), "padding": (0, 10), "dilation": (1, 4),
           "filters": (1, 256), "pool": (1, 6), "pool_stride": (1, 6)}
+# pooling kinds: Chainer's F.max_pooling_2d and F.average_pooling_2d (zero padding counted, and
+# no cover_all: its output size is always the floor formula)
+POOL_MODES = ("max", "avg")
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,17 @@ class ExplorerSettings:
     same: bool = False  # "same" padding: d(k-1) in all, the extra row/column bottom/right
     transposed: bool = False  # the convolution stage is a transposed one (Deconvolution2D)
     groups: int = 1  # 1, or 3 on an RGB input: each group of filters sees one colour
+    pool_mode: str = "max"  # "max" or "avg" (average pooling: no cover_all)
 
     @property
     def in_channels(self) -> int:
         return 1 if self.grayscale else 3
+
+    @property
+    def pool_cover_all(self) -> bool:
+        """``cover_all`` as the pooling runs it: average pooling has none (Chainer's
+        ``F.average_pooling_2d`` sizes its output by the floor formula), max pooling the setting."""
+        return self.cover_all and self.pool_mode == "max"
 
     def conv_pad(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """The convolution's padding ``((top, bottom), (left, right))``.
@@ -74,6 +84,9 @@ class ExplorerSettings:
         if self.bank not in BANKS + IMAGE_BANKS:
             raise ValueError(f"unknown kernel bank {self.bank!r}; choose one of "
                              f"{', '.join(BANKS + IMAGE_BANKS)}.")
+        if self.pool_mode not in POOL_MODES:
+            raise ValueError(f"pool mode must be one of {', '.join(POOL_MODES)}, "
+                             f"got {self.pool_mode!r}.")
         g = self.groups
         if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or g < 1:
             raise ValueError(f"groups must be a positive integer, got {g!r}.")

@@ -9,6 +9,7 @@ them and calls :meth:`Layer.from_args`, :meth:`Layer.to_spec` writes them back.
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -68,18 +69,46 @@ def register_kind(kind: str, cls: type) -> type:
     return cls
 
 
+# Budgets of spec arguments, checked before anything is built from them. A count of channels
+# (conv out/in channels, BN size, groups, fc outputs) is at most MAX_CHANNELS; a length on the
+# image (kernel, stride, padding, dilation, outsize, an axis, LRN's n) at most MAX_EXTENT; an fc
+# layer's inputs at most MAX_FEATURES; a shape argument (reshape, a stored constant) at most
+# MAX_RANK sizes and MAX_FEATURES values in all.
+MAX_CHANNELS = 1 << 17
+MAX_EXTENT = 1 << 16
+MAX_FEATURES = 1 << 31
+MAX_RANK = 8
+BUDGETS = {"out_channels": ("channels", MAX_CHANNELS), "in_channels": ("channels", MAX_CHANNELS),
+           "size": ("channels", MAX_CHANNELS), "groups": ("channels", MAX_CHANNELS),
+           "out_size": ("channels", MAX_CHANNELS), "in_size": ("inputs", MAX_FEATURES)}
+
+
+def _budget(name) -> tuple[str, int]:
+    return BUDGETS.get(name, ("sizes", MAX_EXTENT))
+
+
+def _within(value: int, name, shown) -> int:
+    """``value`` when it is within the budget of argument ``name``, else one sentence naming it."""
+    what, high = _budget(name)
+    if value > high:
+        raise ValueError(f"{name} must be at most {high:,} (a spec's budget for {what}), "
+                         f"got {shown!r}")
+    return value
+
+
 def _positive_int(v, name, low=1):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise ValueError(f"{name} must be an integer, got {v!r}")
     if v < low:
         raise ValueError(f"{name} must be at least {low}, got {v}")
-    return int(v)
+    return _within(int(v), name, v)
 
 
 def _pair_checked(v, name, low=1):
     h, w = pair(v, name)
     if min(h, w) < low:
         raise ValueError(f"{name} must be at least {low}, got {v!r}")
+    _within(max(h, w), name, v)
     return h, w
 
 
@@ -91,13 +120,37 @@ def _pad_checked(v, name):
                          f"got {v!r}") from None
     if min(min(p) for p in pads) < 0:
         raise ValueError(f"{name} must be at least 0, got {v!r}")
+    _within(max(max(p) for p in pads), name, v)
     return pads
 
 
 def _number(v, name):
+    """A finite number: NaN and infinities are refused wherever a spec gives a number."""
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {v!r}")
-    return float(v)
+    try:
+        value = float(v)
+    except OverflowError:   # an int of 400 digits
+        value = math.inf
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    return value
+
+
+def int_list(value, name):
+    """A list of at most :data:`MAX_RANK` sizes, none negative, whose product is at most
+    :data:`MAX_FEATURES` (``-1`` allowed nowhere: shapes here are resolved)."""
+    if not isinstance(value, (list, tuple)) or any(
+            isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in value):
+        raise ValueError(f"{name} must be a list of integers, got {value!r}")
+    if any(v < 0 for v in value):
+        raise ValueError(f"{name} must hold no negative sizes, got {list(value)!r}")
+    if len(value) > MAX_RANK:
+        raise ValueError(f"{name} may hold at most {MAX_RANK} sizes, got {len(value)}")
+    if max(value, default=0) > MAX_FEATURES or math.prod(int(v) for v in value) > MAX_FEATURES:
+        raise ValueError(f"{name} may describe at most {MAX_FEATURES:,} values, got "
+                         f"{[int(v) for v in value]!r}")
+    return [int(v) for v in value]
 
 
 def _boolean(v, name):

@@ -105,7 +105,7 @@ class Softmax(Layer):
         return shape
 
     def describe(self):
-        return f"axis {self.axis}" + (" on" if self.flat else "")
+        return f"axes {self.axis} to last, joined" if self.flat else f"axis {self.axis}"
 
     def __call__(self, x, *, use_batch_stats=False):
         xp = array_module(x)

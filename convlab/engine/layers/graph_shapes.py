@@ -10,21 +10,11 @@ import numpy as np
 
 from convlab.engine.backend import array_module
 from convlab.engine.wording import shape_text
-from convlab.engine.layers.base import CHECKS, REQUIRED, Layer, placeholder, register_kind
+from convlab.engine.layers.base import CHECKS, REQUIRED, Layer, int_list, placeholder, register_kind
 from convlab.engine.ops.dense_grad import unbroadcast
 
 
-def _int_list(value, name):
-    """A list of integers (``-1`` allowed nowhere: shapes here are resolved)."""
-    if not isinstance(value, (list, tuple)) or any(
-            isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in value):
-        raise ValueError(f"{name} must be a list of integers, got {value!r}")
-    if any(v < 0 for v in value):
-        raise ValueError(f"{name} must hold no negative sizes, got {list(value)!r}")
-    return [int(v) for v in value]
-
-
-CHECKS.setdefault("ints", _int_list)
+CHECKS.setdefault("ints", int_list)
 
 
 def _fmt(shape) -> str:

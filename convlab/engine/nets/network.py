@@ -23,6 +23,7 @@ from convlab.engine.nets import spec as netspec
 from convlab.engine.nets.weights import load_npz, save_npz
 
 NETWORKS = tuple(specs.PRESETS)
+HINT_STEPS = 2_000_000   # layer steps the search for fitting input sizes may take (about 2 s)
 
 
 @dataclass
@@ -63,14 +64,15 @@ class Network:
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names) or "input" in names:
             raise ValueError(f"layer names must be unique and not 'input', got {names}")
-        seen = ["input"]
+        seen, previous = {"input"}, "input"   # a set: linear in the number of layers
         for layer in self.layers:
             if layer.inputs is None:
-                layer.inputs = [seen[-1]]
+                layer.inputs = [previous]
             missing = [n for n in layer.inputs if n not in seen]
             if missing:
                 raise ValueError(f"{layer.name} reads {missing[0]!r}, which is not an earlier layer")
-            seen.append(layer.name)
+            seen.add(layer.name)
+            previous = layer.name
 
     @classmethod
     def from_spec(cls, spec, *, weights=None, seed: int = 0, xp=None, init: bool = True) -> "Network":
@@ -144,7 +146,10 @@ class Network:
         return rows
 
     def _fitting_sizes_hint(self, failing: int) -> str:
-        """Name the square input sizes (1 to 1024) that get through the failing layer."""
+        """Name the square input sizes (1 to 1024) that get through the failing layer; nothing
+        when that would take over ``HINT_STEPS`` layer steps (1024 sizes x the layers up to it)."""
+        if 1024 * (failing + 1) > HINT_STEPS:
+            return ""
         memo: dict = {}       # (layer, input shapes) -> output shape or None: sizes collapse
         fits = [s for s in range(1, 1025) if self._passes((self.in_channels, s, s), failing, memo)]
         if not fits:

@@ -1,16 +1,48 @@
 """Specs to layers and back (the format is in SPEC_FORMAT.md; ``Network.from_spec`` calls this).
 
 Every refusal is a ``ValueError`` with one sentence naming the layer by position and name.
+
+Budgets, each checked before anything is allocated or looped over: at most :data:`MAX_LAYERS`
+layers; an ``input_shape`` of at most :data:`MAX_SIDE` pixels a side and ``layers.MAX_CHANNELS``
+channels; each argument within its budget (``layers.base.BUDGETS``); and, judged on a first
+pass that builds every layer with memory-free placeholders, at most :data:`MAX_PARAMS` stored
+values (weights, biases, BatchNorm's averages) and :data:`MAX_ACTIVATION_BYTES` of layer
+outputs at the spec's input size (float32, one image: ``4 * sum(prod(output shape))``, the
+input included; ``forward`` keeps every output). Only then are real arrays made. Every step is
+linear in the number of layers.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from convlab.engine import layers as L
+from convlab.engine.layers.base import MAX_CHANNELS
 
 DEFAULT_INPUT = (3, 227, 227)
 PROBE = 1 << 14   # H and W of the probe input used to infer channel counts
+MAX_LAYERS = 10_000               # layers in one spec (a 4 MiB spec file holds about that many)
+MAX_SIDE = 4096                   # input height and width, as ``--input``'s
+MAX_PARAMS = 2 ** 31              # stored values: 8.6 GB of float32
+MAX_ACTIVATION_BYTES = 2 ** 31    # every layer's output at the input size: 2.1 GB
+
+
+class _NoMemory:
+    """An array module whose ``ones``/``zeros`` are zero-stride placeholders: the first pass of
+    :func:`build` makes every layer with it, so nothing is allocated before the budgets pass."""
+
+    @staticmethod
+    def ones(shape, dtype=np.float32):
+        return np.broadcast_to(np.asarray(1, dtype=dtype), shape)
+
+    @staticmethod
+    def zeros(shape, dtype=np.float32):
+        return np.broadcast_to(np.asarray(0, dtype=dtype), shape)
+
+    def __getattr__(self, name):
+        return getattr(np, name)
 
 
 def _refuse(i: int, name, problem: str):
@@ -21,7 +53,7 @@ def _refuse(i: int, name, problem: str):
 def parse(spec) -> tuple[str, tuple[int, int, int], list]:
     """``(name, input_shape, layer dicts)`` from a dict spec or a bare list of layers."""
     if isinstance(spec, (list, tuple)):
-        return "custom", DEFAULT_INPUT, list(spec)
+        return "custom", DEFAULT_INPUT, _counted(spec)
     if not isinstance(spec, dict):
         raise ValueError(f"A network spec is a dict or a list of layers, got {type(spec).__name__}.")
     unknown = sorted(set(spec) - {"name", "input_shape", "layers"})
@@ -37,14 +69,27 @@ def parse(spec) -> tuple[str, tuple[int, int, int], list]:
     if (not isinstance(shape, (list, tuple)) or len(shape) != 3 or any(
             isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in shape)):
         raise ValueError(f"The spec's input_shape must be [C, H, W] of positive integers, got {shape!r}.")
-    return name, tuple(int(v) for v in shape), list(layers)
+    if shape[0] > MAX_CHANNELS or max(shape[1:]) > MAX_SIDE:
+        raise ValueError(f"A spec's input_shape may have at most {MAX_CHANNELS:,} channels and "
+                         f"{MAX_SIDE:,} pixels a side, got {list(shape)!r}.")
+    return name, tuple(int(v) for v in shape), _counted(layers)
 
 
-def _inputs(i: int, entry: dict, seen: list[str], cls, every_name: set) -> list[str]:
+def _counted(layers) -> list:
+    """``layers`` as a list, refused when empty or over :data:`MAX_LAYERS` (before any is read)."""
+    if len(layers) == 0:
+        raise ValueError("A spec needs at least one layer; its layer list is empty.")
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"A spec may have at most {MAX_LAYERS:,} layers; this one has "
+                         f"{len(layers):,}.")
+    return list(layers)
+
+
+def _inputs(i: int, entry: dict, seen: dict[str, None], cls, every_name: set) -> list[str]:
     """The resolved input names of layer ``i`` (default: the previous layer, or the input)."""
     given = entry.get("inputs")
     if given is None:
-        names = [seen[-1] if seen else "input"]
+        names = [next(reversed(seen)) if seen else "input"]
     elif given == "input":
         names = ["input"]
     elif isinstance(given, (list, tuple)) and given and all(isinstance(v, str) for v in given):
@@ -62,7 +107,7 @@ def _inputs(i: int, entry: dict, seen: list[str], cls, every_name: set) -> list[
     return names
 
 
-def _check_head(i: int, entry, seen: list[str]) -> type:
+def _check_head(i: int, entry, seen: dict[str, None]) -> type:
     """Name and kind of one layer dict; returns the kind's class."""
     if not isinstance(entry, dict):
         _refuse(i, None, f"a layer is a dict with \"name\" and \"kind\", got {type(entry).__name__}")
@@ -82,9 +127,19 @@ def _check_head(i: int, entry, seen: list[str]) -> type:
 
 def build(spec, *, weights=None, seed=0, xp=np, init=True):
     """``(name, input_shape, layers)`` built from ``spec``; one SeedSequence child per
-    parametrised layer, in layer order, so the built-in specs give ``build_network``'s weights."""
+    parametrised layer, in layer order, so the built-in specs give ``build_network``'s weights.
+
+    Two passes: the first makes every layer without memory and checks the budgets (see the
+    module docstring) as it goes; the second makes the real arrays."""
     name, input_shape, entries = parse(spec)
     weights = _group_weights(weights or {}, entries)
+    _layers(entries, input_shape, {}, seed, _NoMemory(), False, budget=True)
+    return name, input_shape, _layers(entries, input_shape, weights, seed, xp, init)
+
+
+def _layers(entries, input_shape, weights, seed, xp, init, *, budget=False) -> list:
+    """Each entry checked and built in order; with ``budget``, the stored values and the
+    outputs' bytes so far are checked after each layer."""
     n_param = sum(1 for e in entries if isinstance(e, dict)
                   and getattr(L.KINDS.get(e.get("kind")), "parametrised", False))
     seeds = iter(np.random.SeedSequence(seed).spawn(n_param))
@@ -92,9 +147,10 @@ def build(spec, *, weights=None, seed=0, xp=np, init=True):
     # channel counts do not depend on H and W: where a layer cannot take the real input size,
     # in_channels / size are still inferred from a large probe input
     probe: dict[str, tuple | None] = {"input": (input_shape[0], PROBE, PROBE)}
-    seen: list[str] = []
+    seen: dict[str, None] = {}      # insertion-ordered: the last is the previous layer
     built = []
     every_name = {e.get("name") for e in entries if isinstance(e, dict)}
+    values, activations = 0, 4 * math.prod(input_shape)
     for i, entry in enumerate(entries):
         cls = _check_head(i, entry, seen)
         inputs = _inputs(i, entry, seen, cls, every_name)
@@ -112,10 +168,30 @@ def build(spec, *, weights=None, seed=0, xp=np, init=True):
             _refuse(i, entry["name"], str(exc))
         layer.inputs = inputs
         built.append(layer)
-        seen.append(layer.name)
+        seen[layer.name] = None
         shapes[layer.name] = _shape_or_none(layer, [shapes[n] for n in inputs])
         probe[layer.name] = _shape_or_none(layer, probe_shapes)
-    return name, input_shape, built
+        if budget:
+            own = sum(math.prod(p.shape) for p in layer.params.values())
+            out = shapes[layer.name]
+            values, activations = values + own, activations + (4 * math.prod(out) if out else 0)
+            _check_budget(i, layer.name, (own, values), activations, input_shape)
+    return built
+
+
+def _check_budget(i: int, name: str, values: tuple[int, int], activations: int,
+                  input_shape) -> None:
+    """Refuse layer ``i`` when the stored values (``(its own, the spec's so far)``) or the
+    outputs' bytes so far are over budget."""
+    own, total = values
+    if total > MAX_PARAMS:
+        more = "" if own == total else f", bringing the spec to {total:,}"
+        raise ValueError(f"Layer {i + 1} ({name!r}) would hold {own:,} parameters{more}; a spec "
+                         f"may hold at most {MAX_PARAMS:,}.")
+    if activations > MAX_ACTIVATION_BYTES:
+        _refuse(i, name, f"the layer outputs at the input size {'x'.join(map(str, input_shape))} "
+                         f"would take {activations / 1e9:,.2f} GB by here; a spec's outputs may "
+                         f"take at most {MAX_ACTIVATION_BYTES / 1e9:.2f} GB (float32, one image)")
 
 
 def _shape_or_none(layer, in_shapes):

@@ -31,6 +31,7 @@ from convlab.engine.backend import freeze, to_numpy
 
 MAX_HEADER_BYTES = 10_000  # NumPy's own limit on a .npy header (np.load's max_header_size)
 CHUNK_BYTES = 1 << 22  # data is inflated 4 MiB at a time, straight into the result array
+MAX_MEMBERS = 100_000  # arrays in one .npz: a spec of 10,000 layers needs at most 60,000
 
 
 def _required(net) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -40,13 +41,18 @@ def _required(net) -> list[tuple[str, str, tuple[int, ...]]]:
 
 
 def _find_prefix(keys: list[str], required) -> str:
-    """The prefix (possibly empty) before ``layer/param`` that matches the most required keys."""
+    """The prefix (possibly empty) before ``layer/param`` that matches the most required keys.
+
+    Each key is tried at each of its own ``/`` (a set lookup each), so the cost is the keys'
+    total length, not keys x required.
+    """
     counts: dict[str, int] = {}
     wanted = {f"{layer}/{param}" for layer, param, _ in required}
     for key in keys:
-        for want in wanted:
-            if key == want or key.endswith("/" + want):
-                prefix = key[: len(key) - len(want)]
+        cuts = [0] + [i + 1 for i, ch in enumerate(key) if ch == "/"]
+        for cut in cuts:
+            if key[cut:] in wanted:
+                prefix = key[:cut]
                 counts[prefix] = counts.get(prefix, 0) + 1
     return max(counts, key=lambda p: (counts[p], -len(p))) if counts else ""
 
@@ -78,6 +84,34 @@ def _open_regular(name: str):
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
+
+
+def _declared_members(fh, name: str) -> int:
+    """The member count the zip's end-of-central-directory record declares (Zip64 too), after
+    checking it is one archive on one disk and within :data:`MAX_MEMBERS`; nothing is listed yet."""
+    try:
+        end = zipfile._EndRecData(fh)  # noqa: SLF001 - the record zipfile itself trusts
+    except OSError:
+        end = None
+    if not end:
+        raise ValueError(f"{name} is not a .npz archive (no zip directory at its end)")
+    this_disk, total = end[zipfile._ECD_ENTRIES_THIS_DISK], end[zipfile._ECD_ENTRIES_TOTAL]  # noqa: SLF001
+    if end[zipfile._ECD_DISK_NUMBER] or end[zipfile._ECD_DISK_START] or this_disk != total:  # noqa: SLF001
+        raise ValueError(f"{name} declares a zip archive split over several disks, which a .npz "
+                         "never is")
+    if total > MAX_MEMBERS:
+        raise ValueError(f"{name} declares {total:,} members; a .npz may hold at most "
+                         f"{MAX_MEMBERS:,} arrays")
+    return total
+
+
+def _check_directory(zf: zipfile.ZipFile, declared: int, name: str) -> None:
+    """The central directory must list exactly the members its end record declares: a record
+    that lies about them is a damaged or doctored archive."""
+    found = len(zf.infolist())
+    if found != declared:
+        raise ValueError(f"{name} is a damaged .npz archive: its zip directory lists {found:,} "
+                         f"members but its end record declares {declared:,}")
 
 
 def _members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -224,11 +258,13 @@ def read_npz(net, path) -> dict[tuple[str, str], np.ndarray]:
         if not zipfile.is_zipfile(fh):
             raise ValueError(f"{name} is not a .npz archive (Chainer's save_npz writes a zip of "
                              ".npy arrays)")
+        declared = _declared_members(fh, name)
         try:
             zf = zipfile.ZipFile(fh)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{name} is not a readable .npz archive ({exc})") from None
         with zf:
+            _check_directory(zf, declared, name)
             plan = _plan(_members(zf), _required(net))
             _check_all_headers(zf, plan, net.name)
             return {where: _read_member(zf, info, key, shape, net.name, where[1])

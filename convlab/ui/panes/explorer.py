@@ -23,7 +23,9 @@ from convlab.pipelines import records
 from convlab.pipelines.explorer import CostModel, ExplorerOutput, first_error
 from convlab.pipelines.sources import DEFAULT_LONGEST, LoadedImage
 from convlab.ui.panes.base import ExportSource
+from convlab.ui.panes.explorer_compare import CompareSide
 from convlab.ui.panes.explorer_explain import ExplainSide
+from convlab.ui.panes.explorer_undo import SettingsHistory
 from convlab.ui.panes.explorer_layout import STAGES, build_layout
 from convlab.ui.panes.explorer_results import PAINT_FALLBACK_MS, WorkerTraffic
 from convlab.ui.widgets.feature_view import FeatureView, KernelStrip
@@ -71,6 +73,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         self.stage_group = QButtonGroup(self)
         self._code_shown = False  # the code tabs have been filled once
         self.explain = ExplainSide(self, self.view)  # the input, hover/pin and the detail panel
+        self.compare = CompareSide(self)  # "Pin as A": A's readout and maps beside the live ones
         build_layout(self)
         self.stage_group.idClicked.connect(self._stage_clicked)
         self.bottom.currentChanged.connect(lambda _: self._show_code())
@@ -86,6 +89,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         for slider in self.controls.sliders.values():
             slider.sliderReleased.connect(self._released)
         self.controls.resetRequested.connect(self.reset)
+        self.history = SettingsHistory(self.controls, self)  # undo/redo of every setting
         self.refresh()
 
     # -- state -----------------------------------------------------------------------------------
@@ -99,9 +103,14 @@ class ExplorerPane(WorkerTraffic, QWidget):
         """Every explorer control back to its default: settings, "Explore at", colormap, scaling."""
         self.stage = None
         self.view.restore({"colormap": "viridis", "scaling": "scale per map"})  # as at start
-        if self.controls.longest.value() != DEFAULT_LONGEST:
-            self.controls.longest.setValue(DEFAULT_LONGEST)  # the photo is read again at 512
-        self.controls.set_settings(ExplorerSettings())
+        with self.history.one_step("reset to defaults"):  # one undo step
+            if self.controls.longest.value() != DEFAULT_LONGEST:
+                self.controls.longest.setValue(DEFAULT_LONGEST)  # the photo is read again at 512
+            self.controls.set_settings(ExplorerSettings())
+
+    def undo_stack(self):
+        """The settings' QUndoStack (the window's Edit > Undo acts on it while this pane is in front)."""
+        return self.history.stack
 
     def set_image(self, loaded: LoadedImage) -> int:
         """Explore ``loaded`` from now on; returns the request id of its first result."""
@@ -127,6 +136,7 @@ class ExplorerPane(WorkerTraffic, QWidget):
         self._say_if_learning(s)
         self._sync_stage_buttons(names, shown)
         self.explain.settings_changed(self.loaded, self._image_key, s, names, shown)
+        self.compare.live(plan, s)
         error = self.no_output = first_error(plan)
         if error:
             self.worker.cancel()
@@ -144,6 +154,10 @@ class ExplorerPane(WorkerTraffic, QWidget):
             self.controls.set_kernel_note(
                 "Learning kernels from the sample photos and this one (FastICA on 20,000 "
                 "patches): a few seconds, once; then they are cached.")
+            if self.output is not None and self.output.image_key != self._image_key:
+                # the maps on screen are the last photo's: never show them under the new one
+                self.view.clear("Learning kernels from the photos (FastICA); this photo's maps "
+                                "follow in a few seconds.")
             self.statusChanged.emit("learning kernels from photos (FastICA)…")
 
     def _show_code(self, s: ExplorerSettings | None = None) -> None:
@@ -153,6 +167,18 @@ class ExplorerPane(WorkerTraffic, QWidget):
             self.chainer_view.set_code(chainer_code(s))
             self.pytorch_view.set_code(pytorch_code(s))
             self._code_shown = True
+
+    def not_pinnable(self) -> str:
+        """Why there is no result to pin as A now ("" when there is)."""
+        out = self.output
+        if self.loaded is None:
+            return "Nothing to pin as A yet: no photo is open."
+        if self.no_output:
+            return f"Nothing to pin as A: these settings give no output ({self.no_output})."
+        if (out is None or out.image_key != self._image_key
+                or out.result.settings != self.settings()):
+            return "Nothing to pin as A yet: the maps of these settings are still being computed."
+        return ""
 
     def _image_note(self, s: ExplorerSettings) -> str:
         img = self.loaded
@@ -211,11 +237,13 @@ class ExplorerPane(WorkerTraffic, QWidget):
                 "view": self.view.state()}
 
     def restore(self, state: dict) -> None:
-        try:
-            self.set_settings(ExplorerSettings(**state.get("settings", {})).validate())
-        except (TypeError, ValueError, AttributeError):
-            pass
-        self.controls.set_longest(state.get("longest", DEFAULT_LONGEST))
+        with self.history.quietly():  # the remembered settings are where the history starts
+            try:
+                self.set_settings(ExplorerSettings(**state.get("settings", {})).validate())
+            except (TypeError, ValueError, AttributeError):
+                pass
+            self.controls.set_longest(state.get("longest", DEFAULT_LONGEST))
+        self.history.stack.clear()
         self.view.restore(state.get("view", {}))
 
     # -- housekeeping ----------------------------------------------------------------------------
@@ -231,3 +259,4 @@ class ExplorerPane(WorkerTraffic, QWidget):
     def shutdown(self) -> None:
         self.worker.shutdown()
         self.explain.shutdown()
+        self.compare.shutdown()

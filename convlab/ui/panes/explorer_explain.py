@@ -98,8 +98,7 @@ class ExplainSide(QObject):
         self._last_request = None  # (generation, stage, c, i, j) last asked for
         self._shown = None  # the same key of the explanation on screen
         self.view.open_on_click = False  # a click pins; "Open map" opens it large
-        self.view.hint = ("Hover a map to see how a value is made; click to pin it (arrow keys "
-                          "move it); Open map shows it large.")
+        self.view.hint = "Hover: how a value is made · click: pin it"
         self.view.info.setText(self.view.hint)
         self.view.mapHovered.connect(self._hovered)
         self.view.positionClicked.connect(self._clicked)
@@ -162,6 +161,8 @@ class ExplainSide(QObject):
     def result_shown(self, out) -> None:
         """A full result is on screen: explain the pinned position again (clamped into it)."""
         self._generation += 1
+        if self.pinned is not None and self.pinned[0] != out.stage and not self._switching():
+            self.unpin()  # Reset or a setting took the pinned stage away: drop it, never stale
         if self.pinned is None:
             self.input_view.clear_window()  # the old numbers: the next hover explains anew
             self.panel.clear()
@@ -172,6 +173,10 @@ class ExplainSide(QObject):
         f, h, w = out.montage.maps.shape
         self.pinned = (stage, min(c, f - 1), min(i, h - 1), min(j, w - 1))
         self._request(*self.pinned)
+
+    def _switching(self) -> bool:
+        """The pane is on its way to the pinned stage (its result follows this one)."""
+        return self.pane.stage == self.pinned[0] and self.pinned[0] in self.names
 
     def pin(self, stage: str, channel: int, i: int, j: int) -> None:
         """Pin ``stage``'s map ``channel`` at row ``i``, column ``j`` (what a click does)."""
@@ -214,9 +219,13 @@ class ExplainSide(QObject):
             self.pin(out.stage, index, r, c)
 
     def eventFilter(self, watched, event) -> bool:
-        if (event.type() == QEvent.Type.KeyPress and self.pinned is not None
-                and event.key() in ARROWS):
+        if event.type() != QEvent.Type.KeyPress or self.pinned is None:
+            return False
+        if event.key() in ARROWS:
             self.move(*ARROWS[event.key()])
+            return True
+        if event.key() == Qt.Key.Key_Escape:
+            self.unpin()
             return True
         return False
 

@@ -37,7 +37,9 @@ def build_layout(pane) -> None:
     pane.bottom.addTab(pane.pytorch_view, "PyTorch code")
     split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
     pane.map_tabs = QTabWidget(objectName="mapTabs")  # the maps, and the diagram beside them
+    pane.compare.split = pane.view.add_beside_canvas(pane.compare.maps_box)  # A's maps, when pinned
     pane.map_tabs.addTab(pane.view, "Feature maps")
+    pane.view.title.hide()  # the tab says it: its room goes to the scaling menu (issue 24)
     pane.map_tabs.addTab(pane.diagram, "Arithmetic diagram")
     pane.map_tabs.setTabToolTip(1, DIAGRAM_TIP)
     split.addWidget(pane.map_tabs)
@@ -48,7 +50,11 @@ def build_layout(pane) -> None:
     pane.readout_frame = QFrame(objectName="readoutFrame")
     pane.readout_frame.setStyleSheet("#readoutFrame { background: palette(alternate-base);"
                                      " border-radius: 6px; }")
-    QVBoxLayout(pane.readout_frame).addWidget(pane.readout)
+    readouts = QHBoxLayout(pane.readout_frame)  # the live readout, or (A pinned) A's beside it
+    readouts.addWidget(pane.compare.readout_box, 1)  # A's and the live shapes in one table
+    readouts.addWidget(pane.readout, 1)
+    # Pin as A / Clear A beside the map tabs, in room the tab bar leaves (not the readout's width)
+    pane.map_tabs.setCornerWidget(pane.compare.buttons(), Qt.Corner.TopRightCorner)
     right = QVBoxLayout()
     right.setContentsMargins(0, 0, 0, 0)
     right.addWidget(pane.readout_frame)

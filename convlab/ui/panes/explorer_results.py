@@ -43,7 +43,8 @@ class WorkerTraffic:
         request = ExplorerRequest(self.loaded.image, self._image_key, settings or self.settings(),
                                   self.stage, self.view.mode, self._aspect, last,
                                   self.output.image_key if self.output else -1, allow_preview,
-                                  dragging, plan if settings is not None else None)
+                                  dragging, plan if settings is not None else None,
+                                  self.kernels.aspect())
         self._deferred = False
         self._inflight = self.worker.submit(partial(explorer_job, request, self.cost))
         self._inflight_since = time.monotonic()

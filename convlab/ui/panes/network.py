@@ -79,7 +79,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self.shapes_worker.finished.connect(self._on_full_rows)
         self.field_worker.finished.connect(self._on_field)
         self.field_worker.failed.connect(self._on_field_failed)
-        self.view.canvas.clicked.connect(self._map_clicked)
+        self.view.open_on_click = False  # a click draws the field; "Open map" opens it large
+        self.view.positionClicked.connect(self._map_clicked)  # the montage's and the dialog's
         self.view.modeChanged.connect(lambda _: self.show_layer(self.selected_layer()))
         self.view.relayoutWanted.connect(lambda: self.show_layer(self.selected_layer()))
         self._show_spec(self.requested, 0)
@@ -161,7 +162,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
     def _sync_controls(self, s: NetworkSettings) -> None:
         """Show ``s`` in the controls without triggering another run (signals blocked)."""
         pairs = ((self.model_box, lambda w: w.setCurrentText(key_of(MODELS, s.net))),
-                 (self.insize, lambda w: w.setValue(s.insize)),
+                 (self.insize, lambda w: w.setValue(self._input_size(s))),
                  (self.bn_box, lambda w: w.setCurrentText(key_of(BN_MODES, s.bn_mode))),
                  (self.seed, lambda w: w.setValue(s.seed)),
                  (self.handmade, lambda w: w.setChecked(s.handmade_conv1)))
@@ -172,7 +173,8 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
             widget.blockSignals(False)
         has_bn = self.has_batch_norm(s)
         self.bn_box.setEnabled(has_bn)
-        self.bn_label.setText(bn_explanation(s, has_bn))
+        note = self.result.weights_note if self.loaded_model(s) is not None else None
+        self.bn_label.setText(bn_explanation(s, has_bn, model_note=note))
         for w in (self.insize, self.handmade, self.learned, self.seed, self.load_button,
                   self.random_button, self.editor):
             w.setEnabled(s.net != "onnx")
@@ -229,10 +231,10 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         result, name, montage = payload
         self.map_worker.cancel()  # a montage of the previous result must not follow this one
         self.result, self.settings, self._shown_id = result, result.settings, request_id
+        if result.settings.net == "onnx":
+            self.show_model(result)  # first: the controls describe this model, not the last net
         self._sync_controls(self.requested)
         self.weights_label.setText(f"Weights: {result.weights_source}")
-        if result.settings.net == "onnx":
-            self.show_model(result)
         if not any(r.error for r in result.rows):
             self.input_note.setText(result.note)
         self.top5.setText(top5_text(result))
@@ -265,12 +267,17 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self._sync_controls(self.settings)
         if back_to_spec and self.settings.net != "onnx":
             self._show_spec(self.settings, self.selected_row())
+            self.show_layer(self.selected_layer())  # its maps again, not "Loading the model"
         self.message.emit(f"Network: {reason}", "error")
 
     # -- the pane interface (convlab.ui.panes.base.Pane) ------------------------------------------
     def settled(self) -> bool:
         return (self.result is not None and self._shown_id == self.worker.latest_id
                 and not self.worker.busy())
+
+    def undo_stack(self):
+        """The layer edits' QUndoStack (the window's Edit > Undo while this pane is in front)."""
+        return self.edits.stack
 
     def export_source(self) -> ExportSource:
         result, loaded = self.result, self.loaded

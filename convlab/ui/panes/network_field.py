@@ -48,18 +48,32 @@ class FieldMixin:
         field = getattr(self, "_field", None)
         return None if field is None else (field.top, field.left, field.bottom, field.right)
 
-    def _map_clicked(self, x: float, y: float) -> None:
+    def _map_clicked(self, index: int, r: int, c: int) -> None:
+        """A click on the montage or in the one-map window: draw that position's field (the
+        one-map window no longer opens on a click: it covered the crop and its box)."""
         montage = self.view.montage
-        hit = montage.lookup(x, y) if montage is not None else None
         name = montage.title if montage is not None else None
-        if hit is None or self.result is None or name not in self.result.outputs:
+        if self.result is None or name not in self.result.outputs:
             return
         if len(self.result.outputs.shape_of(name)) != 3:
             self._field = None
             self.crop_view.clear_field(f"{name} is not spatial: every unit sees the whole input.")
             return
-        index, r, c, _value = hit
+        self._clicked_map = index
         self.pin(name, index, r, c)
+
+    def open_clicked_map(self) -> None:
+        """"Open map": the map last clicked (else the first) large, right of the crop, so the
+        receptive field its clicks draw stays in sight."""
+        dialog = self.view.open_map(getattr(self, "_clicked_map", 0))
+        if dialog is None:
+            return
+        crop = self.crop_view.mapToGlobal(self.crop_view.rect().topRight())
+        window = self.window().frameGeometry()
+        left = crop.x() + 8
+        width = max(window.right() - left, 420)
+        dialog.setGeometry(left, window.top() + 40, min(width, 840),
+                           min(dialog.height(), max(window.height() - 60, 400)))
 
     def _on_field(self, request_id: int, payload) -> None:
         if not self.field_worker.is_current(request_id):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QSplitter, QTableView, QTabWidget,
-                               QVBoxLayout, QWidget)
+                               QToolButton, QVBoxLayout, QWidget)
 
 from convlab.ui.panes import spec_edits
 from convlab.ui.panes.network_parts import BN_MODES, MODELS, PREP_CAPTIONS
@@ -103,6 +103,13 @@ def build_split(pane) -> QSplitter:
     column.addWidget(pane.input_note)
     column.addWidget(pane.top5)
     pane.view = FeatureView(pane, title="Maps of conv1")
+    pane.view.hint = "Hover: values · click: the receptive field on the crop"
+    pane.view.info.setText(pane.view.hint)
+    pane.open_map_button = QToolButton(text="Open map", objectName="netOpenMap")
+    pane.open_map_button.setToolTip("The map last clicked, large, with its kernel and histogram; "
+                                    "a click in it moves the receptive field too.")
+    pane.open_map_button.clicked.connect(lambda: pane.open_clicked_map())
+    pane.view.add_to_footer(pane.open_map_button)  # the toolbar keeps its room for the title
     pane.chainer_code = CodeView("netChainerCode", "Chainer")
     pane.pytorch_code = CodeView("netPytorchCode", "PyTorch")
     pane.right = QTabWidget(objectName="networkTabs", documentMode=True)
@@ -113,5 +120,5 @@ def build_split(pane) -> QSplitter:
     split.addWidget(left)
     split.addWidget(pane.right)
     split.setStretchFactor(1, 1)
-    split.setSizes([700, 560])
+    split.setSizes([800, 480])  # every column of the table on screen at 1280 px (issue 24)
     return split

@@ -72,7 +72,15 @@ class ModelMixin:
                                    labels=labels if isinstance(labels, str) else None,
                                    bn_mode="stored", weights=None)
         self.clear_field()
+        self._show_loading(os.path.basename(os.fspath(path)))
         return self.refresh(s)
+
+    def _show_loading(self, name: str) -> None:
+        """Until the model's first result: say it loads, with no other network's table or maps."""
+        self.model.set_rows([], {})
+        self.view.clear(f"Loading the model {name}: it is read, checked and run once on the "
+                        "photo; a large one takes a while.")
+        self.view.title.setText(f"Loading {name}…")
 
     def open_model_dialog(self) -> None:
         if not onnx_available():
@@ -93,6 +101,19 @@ class ModelMixin:
         action.triggered.connect(lambda checked=False: self.open_model_dialog())
         self.addAction(action)
         return self.edits.actions() + [action]
+
+    def loaded_model(self, s):
+        """The network of the model ``s`` opens, once its result is in (None while it loads)."""
+        shown = self.result.settings if self.result is not None else None
+        if s.net != "onnx" or shown is None or shown.net != "onnx" or shown.model != s.model:
+            return None
+        return self.net_shapes
+
+    def _input_size(self, s) -> int:
+        """The input size the spin box shows: a model's own (224 for the ONNX zoo), else ``insize``."""
+        model = self.loaded_model(s)
+        shape = getattr(model, "input_shape", None)
+        return int(shape[-2]) if shape else s.insize
 
     def load_weights_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Chainer weights", "",

@@ -12,7 +12,8 @@ from convlab.pipelines.network import NetworkResult, NetworkSettings
 from convlab.render.tiles import build_montage, vector_grid
 
 MODELS = {"AlexBN (BatchNormalization)": "alexbn", "Alex (LRN)": "alex",
-          "AlexNet, 2 groups": "alex2g", "Empty stack": "empty", "Your network (edited)": "custom",
+          "AlexNet, 2 groups": "alex2g", "LeNet (28x28 grey)": "lenet",
+          "Small CIFAR net (32x32 colour)": "cifar-small", "Empty stack": "empty", "Your network (edited)": "custom",
           "ONNX model": "onnx"}
 BN_MODES = {"batch statistics": "batch", "stored averages": "stored"}
 MODEL_CAPTIONS = ("centre crop at the model's input size", "the crop, padding hatched",
@@ -85,10 +86,15 @@ def key_of(mapping: dict, value: str) -> str:
     return next(k for k, v in mapping.items() if v == value)
 
 
-def bn_explanation(s: NetworkSettings, has_bn: bool = True) -> str:
+def bn_explanation(s: NetworkSettings, has_bn: bool = True, *, model_note=None) -> str:
+    """The BN line under the controls. For a model, ``model_note`` is None while it loads, else
+    what its weights are ("" for real ones; see :mod:`convlab.pipelines.weight_check`)."""
     if s.net == "onnx":
-        return ("A trained model: its BatchNormalization layers use their stored running averages."
-                if has_bn else "This model has no BatchNormalization layer.")
+        if model_note is None:
+            return "Loading the model…"
+        bn = ("Its BatchNormalization layers use their stored running averages." if has_bn
+              else "It has no BatchNormalization layer.")
+        return f"{model_note} {bn}" if model_note else f"A trained model. {bn}"
     if not has_bn:
         if s.net in ("alex", "alex2g"):
             return "Alex has no BatchNormalization: ReLU then LRN after conv1 and conv2."

@@ -56,6 +56,9 @@ class SpecPaneMixin:
         """Show ``spec`` (the undo commands call this): table, editor and code now, maps next."""
         preset = matching_preset(spec)
         s = self.requested.replace(net=preset or "custom", spec=None if preset else spec_text(spec))
+        own, shown = spec.get("input_shape"), self._last_spec.get("input_shape")
+        if own and shown and s.net != "onnx" and int(own[1]) != int(shown[1]):
+            s = s.replace(insize=int(own[1]))  # a network of another size (LeNet's 28 after 227)
         if preset is None:
             self._last_custom = spec
         self._show_spec(s, row)

@@ -12,6 +12,8 @@ from typing import Callable
 
 from PySide6.QtGui import QUndoCommand
 
+from convlab.engine.nets import presets as specs
+
 # the kinds the editor offers, with the arguments a new layer of that kind starts from
 NEW_LAYER = {
     "conv": {"out_channels": 64, "ksize": 3, "pad": 1},
@@ -42,7 +44,7 @@ def unique_name(spec: dict, kind: str) -> str:
 
 def _edited(spec: dict) -> dict:
     out = copy.deepcopy(spec)
-    if out.get("name") in ("alexbn", "alex", "alex2g"):
+    if out.get("name") in specs.PRESETS:
         out["name"] = f"{out['name']}-edited"
     return out
 

@@ -8,7 +8,7 @@ lo) * 255)`` is the colour of value ``v``, so the bar reads the maps. ``levels()
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -16,6 +16,10 @@ from convlab.render import colour
 
 TOOLTIP = ("Colour bar: which value each colour stands for, in the current scaling. Per map, "
            "each tile has its own range (the hovered map's is shown); shared, one range for all.")
+
+
+STEP = 20  # the minimum width grows and shrinks in steps of this many pixels
+MIN_BAR = 30  # the bar itself, at least
 
 
 def format_value(v: float) -> str:
@@ -30,13 +34,14 @@ class ColourBar(QWidget):
         super().__init__(parent)
         self.setObjectName("colourBar")
         self.setToolTip(TOOLTIP)
-        self.setMinimumWidth(120)
+        # its minimum width is minimumSizeHint (120 px, more for long numbers): never set fixed
         self.setFixedHeight(self.fontMetrics().height() + 6)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._lo, self._hi = 0.0, 1.0
         self._valid = False
         self.note = ""
         self._image = None
+        self._least = 0  # the minimum width last asked of the layout
         self.set_lut(lut)
 
     def set_lut(self, lut) -> None:
@@ -55,7 +60,26 @@ class ColourBar(QWidget):
     def set_levels(self, lo: float, hi: float, note: str = "") -> None:
         """Show the range ``lo..hi``; ``note`` names the scaling that gave it."""
         self._lo, self._hi, self.note, self._valid = float(lo), float(hi), note, True
+        least = -(-self.needed_width() // STEP) * STEP  # in steps: few relayouts while hovering
+        if least != self._least:
+            self._least = least
+            self.updateGeometry()  # the layout gives the numbers their room (issue 24)
         self.update()
+
+    def _texts(self) -> tuple[str, str]:
+        lo_text = format_value(self._lo) if self._valid else ""
+        hi_text = format_value(self._hi) if self._valid else ""
+        note = f"  {self.note}" if self.note and self._valid else ""
+        return lo_text, hi_text + note
+
+    def needed_width(self) -> int:
+        """Pixels the two numbers, the note and a short bar need."""
+        metrics = self.fontMetrics()
+        left, right = self._texts()
+        return metrics.horizontalAdvance(left) + metrics.horizontalAdvance(right) + 12 + MIN_BAR
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(max(120, self._least), super().minimumSizeHint().height())
 
     def clear(self) -> None:
         self._valid = False
@@ -74,11 +98,9 @@ class ColourBar(QWidget):
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         metrics = self.fontMetrics()
-        lo_text = format_value(self._lo) if self._valid else ""
-        hi_text = format_value(self._hi) if self._valid else ""
-        note = f"  {self.note}" if self.note and self._valid else ""
+        lo_text, hi_text = self._texts()
         left_w = metrics.horizontalAdvance(lo_text) + 6
-        right_w = metrics.horizontalAdvance(hi_text + note) + 6
+        right_w = metrics.horizontalAdvance(hi_text) + 6
         bar = QRectF(left_w, 3, max(self.width() - left_w - right_w, 10), self.height() - 6)
         if self._image is not None:
             painter.drawImage(bar, self._image)
@@ -89,5 +111,5 @@ class ColourBar(QWidget):
         painter.drawText(QRectF(0, 0, left_w - 4, self.height()),
                          flags | Qt.AlignmentFlag.AlignRight, lo_text)
         painter.drawText(QRectF(bar.right() + 4, 0, right_w, self.height()),
-                         flags | Qt.AlignmentFlag.AlignLeft, hi_text + note)
+                         flags | Qt.AlignmentFlag.AlignLeft, hi_text)
         painter.end()

@@ -41,8 +41,13 @@ TIPS = {
                 "with the same k² weights.",
     "filters": "How many kernels, so how many output maps. The layer's arguments alone do not "
                "fix the number of output pixels: the image size decides that too.",
-    "pool": "Max pooling window (1 = no pooling): each output keeps the strongest response in "
-            "its window, so small shifts of a feature change little.",
+    "pool": "Pooling window (1 = no pooling): max pooling keeps the strongest response in "
+            "its window, so small shifts of a feature change little; average pooling keeps "
+            "the window's mean.",
+    "pool_mode": "Max pooling (Chainer's F.max_pooling_2d) keeps each window's largest value; "
+                 "average pooling (F.average_pooling_2d, PyTorch's AvgPool2d) its mean, "
+                 "sum / (k·k), zero padding counted. Average pooling has no cover_all: its "
+                 "size always rounds down.",
     "pool_stride": "How far the pooling window moves (at most the window): 2 with window 3 "
                    "gives AlexNet's overlapping pooling.",
     "cover_all": "Chainer's default for pooling: one more, partial window so the last rows and "
@@ -103,6 +108,9 @@ class ControlPanel(QWidget):
             self.bank.addItem(BANK_LABELS[key], key)
         self.bank.setItemData(self.bank.findData("learned"), LEARNED_TOOLTIP,
                               Qt.ItemDataRole.ToolTipRole)
+        self.pool_mode = QComboBox(objectName="poolMode", toolTip=TIPS["pool_mode"])
+        self.pool_mode.addItem("Max", "max")
+        self.pool_mode.addItem("Average", "avg")
         self.mode = QComboBox(objectName="convMode", toolTip=TIPS["mode"])
         self.mode.addItems(["Convolution", "Transposed (Deconvolution2D)"])
         self.groups = QSpinBox(objectName="groups", minimum=1, maximum=3, singleStep=2,
@@ -120,7 +128,7 @@ class ControlPanel(QWidget):
         layout.addWidget(self._int_group("Convolution", INT_ROWS, extra=self._padding_extra))
         layout.addWidget(self._kernel_group())
         layout.addWidget(self._after_group())
-        layout.addWidget(self._int_group("Max pooling", POOL_ROWS, extra=self._pool_extra))
+        layout.addWidget(self._int_group("Pooling", POOL_ROWS, extra=self._pool_extra))
         reset = QPushButton("Reset to defaults", objectName="resetDefaults")
         reset.setToolTip("AlexBN's conv1 block: kernel 11, stride 4, 96 filters, BN, ReLU, pool 3/2.")
         reset.clicked.connect(self.resetRequested)
@@ -160,7 +168,9 @@ class ControlPanel(QWidget):
         grid.addWidget(self.groups, row + 1, 2)
 
     def _pool_extra(self, grid, row) -> None:
-        grid.addWidget(self.cover_all, row, 0, 1, 3)
+        grid.addWidget(QLabel("Kind", toolTip=TIPS["pool_mode"]), row, 0)
+        grid.addWidget(self.pool_mode, row, 1, 1, 2)
+        grid.addWidget(self.cover_all, row + 1, 0, 1, 3)
 
     def _kernel_group(self) -> QGroupBox:
         box = QGroupBox("Kernels")
@@ -186,6 +196,7 @@ class ControlPanel(QWidget):
             box.toggled.connect(self._changed)
         self.input_mode.currentIndexChanged.connect(self._changed)
         self.mode.currentIndexChanged.connect(self._changed)
+        self.pool_mode.currentIndexChanged.connect(self._changed)
         self.groups.valueChanged.connect(self._changed)
         self.bank.currentIndexChanged.connect(self._changed)
         self.seed.valueChanged.connect(self._changed)
@@ -218,7 +229,12 @@ class ControlPanel(QWidget):
             if pool > 1:
                 stride.setMaximum(pool)  # clamps the value too
             stride.setEnabled(pool > 1)
-        self.cover_all.setEnabled(pool > 1)
+        self.pool_mode.setEnabled(pool > 1)
+        avg = self.pool_mode.currentData() == "avg"
+        self.cover_all.setEnabled(pool > 1 and not avg)  # average pooling has no cover_all
+        self.cover_all.setToolTip("Average pooling has no cover_all (Chainer's "
+                                  "F.average_pooling_2d): its size rounds down." if avg
+                                  else TIPS["cover_all"])
 
     def dragging(self) -> bool:
         """True while the mouse holds one of the sliders."""
@@ -232,12 +248,13 @@ class ControlPanel(QWidget):
                                 bank=self.bank.currentData(), seed=self.seed.value(),
                                 same=self.same.isChecked(),
                                 transposed=self.mode.currentIndex() == 1,
-                                groups=self.groups.value())
+                                groups=self.groups.value(),
+                                pool_mode=self.pool_mode.currentData())
 
     def set_settings(self, s: ExplorerSettings) -> None:
         """Show ``s`` in every widget without emitting ``changed`` for each; then emit once."""
         widgets = [*self.sliders.values(), self.same, self.batch_norm, self.relu, self.cover_all,
-                   self.input_mode, self.bank, self.seed, self.mode, self.groups]
+                   self.input_mode, self.bank, self.seed, self.mode, self.groups, self.pool_mode]
         with ExitStack() as quiet:
             for w in widgets:
                 quiet.enter_context(signals_blocked(w))
@@ -251,6 +268,7 @@ class ControlPanel(QWidget):
             self.batch_norm.setChecked(s.batch_norm)
             self.relu.setChecked(s.relu)
             self.cover_all.setChecked(s.cover_all)
+            self.pool_mode.setCurrentIndex(max(0, self.pool_mode.findData(s.pool_mode)))
             self.input_mode.setCurrentIndex(1 if s.grayscale else 0)
             self.bank.setCurrentIndex(max(0, self.bank.findData(s.bank)))
             self.seed.setValue(s.seed)

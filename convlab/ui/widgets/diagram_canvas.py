@@ -56,6 +56,7 @@ class DiagramCanvas(QWidget):
         self.output: QImage | None = None  # the stage's first output map, once computed
         self.message = ""
         self.last_cell = 0.0  # cell size of the last grid painted (tests read it)
+        self.titles: list = []  # (text, QRectF) of the titles last painted (tests read them)
         self._background = None  # (key, QPixmap): the grid's still part, drawn once per layout
 
     def paintEvent(self, event) -> None:
@@ -101,8 +102,9 @@ class DiagramCanvas(QWidget):
             self._paint_overhang(still, d, rect)
             self._grid_labels(still, d, origin, out_origin, cell)
             still.end()
-            self._background = (key, picture)
+            self._background = (key, picture, self.titles)
         p.drawPixmap(0, 0, self._background[1])
+        self.titles = self._background[2]
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._paint_path(p, d, win, rect, cell)
         self._paint_window(p, win, rect)
@@ -184,9 +186,13 @@ class DiagramCanvas(QWidget):
                 "pool": "convolution output"}[d.stage]
         end = d.rows.first or d.cols.first
         where = (" (bottom-right corner)" if end else " (top-left corner)") if d.corner else ""
-        p.drawText(QPointF(origin.x(), origin.y() - 8), what + where)
-        p.drawText(QPointF(out_origin.x(), out_origin.y() - 8),
-                   f"output {d.rows.out} × {d.cols.out}")  # the corner is said once, on the left
+        self.titles = []
+        room = out_origin.x() - origin.x() - 10  # the left title must end before the right one
+        if where and p.fontMetrics().horizontalAdvance(what + where) > room:
+            where = ""  # no room beside the output's title: the line under the diagram says it
+        self._title(p, QPointF(origin.x(), origin.y() - 8), what + where, room)
+        self._title(p, QPointF(out_origin.x(), out_origin.y() - 8),
+                    f"output {d.rows.out} × {d.cols.out}")  # the corner is said once, on the left
         if d.corner:
             p.setPen(MUTED)
             if end:
@@ -232,8 +238,20 @@ class DiagramCanvas(QWidget):
         out_rect = _fit(out_half, d.cols.out, d.rows.out)
         self._paint_filling(p, d, win, out_rect)
         p.setPen(TEXT)
-        p.drawText(QPointF(target.x(), 22), "input" if d.stage != "pool" else "convolution map 1")
-        p.drawText(QPointF(out_rect.x(), 22), f"output map 1: {d.rows.out} × {d.cols.out}")
+        self.titles = []
+        self._title(p, QPointF(target.x(), 22), "input" if d.stage != "pool" else "convolution map 0",
+                    out_rect.x() - target.x() - 10)
+        self._title(p, QPointF(out_rect.x(), 22), f"output map 0: {d.rows.out} × {d.cols.out}")
+
+    def _title(self, p, at: QPointF, text: str, room: float | None = None) -> None:
+        """Draw a title at baseline ``at``, elided to ``room`` pixels; kept in ``titles`` as
+        ``(text drawn, QRectF)`` for the tests (maps count from 0, as everywhere)."""
+        fm = p.fontMetrics()
+        room = self.width() - at.x() - 4 if room is None else min(room, self.width() - at.x() - 4)
+        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(room), 1))
+        p.drawText(at, text)
+        self.titles.append((text, QRectF(at.x(), at.y() - fm.ascent(),
+                                         fm.horizontalAdvance(text), fm.height())))
 
     def _paint_filling(self, p, d: Diagram, win: WindowBox, out_rect: QRectF) -> None:
         """The output map up to the current window (raster order); the rest dark."""

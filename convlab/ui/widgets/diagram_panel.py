@@ -64,6 +64,8 @@ class DiagramPanel(QWidget):
         self.on_photo.setToolTip("Play the walk over the real input while the output map fills in.")
         self.counts = QLabel("", objectName="diagramCounts", wordWrap=True)
         self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # its three lines are never cut (issue 24): the picture gives way, not the words
+        self.counts.setMinimumHeight(3 * self.counts.fontMetrics().lineSpacing() + 2)
         self.timer = QTimer(self, interval=TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._credit = 0.0
@@ -117,6 +119,7 @@ class DiagramPanel(QWidget):
         self._stale = False
         settings = self._settings
         self.stage.setItemText(0, "Transposed conv" if settings.transposed else "Convolution")
+        self.stage.setItemText(1, "Avg pooling" if settings.pool_mode == "avg" else "Max pooling")
         pool = self.stage.model().item(1)
         pool.setEnabled(settings.pool > 1)
         if settings.pool <= 1 and self.stage.currentIndex() == 1:
@@ -213,7 +216,7 @@ class DiagramPanel(QWidget):
     def play(self) -> None:
         self._credit = 0.0
         self.timer.start()
-        self.play_button.setText("⏸ Pause")
+        self.play_button.setText("❚❚ Pause")  # U+23F8 is missing from common fonts: a box
 
     def pause(self) -> None:
         self.timer.stop()

@@ -50,7 +50,10 @@ class ExplainPanel(QFrame):
         # tool buttons: push buttons' minimum width clipped the status to "follows the mc"
         self.open_button = QToolButton(text="Open map", clicked=self._open)
         self.open_button.setToolTip("Open the explained map large, with its histogram.")
-        self.unpin_button = QToolButton(text="Unpin", clicked=self.unpinRequested)
+        self.unpin_button = QToolButton(text="Unpin", objectName="unpin")
+        self.unpin_button.setToolTip("Let the panel follow the mouse again (or press Escape).")
+        # connected, not passed as clicked=: a keyword calls the signal, a TypeError on click
+        self.unpin_button.clicked.connect(lambda: self.unpinRequested.emit())
         self.channel_box = QComboBox(objectName="explainChannel")
         self.channel_box.setToolTip("Which input channel's products to show.")
         self.channel_box.currentIndexChanged.connect(lambda _: self._show_products())

@@ -3,7 +3,8 @@
 :func:`explanation_html` turns a :class:`~convlab.pipelines.explaining.Explanation` into the
 detail panel's text: conv (window, per-channel sums, bias, result; every number when the
 kernel is small), BN (mean, variance, gamma, beta, result), ReLU (input, output), pooling (the
-window, the winner). The map's value is written with :data:`VALUE_DIGITS` significant digits.
+window, and for max pooling the winner's convolution, BN and ReLU; for average pooling the
+mean). The map's value is written with :data:`VALUE_DIGITS` significant digits.
 """
 
 from __future__ import annotations
@@ -92,7 +93,20 @@ def relu_html(x: float) -> str:
             f"output <b>{num(max(x, 0.0), VALUE_DIGITS)}</b>")
 
 
+def avg_pool_html(e: Explanation) -> str:
+    """Average pooling (Chainer's ``F.average_pooling_2d``): the window and its mean."""
+    p = e.pool
+    n = p.window.size
+    total = float(np.sum(p.window, dtype=np.float64))
+    return (f"<b>Average pooling</b> over {STAGE_TITLES[e.pooled]} outputs, rows {_span(p.rows)}, "
+            f"columns {_span(p.cols)}<br>{_table(p.window)}"
+            f"mean = sum / ({len(p.rows)}×{len(p.cols)}) = {num(total)} / {n} = "
+            f"<b>{num(p.value, VALUE_DIGITS)}</b>")
+
+
 def pool_html(e: Explanation) -> str:
+    if e.pool_mode == "avg":
+        return avg_pool_html(e)
     p = e.pool
     best = None
     if p.argmax is not None:
@@ -107,7 +121,9 @@ def pool_html(e: Explanation) -> str:
 
 
 def header_html(e: Explanation, count: int) -> str:
-    return (f"<b>{STAGE_TITLES[e.stage]}</b>, map {e.channel}, row {e.i}, column {e.j}: "
+    title = "Average pooling" if e.stage == "pool" and e.pool_mode == "avg" else \
+        STAGE_TITLES[e.stage]
+    return (f"<b>{title}</b>, map {e.channel}, row {e.i}, column {e.j}: "
             f"value <b>{value_text(e.value)}</b>"
             f"<br><small>sees input rows {e.field.top}…{e.field.bottom - 1}, columns "
             f"{e.field.left}…{e.field.right - 1} ({e.field.height}×{e.field.width})</small>")
@@ -121,6 +137,14 @@ def explanation_html(e: Explanation) -> str:
         parts.append(pool_html(e))
         if e.winner is not None:
             parts.append(conv_html(e, e.winner, title="<b>The winner's convolution</b>"))
+        if e.winner_bn is not None:
+            parts.append(bn_html(e.winner_bn))
+        if e.winner_relu is not None:
+            parts.append(relu_html(e.winner_relu))
+        if e.winner is not None:
+            parts.append(f"= the winner, pooled: <b>{value_text(e.value)}</b>")
+        if e.pool_mode == "avg":
+            parts.append(f"= the window's mean, the map's value <b>{value_text(e.value)}</b>")
         return "<br><br>".join(parts)
     parts.append(conv_html(e, e.conv))
     if e.bn is not None:

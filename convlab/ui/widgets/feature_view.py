@@ -24,6 +24,7 @@ from convlab.render import colour
 from convlab.render.tiles import Montage, plan_layout
 from convlab.ui.widgets.canvas import ImageCanvas
 from convlab.ui.widgets.colour_bar import ColourBar
+from convlab.ui.widgets.elided_label import ElidedLabel
 from convlab.ui.widgets.kernel_strip import KernelStrip  # noqa: F401 - its old home
 from convlab.ui.widgets.map_dialog import MapDialog
 
@@ -55,11 +56,12 @@ class FeatureView(QWidget):
         self._relayout_timer.timeout.connect(self._check_layout)
         self._colormap = colormap
         self._lut = colour.lut(colormap)
-        self.title = QLabel(title, objectName="featureTitle")
+        self.title = ElidedLabel(title, objectName="featureTitle")  # "…" in a narrow view
+        self.title.setMinimumWidth(70)
         self.title.setStyleSheet("font-weight: 600;")
         self.scaling_box = QComboBox(objectName="normalise")
         self.scaling_box.addItems(list(SCALINGS))
-        self.scaling_box.setMinimumContentsLength(7)
+        self.scaling_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.scaling_box.setToolTip("Per map: each map stretched to its own min..max, so weak "
                                       "maps stay visible. Shared: one scale for all, so strong and "
                                       "weak maps can be compared.")
@@ -94,10 +96,9 @@ class FeatureView(QWidget):
                                  " padding: 2px 6px; border-radius: 3px;")
         self.badge.hide()
         self.hint = HINT  # the info line when nothing is hovered
-        self.info = QLabel(HINT, objectName="featureInfo")
+        # elided: a long line never widens the view (nor moves its siblings), nor is cut mid-word
+        self.info = ElidedLabel(HINT, objectName="featureInfo", ignored=True)
         self.info.setStyleSheet("color: palette(placeholder-text);")
-        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.info.setMinimumWidth(1)  # a long line never widens the view (nor moves its siblings)
         self.colour_bar = ColourBar(self, lut=self._lut)
         self._bar = bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -111,7 +112,7 @@ class FeatureView(QWidget):
         layout.setSpacing(4)
         layout.addLayout(bar)
         layout.addWidget(self.canvas, 1)
-        foot = QHBoxLayout()
+        self._foot = foot = QHBoxLayout()
         foot.addWidget(self.info, 3)
         foot.addWidget(self.colour_bar, 2)
         layout.addLayout(foot)
@@ -162,6 +163,18 @@ class FeatureView(QWidget):
         """Put an owner's widget (e.g. a note on the scaling) in a row under the bar."""
         self.layout().insertWidget(1, widget)
 
+    def add_beside_canvas(self, widget: QWidget):
+        """Put an owner's widget left of the montage, under the bar (the explorer's pinned A),
+        in a splitter (returned): the two share the montage's width."""
+        from PySide6.QtWidgets import QSplitter
+
+        layout = self.layout()
+        split = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        layout.insertWidget(layout.indexOf(self.canvas), split, 1)
+        split.addWidget(widget)
+        split.addWidget(self.canvas)
+        return split
+
     def mark_position(self, index: int | None, r: int = 0, c: int = 0) -> None:
         """Outline pixel ``(r, c)`` of map ``index`` (a pinned value); ``None`` hides it."""
         m = self.montage
@@ -187,6 +200,10 @@ class FeatureView(QWidget):
         note = (f"all {count_noun(m.count, 'map')}" if m.mode == "layer"
                 else f"map {min(self.bar_index, m.count - 1)}")
         self.colour_bar.set_levels(lo, hi, note)
+
+    def add_to_footer(self, widget: QWidget) -> None:
+        """Put an owner's widget (e.g. an "Open map" button) at the end of the line below."""
+        self._foot.addWidget(widget)
 
     def add_to_toolbar(self, widget: QWidget, position: int = 1) -> None:
         """Put an owner's widget (e.g. stage buttons) in the bar above the montage."""
@@ -277,6 +294,7 @@ class FeatureView(QWidget):
             return None
         if self.dialog is None:
             self.dialog = MapDialog(self.window())
+            self.dialog.positionClicked.connect(self.positionClicked)  # as a click on the montage
         self.dialog.index = index
         self.dialog.set_montage(self.montage, self._lut)
         self.dialog.show()

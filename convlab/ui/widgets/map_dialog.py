@@ -6,7 +6,7 @@ through the maps. Nothing is computed here: the statistics come with the montage
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -19,7 +19,10 @@ from convlab.render.tiles import Montage
 
 
 class MapDialog(QDialog):
-    """Shows ``montage.maps[index]`` at full resolution next to ``montage.kernels[index]``."""
+    """Shows ``montage.maps[index]`` at full resolution next to ``montage.kernels[index]``.
+    A click on the map emits ``positionClicked(index, row, column)``, as the montage does."""
+
+    positionClicked = Signal(int, int, int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -36,6 +39,7 @@ class MapDialog(QDialog):
         self.canvas.setToolTip("One feature map at full resolution, coloured as in the montage; "
                                "hover for values, wheel to zoom.")
         self.canvas.hovered.connect(self._hover)
+        self.canvas.clicked.connect(self._click)
         self.hover = QLabel(" ", objectName="mapHover")
         self.colour_bar = ColourBar(self)
         self.histogram = Histogram(self)
@@ -143,6 +147,15 @@ class MapDialog(QDialog):
         r, c = int(y), int(x)
         if 0 <= r < h and 0 <= c < w:
             self.hover.setText(f"row {r}, column {c}: {float(m.maps[self.index, r, c]):.4g}")
+
+    def _click(self, x: float, y: float) -> None:
+        m = self._montage
+        if m is None:
+            return
+        _, h, w = m.maps.shape
+        r, c = int(y), int(x)
+        if 0 <= r < h and 0 <= c < w and x >= 0 and y >= 0:
+            self.positionClicked.emit(self.index, r, c)
 
     def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key.Key_Right, Qt.Key.Key_Down):

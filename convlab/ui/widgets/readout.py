@@ -26,8 +26,9 @@ TIMES = " × "  # the readout's shape separator
 
 TOOLTIP = ("Output shapes as channels × height × width. Per side, out = ⌊(in + 2·pad − span) / "
            "stride⌋ + 1, where span = dilation·(k − 1) + 1 (with 'same' padding of an even "
-           "span the two sides differ by one: in + top + bottom); pooling with cover_all rounds "
-           "up; a transposed convolution gives stride·(in − 1) + span − 2·pad. "
+           "span the two sides differ by one: in + top + bottom); max pooling with cover_all "
+           "rounds up (average pooling has no cover_all: it rounds down); a transposed "
+           "convolution gives stride·(in − 1) + span − 2·pad. "
            "The layer's arguments alone do not fix the number of output pixels: the input size "
            "decides it too.")
 
@@ -80,6 +81,8 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
         st = stages[0]
         if st.name == "conv" and settings.transposed:
             label = "Transposed conv"
+        if st.name == "pool" and settings.pool_mode == "avg":
+            label = "Avg pooling"
         is_shown = any(x.name == shown for x in stages)
         if st.error:
             rows.append(_row(label, "no output", escape(st.error), [], False, ERROR))
@@ -98,7 +101,7 @@ def readout_html(plan: list[StagePlan], settings: ExplorerSettings, *, image_not
                              f"<span style='color:{MUTED}'>shape unchanged · {escape(what)}</span>",
                              [], is_shown))
     if settings.pool == 1 and plan and not any(st.error for st in plan):
-        rows.append(_row(LABELS["pool"], "off", f"<span style='color:{MUTED}'>a window of 1 keeps "
+        rows.append(_row("Avg pooling" if settings.pool_mode == "avg" else LABELS["pool"], "off", f"<span style='color:{MUTED}'>a window of 1 keeps "
                          "every value: no pooling (raise Window to pool)</span>", [], False))
     return "<table cellspacing='0'>" + "".join(rows) + "</table>"
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout
 
 from convlab.engine import layers as L
 from convlab.engine.explorer import LIMITS
+from convlab.ui.widgets.undo_keys import UndoKeysToTheStack
 
 RANGES = {"ksize": LIMITS["kernel"], "stride": LIMITS["stride"], "pad": LIMITS["padding"],
           "dilation": LIMITS["dilation"], "out_channels": (1, 4096), "in_channels": (0, 4096),
@@ -58,6 +59,7 @@ class SpecEditor(QWidget):
 
     def __init__(self, kinds, parent=None):
         super().__init__(parent)
+        self._undo_keys = UndoKeysToTheStack(self)
         self.layer: dict | None = None
         self.controls: dict[str, QWidget] = {}
         add = QToolButton(text="Add layer ▾", objectName="addLayer",
@@ -177,6 +179,7 @@ class SpecEditor(QWidget):
             spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1e4, singleStep=0.1,
                                   keyboardTracking=False)
             spin.setValue(float(value))
+            self._undo_keys.watch(spin)
             spin.valueChanged.connect(lambda v: self.argChanged.emit(arg, v))
             return spin
         return self._int_control(arg, base, optional, value)
@@ -195,6 +198,7 @@ class SpecEditor(QWidget):
             spin.setValue(spin.minimum())
             return spin
         spin.setValue(0 if shown is None else int(shown))
+        self._undo_keys.watch(spin)
         spin.valueChanged.connect(
             lambda v: self.argChanged.emit(arg, None if optional and v == 0 else v))
         return spin

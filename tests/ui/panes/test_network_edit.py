@@ -154,3 +154,26 @@ def test_conv1_learned_from_photos_for_your_own_network(pane, qtbot):
     assert not pane.handmade.isChecked()
     assert pane.result.outputs["conv1"].shape == random_maps.shape == (8, 62, 62)  # k5, pad 1
     assert not np.allclose(pane.result.outputs["conv1"], random_maps)
+
+
+def test_ctrl_z_in_the_argument_box_undoes_the_edit(pane, qtbot):
+    """Issue 24: Ctrl+Z did nothing while the cursor was still in the layer editor's box (its
+    QLineEdit took the shortcut for its own text undo); the menu's Undo worked."""
+    from PySide6.QtCore import Qt
+
+    pane.select_row(0)
+    spin = pane.editor.controls["stride"]
+    pane.activateWindow()
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus)
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin, "2")  # keys go to the focus widget, the box, as Qt delivers them
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert _column(pane, "output")["conv1"] == "96 × 109 × 109"
+    assert spin.hasFocus()
+    qtbot.keyClick(spin, "z", modifier=Qt.KeyboardModifier.ControlModifier)
+    assert _column(pane, "output")["conv1"] == "96 × 55 × 55"
+    assert pane.editor.controls["stride"].value() == 4
+    qtbot.keyClick(pane.editor.controls["stride"], "z",
+                   modifier=Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert _column(pane, "output")["conv1"] == "96 × 109 × 109"

@@ -74,3 +74,32 @@ def test_an_edit_clears_the_field_and_fc_layers_have_none(pane, qtbot):
     with qtbot.waitSignal(pane.fieldShown, timeout=NET_MS):
         pane.pin("fc6", 0, 0, 0)
     assert pane.receptiveField() is None and "fc6" in pane.crop_view.text
+
+
+def test_a_real_click_draws_the_field_with_no_dialog_over_it_and_the_dialog_moves_it(pane, qtbot):
+    """Issue 24: the one-map window opened over the crop on a click, hiding the box; clicks in
+    it did not move the box."""
+    from PySide6.QtCore import Qt
+
+    from tests.ui.clicks import canvas_point, click_map
+
+    _show(pane, qtbot, "pool5")
+    with qtbot.waitSignal(pane.fieldShown, timeout=NET_MS):
+        click_map(qtbot, pane.view, 7, 2, 2)
+    assert pane.view.dialog is None or not pane.view.dialog.isVisible()
+    first = pane.receptiveField()
+    assert first is not None and pane.crop_view.isVisible()
+    qtbot.mouseClick(pane.open_map_button, Qt.MouseButton.LeftButton)
+    dialog = pane.view.dialog
+    assert dialog is not None and dialog.isVisible() and dialog.index == 7
+    crop = pane.crop_view
+    crop_rect = crop.rect().translated(crop.mapToGlobal(crop.rect().topLeft()))
+    assert not dialog.frameGeometry().intersects(crop_rect), "the box stays in sight"
+    with qtbot.waitSignal(pane.fieldShown, timeout=NET_MS):
+        qtbot.mouseClick(dialog.canvas.viewport(), Qt.MouseButton.LeftButton,
+                         pos=canvas_point(dialog.canvas, 5.5, 4.5))
+    from convlab.engine.nets import build_network
+
+    want = build_network("alexbn", init=False).receptive_field("pool5", 4, 5, (3, 227, 227))
+    assert pane.receptiveField() == (want.top, want.left, want.bottom, want.right) != first
+    dialog.close()
