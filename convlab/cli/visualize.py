@@ -22,15 +22,18 @@ from convlab.pipelines import attribution as views
 
 EXAMPLES = """examples:
   convlab visualize photo.jpg --net alexbn --method gradcam --out cam.png
-  convlab visualize photo.jpg --net alexbn --weights alexbn.npz --method guided --class 281 --out g.png
+  convlab visualize photo.jpg --net alexbn --weights alexbn.npz --method guided --class 281 \
+      --out g.png
   convlab visualize photo.jpg --spec net.json --method saliency --unit conv5:12 --out s.png
   convlab visualize --spec net.json --weights trained.npz --features conv1 --out pictures
-  convlab visualize --spec net.json --weights trained.npz --top-patches conv2:3 --data shapes-rgb --out patches
+  convlab visualize --spec net.json --weights trained.npz --top-patches conv2:3 \
+      --data shapes-rgb --out patches
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.usage = "%(prog)s [IMAGE] (--net|--spec|--model) (--method M|--features L|--top-patches L:C) --out PATH"
+    p.usage = ("%(prog)s [IMAGE] (--net|--spec|--model) "
+               "(--method M|--features L|--top-patches L:C) --out PATH")
     p.epilog, p.formatter_class = EXAMPLES, argparse.RawDescriptionHelpFormatter
     p.add_argument("image", nargs="?", help="the photo (--method; default the bundled astronaut)")
     p.add_argument("--out", "-o", required=True, metavar="PATH",

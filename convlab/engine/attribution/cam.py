@@ -55,7 +55,8 @@ def _checked_class(net, shapes, output, class_index) -> str:
         raise AttributionError(f"{output!r} is not a layer of {net.name}.")
     classes = int(np.prod(shapes[output]))
     if len(shapes[output]) != 1:
-        raise AttributionError(f"{output}'s output {shapes[output]} is not a vector of class scores.")
+        raise AttributionError(f"{output}'s output {shapes[output]} is not a vector of class "
+                               "scores.")
     if not (isinstance(class_index, (int, np.integer)) and 0 <= class_index < classes):
         raise AttributionError(f"{output} has classes 0 to {classes - 1}, not {class_index!r}.")
     return output

@@ -76,7 +76,8 @@ def check_target(net: Network, target, in_shape) -> tuple:
     if not where:
         return layer, int(channel), None, None
     if len(shape) == 1:
-        raise AttributionError(f"{layer} is a vector: its target is (layer, channel), without i, j.")
+        raise AttributionError(f"{layer} is a vector: its target is (layer, channel), "
+                               "without i, j.")
     i, j = where
     if not all(isinstance(v, (int, np.integer)) for v in (i, j)) or not (
             0 <= i < shape[1] and 0 <= j < shape[2]):

@@ -5,7 +5,8 @@
   colour bar of the heat's range (:mod:`convlab.pipelines.attribution`).
 - **Unit picture**: a layer and channel's feature visualisation, made step by step in the
   worker (progress bar, the picture so far every few steps), stoppable, the last pictures
-  kept (same network, unit and steps: shown again at once).
+  kept (same network, unit and steps: shown again at once). **Whole layer**: its first
+  ``GRID`` units as a grid that fills in as each picture is done (kept ones are not made again).
 
 Both run in one heavy :class:`~convlab.ui.worker.LatestWorker`, taking turns with the pane's
 forward passes (``worker.HEAVY``), so the pane's :class:`NetworkRunner` is only ever touched by
@@ -23,13 +24,15 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QProgressBar, QPu
 from convlab.engine.attribution import feature_visualization
 from convlab.pipelines import attribution as views
 from convlab.render import colour
+from convlab.render.tiles import tile_rgb
 from convlab.ui.panes.network_parts import rgb_pixmap
 from convlab.ui.widgets.colour_bar import ColourBar
 from convlab.ui.worker import LatestWorker
 
 SHOWN = 260          # pixels: the height of the pictures
 PREVIEW_EVERY = 8    # steps between previews of a unit picture
-KEPT = 16            # unit pictures remembered
+KEPT = 64            # unit pictures remembered
+GRID = 16            # units in a layer's grid
 
 
 class WhyView(QWidget):
@@ -50,7 +53,8 @@ class WhyView(QWidget):
         for key, text in views.METHODS.items():
             self.method.addItem(text, key)
         self.target = QComboBox(objectName="whyClass", editable=True)
-        self.target.setToolTip("The class to explain: one of the top-5, or type a class number.")
+        self.target.setToolTip("The class to explain: one of the top-5, or type a class number "
+                               "or a top-5 class's name.")
         self.run_button = QPushButton("Why?", objectName="whyRun")
         self.heat = QLabel(objectName="whyPicture")
         self.bar = ColourBar(self, lut=colour.lut(views.COLORMAP))
@@ -59,6 +63,7 @@ class WhyView(QWidget):
         self.channel = QSpinBox(objectName="unitChannel", minimum=0, maximum=4095)
         self.steps = QSpinBox(objectName="unitSteps", minimum=1, maximum=2048, value=64)
         self.picture_button = QPushButton("Unit picture", objectName="unitRun")
+        self.grid_button = QPushButton("Whole layer", objectName="unitGrid")
         self.stop_button = QPushButton("Stop", objectName="unitStop", enabled=False)
         self.progress = QProgressBar(objectName="unitProgress")
         self.picture = QLabel(objectName="unitPicture")
@@ -68,7 +73,7 @@ class WhyView(QWidget):
             grid.addWidget(w, 0, col)
         for col, w in enumerate((QLabel("Unit"), self.layer, QLabel("channel"), self.channel,
                                  QLabel("steps"), self.steps, self.picture_button,
-                                 self.stop_button)):
+                                 self.grid_button, self.stop_button)):
             grid.addWidget(w, 1, col)
         box = QVBoxLayout(self)
         box.addLayout(grid)
@@ -78,6 +83,7 @@ class WhyView(QWidget):
         self.run_button.clicked.connect(self.explain)
         self.method.currentIndexChanged.connect(lambda _: self._rerun())
         self.picture_button.clicked.connect(self.unit_picture)
+        self.grid_button.clicked.connect(self.layer_grid)
         self.stop_button.clicked.connect(self.stop)
 
     # -- state from the pane ---------------------------------------------------------------
@@ -98,14 +104,18 @@ class WhyView(QWidget):
         self.bar.clear()
 
     def _class_choice(self):
-        """The chosen class (None: the top-1); a typed number is taken as a class index."""
+        """The chosen class (None: the top-1): a top-5 entry, a class number, or a top-5
+        class's name typed."""
         text = self.target.currentText().strip()
         if text in ("", "top-1"):
             return None
-        text = text.split(":")[0].strip()
-        if not text.isdigit():
-            raise ValueError(f"the class must be a number or one of the top-5, got {text!r}.")
-        return int(text)
+        head = text.split(":")[0].strip()
+        if head.isdigit():
+            return int(head)
+        for row in range(1, self.target.count()):
+            if text.lower() in self.target.itemText(row).lower():
+                return self.target.itemData(row)
+        raise ValueError(f"the class must be a number or one of the top-5, got {text!r}.")
 
     # -- jobs ------------------------------------------------------------------------------
     def _rerun(self) -> None:
@@ -142,9 +152,10 @@ class WhyView(QWidget):
             return 0
         s, layer, channel = result.settings, self.layer.currentText(), self.channel.value()
         steps = self.steps.value()
-        key = (s.weights_key, s.bn_mode, s.insize, layer, channel, steps)
+        key = self._key(s, layer, channel, steps)
         if key in self._pictures:
-            self._show_picture(self._pictures[key], f"{layer} channel {channel}", " (kept)")
+            self._show_picture(self._pictures[key],
+                               f"What {layer} channel {channel} wants (kept)")
             return 0
         mean, std = views.preprocessing(s)
         self.stop_button.setEnabled(True)
@@ -156,13 +167,52 @@ class WhyView(QWidget):
 
             def step(done, total, pic):
                 if done % PREVIEW_EVERY == 0 or done == total:
-                    j.preview((done, total, _rgb(pic)))
+                    j.preview(("step", done, _rgb(pic)))
 
             pic = feature_visualization(
                 net, (layer, channel), size=picture_size(net, layer, s.insize), steps=steps,
                 seed=0, mean=mean, std=std, mode=views.engine_mode(s), on_step=step,
                 should_stop=j.should_stop)
-            return "unit", key, f"{layer} channel {channel}", _rgb(pic)
+            return "unit", key, f"What {layer} channel {channel} wants", _rgb(pic)
+
+        return self.worker.submit(job)
+
+    def _key(self, s, layer, channel, steps) -> tuple:
+        return (s.weights_key, s.bn_mode, s.insize, layer, channel, steps)
+
+    def layer_grid(self) -> int:
+        """The layer's first ``GRID`` units' pictures, one after the other, as a grid that
+        fills in (the kept ones taken as they are)."""
+        result, runner = self.pane.result, self.pane._runner
+        layer = self.layer.currentText()
+        if result is None or not layer:
+            return 0
+        s, steps = result.settings, self.steps.value()
+        count = min(GRID, result.outputs.shape_of(layer)[0])
+        keys = [self._key(s, layer, c, steps) for c in range(count)]
+        kept = {k: self._pictures[k] for k in keys if k in self._pictures}
+        mean, std = views.preprocessing(s)
+        self.stop_button.setEnabled(True)
+        self.progress.setRange(0, count * steps)
+        self.progress.setValue(0)
+
+        def job(j):
+            net, tiles = runner.network(s), []
+            for c, key in enumerate(keys):
+                rgb = kept.get(key)
+                if rgb is None:
+                    pic = feature_visualization(
+                        net, (layer, c), size=picture_size(net, layer, s.insize), steps=steps,
+                        seed=0, mean=mean, std=std, mode=views.engine_mode(s),
+                        should_stop=j.should_stop, on_step=lambda d, n, p, c=c: j.preview(
+                            ("step", c * steps + d, None)) if d % PREVIEW_EVERY == 0 else None)
+                    if j.should_stop():
+                        return None
+                    rgb = _rgb(pic)
+                tiles.append(rgb)
+                j.preview(("grid", (c + 1) * steps, tile_rgb(np.stack(tiles), sep=2)[0], key, rgb))
+            return "grid", f"What {layer}'s first {count} units want", tile_rgb(np.stack(tiles),
+                                                                                 sep=2)[0]
 
         return self.worker.submit(job)
 
@@ -174,10 +224,13 @@ class WhyView(QWidget):
 
     # -- results (GUI thread) --------------------------------------------------------------
     def _on_preview(self, request_id, payload) -> None:
-        if self.worker.is_current(request_id):
-            done, total, rgb = payload
-            self.progress.setValue(done)
-            self.picture.setPixmap(rgb_pixmap(rgb, SHOWN))
+        if not self.worker.is_current(request_id):
+            return
+        self.progress.setValue(payload[1])
+        if payload[2] is not None:
+            self.picture.setPixmap(rgb_pixmap(payload[2], SHOWN))
+        if payload[0] == "grid":                    # one unit done: kept for a second ask
+            self._keep(payload[3], payload[4])
 
     def _on_finished(self, request_id, payload) -> None:
         if not self.worker.is_current(request_id):
@@ -189,17 +242,24 @@ class WhyView(QWidget):
             where = f" at {found.cam_layer}" if found.cam_layer else ""
             self.note.setText(f"{views.METHODS[found.method]} of {found.what}{where}")
             return
+        if payload[0] == "grid":
+            self._show_picture(payload[2], payload[1])
+            return
         _, key, what, rgb = payload
-        self._pictures[key] = rgb
-        while len(self._pictures) > KEPT:
-            self._pictures.popitem(last=False)
+        self._keep(key, rgb)
         self._show_picture(rgb, what)
 
-    def _show_picture(self, rgb, what, kept: str = "") -> None:
+    def _keep(self, key, rgb) -> None:
+        self._pictures[key] = rgb
+        self._pictures.move_to_end(key)
+        while len(self._pictures) > KEPT:
+            self._pictures.popitem(last=False)
+
+    def _show_picture(self, rgb, sentence: str) -> None:
         self.picture.setPixmap(rgb_pixmap(rgb, SHOWN))
         self.progress.setValue(self.progress.maximum())
         self.stop_button.setEnabled(False)
-        self.note.setText(f"What {what} wants{kept}")
+        self.note.setText(sentence)
 
     def _on_failed(self, request_id, reason: str) -> None:
         self.stop_button.setEnabled(False)
@@ -218,7 +278,8 @@ def picture_size(net, layer: str, insize: int) -> int:
 
 
 def _rgb(pic: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.rint(np.clip(pic, 0, 1).transpose(1, 2, 0) * 255).astype(np.uint8))
+    rgb = np.rint(np.clip(pic, 0, 1).transpose(1, 2, 0) * 255)          # (H, W, 3)
+    return np.ascontiguousarray(rgb.astype(np.uint8))
 
 
 def attach(pane) -> WhyView:

@@ -93,3 +93,17 @@ def test_stop_ends_a_long_unit_picture(pane, qtbot):
     assert why.note.text() == "Stopped." and not why.stop_button.isEnabled()
     qtbot.waitUntil(lambda: not why.worker.busy(), timeout=NET_MS)
     assert why.progress.value() < 2000 and not why.picture.pixmap().isNull()
+
+
+def test_whole_layer_grid_fills_in_and_keeps_its_units(pane, qtbot):
+    why = pane.why
+    why.layer.setCurrentText("conv1")
+    why.steps.setValue(3)
+    click(qtbot, why.grid_button)
+    qtbot.waitUntil(lambda: why.note.text() == "What conv1's first 16 units want",
+                    timeout=2 * NET_MS)
+    assert why.progress.value() == why.progress.maximum() == 16 * 3
+    assert not why.picture.pixmap().isNull()                     # 4 x 4 tiles
+    why.channel.setValue(9)
+    click(qtbot, why.picture_button)                   # made by the grid: kept
+    assert why.note.text() == "What conv1 channel 9 wants (kept)"
