@@ -29,6 +29,7 @@ COMMANDS = {  # name: (module, one line of help)
     "bench": ("convlab.cli.bench", "the engine benchmark against this machine's ceilings"),
     "data": ("convlab.cli.data", "download MNIST, Fashion-MNIST or CIFAR-10; list datasets"),
     "train": ("convlab.cli.train", "train a network on a dataset (Chainer's optimizers)"),
+    "visualize": ("convlab.cli.visualize", "saliency, Grad-CAM, unit pictures, top patches as PNGs"),
 }
 
 

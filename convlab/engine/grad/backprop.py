@@ -97,12 +97,13 @@ def run_forward(net: Network, x, *, mode: str = "test", rng=None, upto: int | No
     return result, caches, h
 
 
-def _needed(net: Network, input_grad: bool) -> dict[str, bool]:
-    """Which values need a gradient: the input (if asked), and every output that a trained
-    parameter or a needed value lies upstream of."""
+def _needed(net: Network, input_grad: bool, wanted=()) -> dict[str, bool]:
+    """Which values need a gradient: the input (if asked), the outputs in ``wanted``, and every
+    output that a trained parameter or a needed value lies upstream of."""
     need = {"input": bool(input_grad)}
     for layer in net.layers:
-        need[layer.name] = bool(layer.trained()) or any(need[n] for n in layer.inputs)
+        need[layer.name] = (bool(layer.trained()) or layer.name in wanted
+                            or any(need[n] for n in layer.inputs))
     return need
 
 
@@ -132,10 +133,17 @@ def _checked_seeds(net: Network, h, seeds) -> dict:
 
 
 def run_backward(net: Network, result: ForwardResult, caches: dict, x, seeds: dict, *,
-                 input_grad: bool = True) -> Gradients:
-    """Walk the layers run in ``result`` backwards from ``seeds`` (checked cotangents)."""
+                 input_grad: bool = True, wanted=(), rules: dict | None = None) -> Gradients:
+    """Walk the layers run in ``result`` backwards from ``seeds`` (checked cotangents).
+
+    ``wanted``: layer names whose output gradients are wanted even where no parameter or the
+    input needs them (a frozen network's inner layer, for Grad-CAM). ``rules``: ``{kind:
+    backward}`` used in place of ``Layer.backward`` for layers of that kind, called as
+    ``backward(layer, inputs, output, gy, cache, need_inputs=...)`` and returning what
+    ``Layer.backward`` returns (guided backpropagation's and the deconvnet's ReLU rules)."""
     values = dict(result, input=x)
-    need = _needed(net, input_grad)
+    need = _needed(net, input_grad, frozenset(wanted))
+    rules = rules or {}
     grads = dict(seeds)
     params, outputs, seconds = {}, {}, {}
     for layer in reversed(net.layers[:len(result)]):
@@ -146,11 +154,13 @@ def run_backward(net: Network, result: ForwardResult, caches: dict, x, seeds: di
         if not need[layer.name]:
             continue
         t0 = time.perf_counter()
-        wanted = [need[n] for n in layer.inputs]
-        gxs, gps = layer.backward([values[n] for n in layer.inputs], values[layer.name], gy,
-                                  caches[layer.name], need_inputs=wanted)
+        need_in = [need[n] for n in layer.inputs]
+        rule = rules.get(layer.kind)
+        args = ([values[n] for n in layer.inputs], values[layer.name], gy, caches[layer.name])
+        gxs, gps = (layer.backward(*args, need_inputs=need_in) if rule is None
+                    else rule(layer, *args, need_inputs=need_in))
         seconds[layer.name] = time.perf_counter() - t0
-        for name, g, want in zip(layer.inputs, gxs, wanted):
+        for name, g, want in zip(layer.inputs, gxs, need_in):
             if want and g is not None:
                 grads[name] = g if name not in grads else grads[name] + g
         params.update({f"{layer.name}/{k}": g for k, g in gps.items()})
@@ -165,20 +175,22 @@ def run_backward(net: Network, result: ForwardResult, caches: dict, x, seeds: di
 
 
 def backprop(net: Network, x, seeds: dict, *, mode: str = "test", rng=None,
-             input_grad: bool = True) -> Gradients:
+             input_grad: bool = True, wanted=(), rules: dict | None = None) -> Gradients:
     """The gradients of ``sum_l sum(seeds[l] * output_l)`` (``seeds``: ``{layer name:
     cotangent of its output}``) for ``net``'s trained parameters, its input ``x`` and every
     output on the way. Runs the layers up to the last seeded one, in ``mode`` ("test",
     "batch" or "train"; see the module docstring); ``rng`` (a NumPy Generator or a seed; fresh
     entropy when None) draws "train"'s dropout masks. ``input_grad=False`` skips the input's
-    gradient (the first layer's col2im, in training)."""
+    gradient (the first layer's col2im, in training). ``wanted`` and ``rules``: as
+    :func:`run_backward`."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
     h = _as_input(net, x)
     seeds = _checked_seeds(net, h, seeds)
     upto = max(net.layer_names.index(n) for n in seeds)
     result, caches, h = run_forward(net, h, mode=mode, rng=rng, upto=upto)
-    return run_backward(net, result, caches, h, seeds, input_grad=input_grad)
+    return run_backward(net, result, caches, h, seeds, input_grad=input_grad, wanted=wanted,
+                        rules=rules)
 
 
 def loss_and_grads(net: Network, x, labels, *, mode: str = "train", rng=None,

@@ -30,6 +30,7 @@ from convlab.ui.panes.network_field import FieldMixin
 from convlab.ui.panes.network_layout import build_controls, build_split
 from convlab.ui.panes.network_model import ModelMixin
 from convlab.ui.panes.network_spec_view import SpecPaneMixin
+from convlab.ui.panes import network_why
 from convlab.ui.panes.network_parts import (BN_MODES, MODELS, bn_explanation, key_of,
                                       layer_montage, prep_images, rgb_pixmap, timing_text,
                                       top5_text)
@@ -70,6 +71,7 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self.model = LayerTableModel(self)
         self._build()
         self.edits = SpecController(self)
+        self.why = network_why.attach(self)  # the "Why?" tab: gradient views, unit pictures
         self.worker.preview.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
@@ -301,3 +303,4 @@ class NetworkPane(SpecPaneMixin, FieldMixin, ModelMixin, QWidget):
         self.map_worker.shutdown()
         self.shapes_worker.shutdown()
         self.field_worker.shutdown()
+        self.why.shutdown()
