@@ -161,12 +161,24 @@ class Trainer:
     def step(self, x, labels, epoch: int, batch: int) -> tuple[float, float]:
         """One update on a batch: ``(loss, accuracy)`` before the update (as Chainer reports)."""
         rng = np.random.default_rng([self.config.seed, epoch, batch, 1])
-        loss, grads = loss_and_grads(self.net, x, self.net.xp.asarray(labels), mode="train",
-                                     rng=rng, input_grad=False)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+            loss, grads = loss_and_grads(self.net, x, self.net.xp.asarray(labels),
+                                         mode="train", rng=rng, input_grad=False)
+        self._check_finite(loss, "training")
         logits = to_numpy(grads.forward[self.net.layers[-1].name])
         accuracy = float((logits.argmax(axis=1) == labels).mean())
         self.optimizer.update(grads)
         return float(loss), accuracy
+
+    def _check_finite(self, loss, split: str) -> None:
+        """TrainingError (one sentence, with the fix) when the loss is NaN or infinite: the
+        weights have diverged (too high a learning rate), and every later step would be NaN."""
+        if np.isfinite(float(loss)):
+            return
+        rate = self.config.rate
+        raise TrainingError(f"the {split} loss became {float(loss)} in epoch {self.at.epoch + 1} "
+                            f"(iteration {self.at.iteration}): the weights diverged, so the run "
+                            f"stops; lower the learning rate (lr {rate:g} now, try {rate / 10:g}).")
 
     def evaluate(self) -> tuple[float, float] | None:
         """``(loss, accuracy)`` on the test split in mode "test" (None if stopped; NaN for an
@@ -178,8 +190,10 @@ class Trainer:
         for i, b in enumerate(batches):
             if self.should_stop():
                 return None
-            logits = self.net.forward(b.x)[last]
-            loss, _ = softmax_cross_entropy(logits, self.net.xp.asarray(b.labels))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                logits = self.net.forward(b.x)[last]
+                loss, _ = softmax_cross_entropy(logits, self.net.xp.asarray(b.labels))
+            self._check_finite(loss, "test")
             losses.append(float(loss))
             accuracies.append(float((to_numpy(logits).argmax(axis=1) == b.labels).mean()))
             if self.on_batch is not None:

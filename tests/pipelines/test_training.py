@@ -217,3 +217,22 @@ def test_training_runs_on_the_cupy_double(data):
                                            rtol=1e-3, atol=1e-4)
         assert trainer.log[0]["main/loss"] == pytest.approx(host_trainer.log[0]["main/loss"],
                                                             rel=1e-4)
+
+
+def test_weights_that_diverge_stop_the_run_in_one_sentence():
+    """LeNet with momentum SGD at lr 10 overflows to inf and then NaN within two epochs: the run
+    must say so (and how to fix it) instead of training on, and logging, NaN."""
+    from convlab.pipelines.datasets import open_dataset
+
+    grey = open_dataset("shapes", input_shape=(1, 28, 28))
+    net = Network.from_spec(presets.with_classes(presets.preset("lenet"), len(grey.classes)),
+                            seed=0)
+    config = TrainConfig(epochs=2, batch_size=32, optimizer="momentum", lr=10.0, seed=0,
+                         limit=256)
+    trainer = Trainer(net, grey, config)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # no NumPy warnings
+        with pytest.raises(TrainingError) as exc:
+            trainer.run()
+    message = _sentence(exc)
+    assert "lr" in message and "10" in message and "lower" in message
+    assert all(np.isfinite(e["main/loss"]) for e in trainer.log)
