@@ -95,6 +95,7 @@ class Server:
         self.drop_after: int | None = None
         self.drops = 0
         self.honour_range = True
+        self.redirects: dict[str, str] = {}      # path -> Location of a 302 answer
         self.requests: list[tuple[str, str | None]] = []
         handler = partial(_Handler, self, directory=str(folder))
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -124,6 +125,12 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self):
         state = self.state
         state.requests.append((self.path, self.headers.get("Range")))
+        if self.path in state.redirects:
+            self.send_response(302)
+            self.send_header("Location", state.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         path = state.folder / self.path.lstrip("/")
         if not path.is_file():
             self.send_error(404, "Not Found")

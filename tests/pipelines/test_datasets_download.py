@@ -10,7 +10,8 @@ import pytest
 
 from convlab.pipelines.datasets import open_dataset
 from convlab.pipelines.datasets.catalogue import CATALOGUE, Entry, RemoteFile
-from convlab.pipelines.datasets.download import (DownloadError, NoNetworkError, fetch_dataset,
+from convlab.pipelines.datasets.download import (RECORD, DownloadError, NoNetworkError,
+                                                 fetch_dataset,
                                                  is_complete)
 from tests.pipelines.datasets_helpers import Server, cifar_archive, sha256, write_cifar, write_mnist
 
@@ -189,3 +190,42 @@ def test_the_real_catalogue_has_full_digests():
         for f in entry.files:
             assert len(f.sha256) == 64 and int(f.sha256, 16) >= 0 and f.size > 0
             assert f.md5 is None or len(f.md5) == 32
+
+
+def test_only_web_addresses_are_read(served, tmp_path):
+    """--mirror file:///... and a redirect to file:// or ftp:// are refused in one sentence:
+    the download reads http and https only (urllib alone opens local files and follows ftp)."""
+    server, table = served
+    with pytest.raises(DownloadError) as info:
+        fetch_dataset("mnist", dest=tmp_path / "a", mirror=(tmp_path / "www").as_uri(),
+                      catalogue=table)
+    assert "http" in str(info.value) and not (tmp_path / "a" / RECORD).exists()
+    first = table["mnist"].files[0].name
+    for target in (f"ftp://127.0.0.1:{_closed_port()}/{first}", (tmp_path / "www" / first).as_uri()):
+        server.redirects[f"/{first}"] = target
+        with pytest.raises(DownloadError) as info:
+            fetch_dataset("mnist", dest=tmp_path / "b", mirror=server.url, catalogue=table)
+        assert isinstance(info.value, DownloadError) and not isinstance(info.value, NoNetworkError)
+        assert target.split(":")[0] + "://" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_redirect_to_another_web_server_is_followed(served, tmp_path):
+    server, table = served
+    first = table["mnist"].files[0].name
+    (tmp_path / "www" / "moved").mkdir()
+    (tmp_path / "www" / "moved" / first).write_bytes((tmp_path / "www" / first).read_bytes())
+    server.redirects[f"/{first}"] = server.url.replace("127.0.0.1", "localhost") + "moved/" + first
+    folder = fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
+    assert is_complete(folder) and (f"/moved/{first}", None) in server.requests
+
+
+def test_a_part_file_that_is_a_link_is_not_written_through(served, tmp_path):
+    server, table = served
+    outside = tmp_path / "precious.txt"
+    outside.write_bytes(b"keep me")
+    (tmp_path / "got").mkdir()
+    first = table["mnist"].files[0].name
+    (tmp_path / "got" / f"{first}.part").symlink_to(outside)
+    folder = fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
+    assert outside.read_bytes() == b"keep me"
+    assert is_complete(folder) and not (folder / first).is_symlink()

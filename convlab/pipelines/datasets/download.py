@@ -132,6 +132,7 @@ class _Dropped(Exception):
 
 
 def _transfer(url: str, part: Path, remote: RemoteFile, progress, timeout: float) -> None:
+    _unlink_if_special(part)
     have = part.stat().st_size if part.exists() else 0
     if have > remote.size:
         part.unlink()
@@ -148,14 +149,61 @@ def _transfer(url: str, part: Path, remote: RemoteFile, progress, timeout: float
         elif have and not _range_starts_at(response.headers.get("Content-Range", ""), have):
             raise DownloadError(f"{url} answered a resumed request with the wrong part "
                                 f"({response.headers.get('Content-Range')!r}).")
-        with open(part, "ab" if have else "wb") as out:
+        with _open_plain(part, append=bool(have)) as out:
             _copy(response, out, have, remote, progress)
+
+
+def _unlink_if_special(path: Path) -> None:
+    """Remove ``path`` when it is a link (or anything but a regular file): a leftover that is
+    a link would have the download written into whatever it points to, outside the folder."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise DownloadError(f"{path} is in the way and cannot be removed "
+                                f"({exc.strerror or exc}).") from None
+
+
+def _open_plain(path: Path, *, append: bool):
+    """``path`` opened for writing, never through a link (O_NOFOLLOW where the system has it)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        return os.fdopen(os.open(path, flags, 0o644), "ab" if append else "wb")
+    except OSError as exc:
+        raise DownloadError(f"{path} cannot be written ({exc.strerror or exc}).") from None
+
+
+WEB_SCHEMES = ("http", "https")
+
+
+def _web_only(url: str) -> str:
+    """``url``, or DownloadError unless it is http:// or https:// (urllib alone would open
+    ``file://`` paths and follow redirects to ``ftp://``)."""
+    if urllib.parse.urlsplit(url).scheme.lower() not in WEB_SCHEMES:
+        raise DownloadError(f"{url} is not a web address; ConvLab downloads from http:// and "
+                            "https:// only.")
+    return url
+
+
+class _WebRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http:// and https:// addresses only."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        _web_only(urllib.parse.urljoin(req.full_url, newurl))
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_WebRedirects)
 
 
 def _open(request, url: str, timeout: float):
     host = urllib.parse.urlsplit(url).netloc or url
+    _web_only(url)
     try:
-        return urllib.request.urlopen(request, timeout=timeout)
+        return _OPENER.open(request, timeout=timeout)
+    except DownloadError:
+        raise
     except urllib.error.HTTPError as exc:
         exc.close()
         raise DownloadError(f"{url} answered {exc.code} {exc.reason}; check the address or "
@@ -252,8 +300,9 @@ def _extract_one(tar, member, name: str, limit: int, folder: Path) -> Path:
     target = folder / name
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
+    _unlink_if_special(part)
     source = tar.extractfile(member)
-    with source, open(part, "wb") as out:
+    with source, _open_plain(part, append=False) as out:
         left = member.size
         while left > 0:
             block = source.read(min(CHUNK, left))
