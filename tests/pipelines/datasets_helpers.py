@@ -96,6 +96,8 @@ class Server:
         self.drops = 0
         self.honour_range = True
         self.redirects: dict[str, str] = {}      # path -> Location of a 302 answer
+        self.release: threading.Event | None = None  # given: answers stop after 10 bytes ...
+        self.holding = threading.Event()             # ... say so here, and go on once it is set
         self.requests: list[tuple[str, str | None]] = []
         handler = partial(_Handler, self, directory=str(folder))
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -147,6 +149,12 @@ class _Handler(SimpleHTTPRequestHandler):
         body = data[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if state.release is not None:
+            self.wfile.write(body[:10])
+            self.wfile.flush()
+            state.holding.set()
+            state.release.wait(30)
+            body = body[10:]
         if state.drops > 0 and state.drop_after is not None:
             state.drops -= 1
             self.wfile.write(body[:state.drop_after])

@@ -201,7 +201,8 @@ def test_only_web_addresses_are_read(served, tmp_path):
                       catalogue=table)
     assert "http" in str(info.value) and not (tmp_path / "a" / RECORD).exists()
     first = table["mnist"].files[0].name
-    for target in (f"ftp://127.0.0.1:{_closed_port()}/{first}", (tmp_path / "www" / first).as_uri()):
+    ftp = f"ftp://127.0.0.1:{_closed_port()}/{first}"
+    for target in (ftp, (tmp_path / "www" / first).as_uri()):
         server.redirects[f"/{first}"] = target
         with pytest.raises(DownloadError) as info:
             fetch_dataset("mnist", dest=tmp_path / "b", mirror=server.url, catalogue=table)
@@ -229,3 +230,34 @@ def test_a_part_file_that_is_a_link_is_not_written_through(served, tmp_path):
     folder = fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
     assert outside.read_bytes() == b"keep me"
     assert is_complete(folder) and not (folder / first).is_symlink()
+
+
+def test_a_second_download_into_the_same_folder_is_refused_while_one_runs(served, tmp_path):
+    """Two `convlab data get mnist` at once appended to the same .part files (a corrupt file,
+    or one moved away under the other): the second is refused in one sentence."""
+    import threading
+
+    server, table = served
+    server.release = threading.Event()
+    outcome = {}
+
+    def first():
+        try:
+            outcome["folder"] = fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url,
+                                              catalogue=table)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert server.holding.wait(30)
+        with pytest.raises(DownloadError) as info:
+            fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
+        text = str(info.value)
+        assert "already" in text and "\n" not in text and text.endswith(".")
+    finally:
+        server.release.set()
+        thread.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    assert is_complete(outcome["folder"]) and len(open_dataset(outcome["folder"]).train) == 40

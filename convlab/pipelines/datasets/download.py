@@ -55,11 +55,48 @@ def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(f"{folder} cannot be created: {exc.strerror or exc}.") from None
-    base = (mirror or entry.base_url).rstrip("/") + "/"
+    with _FolderLock(folder, entry.name):
+        if is_complete(folder):   # another process finished it just before
+            return folder
+        _fetch_all(entry, folder, (mirror or entry.base_url).rstrip("/") + "/", mirror,
+                   progress=progress, retries=retries, timeout=timeout)
+    return folder
+
+
+class _FolderLock:
+    """An exclusive ``flock`` on the dataset's folder itself (no file is created): a second
+    download of the same dataset at the same time is refused, not interleaved into the same
+    ``.part`` files. Where the system cannot lock a folder, nothing is locked."""
+
+    def __init__(self, folder: Path, name: str):
+        self.folder, self.name, self.fd = folder, name, None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            return self
+        try:
+            self.fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.__exit__()
+            raise DownloadError(f"{self.name} is already being downloaded into {self.folder} "
+                                "by another ConvLab; wait for it to finish.") from None
+        except OSError:  # this file system cannot lock a folder
+            self.__exit__()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)   # closing releases the lock
+            self.fd = None
+
+
+def _fetch_all(entry: Entry, folder: Path, base: str, mirror, **kw) -> None:
     for remote in entry.files:
         try:
-            fetch_file(base + remote.name, folder / remote.name, remote, progress=progress,
-                       retries=retries, timeout=timeout)
+            fetch_file(base + remote.name, folder / remote.name, remote, **kw)
         except NoNetworkError as exc:
             if mirror is None:
                 raise
@@ -71,7 +108,6 @@ def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=
         kept = extract_members(archive, folder, entry.members)
         archive.unlink()
     _write_record(folder, entry, base, kept)
-    return folder
 
 
 def _entry(name: str, catalogue) -> Entry:
