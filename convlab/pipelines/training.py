@@ -242,15 +242,15 @@ class Trainer:
         train_state.check_same(meta, self.meta(), asdict(self.config))
         shapes = {k: tuple(layer.params[s].shape) for k, (layer, s) in _params(self.net).items()}
         state = train_state.read_optimizer_state(path, shapes)
+        at, log = train_state.read_position(meta, self.batches, path)   # checked, nothing set
         try:
+            self.config.make_optimizer().setup(self.net).load_state_dict(state)  # check only
             self.net.load_npz(path)
             self.optimizer.load_state_dict(state)
         except ValueError as exc:
             raise train_state.SnapshotError(f"{path} cannot be resumed: {exc}") from None
         self.net.weights_source = f"trained ({self.net.name})"
-        self.log = list(meta["log"])
-        self.at = _Position(int(meta["epoch"]), int(meta["batch"]), int(meta["iteration"]),
-                            list(meta["sums"]), float(meta["elapsed"]))
+        self.log, self.at = log, _Position(**at)
 
 
 def _params(net):

@@ -236,3 +236,31 @@ def test_weights_that_diverge_stop_the_run_in_one_sentence():
     message = _sentence(exc)
     assert "lr" in message and "10" in message and "lower" in message
     assert all(np.isfinite(e["main/loss"]) for e in trainer.log)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("epoch", None), ("batch", -1), ("batch", 99), ("iteration", "many"), ("log", 5),
+    ("sums", [0.0]), ("optimizer/t", np.zeros(3, np.int64))])
+def test_a_snapshot_with_a_bad_position_is_one_sentence(data, tmp_path, field, value):
+    """A snapshot of this very run (same spec, data and settings) whose position or step count
+    is damaged: TypeError tracebacks (None, a list for a count) or a later failure in the
+    batches (a batch past the epoch's end) before; one SnapshotError and nothing changed now."""
+    _, trainer, _ = train(data, TrainConfig(**{**CONFIG.__dict__, "epochs": 1}))
+    trainer.save(tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    if field.startswith("optimizer/"):
+        arrays[field] = value
+    else:
+        meta = json.loads(bytes(arrays["meta"]).decode())
+        meta[field] = value
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    other = Trainer(small_net(), data, CONFIG)
+    before = weights(other.net)
+    with pytest.raises(train_state.SnapshotError) as info:
+        other.resume(tmp_path / "bad.npz")
+    _sentence(info)
+    assert other.at.epoch == 0 and other.log == []
+    for k, v in before.items():
+        np.testing.assert_array_equal(weights(other.net)[k], v, err_msg=k)
