@@ -261,3 +261,38 @@ def test_a_second_download_into_the_same_folder_is_refused_while_one_runs(served
         thread.join(60)
     assert "error" not in outcome, outcome.get("error")
     assert is_complete(outcome["folder"]) and len(open_dataset(outcome["folder"]).train) == 40
+
+
+def test_a_full_disk_is_one_sentence_and_keeps_the_part_file(served, tmp_path, monkeypatch):
+    """Writing the download can fail (CIFAR-10 needs 350 MB while it is unpacked): the OSError
+    went up as a traceback out of `convlab data get`."""
+    import errno
+
+    from convlab.pipelines.datasets import download
+
+    server, table = served
+    real = download._open_plain
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            if self.fh.tell() + len(data) > 50:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.fh.write(data)
+
+    monkeypatch.setattr(download, "_open_plain", lambda path, **kw: Full(real(path, **kw)))
+    with pytest.raises(DownloadError) as info:
+        fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
+    text = str(info.value)
+    assert "no space left on device" in text.lower() and "\n" not in text
+    monkeypatch.setattr(download, "_open_plain", real)
+    assert is_complete(fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url,
+                                     catalogue=table))

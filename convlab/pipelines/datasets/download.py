@@ -58,8 +58,13 @@ def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=
     with _FolderLock(folder, entry.name):
         if is_complete(folder):   # another process finished it just before
             return folder
-        _fetch_all(entry, folder, (mirror or entry.base_url).rstrip("/") + "/", mirror,
-                   progress=progress, retries=retries, timeout=timeout)
+        try:
+            _fetch_all(entry, folder, (mirror or entry.base_url).rstrip("/") + "/", mirror,
+                       progress=progress, retries=retries, timeout=timeout)
+        except OSError as exc:   # writing or reading our own files: a full disk, a permission
+            raise DownloadError(f"the download into {folder} failed: "
+                                f"{(exc.strerror or str(exc)).rstrip('.')}; run the same "
+                                "command again once that is fixed.") from None
     return folder
 
 
