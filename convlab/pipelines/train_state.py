@@ -27,6 +27,7 @@ import numpy as np
 
 from convlab.engine.backend import to_numpy
 from convlab.pipelines import guard
+from convlab.pipelines.train_config import DEFAULT_LR
 
 FORMAT = "convlab-train-snapshot/1"
 MAX_META_BYTES = 64 << 20
@@ -147,6 +148,10 @@ def check_same(meta: dict, ours: dict, mine: dict) -> None:
                             f"{meta.get('dataset', {}).get('train')} training images).")
     theirs = dict(meta.get("config", {}))
     theirs["freeze"] = tuple(theirs.get("freeze", ()))
+    mine = dict(mine)
+    for config in (theirs, mine):   # no lr: the optimizer's default, the same run as given
+        if config.get("lr") is None and config.get("optimizer") in DEFAULT_LR:
+            config["lr"] = DEFAULT_LR[config["optimizer"]]
     for key in mine:
         if key != "epochs" and theirs.get(key) != mine[key]:
             raise SnapshotError(f"the snapshot's run has {key} {theirs.get(key)!r}, "

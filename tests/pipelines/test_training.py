@@ -264,3 +264,16 @@ def test_a_snapshot_with_a_bad_position_is_one_sentence(data, tmp_path, field, v
     assert other.at.epoch == 0 and other.log == []
     for k, v in before.items():
         np.testing.assert_array_equal(weights(other.net)[k], v, err_msg=k)
+
+
+def test_resuming_with_the_default_rate_given_by_value_is_the_same_run(data, tmp_path):
+    """`--lr 0.01` on a MomentumSGD run started without --lr is the same rate (Chainer's 0.01):
+    it was refused as "the snapshot's run has lr None, not 0.01"."""
+    _, trainer, _ = train(data, TrainConfig(**{**CONFIG.__dict__, "epochs": 1}))
+    trainer.save(tmp_path / "s.npz")
+    same = Trainer(small_net(), data, TrainConfig(**{**CONFIG.__dict__, "epochs": 2, "lr": 0.01}))
+    same.resume(tmp_path / "s.npz")
+    assert same.at.epoch == 1
+    other = Trainer(small_net(), data, TrainConfig(**{**CONFIG.__dict__, "lr": 0.02}))
+    with pytest.raises(train_state.SnapshotError, match="lr 0.01, not 0.02"):
+        other.resume(tmp_path / "s.npz")
