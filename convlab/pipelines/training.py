@@ -83,7 +83,8 @@ class Trainer:
         self.config = config.checked()
         check_fit(net, data)
         self.net, self.data = net, data
-        self.train, self.test = (_limited(s, config.limit) for s in (data.train, data.test))
+        self.train, self.test = (_limited(s, config.limit, config.seed)
+                                 for s in (data.train, data.test))
         self._apply_freeze()
         self.optimizer = config.make_optimizer().setup(net)
         self.on_batch, self.on_epoch = on_batch, on_epoch
@@ -259,5 +260,11 @@ def _params(net):
     return trainable(net)
 
 
-def _limited(split: Split, limit: int | None) -> Split:
-    return split if limit is None or len(split) <= limit else split.take(np.arange(limit))
+def _limited(split: Split, limit: int | None, seed: int) -> Split:
+    """``limit`` images of ``split`` drawn with ``default_rng([seed, 0, 0, 2])`` (a stream no
+    other draw uses), kept in the split's order: the first ``limit`` of a folder's split, read
+    class by class, were one class."""
+    if limit is None or len(split) <= limit:
+        return split
+    chosen = np.random.default_rng([seed, 0, 0, 2]).permutation(len(split))[:limit]
+    return split.take(np.sort(chosen))

@@ -277,3 +277,21 @@ def test_resuming_with_the_default_rate_given_by_value_is_the_same_run(data, tmp
     other = Trainer(small_net(), data, TrainConfig(**{**CONFIG.__dict__, "lr": 0.02}))
     with pytest.raises(train_state.SnapshotError, match="lr 0.01, not 0.02"):
         other.resume(tmp_path / "s.npz")
+
+
+def test_limit_takes_images_of_every_class_from_a_class_sorted_folder():
+    """A folder of class folders is read class by class, so --limit N kept the first N images:
+    only the first class (a run that "reaches" 100% on one class). The subset is now drawn with
+    the run's seed, the same on every run and on resume."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(8), 20)                      # sorted, as folders give them
+    images = rng.integers(0, 256, (160, 32, 32, 3), dtype=np.uint8)
+    from convlab.pipelines.datasets import Split
+
+    sorted_data = Dataset("pets", CLASSES, Split(images, labels), Split(images[:80], labels[:80]))
+    config = TrainConfig(epochs=1, batch_size=16, limit=40, seed=3)
+    a = Trainer(small_net(), sorted_data, config)
+    assert len(a.train) == 40 and len(set(a.train.labels)) >= 6
+    assert len(a.test) == 40 and len(set(a.test.labels)) >= 3
+    b = Trainer(small_net(), sorted_data, config)
+    np.testing.assert_array_equal(a.train.images, b.train.images)
