@@ -296,3 +296,12 @@ def test_a_full_disk_is_one_sentence_and_keeps_the_part_file(served, tmp_path, m
     monkeypatch.setattr(download, "_open_plain", real)
     assert is_complete(fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url,
                                      catalogue=table))
+
+
+@pytest.mark.parametrize("mirror", ["http://[::1", "ftp://example.org/", "127.0.0.1:8000"])
+def test_a_mirror_that_is_not_a_web_address_is_refused_before_anything(tmp_path, mirror):
+    """'http://[::1' went up as urllib's "ValueError: Invalid IPv6 URL" traceback; any address
+    that is not http(s) is now refused before the data folder is made."""
+    with pytest.raises(DownloadError) as info:
+        fetch_dataset("mnist", dest=tmp_path / "got", mirror=mirror)
+    assert "not a web address" in str(info.value) and not (tmp_path / "got").exists()

@@ -51,6 +51,7 @@ def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=
     folder = Path(dest) if dest is not None else dataset_dir(entry.name)
     if is_complete(folder):
         return folder
+    base = _web_only((mirror or entry.base_url).rstrip("/") + "/")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -59,8 +60,8 @@ def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=
         if is_complete(folder):   # another process finished it just before
             return folder
         try:
-            _fetch_all(entry, folder, (mirror or entry.base_url).rstrip("/") + "/", mirror,
-                       progress=progress, retries=retries, timeout=timeout)
+            _fetch_all(entry, folder, base, mirror, progress=progress, retries=retries,
+                       timeout=timeout)
         except OSError as exc:   # writing or reading our own files: a full disk, a permission
             raise DownloadError(f"the download into {folder} failed: "
                                 f"{(exc.strerror or str(exc)).rstrip('.')}; run the same "
@@ -221,7 +222,12 @@ WEB_SCHEMES = ("http", "https")
 def _web_only(url: str) -> str:
     """``url``, or DownloadError unless it is http:// or https:// (urllib alone would open
     ``file://`` paths and follow redirects to ``ftp://``)."""
-    if urllib.parse.urlsplit(url).scheme.lower() not in WEB_SCHEMES:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port   # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in WEB_SCHEMES or not parts.hostname:
         raise DownloadError(f"{url} is not a web address; ConvLab downloads from http:// and "
                             "https:// only.")
     return url
