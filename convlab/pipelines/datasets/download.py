@@ -7,7 +7,8 @@ start). A dropped connection is retried at once, up to ``retries`` times. The fi
 used only when its size, SHA-256 and (where published) MD5 match :mod:`.catalogue`; otherwise
 it is deleted. An archive (CIFAR-10) is unpacked by :func:`extract_members`: only the members
 the catalogue names, only regular files, no name that leaves the folder, sizes bounded; the
-archive is then deleted. ``download.json`` in the folder records what is there.
+archive is then deleted. ``download.json`` in the folder records what is there. Addresses,
+redirects, links and the folder lock: :mod:`.webfiles`.
 """
 
 from __future__ import annotations
@@ -19,24 +20,25 @@ import os
 import posixpath
 import sys
 import tarfile
-import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from convlab.pipelines.datasets.catalogue import CATALOGUE, Entry, RemoteFile, dataset_dir
+from convlab.pipelines.datasets.catalogue import (
+    CATALOGUE,
+    Entry,
+    RemoteFile,
+    dataset_dir,
+)
+from convlab.pipelines.datasets.webfiles import DownloadError, NoNetworkError
+from convlab.pipelines.datasets.webfiles import FolderLock as _FolderLock
+from convlab.pipelines.datasets.webfiles import open_plain as _open_plain
+from convlab.pipelines.datasets.webfiles import open_url as _open
+from convlab.pipelines.datasets.webfiles import unlink_if_special as _unlink_if_special
+from convlab.pipelines.datasets.webfiles import web_only as _web_only
 
 CHUNK = 1 << 16
 MAX_ARCHIVE_CONTENT = 1 << 30   # bytes an archive may unpack to, kept or skipped: 1 GiB
 RECORD = "download.json"
-
-
-class DownloadError(ValueError):
-    """A download that failed or was refused; ``str(exc)`` is one sentence for a person."""
-
-
-class NoNetworkError(DownloadError):
-    """The server could not be reached at all (no network, no such host, nothing listening)."""
 
 
 def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=None,
@@ -67,36 +69,6 @@ def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=
                                 f"{(exc.strerror or str(exc)).rstrip('.')}; run the same "
                                 "command again once that is fixed.") from None
     return folder
-
-
-class _FolderLock:
-    """An exclusive ``flock`` on the dataset's folder itself (no file is created): a second
-    download of the same dataset at the same time is refused, not interleaved into the same
-    ``.part`` files. Where the system cannot lock a folder, nothing is locked."""
-
-    def __init__(self, folder: Path, name: str):
-        self.folder, self.name, self.fd = folder, name, None
-
-    def __enter__(self):
-        try:
-            import fcntl
-        except ImportError:  # Windows
-            return self
-        try:
-            self.fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.__exit__()
-            raise DownloadError(f"{self.name} is already being downloaded into {self.folder} "
-                                "by another ConvLab; wait for it to finish.") from None
-        except OSError:  # this file system cannot lock a folder
-            self.__exit__()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        if self.fd is not None:
-            os.close(self.fd)   # closing releases the lock
-            self.fd = None
 
 
 def _fetch_all(entry: Entry, folder: Path, base: str, mirror, **kw) -> None:
@@ -193,78 +165,6 @@ def _transfer(url: str, part: Path, remote: RemoteFile, progress, timeout: float
                                 f"({response.headers.get('Content-Range')!r}).")
         with _open_plain(part, append=bool(have)) as out:
             _copy(response, out, have, remote, progress)
-
-
-def _unlink_if_special(path: Path) -> None:
-    """Remove ``path`` when it is a link (or anything but a regular file): a leftover that is
-    a link would have the download written into whatever it points to, outside the folder."""
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        try:
-            path.unlink()
-        except OSError as exc:
-            raise DownloadError(f"{path} is in the way and cannot be removed "
-                                f"({exc.strerror or exc}).") from None
-
-
-def _open_plain(path: Path, *, append: bool):
-    """``path`` opened for writing, never through a link (O_NOFOLLOW where the system has it)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        return os.fdopen(os.open(path, flags, 0o644), "ab" if append else "wb")
-    except OSError as exc:
-        raise DownloadError(f"{path} cannot be written ({exc.strerror or exc}).") from None
-
-
-WEB_SCHEMES = ("http", "https")
-
-
-def _web_only(url: str) -> str:
-    """``url``, or DownloadError unless it is http:// or https:// (urllib alone would open
-    ``file://`` paths and follow redirects to ``ftp://``)."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port   # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme.lower() not in WEB_SCHEMES or not parts.hostname:
-        raise DownloadError(f"{url} is not a web address; ConvLab downloads from http:// and "
-                            "https:// only.")
-    return url
-
-
-class _WebRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows redirects to http:// and https:// addresses only."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        _web_only(urllib.parse.urljoin(req.full_url, newurl))
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-_OPENER = urllib.request.build_opener(_WebRedirects)
-
-
-def _open(request, url: str, timeout: float):
-    host = urllib.parse.urlsplit(url).netloc or url
-    _web_only(url)
-    try:
-        return _OPENER.open(request, timeout=timeout)
-    except DownloadError:
-        raise
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        raise DownloadError(f"{url} answered {exc.code} {exc.reason}; check the address or "
-                            "try --mirror URL.") from None
-    except urllib.error.URLError as exc:
-        reason = getattr(exc.reason, "strerror", None) or exc.reason
-        raise NoNetworkError(f"cannot reach {host} ({reason}); check the network connection, "
-                             "or pass --mirror URL for another server.") from None
-    except (OSError, http.client.HTTPException) as exc:  # reset or timed out at connection
-        raise NoNetworkError(f"cannot reach {host} ({exc or type(exc).__name__}); check the "
-                             "network connection, or pass --mirror URL for another "
-                             "server.") from None
-    except ValueError:
-        raise DownloadError(f"{url} is not a web address (http:// or https://).") from None
 
 
 def _range_starts_at(content_range: str, start: int) -> bool:
