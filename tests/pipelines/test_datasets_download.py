@@ -305,3 +305,40 @@ def test_a_mirror_that_is_not_a_web_address_is_refused_before_anything(tmp_path,
     with pytest.raises(DownloadError) as info:
         fetch_dataset("mnist", dest=tmp_path / "got", mirror=mirror)
     assert "not a web address" in str(info.value) and not (tmp_path / "got").exists()
+
+
+def test_a_full_disk_while_unpacking_is_not_called_a_damaged_archive(tmp_path, monkeypatch):
+    """Writing a member can fail (a full disk): the sentence said the archive 'is not a
+    readable tar.gz archive', and the user would fetch 170 MB again for nothing."""
+    import errno
+
+    from convlab.pipelines.datasets import download
+
+    write_cifar(tmp_path / "src", per_batch=4, n_batches=5, n_test=3)
+    archive = cifar_archive(tmp_path / "src")
+    real = download._open_plain
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full(path, **kw):
+        return Full(real(path, **kw)) if str(path).endswith(".bin.part") else real(path, **kw)
+
+    monkeypatch.setattr(download, "_open_plain", full)
+    with _serve_archive(tmp_path, archive) as server:
+        with pytest.raises(DownloadError) as info:
+            fetch_dataset("cifar10", dest=tmp_path / "got", mirror=server.url,
+                          catalogue=cifar_table(archive))
+    text = str(info.value)
+    assert "No space left on device" in text and "not a readable" not in text
+    assert (tmp_path / "got" / "cifar-10-binary.tar.gz").is_file()   # kept: nothing to fetch

@@ -255,7 +255,12 @@ def _extract_one(tar, member, name: str, limit: int, folder: Path) -> Path:
             block = source.read(min(CHUNK, left))
             if not block:
                 raise DownloadError(f"the archive member {name} is truncated.")
-            out.write(block)
+            try:
+                out.write(block)
+            except OSError as exc:   # our disk, not the archive: say so, keep the archive
+                raise DownloadError(f"{target} cannot be written ({exc.strerror or exc}); the "
+                                    "archive is kept, run the same command again once that "
+                                    "is fixed.") from None
             left -= len(block)
     os.replace(part, target)
     return target
