@@ -342,3 +342,31 @@ def test_a_full_disk_while_unpacking_is_not_called_a_damaged_archive(tmp_path, m
     text = str(info.value)
     assert "No space left on device" in text and "not a readable" not in text
     assert (tmp_path / "got" / "cifar-10-binary.tar.gz").is_file()   # kept: nothing to fetch
+
+
+def _unpack(tmp_path, extra):
+    write_cifar(tmp_path / "src", per_batch=4, n_batches=5, n_test=3)
+    archive = cifar_archive(tmp_path / "src", extra=extra)
+    with _serve_archive(tmp_path, archive) as server:
+        return fetch_dataset("cifar10", dest=tmp_path / "got", mirror=server.url,
+                             catalogue=cifar_table(archive))
+
+
+def test_an_archive_of_very_many_members_is_refused(tmp_path):
+    """Only the declared sizes were bounded: a tar of millions of empty members (each a
+    512-byte header, compressing to almost nothing) was walked whole, tarfile keeping every
+    header in memory."""
+    from convlab.pipelines.datasets.download import MAX_ARCHIVE_MEMBERS
+
+    many = [(tarfile.TarInfo(f"junk/{i}"), b"") for i in range(MAX_ARCHIVE_MEMBERS + 1)]
+    with pytest.raises(DownloadError, match=f"more than {MAX_ARCHIVE_MEMBERS:,} members"):
+        _unpack(tmp_path, many)
+
+
+def test_a_batch_named_twice_in_the_archive_is_refused(tmp_path):
+    """tar keeps the last of two members of one name, ConvLab kept the first: which batch the
+    user got depended on the tool. Two are refused."""
+    twin = tarfile.TarInfo("cifar-10-batches-bin/test_batch.bin")
+    twin.size = 3073
+    with pytest.raises(DownloadError, match="test_batch.bin twice"):
+        _unpack(tmp_path, [(twin, bytes(3073))])

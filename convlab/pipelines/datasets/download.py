@@ -38,6 +38,7 @@ from convlab.pipelines.datasets.webfiles import web_only as _web_only
 
 CHUNK = 1 << 16
 MAX_ARCHIVE_CONTENT = 1 << 30   # bytes an archive may unpack to, kept or skipped: 1 GiB
+MAX_ARCHIVE_MEMBERS = 1000      # members an archive may hold (CIFAR-10's: 9)
 RECORD = "download.json"
 
 
@@ -209,17 +210,21 @@ def _digests_match(path: Path, remote: RemoteFile) -> bool:
 
 def extract_members(archive: Path, folder: Path, members) -> list[Path]:
     """Unpack the named regular-file ``members`` ((name, most bytes) pairs) of a tar.gz."""
-    wanted = dict(members)
+    wanted, bounds = dict(members), dict(members)
     written: list[Path] = []
     seen = 0
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            for member in tar:
+            for count, member in enumerate(tar, 1):
                 name = _safe_name(member.name, archive)
                 seen += max(member.size, 0)
-                if seen > MAX_ARCHIVE_CONTENT:
+                if seen > MAX_ARCHIVE_CONTENT or count > MAX_ARCHIVE_MEMBERS:
                     raise DownloadError(f"{archive.name} unpacks to more than "
-                                        f"{MAX_ARCHIVE_CONTENT:,} bytes, which ConvLab refuses.")
+                                        f"{MAX_ARCHIVE_CONTENT:,} bytes or more than "
+                                        f"{MAX_ARCHIVE_MEMBERS:,} members, which ConvLab "
+                                        "refuses.")
+                if name in bounds and name not in wanted:   # tar would keep the last one
+                    raise DownloadError(f"{archive.name} holds {name} twice; it is refused.")
                 if name in wanted:
                     written.append(_extract_one(tar, member, name, wanted.pop(name), folder))
     except (tarfile.TarError, EOFError, OSError) as exc:
