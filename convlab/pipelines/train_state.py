@@ -27,6 +27,7 @@ import numpy as np
 
 from convlab.engine.backend import to_numpy
 from convlab.pipelines import guard
+from convlab.pipelines.train_config import DEFAULT_LR
 
 FORMAT = "convlab-train-snapshot/1"
 MAX_META_BYTES = 64 << 20
@@ -125,6 +126,9 @@ def read_optimizer_state(path, shapes: dict[str, tuple]) -> dict[str, np.ndarray
                     raise SnapshotError(f"{name} holds optimizer state {sub!r}, which does not "
                                         "fit this network.")
                 out[sub] = f[key]
+                if want == () and (out[sub].shape != () or out[sub].dtype.kind not in "iu"):
+                    raise SnapshotError(f"{name}'s optimizer step count {sub!r} is not one "
+                                        "integer.")
     except SnapshotError:
         raise
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
@@ -144,7 +148,37 @@ def check_same(meta: dict, ours: dict, mine: dict) -> None:
                             f"{meta.get('dataset', {}).get('train')} training images).")
     theirs = dict(meta.get("config", {}))
     theirs["freeze"] = tuple(theirs.get("freeze", ()))
+    mine = dict(mine)
+    for config in (theirs, mine):   # no lr: the optimizer's default, the same run as given
+        if config.get("lr") is None and config.get("optimizer") in DEFAULT_LR:
+            config["lr"] = DEFAULT_LR[config["optimizer"]]
     for key in mine:
         if key != "epochs" and theirs.get(key) != mine[key]:
             raise SnapshotError(f"the snapshot's run has {key} {theirs.get(key)!r}, "
                                 f"not {mine[key]!r}; resume it with its own settings.")
+
+
+def read_position(meta: dict, batches: int, path) -> tuple[dict, list]:
+    """``({epoch, batch, iteration, sums, elapsed}, log)`` from a snapshot's ``meta``, each
+    checked (``batch`` within the ``batches`` of an epoch), or SnapshotError."""
+    def bad(field):
+        return SnapshotError(f"{os.fsdecode(path)} holds a damaged run position ({field} "
+                             f"{meta.get(field)!r}); it cannot be resumed.")
+
+    count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0  # noqa: E731
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    at = {k: meta.get(k) for k in ("epoch", "batch", "iteration", "sums", "elapsed")}
+    for field in ("epoch", "batch", "iteration"):
+        if not count(at[field]):
+            raise bad(field)
+    if at["batch"] > batches:
+        raise bad("batch")
+    sums = at["sums"]
+    if not (isinstance(sums, list) and len(sums) == 3 and all(map(number, sums))):
+        raise bad("sums")
+    if not (number(at["elapsed"]) and at["elapsed"] >= 0):
+        raise bad("elapsed")
+    log = meta.get("log")
+    if not (isinstance(log, list) and all(isinstance(e, dict) for e in log)):
+        raise bad("log")
+    return dict(at, sums=list(sums), elapsed=float(at["elapsed"])), list(log)

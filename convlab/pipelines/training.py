@@ -83,7 +83,8 @@ class Trainer:
         self.config = config.checked()
         check_fit(net, data)
         self.net, self.data = net, data
-        self.train, self.test = (_limited(s, config.limit) for s in (data.train, data.test))
+        self.train, self.test = (_limited(s, config.limit, config.seed)
+                                 for s in (data.train, data.test))
         self._apply_freeze()
         self.optimizer = config.make_optimizer().setup(net)
         self.on_batch, self.on_epoch = on_batch, on_epoch
@@ -161,12 +162,24 @@ class Trainer:
     def step(self, x, labels, epoch: int, batch: int) -> tuple[float, float]:
         """One update on a batch: ``(loss, accuracy)`` before the update (as Chainer reports)."""
         rng = np.random.default_rng([self.config.seed, epoch, batch, 1])
-        loss, grads = loss_and_grads(self.net, x, self.net.xp.asarray(labels), mode="train",
-                                     rng=rng, input_grad=False)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+            loss, grads = loss_and_grads(self.net, x, self.net.xp.asarray(labels),
+                                         mode="train", rng=rng, input_grad=False)
+        self._check_finite(loss, "training")
         logits = to_numpy(grads.forward[self.net.layers[-1].name])
         accuracy = float((logits.argmax(axis=1) == labels).mean())
         self.optimizer.update(grads)
         return float(loss), accuracy
+
+    def _check_finite(self, loss, split: str) -> None:
+        """TrainingError (one sentence, with the fix) when the loss is NaN or infinite: the
+        weights have diverged (too high a learning rate), and every later step would be NaN."""
+        if np.isfinite(float(loss)):
+            return
+        rate = self.config.rate
+        raise TrainingError(f"the {split} loss became {float(loss)} in epoch {self.at.epoch + 1} "
+                            f"(iteration {self.at.iteration}): the weights diverged, so the run "
+                            f"stops; lower the learning rate (lr {rate:g} now, try {rate / 10:g}).")
 
     def evaluate(self) -> tuple[float, float] | None:
         """``(loss, accuracy)`` on the test split in mode "test" (None if stopped; NaN for an
@@ -178,8 +191,10 @@ class Trainer:
         for i, b in enumerate(batches):
             if self.should_stop():
                 return None
-            logits = self.net.forward(b.x)[last]
-            loss, _ = softmax_cross_entropy(logits, self.net.xp.asarray(b.labels))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                logits = self.net.forward(b.x)[last]
+                loss, _ = softmax_cross_entropy(logits, self.net.xp.asarray(b.labels))
+            self._check_finite(loss, "test")
             losses.append(float(loss))
             accuracies.append(float((to_numpy(logits).argmax(axis=1) == b.labels).mean()))
             if self.on_batch is not None:
@@ -228,15 +243,15 @@ class Trainer:
         train_state.check_same(meta, self.meta(), asdict(self.config))
         shapes = {k: tuple(layer.params[s].shape) for k, (layer, s) in _params(self.net).items()}
         state = train_state.read_optimizer_state(path, shapes)
+        at, log = train_state.read_position(meta, self.batches, path)   # checked, nothing set
         try:
+            self.config.make_optimizer().setup(self.net).load_state_dict(state)  # check only
             self.net.load_npz(path)
             self.optimizer.load_state_dict(state)
         except ValueError as exc:
             raise train_state.SnapshotError(f"{path} cannot be resumed: {exc}") from None
         self.net.weights_source = f"trained ({self.net.name})"
-        self.log = list(meta["log"])
-        self.at = _Position(int(meta["epoch"]), int(meta["batch"]), int(meta["iteration"]),
-                            list(meta["sums"]), float(meta["elapsed"]))
+        self.log, self.at = log, _Position(**at)
 
 
 def _params(net):
@@ -245,5 +260,11 @@ def _params(net):
     return trainable(net)
 
 
-def _limited(split: Split, limit: int | None) -> Split:
-    return split if limit is None or len(split) <= limit else split.take(np.arange(limit))
+def _limited(split: Split, limit: int | None, seed: int) -> Split:
+    """``limit`` images of ``split`` drawn with ``default_rng([seed, 0, 0, 2])`` (a stream no
+    other draw uses), kept in the split's order: the first ``limit`` of a folder's split, read
+    class by class, were one class."""
+    if limit is None or len(split) <= limit:
+        return split
+    chosen = np.random.default_rng([seed, 0, 0, 2]).permutation(len(split))[:limit]
+    return split.take(np.sort(chosen))

@@ -269,3 +269,19 @@ def test_updates_stay_on_the_device_with_the_cupy_double(kind, cls, hp):
                 np.testing.assert_allclose(to_numpy(value), host[layer.name].params[key],
                                            rtol=1e-6, atol=1e-7)
         assert all(array_module(v) is np for v in opt.state_dict().values())
+
+
+@pytest.mark.parametrize("source, target", [(MomentumSGD, Adam), (SGD, MomentumSGD),
+                                            (SGD, Adam)], ids=["momentum-adam", "sgd-momentum",
+                                                               "sgd-adam"])
+def test_the_state_of_another_rule_is_refused(source, target):
+    """MomentumSGD's velocity 'v' loaded into Adam became Adam's second moment (negative, so
+    sqrt gave NaN weights); SGD's state (step counts only) loaded into MomentumSGD or Adam
+    restarted their moments at zero as if they had taken no step. Both were accepted silently."""
+    _, opt = run(source, {}, steps=2)
+    other = target().setup(small_net())
+    with pytest.raises(OptimizerError) as info:
+        other.load_state_dict(opt.state_dict())
+    text = str(info.value)
+    assert "\n" not in text and text.endswith(".") and "conv1/W" in text
+    assert other.t == 0 and other.state == {} and other.steps == {}

@@ -95,6 +95,9 @@ class Server:
         self.drop_after: int | None = None
         self.drops = 0
         self.honour_range = True
+        self.redirects: dict[str, str] = {}      # path -> Location of a 302 answer
+        self.release: threading.Event | None = None  # given: answers stop after 10 bytes ...
+        self.holding = threading.Event()             # ... say so here, and go on once it is set
         self.requests: list[tuple[str, str | None]] = []
         handler = partial(_Handler, self, directory=str(folder))
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -124,6 +127,12 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self):
         state = self.state
         state.requests.append((self.path, self.headers.get("Range")))
+        if self.path in state.redirects:
+            self.send_response(302)
+            self.send_header("Location", state.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         path = state.folder / self.path.lstrip("/")
         if not path.is_file():
             self.send_error(404, "Not Found")
@@ -140,6 +149,12 @@ class _Handler(SimpleHTTPRequestHandler):
         body = data[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if state.release is not None:
+            self.wfile.write(body[:10])
+            self.wfile.flush()
+            state.holding.set()
+            state.release.wait(30)
+            body = body[10:]
         if state.drops > 0 and state.drop_after is not None:
             state.drops -= 1
             self.wfile.write(body[:state.drop_after])

@@ -79,3 +79,25 @@ def test_a_name_means_the_dataset_and_a_path_the_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert len(open_dataset("shapes").train) == 6000
     assert len(open_dataset("./shapes").train) == 20
+
+
+@pytest.mark.parametrize("name, leftover", [
+    ("mnist", "t10k-images-idx3-ubyte.gz.part"), ("cifar10", "cifar-10-binary.tar.gz")])
+def test_an_unfinished_download_is_not_opened_by_name(tmp_path, monkeypatch, name, leftover):
+    """An interrupted `convlab data get mnist` leaves the training files whole and the test
+    images as a .part file: opened by name, that was silently an 80/20 split of the training
+    files; CIFAR-10's archive, while it is unpacked, sits beside the batches unpacked so far.
+    Either must say to finish the download."""
+    from tests.pipelines.datasets_helpers import write_cifar, write_mnist
+
+    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "data" / name
+    if name == "mnist":
+        write_mnist(folder, 20, 10)
+        (folder / "t10k-images-idx3-ubyte.gz").rename(folder / leftover)
+    else:
+        write_cifar(folder / "cifar-10-batches-bin", n_batches=2)
+        (folder / leftover).write_bytes(b"the archive, still being unpacked")
+    with pytest.raises(DatasetError, match=f"not finished.*'convlab data get {name}'"):
+        open_dataset(name)

@@ -108,3 +108,23 @@ def test_any_records_round_trip(tmp_path_factory, n, seed):
     split = read_batches([str(folder / "test_batch.bin")], 10)
     np.testing.assert_array_equal(split.images, images)
     np.testing.assert_array_equal(split.labels, labels)
+
+
+def test_many_batch_files_are_refused_before_they_are_read(tmp_path, monkeypatch):
+    """Each batch file is bounded (307 MB) but their number was not: a folder of
+    data_batch_1.bin .. data_batch_N.bin was allocated and read whole, however large N; the
+    total is held to the datasets' bound (MAX_DATASET_BYTES) before anything is read."""
+    from convlab.pipelines.datasets import cifar, core
+
+    write_cifar(tmp_path, per_batch=6, n_batches=3, n_test=5)
+    monkeypatch.setattr(core, "MAX_DATASET_BYTES", 17 * 32 * 32 * 3)  # 17 images: 18 given
+    read, real = [], cifar.bounded_read
+
+    def spy(path, limit, what, **kw):
+        read.append(what)
+        return real(path, limit, what, **kw)
+
+    monkeypatch.setattr(cifar, "bounded_read", spy)
+    with pytest.raises(DatasetError, match="18 images"):
+        open_dataset(tmp_path)
+    assert "CIFAR-10 batch" not in read

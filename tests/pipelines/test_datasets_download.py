@@ -10,7 +10,8 @@ import pytest
 
 from convlab.pipelines.datasets import open_dataset
 from convlab.pipelines.datasets.catalogue import CATALOGUE, Entry, RemoteFile
-from convlab.pipelines.datasets.download import (DownloadError, NoNetworkError, fetch_dataset,
+from convlab.pipelines.datasets.download import (RECORD, DownloadError, NoNetworkError,
+                                                 fetch_dataset,
                                                  is_complete)
 from tests.pipelines.datasets_helpers import Server, cifar_archive, sha256, write_cifar, write_mnist
 
@@ -189,3 +190,183 @@ def test_the_real_catalogue_has_full_digests():
         for f in entry.files:
             assert len(f.sha256) == 64 and int(f.sha256, 16) >= 0 and f.size > 0
             assert f.md5 is None or len(f.md5) == 32
+
+
+def test_only_web_addresses_are_read(served, tmp_path):
+    """--mirror file:///... and a redirect to file:// or ftp:// are refused in one sentence:
+    the download reads http and https only (urllib alone opens local files and follows ftp)."""
+    server, table = served
+    with pytest.raises(DownloadError) as info:
+        fetch_dataset("mnist", dest=tmp_path / "a", mirror=(tmp_path / "www").as_uri(),
+                      catalogue=table)
+    assert "http" in str(info.value) and not (tmp_path / "a" / RECORD).exists()
+    first = table["mnist"].files[0].name
+    ftp = f"ftp://127.0.0.1:{_closed_port()}/{first}"
+    for target in (ftp, (tmp_path / "www" / first).as_uri()):
+        server.redirects[f"/{first}"] = target
+        with pytest.raises(DownloadError) as info:
+            fetch_dataset("mnist", dest=tmp_path / "b", mirror=server.url, catalogue=table)
+        assert isinstance(info.value, DownloadError) and not isinstance(info.value, NoNetworkError)
+        assert target.split(":")[0] + "://" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_redirect_to_another_web_server_is_followed(served, tmp_path):
+    server, table = served
+    first = table["mnist"].files[0].name
+    (tmp_path / "www" / "moved").mkdir()
+    (tmp_path / "www" / "moved" / first).write_bytes((tmp_path / "www" / first).read_bytes())
+    server.redirects[f"/{first}"] = server.url.replace("127.0.0.1", "localhost") + "moved/" + first
+    folder = fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
+    assert is_complete(folder) and (f"/moved/{first}", None) in server.requests
+
+
+def test_a_part_file_that_is_a_link_is_not_written_through(served, tmp_path):
+    server, table = served
+    outside = tmp_path / "precious.txt"
+    outside.write_bytes(b"keep me")
+    (tmp_path / "got").mkdir()
+    first = table["mnist"].files[0].name
+    (tmp_path / "got" / f"{first}.part").symlink_to(outside)
+    folder = fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
+    assert outside.read_bytes() == b"keep me"
+    assert is_complete(folder) and not (folder / first).is_symlink()
+
+
+def test_a_second_download_into_the_same_folder_is_refused_while_one_runs(served, tmp_path):
+    """Two `convlab data get mnist` at once appended to the same .part files (a corrupt file,
+    or one moved away under the other): the second is refused in one sentence."""
+    import threading
+
+    server, table = served
+    server.release = threading.Event()
+    outcome = {}
+
+    def first():
+        try:
+            outcome["folder"] = fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url,
+                                              catalogue=table)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert server.holding.wait(30)
+        with pytest.raises(DownloadError) as info:
+            fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
+        text = str(info.value)
+        assert "already" in text and "\n" not in text and text.endswith(".")
+    finally:
+        server.release.set()
+        thread.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    assert is_complete(outcome["folder"]) and len(open_dataset(outcome["folder"]).train) == 40
+
+
+def test_a_full_disk_is_one_sentence_and_keeps_the_part_file(served, tmp_path, monkeypatch):
+    """Writing the download can fail (CIFAR-10 needs 350 MB while it is unpacked): the OSError
+    went up as a traceback out of `convlab data get`."""
+    import errno
+
+    from convlab.pipelines.datasets import download
+
+    server, table = served
+    real = download._open_plain
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            if self.fh.tell() + len(data) > 50:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.fh.write(data)
+
+    monkeypatch.setattr(download, "_open_plain", lambda path, **kw: Full(real(path, **kw)))
+    with pytest.raises(DownloadError) as info:
+        fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url, catalogue=table)
+    text = str(info.value)
+    assert "no space left on device" in text.lower() and "\n" not in text
+    monkeypatch.setattr(download, "_open_plain", real)
+    assert is_complete(fetch_dataset("mnist", dest=tmp_path / "got", mirror=server.url,
+                                     catalogue=table))
+
+
+@pytest.mark.parametrize("mirror", ["http://[::1", "ftp://example.org/", "127.0.0.1:8000"])
+def test_a_mirror_that_is_not_a_web_address_is_refused_before_anything(tmp_path, mirror):
+    """'http://[::1' went up as urllib's "ValueError: Invalid IPv6 URL" traceback; any address
+    that is not http(s) is now refused before the data folder is made."""
+    with pytest.raises(DownloadError) as info:
+        fetch_dataset("mnist", dest=tmp_path / "got", mirror=mirror)
+    assert "not a web address" in str(info.value) and not (tmp_path / "got").exists()
+
+
+def test_a_full_disk_while_unpacking_is_not_called_a_damaged_archive(tmp_path, monkeypatch):
+    """Writing a member can fail (a full disk): the sentence said the archive 'is not a
+    readable tar.gz archive', and the user would fetch 170 MB again for nothing."""
+    import errno
+
+    from convlab.pipelines.datasets import download
+
+    write_cifar(tmp_path / "src", per_batch=4, n_batches=5, n_test=3)
+    archive = cifar_archive(tmp_path / "src")
+    real = download._open_plain
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full(path, **kw):
+        return Full(real(path, **kw)) if str(path).endswith(".bin.part") else real(path, **kw)
+
+    monkeypatch.setattr(download, "_open_plain", full)
+    with _serve_archive(tmp_path, archive) as server:
+        with pytest.raises(DownloadError) as info:
+            fetch_dataset("cifar10", dest=tmp_path / "got", mirror=server.url,
+                          catalogue=cifar_table(archive))
+    text = str(info.value)
+    assert "No space left on device" in text and "not a readable" not in text
+    assert (tmp_path / "got" / "cifar-10-binary.tar.gz").is_file()   # kept: nothing to fetch
+
+
+def _unpack(tmp_path, extra):
+    write_cifar(tmp_path / "src", per_batch=4, n_batches=5, n_test=3)
+    archive = cifar_archive(tmp_path / "src", extra=extra)
+    with _serve_archive(tmp_path, archive) as server:
+        return fetch_dataset("cifar10", dest=tmp_path / "got", mirror=server.url,
+                             catalogue=cifar_table(archive))
+
+
+def test_an_archive_of_very_many_members_is_refused(tmp_path):
+    """Only the declared sizes were bounded: a tar of millions of empty members (each a
+    512-byte header, compressing to almost nothing) was walked whole, tarfile keeping every
+    header in memory."""
+    from convlab.pipelines.datasets.download import MAX_ARCHIVE_MEMBERS
+
+    many = [(tarfile.TarInfo(f"junk/{i}"), b"") for i in range(MAX_ARCHIVE_MEMBERS + 1)]
+    with pytest.raises(DownloadError, match=f"more than {MAX_ARCHIVE_MEMBERS:,} members"):
+        _unpack(tmp_path, many)
+
+
+def test_a_batch_named_twice_in_the_archive_is_refused(tmp_path):
+    """tar keeps the last of two members of one name, ConvLab kept the first: which batch the
+    user got depended on the tool. Two are refused."""
+    twin = tarfile.TarInfo("cifar-10-batches-bin/test_batch.bin")
+    twin.size = 3073
+    with pytest.raises(DownloadError, match="test_batch.bin twice"):
+        _unpack(tmp_path, [(twin, bytes(3073))])

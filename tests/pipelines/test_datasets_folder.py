@@ -124,3 +124,38 @@ def test_sources_that_are_not_datasets_get_one_sentence(tmp_path):
             open_dataset(source)
     with pytest.raises(DatasetError, match="input_shape"):
         open_dataset("shapes", input_shape=(2, 28, 28))
+
+
+def test_a_huge_listing_is_refused_while_it_is_read(tmp_path, monkeypatch):
+    """MAX_FILES counted only the image files kept: entries skipped (hidden names, FIFOs, empty
+    folders) were not counted at all, and each folder was listed and sorted whole first, so a
+    class folder of millions of hidden files was read into memory entirely. The bound now counts
+    every entry as it is listed."""
+    from convlab.pipelines.datasets import folder as folder_module
+
+    _photos(tmp_path, {"a": 3, "b": 3})
+    for i in range(40):
+        (tmp_path / "a" / f".hidden{i}").write_bytes(b"")
+    monkeypatch.setattr(folder_module, "MAX_FILES", 20)
+    listed = []
+    real = os.scandir
+
+    class Counting:
+        def __init__(self, path):
+            self.it = real(path)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.it.close()
+
+        def __iter__(self):
+            for entry in self.it:
+                listed.append(entry.name)
+                yield entry
+
+    monkeypatch.setattr(folder_module.os, "scandir", Counting)
+    with pytest.raises(DatasetError, match="more than 20"):
+        open_dataset(tmp_path, input_shape=(3, 8, 8))
+    assert len(listed) <= 20 + 1 + 2    # the top folder's two classes, then at most one over

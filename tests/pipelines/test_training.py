@@ -221,3 +221,81 @@ def test_training_runs_on_the_cupy_double(data):
                                            rtol=1e-3, atol=1e-4)
         assert trainer.log[0]["main/loss"] == pytest.approx(host_trainer.log[0]["main/loss"],
                                                             rel=1e-4)
+
+
+def test_weights_that_diverge_stop_the_run_in_one_sentence():
+    """LeNet with momentum SGD at lr 10 overflows to inf and then NaN within two epochs: the run
+    must say so (and how to fix it) instead of training on, and logging, NaN."""
+    from convlab.pipelines.datasets import open_dataset
+
+    grey = open_dataset("shapes", input_shape=(1, 28, 28))
+    net = Network.from_spec(presets.with_classes(presets.preset("lenet"), len(grey.classes)),
+                            seed=0)
+    config = TrainConfig(epochs=2, batch_size=32, optimizer="momentum", lr=10.0, seed=0,
+                         limit=256)
+    trainer = Trainer(net, grey, config)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # no NumPy warnings
+        with pytest.raises(TrainingError) as exc:
+            trainer.run()
+    message = _sentence(exc)
+    assert "lr" in message and "10" in message and "lower" in message
+    assert all(np.isfinite(e["main/loss"]) for e in trainer.log)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("epoch", None), ("batch", -1), ("batch", 99), ("iteration", "many"), ("log", 5),
+    ("sums", [0.0]), ("optimizer/t", np.zeros(3, np.int64))])
+def test_a_snapshot_with_a_bad_position_is_one_sentence(data, tmp_path, field, value):
+    """A snapshot of this very run (same spec, data and settings) whose position or step count
+    is damaged: TypeError tracebacks (None, a list for a count) or a later failure in the
+    batches (a batch past the epoch's end) before; one SnapshotError and nothing changed now."""
+    _, trainer, _ = train(data, TrainConfig(**{**CONFIG.__dict__, "epochs": 1}))
+    trainer.save(tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    if field.startswith("optimizer/"):
+        arrays[field] = value
+    else:
+        meta = json.loads(bytes(arrays["meta"]).decode())
+        meta[field] = value
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    other = Trainer(small_net(), data, CONFIG)
+    before = weights(other.net)
+    with pytest.raises(train_state.SnapshotError) as info:
+        other.resume(tmp_path / "bad.npz")
+    _sentence(info)
+    assert other.at.epoch == 0 and other.log == []
+    for k, v in before.items():
+        np.testing.assert_array_equal(weights(other.net)[k], v, err_msg=k)
+
+
+def test_resuming_with_the_default_rate_given_by_value_is_the_same_run(data, tmp_path):
+    """`--lr 0.01` on a MomentumSGD run started without --lr is the same rate (Chainer's 0.01):
+    it was refused as "the snapshot's run has lr None, not 0.01"."""
+    _, trainer, _ = train(data, TrainConfig(**{**CONFIG.__dict__, "epochs": 1}))
+    trainer.save(tmp_path / "s.npz")
+    same = Trainer(small_net(), data, TrainConfig(**{**CONFIG.__dict__, "epochs": 2, "lr": 0.01}))
+    same.resume(tmp_path / "s.npz")
+    assert same.at.epoch == 1
+    other = Trainer(small_net(), data, TrainConfig(**{**CONFIG.__dict__, "lr": 0.02}))
+    with pytest.raises(train_state.SnapshotError, match="lr 0.01, not 0.02"):
+        other.resume(tmp_path / "s.npz")
+
+
+def test_limit_takes_images_of_every_class_from_a_class_sorted_folder():
+    """A folder of class folders is read class by class, so --limit N kept the first N images:
+    only the first class (a run that "reaches" 100% on one class). The subset is now drawn with
+    the run's seed, the same on every run and on resume."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(8), 20)                      # sorted, as folders give them
+    images = rng.integers(0, 256, (160, 32, 32, 3), dtype=np.uint8)
+    from convlab.pipelines.datasets import Split
+
+    sorted_data = Dataset("pets", CLASSES, Split(images, labels), Split(images[:80], labels[:80]))
+    config = TrainConfig(epochs=1, batch_size=16, limit=40, seed=3)
+    a = Trainer(small_net(), sorted_data, config)
+    assert len(a.train) == 40 and len(set(a.train.labels)) >= 6
+    assert len(a.test) == 40 and len(set(a.test.labels)) >= 3
+    b = Trainer(small_net(), sorted_data, config)
+    np.testing.assert_array_equal(a.train.images, b.train.images)

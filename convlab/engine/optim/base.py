@@ -173,4 +173,21 @@ class Optimizer:
                                      f"but the parameter is {tuple(params[key].shape)}.")
             xp = array_module(params[key])
             restored.setdefault(key, {})[slot] = xp.asarray(np.asarray(value, dtype=np.float32))
+        self._check_complete(restored, steps)
         self.t, self.state, self.steps = int(np.asarray(state["t"])), restored, steps
+
+    def _check_complete(self, restored: dict, steps: dict) -> None:
+        """OptimizerError when the state is another rule's: a parameter with some of this
+        rule's slots but not all (MomentumSGD's ``v`` alone, for Adam), or steps taken with no
+        slot at all where this rule keeps some (SGD's state, for MomentumSGD or Adam)."""
+        rule = type(self).__name__
+        for key, slots in restored.items():
+            missing = [s for s in self.slots if s not in slots]
+            if missing:
+                raise OptimizerError(f"the optimizer state has no {key}/{missing[0]} beside "
+                                     f"{key}/{next(iter(slots))}: it is not {rule}'s state.")
+        stepped = [k for k, t in steps.items() if t > 0]
+        if self.slots and stepped and not restored:
+            raise OptimizerError(f"the optimizer state has {stepped[0]} at step "
+                                 f"{steps[stepped[0]]} but no {stepped[0]}/{self.slots[0]}: "
+                                 f"it is not {rule}'s state.")

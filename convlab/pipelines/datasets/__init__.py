@@ -86,6 +86,9 @@ def _resolve(source) -> str:
         if not folder.is_dir():
             raise DatasetError(f"{path} is not downloaded yet ({folder} does not exist); "
                                f"'convlab data get {path}' fetches it.")
+        if _unfinished(folder, CATALOGUE[path]):
+            raise DatasetError(f"the download of {path} into {folder} is not finished; "
+                               f"'convlab data get {path}' resumes it.")
         return str(folder)
     if not os.path.isdir(path):
         if os.path.exists(path):
@@ -93,3 +96,19 @@ def _resolve(source) -> str:
                                f"{', '.join(source_names())}.")
         raise DatasetError(f"{path} is neither a folder nor a dataset name ({', '.join(source_names())}).")
     return path
+
+
+def _unfinished(folder, entry) -> bool:
+    """True while ``folder`` shows a download under way or interrupted: a ``.part`` file, or an
+    archive not yet unpacked and removed (files copied in by hand, without ``download.json``,
+    are used as they are)."""
+    from convlab.pipelines.datasets.download import is_complete
+
+    if is_complete(folder):
+        return False
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    archive = {f.name for f in entry.files} if entry.members else set()
+    return any(n.endswith(".part") or n in archive for n in names)

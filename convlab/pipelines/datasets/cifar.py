@@ -18,7 +18,8 @@ import re
 
 import numpy as np
 
-from convlab.pipelines.datasets.core import DatasetError, Split, check_labels, seeded_split
+from convlab.pipelines.datasets.core import (DatasetError, Split, check_labels, check_size,
+                                             seeded_split)
 from convlab.pipelines.guard import bounded_read, require_regular_file
 
 RECORD = 1 + 3 * 32 * 32                  # 3073 bytes: label, R plane, G plane, B plane
@@ -63,6 +64,7 @@ def read_batches(paths: list[str], n_classes: int) -> Split:
     """The records of ``paths`` in order, as one split (uint8 images, int64 labels)."""
     counts = [record_count(p) for p in paths]
     total = sum(counts)
+    check_size(total, (32, 32, 3), f"CIFAR-10's {len(paths)} batch files")   # before any read
     images = np.empty((total, 32, 32, 3), dtype=np.uint8)   # (N, H, W, C)
     labels = np.empty(total, dtype=np.int64)
     start = 0

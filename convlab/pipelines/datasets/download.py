@@ -7,7 +7,8 @@ start). A dropped connection is retried at once, up to ``retries`` times. The fi
 used only when its size, SHA-256 and (where published) MD5 match :mod:`.catalogue`; otherwise
 it is deleted. An archive (CIFAR-10) is unpacked by :func:`extract_members`: only the members
 the catalogue names, only regular files, no name that leaves the folder, sizes bounded; the
-archive is then deleted. ``download.json`` in the folder records what is there.
+archive is then deleted. ``download.json`` in the folder records what is there. Addresses,
+redirects, links and the folder lock: :mod:`.webfiles`.
 """
 
 from __future__ import annotations
@@ -19,24 +20,26 @@ import os
 import posixpath
 import sys
 import tarfile
-import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from convlab.pipelines.datasets.catalogue import CATALOGUE, Entry, RemoteFile, dataset_dir
+from convlab.pipelines.datasets.catalogue import (
+    CATALOGUE,
+    Entry,
+    RemoteFile,
+    dataset_dir,
+)
+from convlab.pipelines.datasets.webfiles import DownloadError, NoNetworkError
+from convlab.pipelines.datasets.webfiles import FolderLock as _FolderLock
+from convlab.pipelines.datasets.webfiles import open_plain as _open_plain
+from convlab.pipelines.datasets.webfiles import open_url as _open
+from convlab.pipelines.datasets.webfiles import unlink_if_special as _unlink_if_special
+from convlab.pipelines.datasets.webfiles import web_only as _web_only
 
 CHUNK = 1 << 16
 MAX_ARCHIVE_CONTENT = 1 << 30   # bytes an archive may unpack to, kept or skipped: 1 GiB
+MAX_ARCHIVE_MEMBERS = 1000      # members an archive may hold (CIFAR-10's: 9)
 RECORD = "download.json"
-
-
-class DownloadError(ValueError):
-    """A download that failed or was refused; ``str(exc)`` is one sentence for a person."""
-
-
-class NoNetworkError(DownloadError):
-    """The server could not be reached at all (no network, no such host, nothing listening)."""
 
 
 def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=None,
@@ -51,15 +54,28 @@ def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=
     folder = Path(dest) if dest is not None else dataset_dir(entry.name)
     if is_complete(folder):
         return folder
+    base = _web_only((mirror or entry.base_url).rstrip("/") + "/")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(f"{folder} cannot be created: {exc.strerror or exc}.") from None
-    base = (mirror or entry.base_url).rstrip("/") + "/"
+    with _FolderLock(folder, entry.name):
+        if is_complete(folder):   # another process finished it just before
+            return folder
+        try:
+            _fetch_all(entry, folder, base, mirror, progress=progress, retries=retries,
+                       timeout=timeout)
+        except OSError as exc:   # writing or reading our own files: a full disk, a permission
+            raise DownloadError(f"the download into {folder} failed: "
+                                f"{(exc.strerror or str(exc)).rstrip('.')}; run the same "
+                                "command again once that is fixed.") from None
+    return folder
+
+
+def _fetch_all(entry: Entry, folder: Path, base: str, mirror, **kw) -> None:
     for remote in entry.files:
         try:
-            fetch_file(base + remote.name, folder / remote.name, remote, progress=progress,
-                       retries=retries, timeout=timeout)
+            fetch_file(base + remote.name, folder / remote.name, remote, **kw)
         except NoNetworkError as exc:
             if mirror is None:
                 raise
@@ -71,7 +87,6 @@ def fetch_dataset(name: str, *, dest=None, mirror: str | None = None, catalogue=
         kept = extract_members(archive, folder, entry.members)
         archive.unlink()
     _write_record(folder, entry, base, kept)
-    return folder
 
 
 def _entry(name: str, catalogue) -> Entry:
@@ -132,6 +147,7 @@ class _Dropped(Exception):
 
 
 def _transfer(url: str, part: Path, remote: RemoteFile, progress, timeout: float) -> None:
+    _unlink_if_special(part)
     have = part.stat().st_size if part.exists() else 0
     if have > remote.size:
         part.unlink()
@@ -148,28 +164,8 @@ def _transfer(url: str, part: Path, remote: RemoteFile, progress, timeout: float
         elif have and not _range_starts_at(response.headers.get("Content-Range", ""), have):
             raise DownloadError(f"{url} answered a resumed request with the wrong part "
                                 f"({response.headers.get('Content-Range')!r}).")
-        with open(part, "ab" if have else "wb") as out:
+        with _open_plain(part, append=bool(have)) as out:
             _copy(response, out, have, remote, progress)
-
-
-def _open(request, url: str, timeout: float):
-    host = urllib.parse.urlsplit(url).netloc or url
-    try:
-        return urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        raise DownloadError(f"{url} answered {exc.code} {exc.reason}; check the address or "
-                            "try --mirror URL.") from None
-    except urllib.error.URLError as exc:
-        reason = getattr(exc.reason, "strerror", None) or exc.reason
-        raise NoNetworkError(f"cannot reach {host} ({reason}); check the network connection, "
-                             "or pass --mirror URL for another server.") from None
-    except (OSError, http.client.HTTPException) as exc:  # reset or timed out at connection
-        raise NoNetworkError(f"cannot reach {host} ({exc or type(exc).__name__}); check the "
-                             "network connection, or pass --mirror URL for another "
-                             "server.") from None
-    except ValueError:
-        raise DownloadError(f"{url} is not a web address (http:// or https://).") from None
 
 
 def _range_starts_at(content_range: str, start: int) -> bool:
@@ -214,17 +210,21 @@ def _digests_match(path: Path, remote: RemoteFile) -> bool:
 
 def extract_members(archive: Path, folder: Path, members) -> list[Path]:
     """Unpack the named regular-file ``members`` ((name, most bytes) pairs) of a tar.gz."""
-    wanted = dict(members)
+    wanted, bounds = dict(members), dict(members)
     written: list[Path] = []
     seen = 0
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            for member in tar:
+            for count, member in enumerate(tar, 1):
                 name = _safe_name(member.name, archive)
                 seen += max(member.size, 0)
-                if seen > MAX_ARCHIVE_CONTENT:
+                if seen > MAX_ARCHIVE_CONTENT or count > MAX_ARCHIVE_MEMBERS:
                     raise DownloadError(f"{archive.name} unpacks to more than "
-                                        f"{MAX_ARCHIVE_CONTENT:,} bytes, which ConvLab refuses.")
+                                        f"{MAX_ARCHIVE_CONTENT:,} bytes or more than "
+                                        f"{MAX_ARCHIVE_MEMBERS:,} members, which ConvLab "
+                                        "refuses.")
+                if name in bounds and name not in wanted:   # tar would keep the last one
+                    raise DownloadError(f"{archive.name} holds {name} twice; it is refused.")
                 if name in wanted:
                     written.append(_extract_one(tar, member, name, wanted.pop(name), folder))
     except (tarfile.TarError, EOFError, OSError) as exc:
@@ -252,14 +252,20 @@ def _extract_one(tar, member, name: str, limit: int, folder: Path) -> Path:
     target = folder / name
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
+    _unlink_if_special(part)
     source = tar.extractfile(member)
-    with source, open(part, "wb") as out:
+    with source, _open_plain(part, append=False) as out:
         left = member.size
         while left > 0:
             block = source.read(min(CHUNK, left))
             if not block:
                 raise DownloadError(f"the archive member {name} is truncated.")
-            out.write(block)
+            try:
+                out.write(block)
+            except OSError as exc:   # our disk, not the archive: say so, keep the archive
+                raise DownloadError(f"{target} cannot be written ({exc.strerror or exc}); the "
+                                    "archive is kept, run the same command again once that "
+                                    "is fixed.") from None
             left -= len(block)
     os.replace(part, target)
     return target

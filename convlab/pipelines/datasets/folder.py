@@ -44,7 +44,7 @@ def read_class_names(folder: str) -> tuple[str, ...] | None:
 def class_folders(folder: str) -> list[str]:
     """The visible sub-folders of ``folder`` (links to folders included), sorted."""
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        entries = _Walk()._listing(folder)
     except OSError as exc:
         raise DatasetError(f"{folder} cannot be listed: {exc.strerror or exc}.") from None
     return [e.name for e in entries if not e.name.startswith(".") and _is_dir(e)]
@@ -65,6 +65,7 @@ class _Walk:
         self.skipped = 0
         self.problems: list[str] = []
         self._seen: set[tuple[int, int]] = set()
+        self.listed = 0   # entries listed so far, every folder of the walk
 
     def mark_visited(self, path: str) -> None:
         """Count ``path`` as visited: a link back to it is a loop, not more classes."""
@@ -88,13 +89,26 @@ class _Walk:
             return self.skip(f"{path} is a folder already visited (a symbolic-link loop).")
         self._seen.add((info.st_dev, info.st_ino))
         try:
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
+            entries = self._listing(path)
         except OSError as exc:
             return self.skip(f"{path} cannot be listed: {exc.strerror or exc}.")
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             self._add_entry(entry.path, label)
+
+    def _listing(self, path: str) -> list:
+        """``path``'s entries, sorted; every entry of the walk counts towards ``MAX_FILES`` as
+        it is listed (hidden and skipped ones too), so no listing is read whole past it."""
+        entries = []
+        with os.scandir(path) as listing:
+            for entry in listing:
+                self.listed += 1
+                if self.listed > MAX_FILES:
+                    raise DatasetError(f"the folder holds more than {MAX_FILES:,} files and "
+                                       "folders; ConvLab trains on fewer.")
+                entries.append(entry)
+        return sorted(entries, key=lambda e: e.name)
 
     def _add_entry(self, path: str, label: int) -> None:
         try:
