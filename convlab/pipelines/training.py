@@ -85,6 +85,11 @@ class Trainer:
         self.net, self.data = net, data
         self.train, self.test = (_limited(s, config.limit, config.seed)
                                  for s in (data.train, data.test))
+        for split, what in ((self.train, "training"), (self.test, "test")):
+            if len(split) == 0:  # an empty test split made every validation entry NaN
+                raise TrainingError(f"{data.name} has no {what} images: give it a {what[:5]}/ "
+                                    "folder with images of every class, or more images per "
+                                    "class so that the 80/20 split leaves some for each side.")
         self._apply_freeze()
         self.optimizer = config.make_optimizer().setup(net)
         self.on_batch, self.on_epoch = on_batch, on_epoch

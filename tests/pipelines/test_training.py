@@ -299,3 +299,18 @@ def test_limit_takes_images_of_every_class_from_a_class_sorted_folder():
     assert len(a.test) == 40 and len(set(a.test.labels)) >= 3
     b = Trainer(small_net(), sorted_data, config)
     np.testing.assert_array_equal(a.train.images, b.train.images)
+
+
+@pytest.mark.parametrize("empty", ["train", "test"])
+def test_an_empty_split_is_refused_before_training(empty):
+    """A folder with one or two photos a class leaves the 80/20 split's test side empty: every
+    validation entry was NaN (not JSON) and the command printed 'nan%'."""
+    from convlab.pipelines.datasets import Split
+
+    rng = np.random.default_rng(0)
+    full = Split(rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8), np.arange(16) % 8)
+    none = Split(full.images[:0], full.labels[:0])
+    splits = (none, full) if empty == "train" else (full, none)
+    with pytest.raises(TrainingError, match=f"no {empty}") as info:
+        Trainer(small_net(), Dataset("pets", CLASSES, *splits), TrainConfig(epochs=1))
+    _sentence(info)
