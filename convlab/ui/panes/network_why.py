@@ -49,7 +49,8 @@ class WhyView(QWidget):
         self._build()
 
     def _build(self) -> None:
-        self.method = QComboBox(objectName="whyMethod")
+        self.method = QComboBox(objectName="whyMethod", minimumContentsLength=12)
+        self.method.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         for key, text in views.METHODS.items():
             self.method.addItem(text, key)
         self.target = QComboBox(objectName="whyClass", editable=True)
@@ -67,14 +68,16 @@ class WhyView(QWidget):
         self.stop_button = QPushButton("Stop", objectName="unitStop", enabled=False)
         self.progress = QProgressBar(objectName="unitProgress")
         self.picture = QLabel(objectName="unitPicture")
-        grid = QGridLayout()
-        for col, w in enumerate((QLabel("Method"), self.method, QLabel("class"), self.target,
-                                 self.run_button)):
-            grid.addWidget(w, 0, col)
-        for col, w in enumerate((QLabel("Unit"), self.layer, QLabel("channel"), self.channel,
-                                 QLabel("steps"), self.steps, self.picture_button,
-                                 self.grid_button, self.stop_button)):
-            grid.addWidget(w, 1, col)
+        self.channel.setPrefix("channel ")
+        grid = QGridLayout()  # three columns, so the tab stays as narrow as the Maps tab
+        rows = ((QLabel("Method"), self.method, None), (QLabel("Class"), self.target, self.run_button),
+                (QLabel("Unit"), self.layer, self.channel), (QLabel("Steps"), self.steps, None),
+                (self.picture_button, self.grid_button, self.stop_button))
+        for r, row in enumerate(rows):
+            for col, w in enumerate(row):
+                if w is not None:
+                    span = 2 if w is self.method else 1
+                    grid.addWidget(w, r, col, 1, span)
         box = QVBoxLayout(self)
         box.addLayout(grid)
         for w in (self.heat, self.bar, self.note, self.progress, self.picture):
