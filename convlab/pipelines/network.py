@@ -199,8 +199,10 @@ def load_class_names(path) -> list[str]:
     return names
 
 
-def find_class_names(weights_path: str | None) -> list[str] | None:
-    """A class-name file beside the weights file, if there is one with 1000 lines."""
+def find_class_names(weights_path: str | None, count: int = 1000) -> list[str] | None:
+    """A class-name file beside the weights file, if there is one with ``count`` lines (one a
+    class the network scores: 1000 for ImageNet, 8 for a network trained on the built-in
+    shapes, whose ``labels.txt`` the Train pane writes beside its weights)."""
     if not weights_path:
         return None
     folder = os.path.dirname(os.path.abspath(weights_path))
@@ -211,7 +213,7 @@ def find_class_names(weights_path: str | None) -> list[str] | None:
                 names = load_class_names(candidate)
             except (OSError, ValueError):  # too large, special or not UTF-8: not class names
                 continue
-            if len(names) == 1000:
+            if len(names) == count:
                 return names
     return None
 
@@ -346,8 +348,9 @@ def _top5(net: Network, s: NetworkSettings, result: NetworkResult):
         if not is_distribution(scores):
             scores = to_numpy(softmax(scores.reshape(1, -1)))[0]
         return top_labels(scores, labels, 5)
-    if s.weights and last == "fc8":
-        return top_k(result.outputs[last], 5, find_class_names(s.weights))
+    scores = result.outputs[last]
+    if s.weights and scores.size > 1:  # trained weights of any spec: its class scores
+        return top_k(scores, 5, find_class_names(s.weights, int(scores.size)))
     return []
 
 

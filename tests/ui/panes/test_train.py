@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from convlab.engine.nets import Network
+from convlab.pipelines.datasets.builtin import CLASSES
 from convlab.pipelines import trainfit
 
 RUN_MS = 120_000  # hang guard for a whole run on a busy machine
@@ -138,6 +139,10 @@ def test_a_real_run_learns_and_the_network_pane_shows_its_weights(qtbot, window,
     x = network.result.prep["input"]
     expected = net.forward(x)["fc4"][0]
     np.testing.assert_allclose(network.result.outputs["fc4"], expected, rtol=1e-5, atol=1e-6)
+    # its top-5 names the dataset's classes (the labels.txt written beside the weights): the
+    # Network pane took class names from 1,000-line files, and gave a top-5 for fc8 only
+    top5 = network.top5.text()
+    assert top5.startswith("Top-5: ") and sum(name in top5 for name in CLASSES) == 5, top5
 
 
 def test_the_pane_network_that_does_not_fit_says_which_layer_and_offers_the_fix(qtbot, window):
