@@ -123,7 +123,7 @@ class Optimizer:
         if tuple(grad.shape) != tuple(param.shape):
             raise OptimizerError(f"the gradient of {key} is {tuple(grad.shape)} but the "
                                  f"parameter is {tuple(param.shape)}.")
-        g = xp.asarray(grad, dtype=param.dtype)
+        g = xp.ascontiguousarray(grad, dtype=param.dtype)
         for hook in self.hooks:
             g = hook(key, param, g)
         state = self.state.setdefault(key, {})
@@ -172,7 +172,8 @@ class Optimizer:
                 raise OptimizerError(f"the optimizer state {name!r} is {tuple(np.shape(value))} "
                                      f"but the parameter is {tuple(params[key].shape)}.")
             xp = array_module(params[key])
-            restored.setdefault(key, {})[slot] = xp.asarray(np.asarray(value, dtype=np.float32))
+            # a copy: the rules update their state in place, never the caller's arrays
+            restored.setdefault(key, {})[slot] = xp.asarray(np.array(value, dtype=np.float32))
         self._check_complete(restored, steps)
         self.t, self.state, self.steps = int(np.asarray(state["t"])), restored, steps
 

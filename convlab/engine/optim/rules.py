@@ -17,8 +17,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from convlab.engine.backend import array_module
+from convlab.engine.optim import blockwise
 from convlab.engine.optim.base import Optimizer, _positive
+
+
+def _flat(*arrays):
+    return [a.reshape(-1) for a in arrays]
 
 
 class SGD(Optimizer):
@@ -33,7 +40,18 @@ class SGD(Optimizer):
         return {"lr": self.lr}
 
     def step(self, param, grad, state, t):
-        return param - param.dtype.type(self.lr) * grad
+        lr = param.dtype.type(self.lr)
+        if not blockwise.applies(param, grad):
+            return param - lr * grad
+        out = np.empty_like(param)
+        p, g, o = _flat(param, grad, out)
+
+        def body(lo, hi, bufs):
+            s = np.multiply(lr, g[lo:hi], out=bufs[0])
+            np.subtract(p[lo:hi], s, out=o[lo:hi])
+
+        blockwise.run(p.size, body, 1, param.dtype)
+        return out
 
 
 class MomentumSGD(Optimizer):
@@ -52,10 +70,23 @@ class MomentumSGD(Optimizer):
 
     def step(self, param, grad, state, t):
         f = param.dtype.type
-        v = state["v"] * f(self.momentum)             # v *= momentum
-        v -= f(self.lr) * grad                         # v -= lr * grad
-        state["v"] = v
-        return param + v                               # param += v (a new array)
+        mu, lr = f(self.momentum), f(self.lr)
+        if not blockwise.applies(param, grad, state["v"]):
+            v = state["v"] * mu                        # v *= momentum
+            v -= lr * grad                              # v -= lr * grad
+            state["v"] = v
+            return param + v                            # param += v (a new array)
+        out = np.empty_like(param)
+        p, g, v, o = _flat(param, grad, state["v"], out)
+
+        def body(lo, hi, bufs):
+            vb = v[lo:hi]
+            vb *= mu
+            vb -= np.multiply(lr, g[lo:hi], out=bufs[0])
+            np.add(p[lo:hi], vb, out=o[lo:hi])
+
+        blockwise.run(p.size, body, 1, param.dtype)
+        return out
 
 
 class Adam(Optimizer):
@@ -86,7 +117,28 @@ class Adam(Optimizer):
 
     def step(self, param, grad, state, t):
         xp, f = array_module(param), param.dtype.type
-        m = state["m"] + f(1 - self.beta1) * (grad - state["m"])       # m += (1-b1)(g - m)
-        v = state["v"] + f(1 - self.beta2) * (grad * grad - state["v"])  # v += (1-b2)(g^2 - v)
-        state["m"], state["v"] = m, v
-        return param - f(self.alpha_t(t)) * m / (xp.sqrt(v) + f(self.eps))
+        b1, b2, lr, eps = f(1 - self.beta1), f(1 - self.beta2), f(self.alpha_t(t)), f(self.eps)
+        if not blockwise.applies(param, grad, state["m"], state["v"]):
+            m = state["m"] + b1 * (grad - state["m"])              # m += (1-b1)(g - m)
+            v = state["v"] + b2 * (grad * grad - state["v"])       # v += (1-b2)(g^2 - v)
+            state["m"], state["v"] = m, v
+            return param - lr * m / (xp.sqrt(v) + eps)
+        out = np.empty_like(param)
+        p, g, m, v, o = _flat(param, grad, state["m"], state["v"], out)
+
+        def body(lo, hi, bufs):
+            s, u = bufs
+            mb, vb, gb = m[lo:hi], v[lo:hi], g[lo:hi]
+            np.subtract(gb, mb, out=s)
+            mb += np.multiply(b1, s, out=s)
+            np.multiply(gb, gb, out=s)
+            np.subtract(s, vb, out=s)
+            vb += np.multiply(b2, s, out=s)
+            np.sqrt(vb, out=s)
+            s += eps
+            np.multiply(lr, mb, out=u)
+            np.divide(u, s, out=u)
+            np.subtract(p[lo:hi], u, out=o[lo:hi])
+
+        blockwise.run(p.size, body, 2, param.dtype)
+        return out

@@ -1,0 +1,135 @@
+"""The training step's faster paths against the plain ones they replace.
+
+- ``conv2d_backward``'s input gradient by Winograd (a stride-1 convolution of ``gy`` with the
+  turned, swapped weights) against the im2col GEMM and col2im (``CONV_PATH = "direct"``), and
+  against float64; the padding may be asymmetric; a padding wider than ``k - 1`` keeps col2im.
+- Winograd's weight transform (two GEMMs) against ``G W G^T`` in float64.
+- The optimizers' blockwise rules (blocks, threads, state in place) against the array
+  expressions they replace, bit for bit, with tiny blocks and several threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convlab.engine.backend import freeze
+from convlab.engine.ops import conv as convolution
+from convlab.engine.ops import conv_grad, winograd
+from convlab.engine.optim import SGD, Adam, MomentumSGD, WeightDecay, blockwise
+
+from .optim_helpers import fake_grads, params_of, small_net
+
+
+def _case(rng, n, c, h, o, k, pad):
+    x = rng.standard_normal((n, c, h, h + 1)).astype(np.float32)
+    W = freeze((rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32))
+    y = convolution.conv2d(x, W, pad=pad)
+    return x, W, rng.standard_normal(y.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("n, c, h, o, k, pad", [
+    (2, 16, 9, 24, 3, 1), (3, 20, 11, 16, 5, 2), (1, 16, 7, 16, 3, 0),
+    (2, 16, 10, 17, 5, ((0, 4), (3, 1))), (2, 32, 13, 16, 3, ((2, 0), (1, 2)))])
+def test_winograd_input_gradient_matches_col2im(monkeypatch, n, c, h, o, k, pad):
+    x, W, gy = _case(np.random.default_rng(c * h + k), n, c, h, o, k, pad)
+    calls = []
+    real = winograd.conv
+    monkeypatch.setattr(winograd, "conv", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    gx, gW, gb = conv_grad.conv2d_backward(x, W, gy, pad=pad)
+    assert calls, "the input gradient did not take the Winograd path"
+    exact = conv_grad.conv2d_backward(x.astype(np.float64), W.astype(np.float64),
+                                      gy.astype(np.float64), pad=pad)
+    monkeypatch.setattr(convolution, "CONV_PATH", "direct")
+    direct = conv_grad.conv2d_backward(x, W, gy, pad=pad)
+    assert gx.dtype == np.float32 and gx.shape == x.shape
+    scale = np.abs(exact[0]).max()
+    assert np.abs(gx - exact[0]).max() <= 2e-5 * scale
+    assert np.abs(direct[0] - exact[0]).max() <= 2e-5 * scale
+    np.testing.assert_array_equal(gW, direct[1])                    # the weight path is shared
+    np.testing.assert_array_equal(gb, direct[2])
+
+
+@pytest.mark.parametrize("why, kw", [("stride", dict(stride=2, pad=1)),
+                                     ("dilation", dict(dilation=2, pad=2)),
+                                     ("padding wider than k - 1", dict(pad=3))])
+def test_input_gradient_keeps_col2im_where_winograd_does_not_fit(monkeypatch, why, kw):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 16, 12, 12)).astype(np.float32)
+    W = freeze(rng.standard_normal((16, 16, 3, 3)).astype(np.float32))
+    y = convolution.conv2d(x, W, **kw)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    monkeypatch.setattr(winograd, "conv", lambda *a, **k: pytest.fail(f"Winograd with {why}"))
+    gx = conv_grad.conv2d_backward(x, W, gy, need_W=False, need_b=False, **kw)[0]
+    exact = conv_grad.conv2d_backward(x.astype(np.float64), W.astype(np.float64),
+                                      gy.astype(np.float64), need_W=False, need_b=False, **kw)[0]
+    assert np.abs(gx - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_weight_transform_is_g_w_g_transposed(k):
+    W = np.random.default_rng(k).standard_normal((24, 17, k, k)).astype(np.float32)
+    g = winograd.transforms(k)[1].astype(np.float64)
+    a = g.shape[0]
+    exact = np.einsum("ai,kcij,bj->abkc", g, W.astype(np.float64), g).reshape(a * a, 24, 17)
+    u = winograd.transform_weights(W)
+    assert u.dtype == np.float32 and u.shape == (a * a, 24, 17)
+    assert np.abs(u - exact).max() <= 1e-6 * np.abs(exact).max()
+
+
+RULES = [(SGD, {"lr": 0.1}), (MomentumSGD, {"lr": 0.05, "momentum": 0.9}),
+         (Adam, {"alpha": 0.01})]
+
+
+def _five_steps(cls, hp):
+    net = small_net()
+    opt = cls(**hp).setup(net).add_hook(WeightDecay(5e-4))
+    for t in range(1, 6):
+        opt.update(fake_grads(net, t))
+    return params_of(net), opt.state_dict()
+
+
+@pytest.mark.parametrize("cls, hp", RULES)
+def test_blockwise_rules_give_the_bits_of_the_array_expressions(monkeypatch, cls, hp):
+    monkeypatch.setattr(blockwise, "applies", lambda *a: False)
+    plain = _five_steps(cls, hp)
+    monkeypatch.undo()
+    ran = []
+    real_run = blockwise.run
+    monkeypatch.setattr(blockwise, "run", lambda *a, **k: ran.append(1) or real_run(*a, **k))
+    monkeypatch.setattr(blockwise, "BLOCK", 7)               # blocks end mid-row
+    monkeypatch.setattr(blockwise, "MIN_PARALLEL", 1)        # and run on three threads
+    monkeypatch.setattr(blockwise, "workers", lambda: 3)
+    blocked = _five_steps(cls, hp)
+    assert ran
+    for part_plain, part_blocked in zip(plain, blocked):
+        assert part_plain.keys() == part_blocked.keys()
+        for key in part_plain:
+            np.testing.assert_array_equal(part_plain[key], part_blocked[key], err_msg=key)
+
+
+def test_blockwise_update_never_writes_the_gradients_or_the_old_weights():
+    net = small_net()
+    opt = MomentumSGD(lr=0.1).setup(net)
+    grads = fake_grads(net, 1)
+    before = {k: v.copy() for k, v in grads.items()}
+    old = {f"{l.name}/{k}": l.params[k] for l in net.layers for k in l.learned}
+    old_copies = {k: v.copy() for k, v in old.items()}
+    for _ in range(2):
+        opt.update(grads)
+    for key in grads:
+        np.testing.assert_array_equal(grads[key], before[key])
+        np.testing.assert_array_equal(old[key], old_copies[key])
+
+
+def test_loaded_state_is_copied_not_shared():
+    net = small_net()
+    opt = MomentumSGD(lr=0.1).setup(net)
+    opt.update(fake_grads(net, 1))
+    state = opt.state_dict()
+    kept = {k: v.copy() for k, v in state.items()}
+    other = MomentumSGD(lr=0.1).setup(net)
+    other.load_state_dict(state)
+    other.update(fake_grads(net, 2))
+    for key in state:
+        np.testing.assert_array_equal(state[key], kept[key])
