@@ -28,9 +28,9 @@ def _case(rng, n, c, h, o, k, pad):
     return x, W, rng.standard_normal(y.shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("n, c, h, o, k, pad", [
-    (2, 16, 9, 24, 3, 1), (3, 20, 11, 16, 5, 2), (1, 16, 7, 16, 3, 0),
-    (2, 16, 10, 17, 5, ((0, 4), (3, 1))), (2, 32, 13, 16, 3, ((2, 0), (1, 2)))])
+@pytest.mark.parametrize("n, c, h, o, k, pad", [     # output maps of >= PER_SAMPLE_P positions
+    (2, 16, 17, 24, 3, 1), (3, 20, 16, 16, 5, 2), (1, 16, 18, 16, 3, 0),
+    (2, 16, 19, 17, 5, ((0, 4), (3, 1))), (2, 32, 16, 16, 3, ((2, 0), (1, 2)))])
 def test_winograd_input_gradient_matches_col2im(monkeypatch, n, c, h, o, k, pad):
     x, W, gy = _case(np.random.default_rng(c * h + k), n, c, h, o, k, pad)
     calls = []
@@ -50,12 +50,13 @@ def test_winograd_input_gradient_matches_col2im(monkeypatch, n, c, h, o, k, pad)
     np.testing.assert_array_equal(gb, direct[2])
 
 
-@pytest.mark.parametrize("why, kw", [("stride", dict(stride=2, pad=1)),
-                                     ("dilation", dict(dilation=2, pad=2)),
-                                     ("padding wider than k - 1", dict(pad=3))])
-def test_input_gradient_keeps_col2im_where_winograd_does_not_fit(monkeypatch, why, kw):
+@pytest.mark.parametrize("why, kw, side", [("stride", dict(stride=2, pad=1), 34),
+                                           ("dilation", dict(dilation=2, pad=2), 18),
+                                           ("padding wider than k - 1", dict(pad=3), 18),
+                                           ("a small map", dict(pad=1), 12)])
+def test_input_gradient_keeps_col2im_where_winograd_does_not_fit(monkeypatch, why, kw, side):
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((2, 16, 12, 12)).astype(np.float32)
+    x = rng.standard_normal((2, 16, side, side)).astype(np.float32)
     W = freeze(rng.standard_normal((16, 16, 3, 3)).astype(np.float32))
     y = convolution.conv2d(x, W, **kw)
     gy = rng.standard_normal(y.shape).astype(np.float32)
@@ -64,6 +65,34 @@ def test_input_gradient_keeps_col2im_where_winograd_does_not_fit(monkeypatch, wh
     exact = conv_grad.conv2d_backward(x.astype(np.float64), W.astype(np.float64),
                                       gy.astype(np.float64), need_W=False, need_b=False, **kw)[0]
     assert np.abs(gx - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("n, c, hw, o, kw", [
+    (5, 4, (7, 6), 6, dict(stride=(2, 1), pad=((1, 0), (0, 1)), dilation=(1, 2), groups=2)),
+    (3, 6, (9, 9), 9, dict(stride=1, pad=1, groups=3)),
+    (4, 3, (12, 10), 5, dict(stride=(1, 3), pad=((2, 1), (0, 3)), dilation=(2, 1))),
+    (2, 16, (12, 12), 16, dict(pad=1))])
+def test_folded_batch_gradients_equal_the_per_sample_ones(monkeypatch, n, c, hw, o, kw):
+    """Maps under PER_SAMPLE_P positions fold the batch into the GEMMs; a threshold of 0 takes
+    the per-sample GEMMs: both within float32 rounding of the float64 result."""
+    rng = np.random.default_rng(n * c)
+    x = rng.standard_normal((n, c, *hw)).astype(np.float32)
+    W = freeze(rng.standard_normal((o, c // kw.get("groups", 1), 3, 3)).astype(np.float32))
+    gy = rng.standard_normal(convolution.conv2d(x, W, **kw).shape).astype(np.float32)
+    calls = []
+    real = conv_grad._folded_grad
+    monkeypatch.setattr(conv_grad, "_folded_grad", lambda *a: calls.append(1) or real(*a))
+    folded = conv_grad.conv2d_backward(x, W, gy, **kw)
+    assert calls
+    exact = conv_grad.conv2d_backward(*(a.astype(np.float64) for a in (x, W, gy)), **kw)
+    monkeypatch.setattr(conv_grad, "PER_SAMPLE_P", 0)
+    calls.clear()
+    per_sample = conv_grad.conv2d_backward(x, W, gy, **kw)
+    assert not calls
+    for got_f, got_s, want in zip(folded, per_sample, exact):
+        scale = np.abs(want).max()
+        assert np.abs(got_f - want).max() <= 1e-5 * scale
+        assert np.abs(got_s - want).max() <= 1e-5 * scale
 
 
 @pytest.mark.parametrize("k", [3, 5])
@@ -133,3 +162,38 @@ def test_loaded_state_is_copied_not_shared():
     other.update(fake_grads(net, 2))
     for key in state:
         np.testing.assert_array_equal(state[key], kept[key])
+
+
+@pytest.mark.parametrize("shape, ksize, kw", [
+    ((8, 12, 15, 15), 3, dict(stride=2)),                                  # AlexBN's pools
+    ((4, 20, 12, 12), 2, dict(stride=2)),                                  # LeNet's
+    ((2, 40, 9, 11), (3, 2), dict(stride=(2, 3), pad=((1, 0), (2, 1)))),
+    ((3, 30, 7, 7), 3, dict(stride=1, pad=1, cover_all=False)),
+    ((2, 33, 10, 13), 4, dict(stride=3, cover_all=True))])
+@pytest.mark.parametrize("values", ["normal", "ties", "infinite"])
+def test_channels_last_max_pool_gradient_is_the_argmax_one(monkeypatch, shape, ksize, kw, values):
+    """Routing by ``x == y`` over channels-last planes gives the bits of the argmax routing:
+    ties to the first in scan order, ``-inf`` inputs, and non-finite ``gy`` (the masked
+    product would spread NaN)."""
+    from convlab.engine.ops import max_pool2d, pool_grad
+
+    monkeypatch.setattr(pool_grad, "TRANSPOSE_PLANES", 7)     # blocks that end mid-batch
+    monkeypatch.setattr(pool_grad, "TRANSPOSE_ROWS", 3)
+    rng = np.random.default_rng(shape[1])
+    x = rng.standard_normal(shape).astype(np.float32)
+    if values == "ties":
+        x = rng.integers(0, 3, shape).astype(np.float32)
+        x[0, 0] = -np.inf
+    y = max_pool2d(x, ksize, **kw)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    if values == "infinite":
+        gy[0, 0, 0, 0], gy[-1, -1, -1, -1], gy[1, 2, 0, 1] = np.inf, -np.inf, np.nan
+    calls = []
+    real = pool_grad._routed_channels_last
+    monkeypatch.setattr(pool_grad, "_routed_channels_last",
+                        lambda *a: calls.append(1) or real(*a))
+    routed = pool_grad.max_pool2d_backward(x, gy, ksize, y=y, **kw)
+    assert calls
+    by_argmax = pool_grad.max_pool2d_backward(x, gy, ksize, **kw)
+    np.testing.assert_array_equal(routed, by_argmax)
+    assert np.signbit(routed).sum() == np.signbit(by_argmax).sum()      # no stray -0.0

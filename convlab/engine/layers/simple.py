@@ -167,7 +167,7 @@ class Pool(Layer):
         """Max: to each window's argmax (the first in scan order on ties); avg: spread evenly."""
         x, geometry = inputs[0], dict(stride=self.stride, pad=self.pads, cover_all=self.cover_all)
         if self.mode == "max":
-            return [ops.max_pool2d_backward(x, gy, self.ksize, **geometry)], {}
+            return [ops.max_pool2d_backward(x, gy, self.ksize, y=output, **geometry)], {}
         return [ops.avg_pool2d_backward(x.shape, gy, self.ksize, **geometry,
                                         count_include_pad=self.count_include_pad)], {}
 

@@ -49,7 +49,9 @@ def col2im(col, x_shape, stride, pads, dilation):
     return full[:, :, t:t + h, l:l + w]
 
 
-PER_SAMPLE_P = 256  # output positions from which one GEMM per sample beats one over the batch
+PER_SAMPLE_P = 256  # output positions from which one GEMM per sample beats one over the
+                    # batch: below, the batch is folded into the GEMMs (_folded_grad: AlexBN's
+                    # conv3 weight gradient at batch 8 19.8 against 37.0 ms per sample)
 
 
 def _weight_grad(col, gy, groups):
@@ -124,12 +126,16 @@ def conv2d_backward(x, W, gy, *, stride=1, pad=0, dilation=1, groups=1, need_x=T
 def _winograd_input_grad(x_shape, W, gy, geometry):
     """``gx`` as the stride-1 convolution of ``gy`` by the turned, swapped ``W`` (see the module),
     by Winograd; None where that does not apply (stride or dilation not 1, groups, a padding
-    wider than ``k - 1``, float64, CuPy, few channels, ``CONV_PATH`` "direct")."""
+    wider than ``k - 1``, float64, CuPy, few channels, ``CONV_PATH`` "direct") or does not pay:
+    maps of fewer than PER_SAMPLE_P positions, where the GEMMs over the folded batch were as
+    fast or faster (AlexBN's conv3 and conv4 at batch 8: 20.3 and 27.3 ms against Winograd's
+    20.0 and 23.4 ms, LeNet's conv2 at batch 64: 6.9 against 8.1 ms; best of 9, interleaved)."""
     strides, ((t, b), (l, r)), dilations, groups = geometry
     kh, kw = W.shape[2:]
     pads = ((kh - 1 - t, kh - 1 - b), (kw - 1 - l, kw - 1 - r))
     if (_conv.CONV_PATH == "direct" or tuple(strides) != (1, 1) or tuple(dilations) != (1, 1)
-            or groups != 1 or min(min(p) for p in pads) < 0 or not isinstance(W, np.ndarray)):
+            or gy.shape[2] * gy.shape[3] < PER_SAMPLE_P or groups != 1
+            or min(min(p) for p in pads) < 0 or not isinstance(W, np.ndarray)):
         return None
     turned = freeze(np.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]))
     if not winograd.applies(gy, turned, (1, 1), (1, 1), 1):
@@ -146,6 +152,8 @@ def _conv_grad_chunk(x, W, gy, geometry, need_x, need_W):
     c_out, cg, kh, kw = W.shape
     oh, ow = gy.shape[2:]
     k = cg * kh * kw
+    if oh * ow < PER_SAMPLE_P:
+        return _folded_grad(x, W, gy, geometry, need_x, need_W)
     gy_g = gy.reshape(n, groups, c_out // groups, oh * ow)          # (N, G, O/G, P)
     gx = gW = None
     if need_W:
@@ -154,6 +162,31 @@ def _conv_grad_chunk(x, W, gy, geometry, need_x, need_W):
     if need_x:
         gcol = _input_col_grad(W, gy_g, groups, k)                    # (N, G, K, P)
         gx = col2im(gcol.reshape(n, c, kh, kw, oh, ow), x.shape, strides, pads, dilations)
+    return gx, gW
+
+
+def _folded_grad(x, W, gy, geometry, need_x, need_W):
+    """``(gx, gW)`` with the batch folded into the GEMMs' long side, for few output positions
+    (LeNet's conv2: 64 per sample, where per-sample GEMMs are tiny): the patches laid out
+    ``(C, kh, kw, N, OH, OW)`` = ``(G, K, N*P)`` and ``gy`` as ``(G, O/G, N*P)``, so that
+    ``gW[g] = gy[g] @ col[g]^T`` and ``gcol[g] = W[g]^T @ gy[g]`` are one GEMM each per group
+    and col2im reads ``gcol`` through a transposed view."""
+    xp = array_module(x)
+    strides, pads, dilations, groups = geometry
+    n, c = x.shape[:2]
+    c_out, cg, kh, kw = W.shape
+    oh, ow = gy.shape[2:]
+    k, og, m = cg * kh * kw, c_out // groups, n * oh * ow
+    gy_t = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(groups, og, m)  # (G, O/G, N*P)
+    gx = gW = None
+    if need_W:
+        col = im2col(x, kh, kw, *strides, *pads, *dilations)          # (N, C, kh, kw, OH, OW)
+        col_t = xp.ascontiguousarray(col.transpose(1, 2, 3, 0, 4, 5)).reshape(groups, k, m)
+        gW = xp.matmul(gy_t, col_t.transpose(0, 2, 1)).reshape(W.shape)  # (G, O/G, K)
+    if need_x:
+        w_t = W.reshape(groups, og, k).transpose(0, 2, 1)             # (G, K, O/G), a view
+        gcol = xp.matmul(w_t, gy_t).reshape(c, kh, kw, n, oh, ow)     # (G, K, N*P)
+        gx = col2im(gcol.transpose(3, 0, 1, 2, 4, 5), x.shape, strides, pads, dilations)
     return gx, gW
 
 

@@ -47,10 +47,17 @@ def max_pool2d_argmax(x, ksize, *, stride=None, pad=0, cover_all=True):
     return idx
 
 
-def max_pool2d_backward(x, gy, ksize, *, stride=None, pad=0, cover_all=True, argmax=None):
+def max_pool2d_backward(x, gy, ksize, *, stride=None, pad=0, cover_all=True, argmax=None,
+                        y=None):
     """``gx`` of :func:`max_pool2d`: ``gy`` added at each window's argmax (see the module
-    docstring for ties); ``argmax`` from :func:`max_pool2d_argmax` when already known."""
+    docstring for ties); ``argmax`` from :func:`max_pool2d_argmax` when already known; ``y``,
+    the forward's output ``max_pool2d(x, ...)`` when at hand, lets NumPy batches of at least
+    CHANNELS_LAST_MIN planes take :func:`_routed_channels_last`."""
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry("max_pool2d", x, ksize, stride, pad, cover_all)
+    if (argmax is None and y is not None and isinstance(x, np.ndarray) and x.dtype.kind == "f"
+            and x.shape[0] * x.shape[1] >= CHANNELS_LAST_MIN):
+        return _routed_channels_last(x, np.asarray(y, x.dtype), np.asarray(gy, x.dtype),
+                                     (kh, kw, sh, sw, oh, ow), (ph, pw))
     if argmax is None:
         argmax = max_pool2d_argmax(x, ksize, stride=stride, pad=pad, cover_all=cover_all)
     xp = array_module(x)
@@ -58,6 +65,52 @@ def max_pool2d_backward(x, gy, ksize, *, stride=None, pad=0, cover_all=True, arg
     zero = gy.dtype.type(0)
     return _scatter_taps(xp, (n, c), (h, w), (ph, pw), (kh, kw, sh, sw, oh, ow), gy.dtype,
                          lambda k: xp.where(argmax == k, gy, zero))
+
+
+CHANNELS_LAST_MIN = 64   # planes (N*C) from which the channels-last routing is used
+TRANSPOSE_PLANES = 32    # planes per block when x is turned channels-last
+TRANSPOSE_ROWS = 4       # rows per block when the gradient is turned back
+
+
+def _routed_channels_last(x, y, gy, geometry, pads):
+    """``gx`` of max pooling with the planes innermost: ``x`` padded with ``-inf`` into
+    ``(Hp, Wp, N*C)``, and for each tap in scan order the outputs whose maximum sits there and
+    that no earlier tap took (``x == y``, the first in scan order on ties, as the argmax)
+    get their ``gy`` added at that tap's slice. Every tap's slice then runs over N*C
+    contiguous values instead of rows of OW strided ones: AlexBN's pool1 at batch 8 in
+    about half the time (36 ms before). Where ``gy`` is finite the masked ``gy`` is a product
+    by the mask (``gy * 0`` is a signed zero, which adds nothing); otherwise a ``where``."""
+    kh, kw, sh, sw, oh, ow = geometry
+    (t, b), (l, r) = pads
+    n, c, h, w = x.shape
+    planes = n * c
+    full_h, full_w = max(h + t + b, (oh - 1) * sh + kh), max(w + l + r, (ow - 1) * sw + kw)
+    xt = np.full((full_h, full_w, planes), -np.inf, dtype=x.dtype)
+    flat = x.reshape(planes, h, w)
+    for p0 in range(0, planes, TRANSPOSE_PLANES):      # blocked: 4.7 -> 1.9 ms for pool1's x
+        xt[t:t + h, l:l + w, p0:p0 + TRANSPOSE_PLANES] = \
+            flat[p0:p0 + TRANSPOSE_PLANES].transpose(1, 2, 0)
+    yt = np.ascontiguousarray(y.reshape(planes, oh, ow).transpose(1, 2, 0))
+    gyt = np.ascontiguousarray(gy.reshape(planes, oh, ow).transpose(1, 2, 0))
+    finite = bool(np.isfinite(gyt).all())
+    gxt = np.zeros((full_h, full_w, planes), dtype=x.dtype)
+    free, hit = np.ones(yt.shape, dtype=bool), np.empty(yt.shape, dtype=bool)
+    part = np.empty_like(gyt)
+    for _, rows, cols in _taps(kh, kw, sh, sw, oh, ow):
+        np.equal(xt[rows, cols], yt, out=hit)
+        hit &= free
+        free &= ~hit
+        if finite:
+            np.multiply(gyt, hit, out=part)
+        else:
+            part[...] = 0
+            np.copyto(part, gyt, where=hit)
+        gxt[rows, cols] += part
+    gx = np.empty((planes, h, w), dtype=x.dtype)
+    for r0 in range(0, h, TRANSPOSE_ROWS):              # by rows: 4.9 -> 2.3 ms for pool1's gx
+        gx[:, r0:r0 + TRANSPOSE_ROWS] = gxt[t + r0:t + min(h, r0 + TRANSPOSE_ROWS),
+                                            l:l + w].transpose(2, 0, 1)
+    return gx.reshape(n, c, h, w)
 
 
 def _scatter_taps(xp, nc, hw, pads, geometry, dtype, part):
