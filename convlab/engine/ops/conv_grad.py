@@ -167,27 +167,63 @@ def _conv_grad_chunk(x, W, gy, geometry, need_x, need_W):
 
 def _folded_grad(x, W, gy, geometry, need_x, need_W):
     """``(gx, gW)`` with the batch folded into the GEMMs' long side, for few output positions
-    (LeNet's conv2: 64 per sample, where per-sample GEMMs are tiny): the patches laid out
-    ``(C, kh, kw, N, OH, OW)`` = ``(G, K, N*P)`` and ``gy`` as ``(G, O/G, N*P)``, so that
-    ``gW[g] = gy[g] @ col[g]^T`` and ``gcol[g] = W[g]^T @ gy[g]`` are one GEMM each per group
-    and col2im reads ``gcol`` through a transposed view."""
+    (LeNet's conv2: 64 per sample, where per-sample GEMMs are tiny), batch last: the patches
+    laid out ``(C, kh, kw, OH, OW, N)`` = ``(G, K, M)`` and ``gy`` as ``(G, O/G, M)``
+    (``M = OH*OW*N``), so that ``gW[g] = gy[g] @ col[g]^T`` and ``gcol[g] = W[g]^T @ gy[g]``
+    are one GEMM each per group, and col2im adds each tap's ``(C, OH, OW, N)`` block in runs
+    of ``OW*N`` contiguous values (stride 1) instead of rows of OW (LeNet's conv2 at batch 64:
+    col2im 3.7 -> 1.2 ms)."""
     xp = array_module(x)
     strides, pads, dilations, groups = geometry
-    n, c = x.shape[:2]
+    n, c, h, w = x.shape
     c_out, cg, kh, kw = W.shape
     oh, ow = gy.shape[2:]
-    k, og, m = cg * kh * kw, c_out // groups, n * oh * ow
-    gy_t = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(groups, og, m)  # (G, O/G, N*P)
+    k, og, m = cg * kh * kw, c_out // groups, oh * ow * n
+    gy_t = xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(groups, og, m)  # (G, O/G, M)
     gx = gW = None
     if need_W:
-        col = im2col(x, kh, kw, *strides, *pads, *dilations)          # (N, C, kh, kw, OH, OW)
-        col_t = xp.ascontiguousarray(col.transpose(1, 2, 3, 0, 4, 5)).reshape(groups, k, m)
-        gW = xp.matmul(gy_t, col_t.transpose(0, 2, 1)).reshape(W.shape)  # (G, O/G, K)
+        col_t = _batch_last_patches(x, (kh, kw), strides, pads, dilations, (oh, ow))
+        gW = xp.matmul(gy_t, col_t.reshape(groups, k, m).transpose(0, 2, 1))  # (G, O/G, K)
+        gW = gW.reshape(W.shape)
     if need_x:
         w_t = W.reshape(groups, og, k).transpose(0, 2, 1)             # (G, K, O/G), a view
-        gcol = xp.matmul(w_t, gy_t).reshape(c, kh, kw, n, oh, ow)     # (G, K, N*P)
-        gx = col2im(gcol.transpose(3, 0, 1, 2, 4, 5), x.shape, strides, pads, dilations)
+        gcol = xp.matmul(w_t, gy_t).reshape(c, kh, kw, oh, ow, n)     # (G, K, M)
+        gx = _batch_last_col2im(gcol, x.shape, strides, pads, dilations)
     return gx, gW
+
+
+def _batch_last_patches(x, ksize, strides, pads, dilations, out_hw):
+    """im2col with the batch last: ``(C, kh, kw, OH, OW, N)``, C-contiguous, from one copy of a
+    strided view of the padded, batch-last input ``(C, Hp, Wp, N)``."""
+    xp = array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), ((t, b), (l, r)), (dh, dw), (oh, ow) = ksize, strides, pads, dilations, out_hw
+    hp = max(h + t + b, (oh - 1) * sh + effective_kernel(kh, dh))
+    wp = max(w + l + r, (ow - 1) * sw + effective_kernel(kw, dw))
+    xt = xp.zeros((c, hp, wp, n), dtype=x.dtype)
+    xt[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    s_c, s_h, s_w, s_n = xt.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        xt, (c, kh, kw, oh, ow, n), (s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw, s_n))
+    return xp.ascontiguousarray(windows)
+
+
+def _batch_last_col2im(gcol, x_shape, strides, pads, dilations):
+    """The adjoint of :func:`_batch_last_patches`: ``gcol`` ``(C, kh, kw, OH, OW, N)`` summed
+    into the padded batch-last input, cropped, and returned as ``(N, C, H, W)``."""
+    xp = array_module(gcol)
+    c, kh, kw, oh, ow, n = gcol.shape
+    h, w = x_shape[2:]
+    (sh, sw), ((t, b), (l, r)), (dh, dw) = strides, pads, dilations
+    hp = max(h + t + b, (oh - 1) * sh + effective_kernel(kh, dh))
+    wp = max(w + l + r, (ow - 1) * sw + effective_kernel(kw, dw))
+    full = xp.zeros((c, hp, wp, n), dtype=gcol.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            top, left = u * dh, v * dw
+            full[:, top:top + sh * (oh - 1) + 1:sh, left:left + sw * (ow - 1) + 1:sw] += \
+                gcol[:, u, v]
+    return xp.ascontiguousarray(full[:, t:t + h, l:l + w].transpose(3, 0, 1, 2))
 
 
 def deconv2d_backward(x, W, gy, *, stride=1, pad=0, dilation=1, groups=1, need_x=True,
