@@ -134,3 +134,19 @@ def test_a_heavy_sampled_run_never_holds_the_stage(monkeypatch):
     assert held < 0.3 * stage, f"holds {held / 2**20:.1f} MB"
     assert peak < held + 4 * engine.BLOCK_BYTES, f"peak {peak / 2**20:.0f} MB"
     assert peak < 0.8 * stage, f"peak {peak / 2**20:.0f} MB for a {stage / 2**20:.0f} MB stage"
+
+
+@pytest.mark.parametrize("kernel, dilation, side", [(15, 4, 510), (11, 1, 512), (13, 2, 400)])
+def test_deep_kernels_blocks_stay_within_the_deep_block_budget(kernel, dilation, side):
+    """A deep kernel takes at least a tenth of its depth in filters per block, but never more
+    than fit DEEP_BLOCK_BYTES in its largest stage (the soak's 612 MB peak: two 56 MB blocks
+    of a 15 x 15 RGB kernel at 470 x 470 beside AlexBN)."""
+    s = ExplorerSettings(kernel=kernel, stride=1, padding=8, dilation=dilation, filters=139,
+                         pool=4, pool_stride=1)
+    plan = plan_explorer(s, side, side)
+    per_map = max(4 * p.shape[1] * p.shape[2] for p in plan if p.shape and p.name != "input")
+    ranges = filter_blocks(s, plan)
+    assert len(ranges) > 1
+    assert max(f1 - f0 for _, f0, f1 in ranges) * per_map <= 48 << 20
+    assert [f0 for _, f0, _ in ranges][1:] == [f1 for _, _, f1 in ranges][:-1]
+    assert ranges[-1][2] == 139

@@ -32,6 +32,10 @@ def transposed_weights(weights: np.ndarray, groups: int) -> np.ndarray:
 
 BLOCK_BYTES = 16 << 20  # a run takes as many filters at a time as fit this in its largest stage
 DEPTH_PER_FILTER = 10  # ... but at least 1 filter per this many multiply-adds of one output
+DEEP_BLOCK_BYTES = 48 << 20  # ... while that fits this: a 15 x 15 RGB kernel's 64 filters at
+                             # 470 x 470 made two 56 MB blocks (conv and pool), the soak's
+                             # highest peak (612 MB beside AlexBN); 48 filters make 42 MB ones in
+                             # the same 0.42 s (32 filters: 28 MB, but 0.57 s)
 
 
 def filter_blocks(s: ExplorerSettings, plan: list[StagePlan]) -> list[tuple[int | None, int, int]]:
@@ -42,10 +46,11 @@ def filter_blocks(s: ExplorerSettings, plan: list[StagePlan]) -> list[tuple[int 
     Each block makes its own im2col matrix (``C/groups * k * k`` rows), so a deep one gets
     at least a tenth of its depth in filters: 64 for a 15 x 15 RGB kernel, as fast as one
     block, where 32-filter blocks took 25% more (a 3 x 3 kernel's 16 MB blocks are 25% faster
-    than one block, as they stay in cache)."""
+    than one block, as they stay in cache), as long as such a block fits ``DEEP_BLOCK_BYTES``."""
     per_map = max(4 * st.shape[1] * st.shape[2] for st in plan if st.shape and st.name != "input")
     depth = s.in_channels // s.groups * s.kernel * s.kernel
-    per = max(1, BLOCK_BYTES // per_map, depth // DEPTH_PER_FILTER)
+    deep = min(depth // DEPTH_PER_FILTER, DEEP_BLOCK_BYTES // per_map)
+    per = max(1, BLOCK_BYTES // per_map, deep)
     if per > 16:  # whole 16-row panels of BLAS's kernels: 67 filters took 8% more than 64
         per -= per % 16
     if per >= s.filters:
