@@ -5,7 +5,10 @@ Cases: the LeNet preset at batch 64 (1 x 28 x 28, 10 classes) and AlexBN at batc
 statistics and its running averages updated, dropout on), mean softmax cross entropy, the
 backward (no gradient for the input: nothing reads it), and a MomentumSGD update (lr 0.01,
 momentum 0.9, as Chainer's ``train_imagenet.py``; PyTorch's ``SGD(momentum=0.9)``). Both sides
-start from the same weights, batch and labels (one temporary ``.npz``).
+start from the same weights, batch and labels (one temporary ``.npz``). ConvLab's worker sets
+glibc's heap as ``convlab train`` does (``pipelines/heap.reuse_freed_blocks``: freed blocks reused
+by the next step instead of unmapped and faulted in again); ``--default-heap`` leaves glibc's
+defaults, to see what that is worth.
 
 As in ``compare_torch.py`` (read its docstring for why): each library runs in its own warm
 worker process with the same thread count (``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` and
@@ -64,6 +67,10 @@ def _convlab_step(data: str, net_name: str):
     from convlab.engine.grad import loss_and_grads
     from convlab.engine.nets import Network
     from convlab.engine.optim import MomentumSGD
+    from convlab.pipelines import heap
+
+    if not os.environ.get("TRAIN_STEP_DEFAULT_HEAP"):
+        heap.reuse_freed_blocks()   # as `convlab train` and the Train pane run (pipelines/heap.py)
 
     arrays = np.load(data)
     net = Network.from_spec(json.loads(bytes(arrays["spec"]).decode()), init=False)
@@ -186,8 +193,11 @@ def write_data(path: str, net_name: str, seed: int) -> None:
     np.savez(path, **arrays)
 
 
-def start(python: str, side: str, data: str, net_name: str, threads: int) -> subprocess.Popen:
+def start(python: str, side: str, data: str, net_name: str, threads: int,
+          default_heap: bool = False) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if default_heap:
+        env["TRAIN_STEP_DEFAULT_HEAP"] = "1"
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     proc = subprocess.Popen([python, os.path.abspath(__file__), "--worker", side, "--data", data,
@@ -216,7 +226,8 @@ def compare(net_name: str, args) -> None:
         procs = {}
         try:
             for side in pythons:   # one at a time: each side's start-up alone on the cores
-                procs[side] = start(pythons[side], side, data, net_name, args.threads)
+                procs[side] = start(pythons[side], side, data, net_name, args.threads,
+                                    args.default_heap)
             for r in range(args.rounds):
                 order = ("convlab", "torch") if r % 2 == 0 else ("torch", "convlab")
                 medians = {}
@@ -241,7 +252,8 @@ def report(net_name, args, k, times, ratios, ends) -> None:
     q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
     print(f"\n{net_name} batch {batch}: one step (forward, backward, MomentumSGD update), float32, "
           f"{args.threads} thread{'s' if args.threads != 1 else ''}, {args.rounds} alternating rounds "
-          f"of {k} steps")
+          f"of {k} steps; ConvLab's heap: "
+          f"{'glibc defaults' if args.default_heap else 'as convlab train sets it'}")
     for side, label, ms in (("convlab", "ConvLab", c), ("torch", "PyTorch", t)):
         e = ends[side]
         print(f"  {label:8} median {ms:8.1f} ms (min {min(times[side]) * 1e3:.1f})   "
@@ -265,6 +277,8 @@ def main(argv=None) -> int:
     parser.add_argument("--gap", type=float, default=0.3, help="seconds idle before each turn")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--default-heap", action="store_true",
+                        help="leave glibc's heap settings as they are in ConvLab's worker")
     parser.add_argument("--convlab-python", default=sys.executable)
     parser.add_argument("--torch-python", default=sys.executable)
     parser.add_argument("--worker", choices=("convlab", "torch"), help=argparse.SUPPRESS)

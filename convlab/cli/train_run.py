@@ -147,9 +147,10 @@ def write_files(out: str, trainer) -> None:
 
 def train(args, given: dict, defaults: dict) -> int:
     """Open, train, write; the exit status (ValueError/OSError go to the caller's sentence)."""
-    from convlab.pipelines import guard
+    from convlab.pipelines import guard, heap
     from convlab.pipelines.training import TrainConfig, Trainer
 
+    heap.reuse_freed_blocks()  # each step's arrays reuse the last step's memory (glibc)
     out = os.fspath(args.out)
     snap = os.path.join(out, "snapshot.npz")
     meta = _snapshot_meta(args, snap)

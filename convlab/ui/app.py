@@ -57,13 +57,14 @@ def limit_heap_growth() -> bool:
     import ctypes
     import ctypes.util
 
+    from convlab.pipelines import heap
+
     if not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
-        applied = bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 20) and
-                       libc.mallopt(M_TRIM_THRESHOLD, 8 << 20) and
+        M_ARENA_MAX = -8
+        applied = bool(heap.set_thresholds(*heap.WINDOW) and
                        libc.mallopt(M_ARENA_MAX, 2) and hasattr(libc, "malloc_trim"))
     except (OSError, AttributeError):  # musl or another libc: nothing to tune
         return False

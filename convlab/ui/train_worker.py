@@ -20,7 +20,7 @@ import traceback
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from convlab.pipelines import trainloop
+from convlab.pipelines import heap, trainloop
 from convlab.ui import worker as workers
 
 
@@ -58,6 +58,17 @@ class TrainWorker(QThread):
         self.report.epochReady.connect(self.epochReady)
 
     def run(self) -> None:
+        # freed blocks kept for the next batch while it trains, where the window limits its
+        # heap (glibc); the window's policy and a trim once the run ends (pipelines/heap.py)
+        training_heap = workers.TRIM["fn"] is not None and heap.reuse_freed_blocks()
+        try:
+            self._run()
+        finally:
+            if training_heap:
+                heap.set_thresholds(*heap.WINDOW)
+                workers.release_free_memory()
+
+    def _run(self) -> None:
         try:
             run = self.prepare(self.control.should_stop)
             if run is None:

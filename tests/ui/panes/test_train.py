@@ -309,3 +309,26 @@ def test_a_window_closed_on_the_train_tab_opens_on_it_with_its_settings(qtbot, t
     assert second._train is not None and second.current_pane() is second._train
     assert second.train.epochs.value() == 9
     second.close()
+
+
+def test_a_run_keeps_freed_blocks_for_the_next_batch_and_gives_the_window_its_heap_back(
+        qtbot, window, monkeypatch):
+    """Where the window limits its heap (glibc: worker.TRIM set), a run switches to the
+    training policy (pipelines/heap.py) when it starts and back to the window's, with a trim,
+    when it ends, stopped or finished."""
+    from convlab.pipelines import heap
+    from convlab.ui import worker as workers
+
+    calls = []
+    monkeypatch.setattr(heap, "set_thresholds", lambda *values: calls.append(values) or True)
+    monkeypatch.setitem(workers.TRIM, "fn", lambda pad: calls.append("trim"))
+    pane = show_train(window)
+    use_tiny_network(qtbot, window, pane, batch=24, epochs=1)
+    steps = []
+    pane.stepDone.connect(steps.append)
+    click(qtbot, pane.start_button)
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=RUN_MS)
+    assert calls[0] == heap.TRAINING and heap.WINDOW not in calls
+    click(qtbot, pane.stop_button)
+    wait_ended(qtbot, pane)
+    assert calls[-2:] == [heap.WINDOW, "trim"]

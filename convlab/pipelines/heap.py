@@ -1,0 +1,55 @@
+"""How glibc's malloc serves a process that trains: freed large blocks kept for the next step.
+
+A training step allocates the same large arrays every time: activations, gradients, the new
+weights (AlexBN at batch 8: about 900 MB a step). glibc maps each block above its mmap threshold
+(128 KB at first, raised by each free up to 32 MB) afresh and unmaps it when freed, so every
+step pays first-touch page faults on all of it again; on this VM a fault costs 1-2 us per 4 KB
+page, 60 ms for fc6's 151 MB gradient. :func:`reuse_freed_blocks` raises the threshold so that
+large blocks come from the heap, where a freed block serves the next step's array of the same
+size, and lets the heap keep its free top (no trim) while training runs.
+
+The window keeps the opposite policy while it explores (``ui.app.limit_heap_growth``: a 1 MB
+threshold and trims, so that resident memory follows what is in use); ``convlab train`` and
+``benchmarks/train_step.py`` (which measures the step as the command runs it) use this one.
+glibc only: elsewhere nothing changes.
+"""
+
+from __future__ import annotations
+
+import sys
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+WINDOW = (1 << 20, 8 << 20)        # (mmap threshold, trim threshold) while the window explores
+TRAINING = (1 << 30, 1 << 30)      # while a network trains: blocks up to 1 GB from the heap
+                                   # (set explicitly, glibc's dynamic raise to 32 MB stops), and
+                                   # up to 1 GB of free heap top kept for the next step
+
+
+def _libc():
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
+def set_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
+    """glibc's ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD``; True when glibc took both."""
+    libc = _libc()
+    if libc is None:
+        return False
+    try:
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)
+                    and libc.mallopt(M_TRIM_THRESHOLD, trim_threshold))
+    except AttributeError:  # musl or another libc
+        return False
+
+
+def reuse_freed_blocks() -> bool:
+    """The training policy (:data:`TRAINING`, see the module); True when applied."""
+    return set_thresholds(*TRAINING)
