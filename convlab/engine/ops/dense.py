@@ -47,6 +47,9 @@ def softmax(x, axis=1):
     return e
 
 
+WIDE_WEIGHT = 1 << 16  # weights from which linear reads W row-major (tiny ones: no gain)
+
+
 def linear(x, W, b=None):
     """``y = x W^T + b`` with x flattened to ``(N, -1)``; W is ``(out, in)`` as in Chainer."""
     _check_ndim("linear", W, 2, "(out, in) weight")
@@ -62,6 +65,11 @@ def linear(x, W, b=None):
                          f"{tuple(W.shape)}; expected ({W.shape[0]},)")
     if n == 1:
         y = (W @ flat[0]).reshape(1, -1)                            # GEMV over row-major W
+    elif W.size >= WIDE_WEIGHT:
+        # W times the batch's columns, then transposed: the row-major W is read once in order
+        # (AlexBN's fc6 at batch 8: 10.3 against 15.6 ms for flat @ W.T at two threads,
+        # fc7 4.5 against 7.0; at batch 64 29 against 35 ms)
+        y = array_module(x).ascontiguousarray((W @ flat.T).T)       # (N, out)
     else:
         y = flat @ W.T                                              # (N, out)
     if b is not None:
