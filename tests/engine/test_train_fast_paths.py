@@ -167,6 +167,8 @@ def test_loaded_state_is_copied_not_shared():
 @pytest.mark.parametrize("shape, ksize, kw", [
     ((8, 12, 15, 15), 3, dict(stride=2)),                                  # AlexBN's pools
     ((4, 20, 12, 12), 2, dict(stride=2)),                                  # LeNet's
+    ((2, 40, 9, 12), 3, dict(stride=3)),                                   # tiles, 3 x 3
+    ((2, 35, 4, 6), 2, dict()),                                            # tiles, stride None
     ((2, 40, 9, 11), (3, 2), dict(stride=(2, 3), pad=((1, 0), (2, 1)))),
     ((3, 30, 7, 7), 3, dict(stride=1, pad=1, cover_all=False)),
     ((2, 33, 10, 13), 4, dict(stride=3, cover_all=True))])
@@ -189,11 +191,16 @@ def test_channels_last_max_pool_gradient_is_the_argmax_one(monkeypatch, shape, k
     if values == "infinite":
         gy[0, 0, 0, 0], gy[-1, -1, -1, -1], gy[1, 2, 0, 1] = np.inf, -np.inf, np.nan
     calls = []
-    real = pool_grad._routed_channels_last
-    monkeypatch.setattr(pool_grad, "_routed_channels_last",
-                        lambda *a: calls.append(1) or real(*a))
+    for name in ("_routed_channels_last", "_routed_tiles"):
+        real = getattr(pool_grad, name)
+        monkeypatch.setattr(pool_grad, name, lambda *a, real=real, name=name:
+                            calls.append((name, real(*a))) or calls[-1][1])
     routed = pool_grad.max_pool2d_backward(x, gy, ksize, y=y, **kw)
-    assert calls
+    used = [name for name, out in calls if out is not None]
+    assert used, "no fast route was taken"
+    tiles = kw.get("stride", ksize) in (ksize, (ksize, ksize)) and not kw.get("pad") and \
+        shape[2] % ksize == 0 and shape[3] % ksize == 0
+    assert used[0] == ("_routed_tiles" if tiles and values != "ties" else "_routed_channels_last")
     by_argmax = pool_grad.max_pool2d_backward(x, gy, ksize, **kw)
     np.testing.assert_array_equal(routed, by_argmax)
     assert np.signbit(routed).sum() == np.signbit(by_argmax).sum()      # no stray -0.0
