@@ -71,7 +71,8 @@ def test_input_gradient_keeps_col2im_where_winograd_does_not_fit(monkeypatch, wh
     (5, 4, (7, 6), 6, dict(stride=(2, 1), pad=((1, 0), (0, 1)), dilation=(1, 2), groups=2)),
     (3, 6, (9, 9), 9, dict(stride=1, pad=1, groups=3)),
     (4, 3, (12, 10), 5, dict(stride=(1, 3), pad=((2, 1), (0, 3)), dilation=(2, 1))),
-    (2, 16, (12, 12), 16, dict(pad=1))])
+    (2, 16, (12, 12), 16, dict(pad=1)),
+    (2, 32, (9, 9), 8, dict(pad=1, groups=2))])            # thin: gW as col @ gy^T per group
 def test_folded_batch_gradients_equal_the_per_sample_ones(monkeypatch, n, c, hw, o, kw):
     """Maps under PER_SAMPLE_P positions fold the batch into the GEMMs; a threshold of 0 takes
     the per-sample GEMMs: both within float32 rounding of the float64 result."""
