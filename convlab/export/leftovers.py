@@ -7,8 +7,9 @@ the swap. After the swap that folder holds the old target. On a file system with
 exchange the old target is first moved to ``<staging>/.convlab-replaced-<pid>-<random>`` and
 so ends inside the new target, until it is cleared.
 
-A leftover is cleared (by :func:`sweep`, with the lock held) when its process is gone or it is
-older than an hour, and then only entry by entry: an unfinished staging folder is ConvLab's
+A leftover is cleared (by :func:`sweep`, with the lock held) when its process is gone (or its
+pid now belongs to a process that started after the folder was last changed; where start times
+cannot be read, when it is older than an hour), and then only entry by entry: an unfinished staging folder is ConvLab's
 alone (new files, and second names of files that are still in the target); otherwise an entry
 goes only when it is the very same file as the one at its place in the target (a second name,
 nothing lost) or a file its own ConvLab manifest lists with the same bytes. Anything else
@@ -27,7 +28,7 @@ import time
 from convlab.export.owned import MANIFEST, Manifest, identity, proves, read_manifest
 from convlab.export.tree import (MAX_ENTRIES, TreeRefused, lstat_rel, open_dir, open_rel,
                                  remove_tree, scan, split)
-from convlab.pipelines.guard import STALE_AFTER_S
+from convlab.pipelines.guard import STALE_AFTER_S, left_by_gone_process
 
 STAGING = ".convlab-export"
 REPLACED = ".convlab-replaced"
@@ -57,7 +58,9 @@ def _alive(pid: int) -> bool:
 
 
 def _stale(pid: int, info: os.stat_result) -> bool:
-    return not _alive(pid) or time.time() - info.st_mtime > STALE_AFTER_S
+    """Its process is gone or its pid was reused (``guard.left_by_gone_process``): an export
+    that runs for hours keeps its staging folder."""
+    return not _alive(pid) or left_by_gone_process(pid, info.st_mtime)
 
 
 def _lstat(name, dir_fd):

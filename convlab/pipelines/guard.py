@@ -27,7 +27,8 @@ import stat
 import time
 
 STAGING_PREFIX = ".convlab-staging"
-STALE_AFTER_S = 3600.0  # a staging folder older than this is stale even if its pid is alive
+STALE_AFTER_S = 3600.0  # where process start times cannot be read (or a name has no pid): a
+                        # staging folder older than this is stale even if its pid is alive
 
 
 class PathRefused(ValueError):
@@ -214,14 +215,48 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def process_start(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from Linux's ``/proc``; None
+    where that cannot be read (no such process, another system)."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()     # after the command's name
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")   # field 22: starttime
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+START_SLACK_S = 2.0  # boot time is whole seconds; a process start is known to about 1 s
+
+
+def left_by_gone_process(pid: int | None, mtime: float, *, max_age_s: float = STALE_AFTER_S,
+                         now: float | None = None) -> bool:
+    """Whether a staging folder named for ``pid`` and last modified at ``mtime`` is stale: its
+    process is gone, or a process with its pid started after the folder was last modified (the
+    pid was reused: the folder's own process had to start before making it). Where start times
+    cannot be read, or the name has no pid, an age over ``max_age_s`` counts as gone; an export
+    running for hours keeps its folder."""
+    now = time.time() if now is None else now
+    if pid is None or pid <= 0:
+        return now - mtime > max_age_s
+    if not _pid_alive(pid):
+        return True
+    started = process_start(pid)
+    if started is None:
+        return now - mtime > max_age_s
+    return started > mtime + START_SLACK_S
+
+
 def sweep_stale_staging(folder, prefix: str = STAGING_PREFIX, *,
                         max_age_s: float = STALE_AFTER_S) -> list[str]:
     """Remove ConvLab's stale staging folders directly in ``folder``; return the names removed.
 
     A candidate is a real folder (never a link) named ``<prefix>-<pid>-<token>`` (or
     ``<prefix>-<token>``, with no pid, judged by age alone). It is stale when that pid is no
-    longer running, or when it was last modified over ``max_age_s`` seconds ago (the pid may
-    have been reused). A live export's own folder is young and its pid alive, so it is kept.
+    longer running or was reused (:func:`left_by_gone_process`). A live export's own folder
+    is kept however long the export runs.
     Anything that cannot be listed or removed is left as it is.
     """
     pattern = re.compile(re.escape(prefix) + r"-(?:(\d+)-)?([A-Za-z0-9_]+)")
@@ -230,17 +265,16 @@ def sweep_stale_staging(folder, prefix: str = STAGING_PREFIX, *,
         entries = list(os.scandir(folder))
     except OSError:
         return removed
-    now = time.time()
     for entry in entries:
         match = pattern.fullmatch(entry.name)
         try:
             if not match or not entry.is_dir(follow_symlinks=False):
                 continue
-            old = now - entry.stat(follow_symlinks=False).st_mtime > max_age_s
+            mtime = entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        orphan = match.group(1) is not None and not _pid_alive(int(match.group(1)))
-        if old or orphan:
+        pid = int(match.group(1)) if match.group(1) is not None else None
+        if left_by_gone_process(pid, mtime, max_age_s=max_age_s):
             shutil.rmtree(entry.path, ignore_errors=True)
             if not os.path.lexists(entry.path):
                 removed.append(entry.name)

@@ -247,3 +247,32 @@ def test_a_parent_swapped_while_the_export_is_built_is_refused(tmp_path):
     for entry in os.listdir(decoy):
         [only] = os.listdir(decoy / entry)
         assert (decoy / entry / only).read_text() == entry
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="process start times from /proc")
+def test_a_staging_folder_of_a_live_export_over_an_hour_old_is_left_alone(tmp_path, monkeypatch):
+    """The next export sweeps leftovers; one whose process still runs (started before the
+    folder was made) is live, not stale, even when it is hours old."""
+    import subprocess
+    import sys
+
+    from convlab.export import leftovers
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.2)
+        name = f".convlab-export-{leftovers.tag('maps')}-{child.pid}-0123abcd"
+        (tmp_path / name / "conv1").mkdir(parents=True)
+        (tmp_path / name / "conv1" / "map-000.png").write_bytes(b"being written")
+        real = time.time
+        monkeypatch.setattr(time, "time", lambda: real() + 5 * 3600)
+        fd = os.open(tmp_path, os.O_RDONLY)
+        try:
+            removed, live = leftovers.sweep(fd, "maps")
+        finally:
+            os.close(fd)
+        assert (removed, live) == ([], [name])
+        assert (tmp_path / name / "conv1" / "map-000.png").read_bytes() == b"being written"
+    finally:
+        child.kill()
+        child.wait()

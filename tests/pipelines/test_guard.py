@@ -309,3 +309,41 @@ def test_sweep_removes_exactly_its_own_old_folders(names, tmp_path_factory):
     removed = guard.sweep_stale_staging(folder)
     assert sorted(removed) == sorted(n for n in names if own_staging_name(n))
     assert sorted(os.listdir(folder)) == sorted(n for n in names if not own_staging_name(n))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process start times from /proc")
+def test_an_export_running_for_hours_keeps_its_staging_folder(tmp_path):
+    """Its process started before the folder was made: alive and the owner, however old."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.2)
+        folder = tmp_path / f".convlab-staging-{child.pid}-longrun1"
+        folder.mkdir()
+        mtime = folder.stat().st_mtime
+        later = time.time() + 3 * guard.STALE_AFTER_S
+        assert not guard.left_by_gone_process(child.pid, mtime, now=later)
+        assert guard.sweep_stale_staging(tmp_path, max_age_s=0.0) == []
+        assert folder.exists()
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process start times from /proc")
+def test_a_folder_whose_pid_now_names_a_later_process_is_stale(tmp_path):
+    """A pid is reused: a process that started after the folder was last changed cannot have
+    made it."""
+    folder = tmp_path / ".convlab-staging-1-reused01"
+    folder.mkdir()
+    long_ago = time.time() - 600
+    os.utime(folder, (long_ago, long_ago))
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert guard.left_by_gone_process(child.pid, long_ago, now=long_ago + 1)
+        mine = tmp_path / f".convlab-staging-{child.pid}-reused02"
+        mine.mkdir()
+        os.utime(mine, (long_ago, long_ago))
+        assert guard.sweep_stale_staging(tmp_path) == [mine.name]
+    finally:
+        child.kill()
+        child.wait()
