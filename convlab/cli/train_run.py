@@ -146,11 +146,18 @@ def write_files(out: str, trainer) -> None:
 
 
 def train(args, given: dict, defaults: dict) -> int:
-    """Open, train, write; the exit status (ValueError/OSError go to the caller's sentence)."""
-    from convlab.pipelines import guard, heap
+    """Open, train, write; the exit status (ValueError/OSError go to the caller's sentence).
+    Each step's arrays reuse the last step's memory while it runs (glibc: pipelines/heap.py)."""
+    from convlab.pipelines import heap
+
+    with heap.training():
+        return _train(args, given, defaults)
+
+
+def _train(args, given: dict, defaults: dict) -> int:
+    from convlab.pipelines import guard
     from convlab.pipelines.training import TrainConfig, Trainer
 
-    heap.reuse_freed_blocks()  # each step's arrays reuse the last step's memory (glibc)
     out = os.fspath(args.out)
     snap = os.path.join(out, "snapshot.npz")
     meta = _snapshot_meta(args, snap)

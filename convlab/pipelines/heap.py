@@ -18,6 +18,7 @@ glibc only: elsewhere nothing changes.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 WINDOW = (1 << 20, 8 << 20)        # (mmap threshold, trim threshold) while the window explores
@@ -51,6 +52,33 @@ def set_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
         return False
 
 
+GLIBC_DEFAULTS = (128 << 10, 128 << 10)  # glibc's starting thresholds (then fixed: once set,
+                                          # the dynamic raise does not come back)
+OLD_GLIBC_MMAP_MAX = 32 << 20             # older glibcs refuse a threshold above 32 MB
+
+
 def reuse_freed_blocks() -> bool:
-    """The training policy (:data:`TRAINING`, see the module); True when applied."""
-    return set_thresholds(*TRAINING)
+    """The training policy (:data:`TRAINING`, see the module); True when applied (with a 32 MB
+    threshold on a glibc that refuses 1 GB)."""
+    return set_thresholds(*TRAINING) or set_thresholds(OLD_GLIBC_MMAP_MAX, TRAINING[1])
+
+
+@contextmanager
+def training(after=GLIBC_DEFAULTS):
+    """The training policy for the ``with`` block; then the thresholds ``after`` and a trim,
+    so that a process that goes on (a test runner calling ``convlab train``'s ``main``, the
+    window) gives the heap's free memory back."""
+    applied = reuse_freed_blocks()
+    try:
+        yield applied
+    finally:
+        if applied:
+            set_thresholds(*after)
+            trim()
+
+
+def trim() -> None:
+    """glibc's ``malloc_trim(0)``: the heap's free pages back to the system."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)

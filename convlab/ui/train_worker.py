@@ -60,13 +60,11 @@ class TrainWorker(QThread):
     def run(self) -> None:
         # freed blocks kept for the next batch while it trains, where the window limits its
         # heap (glibc); the window's policy and a trim once the run ends (pipelines/heap.py)
-        training_heap = workers.TRIM["fn"] is not None and heap.reuse_freed_blocks()
-        try:
+        if workers.TRIM["fn"] is None:    # the window did not set its policy: none to swap
             self._run()
-        finally:
-            if training_heap:
-                heap.set_thresholds(*heap.WINDOW)
-                workers.release_free_memory()
+            return
+        with heap.training(after=heap.WINDOW):
+            self._run()
 
     def _run(self) -> None:
         try:

@@ -173,7 +173,7 @@ def test_loaded_state_is_copied_not_shared():
     ((2, 40, 9, 11), (3, 2), dict(stride=(2, 3), pad=((1, 0), (2, 1)))),
     ((3, 30, 7, 7), 3, dict(stride=1, pad=1, cover_all=False)),
     ((2, 33, 10, 13), 4, dict(stride=3, cover_all=True))])
-@pytest.mark.parametrize("values", ["normal", "ties", "infinite"])
+@pytest.mark.parametrize("values", ["normal", "ties", "infinite", "nan", "tie and nan"])
 def test_channels_last_max_pool_gradient_is_the_argmax_one(monkeypatch, shape, ksize, kw, values):
     """Routing by ``x == y`` over channels-last planes gives the bits of the argmax routing:
     ties to the first in scan order, ``-inf`` inputs, and non-finite ``gy`` (the masked
@@ -187,6 +187,10 @@ def test_channels_last_max_pool_gradient_is_the_argmax_one(monkeypatch, shape, k
     if values == "ties":
         x = rng.integers(0, 3, shape).astype(np.float32)
         x[0, 0] = -np.inf
+    if values == "tie and nan":   # one window with two maxima, another with none equal to y
+        x[0, 0, 0, :2] = 9.0
+    if values in ("nan", "tie and nan"):
+        x[-1, -1, -1, -1] = x[0, 1, 1, 1] = np.nan
     y = max_pool2d(x, ksize, **kw)
     gy = rng.standard_normal(y.shape).astype(np.float32)
     if values == "infinite":
@@ -198,10 +202,25 @@ def test_channels_last_max_pool_gradient_is_the_argmax_one(monkeypatch, shape, k
                             calls.append((name, real(*a))) or calls[-1][1])
     routed = pool_grad.max_pool2d_backward(x, gy, ksize, y=y, **kw)
     used = [name for name, out in calls if out is not None]
-    assert used, "no fast route was taken"
     tiles = kw.get("stride", ksize) in (ksize, (ksize, ksize)) and not kw.get("pad") and \
         shape[2] % ksize == 0 and shape[3] % ksize == 0
-    assert used[0] == ("_routed_tiles" if tiles and values != "ties" else "_routed_channels_last")
+    if "nan" in values:    # x == y holds nowhere in a NaN window: the argmax routes it
+        assert not calls
+    else:
+        assert used, "no fast route was taken"
+        assert used[0] == ("_routed_tiles" if tiles and values != "ties"
+                           else "_routed_channels_last")
     by_argmax = pool_grad.max_pool2d_backward(x, gy, ksize, **kw)
     np.testing.assert_array_equal(routed, by_argmax)
     assert np.signbit(routed).sum() == np.signbit(by_argmax).sum()      # no stray -0.0
+
+
+def test_winograd_input_gradient_leaves_the_callers_weights_writeable():
+    """A 1 x 1 kernel's turned view can be the very array: the copy must be a copy."""
+    rng = np.random.default_rng(3)
+    for w_shape in ((1, 16, 1, 1), (16, 1, 1, 1), (24, 16, 3, 3)):
+        W = rng.standard_normal(w_shape).astype(np.float32)
+        x = rng.standard_normal((2, w_shape[1], 16, 16)).astype(np.float32)
+        gy = rng.standard_normal((2, w_shape[0], 19 - w_shape[2], 19 - w_shape[2]))
+        conv_grad.conv2d_backward(x, W, gy.astype(np.float32), pad=1)
+        assert W.flags.writeable

@@ -137,11 +137,18 @@ def _winograd_input_grad(x_shape, W, gy, geometry):
             or gy.shape[2] * gy.shape[3] < PER_SAMPLE_P or groups != 1
             or min(min(p) for p in pads) < 0 or not isinstance(W, np.ndarray)):
         return None
-    turned = freeze(np.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]))
+    if W.shape[2] != W.shape[3] or W.shape[2] not in winograd.POINTS \
+            or min(W.shape[:2]) < winograd.MIN_CHANNELS:
+        return None
+    # a copy always (a 1 x 1 kernel's turned view can be W itself, which freeze would lock)
+    turned = freeze(np.array(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], order="C", copy=True))
     if not winograd.applies(gy, turned, (1, 1), (1, 1), 1):
         return None
     gx = np.empty(x_shape, dtype=np.float32)
-    winograd.conv(np.ascontiguousarray(gy), turned, pads, gx)
+    # transformed here, not cached: this array lives for one backward and would push the
+    # forward's (or the explorer's) transforms out of the cache
+    winograd.conv(np.ascontiguousarray(gy), turned, pads, gx,
+                  transformed=winograd.transform_weights(turned))
     return gx
 
 

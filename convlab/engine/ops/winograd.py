@@ -31,6 +31,7 @@ they view (ConvLab's layers hold their weights so). Anything else takes the dire
 
 from __future__ import annotations
 
+import threading
 import weakref
 from functools import lru_cache
 
@@ -49,6 +50,7 @@ KRON_MAX_COST = 3.0         # one kron GEMM up to this many times two passes' wo
 CACHE_SIZE = 32
 
 _cache: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+_cache_lock = threading.Lock()
 
 
 @lru_cache(maxsize=None)
@@ -97,10 +99,14 @@ def weights(W: np.ndarray) -> np.ndarray:
         return hit[1]
     u = transform_weights(W)
     if _frozen(W):
-        if len(_cache) >= CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
         key = id(W)
-        _cache[key] = (weakref.ref(W, lambda _ref: _cache.pop(key, None)), u)
+        with _cache_lock:   # the training thread and the window's workers share the cache
+            while len(_cache) >= CACHE_SIZE:
+                try:
+                    _cache.pop(next(iter(_cache)), None)
+                except (RuntimeError, StopIteration):  # a weakref callback popped one meanwhile
+                    break
+            _cache[key] = (weakref.ref(W, lambda _ref: _cache.pop(key, None)), u)
     return u
 
 
@@ -116,7 +122,7 @@ def transform_weights(W: np.ndarray) -> np.ndarray:
     return np.matmul(g, half).reshape(a * a, k, c)                  # (a, a, K*C): G over j
 
 
-def conv(x, W, pads, out, should_stop=None) -> None:
+def conv(x, W, pads, out, should_stop=None, transformed=None) -> None:
     """Write ``conv2d(x, W, pad=pads)`` (stride 1) into ``out`` ``(N, K, OH, OW)``, no bias.
 
     Works in bands of tile rows, so the transformed input and the product stay within
@@ -132,7 +138,7 @@ def conv(x, W, pads, out, should_stop=None) -> None:
     oh = out.shape[2]
     xpad = padded_input(x, pads, r, out.shape[2:])                      # (N, Hp, Wp, C)
     th, tw = (xpad.shape[1] - r + 1) // m, (xpad.shape[2] - r + 1) // m
-    u = weights(W)
+    u = weights(W) if transformed is None else transformed
     band = max(1, BAND_BYTES // (4 * a * a * (c + k) * n * tw))
     for t0 in range(0, th, band):
         if should_stop is not None and should_stop():

@@ -15,6 +15,7 @@ thread count.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -25,6 +26,7 @@ MIN_PARALLEL = 1 << 20   # below this many elements one thread (a pool hand-off 
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
+_pool_lock = threading.Lock()
 
 
 def workers() -> int:
@@ -37,8 +39,11 @@ def workers() -> int:
         except ValueError:
             continue
         if n >= 1:
-            return n
-    return os.cpu_count() or 1
+            return min(n, 64)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))   # the cores this process may use
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def applies(*arrays) -> bool:
@@ -68,9 +73,12 @@ def run(size: int, body, scratch: int = 1, dtype=np.float32) -> None:
 
 
 def _executor(n: int) -> ThreadPoolExecutor:
+    """One pool of at least ``n`` threads for the process. A smaller one is replaced but never
+    shut down (an update on another thread may still be handing it blocks; its idle threads
+    end with the process)."""
     global _pool, _pool_size
-    if _pool is None or _pool_size < n:
-        if _pool is not None:
-            _pool.shutdown(wait=False)
-        _pool, _pool_size = ThreadPoolExecutor(max_workers=n, thread_name_prefix="convlab-update"), n
-    return _pool
+    with _pool_lock:
+        if _pool is None or _pool_size < n:
+            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="convlab-update")
+            _pool_size = n
+        return _pool
