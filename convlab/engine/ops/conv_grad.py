@@ -29,6 +29,13 @@ from convlab.engine.ops import winograd
 from convlab.engine.ops.conv import im2col
 
 
+def padded_hw(hw, out_hw, ksize, strides, pads, dilations) -> tuple[int, int]:
+    """The padded input's ``(H, W)`` that every window of ``out_hw`` fits: the padding on both
+    sides, or more where the last window reaches past it."""
+    return tuple(max(size + sum(pad), (out - 1) * s + effective_kernel(k, d))
+                 for size, out, k, s, pad, d in zip(hw, out_hw, ksize, strides, pads, dilations))
+
+
 def col2im(col, x_shape, stride, pads, dilation):
     """The adjoint of :func:`im2col`: ``col`` ``(N, C, kh, kw, OH, OW)`` summed back into an
     ``(N, C, H, W)`` array; each tap adds into a strided slice of the padded input, and the
@@ -37,9 +44,8 @@ def col2im(col, x_shape, stride, pads, dilation):
     n, c, kh, kw, oh, ow = col.shape
     h, w = x_shape[2:]
     (sh, sw), (dh, dw) = stride, dilation
-    (t, b), (l, r) = pads
-    full_h = max(h + t + b, (oh - 1) * sh + effective_kernel(kh, dh))
-    full_w = max(w + l + r, (ow - 1) * sw + effective_kernel(kw, dw))
+    (t, _), (l, _) = pads
+    full_h, full_w = padded_hw((h, w), (oh, ow), (kh, kw), stride, pads, dilation)
     full = xp.zeros((n, c, full_h, full_w), dtype=col.dtype)
     for u in range(kh):
         for v in range(kw):
@@ -213,9 +219,8 @@ def _batch_last_patches(x, ksize, strides, pads, dilations, out_hw):
     strided view of the padded, batch-last input ``(C, Hp, Wp, N)``."""
     xp = array_module(x)
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), ((t, b), (l, r)), (dh, dw), (oh, ow) = ksize, strides, pads, dilations, out_hw
-    hp = max(h + t + b, (oh - 1) * sh + effective_kernel(kh, dh))
-    wp = max(w + l + r, (ow - 1) * sw + effective_kernel(kw, dw))
+    (kh, kw), (sh, sw), ((t, _), (l, _)), (dh, dw), (oh, ow) = ksize, strides, pads, dilations, out_hw
+    hp, wp = padded_hw((h, w), out_hw, ksize, strides, pads, dilations)
     xt = xp.zeros((c, hp, wp, n), dtype=x.dtype)
     xt[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
     s_c, s_h, s_w, s_n = xt.strides
@@ -230,9 +235,8 @@ def _batch_last_col2im(gcol, x_shape, strides, pads, dilations):
     xp = array_module(gcol)
     c, kh, kw, oh, ow, n = gcol.shape
     h, w = x_shape[2:]
-    (sh, sw), ((t, b), (l, r)), (dh, dw) = strides, pads, dilations
-    hp = max(h + t + b, (oh - 1) * sh + effective_kernel(kh, dh))
-    wp = max(w + l + r, (ow - 1) * sw + effective_kernel(kw, dw))
+    (sh, sw), ((t, _), (l, _)), (dh, dw) = strides, pads, dilations
+    hp, wp = padded_hw((h, w), (oh, ow), (kh, kw), strides, pads, dilations)
     full = xp.zeros((c, hp, wp, n), dtype=gcol.dtype)
     for u in range(kh):
         for v in range(kw):
