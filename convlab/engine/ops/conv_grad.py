@@ -7,12 +7,17 @@ For ``y = conv2d(x, W, b)`` with ``col = im2col(x)`` laid out ``(N, G, K, P)``
     gW[g] = sum_n gy[n, g] @ col[n, g]^T        gb = sum_{n, i, j} gy
     gcol[n, g] = W[g]^T @ gy[n, g]              gx = col2im(gcol)
 
-For stride 1 and no dilation the input gradient is also a convolution: the "full" correlation
-of ``gy`` with ``W`` turned by 180 degrees and its in/out axes swapped,
-``gx = conv2d(gy, W'[c, o, u, v] = W[o, c, kh-1-u, kw-1-v], pad = k - 1 - p)`` (each side);
-where Winograd applies to that convolution (:func:`winograd.applies`) it computes ``gx``
-instead of the GEMM and col2im (AlexBN at batch 8, two BLAS threads: conv2's input gradient
-79 -> 36 ms, conv3-conv5 17-27 -> 10-14 ms).
+The paths, chosen by shape alone (so the same inputs give the same bits in every process):
+
+- maps of at least PER_SAMPLE_P positions: one GEMM per sample; smaller maps: the batch folded
+  into one GEMM per group, batch last (:func:`_folded_grad`);
+- where the forward is Winograd's kind of convolution (stride 1, 3x3 or 5x5, one group, NumPy
+  float32, enough channels), the weight gradient in Winograd's domain (:mod:`winograd_grad`);
+- for stride 1 and no dilation the input gradient is also a convolution: the "full"
+  correlation of ``gy`` with ``W`` turned by 180 degrees and its in/out axes swapped,
+  ``gx = conv2d(gy, W'[c, o, u, v] = W[o, c, kh-1-u, kw-1-v], pad = k - 1 - p)`` (each side);
+  on large maps, where Winograd applies to it, Winograd computes ``gx`` instead of the GEMM and
+  col2im (AlexBN's conv2 at batch 8, two BLAS threads: ~79 -> ~36-55 ms).
 
 The transposed convolution's input gradient is a convolution of its (uncropped) output
 gradient with the same ``W``; its weight gradient reads the same im2col.
